@@ -1,0 +1,129 @@
+/* ir.h - the frontend's intermediate form of a region.
+ *
+ * build.c turns bytecode into this by running the operand stack
+ * symbolically: within a block, values are nodes (SSA); a local variable is
+ * a fe_var read and written with LOADVAR/STOREVAR; a stack entry that lives
+ * across a block boundary becomes a variable of its own.  infer.c gives
+ * every node and variable a type; lower.c emits LLVM IR, with one alloca per
+ * variable for LLVM to promote.
+ */
+#ifndef PYACC_FE_IR_H
+#define PYACC_FE_IR_H
+
+#include "bytecode.h"
+#include "types.h"
+
+typedef int32_t fe_val; /* a node index; FE_NOVAL when absent */
+#define FE_NOVAL (-1)
+
+typedef enum fe_irop {
+    IR_CONST,       /* c */
+    IR_NULL,        /* PUSH_NULL / the NULL of LOAD_GLOBAL: marks a plain call */
+    IR_LOADVAR,     /* var */
+    IR_STOREVAR,    /* var := a0 */
+    IR_GLOBAL,      /* name: a global read (resolved through code->globals) */
+    IR_ATTR,        /* a0.name; sub = 1 when loaded as a method */
+    IR_BINOP,       /* a0 op a1; sub = BINARY_OP argument (NB_*) */
+    IR_UNOP,        /* sub = FE_UN_* */
+    IR_CMP,         /* a0 cmp a1; sub = FE_CMP_* */
+    IR_TRUTH,       /* bool(a0), for branches */
+    IR_SUBSCR,      /* a0[a1] */
+    IR_STORE_SUBSCR,/* a0[a1] := a2 */
+    IR_TUPLE,       /* (args...) */
+    IR_ITEM,        /* a0[sub] of a tuple of aux items (UNPACK_SEQUENCE) */
+    IR_CALL,        /* a0(args[1..]) */
+    IR_GETITER,     /* iter(a0) */
+    IR_ITERNEXT,    /* first node of a loop body: the next element of iterator
+                       variable `var`, advancing it */
+    /* terminators: the last node of each block */
+    IR_FORITER,     /* iterator variable `var` has more? succ[0] body : succ[1] exit */
+    IR_BR,          /* goto succ[0] */
+    IR_CBR,         /* a0 (a TRUTH) ? succ[0] : succ[1] */
+    IR_RET          /* return a0 */
+} fe_irop;
+
+enum { FE_UN_NEG, FE_UN_POS, FE_UN_NOT, FE_UN_INVERT };
+enum { FE_CMP_LT, FE_CMP_LE, FE_CMP_EQ, FE_CMP_NE, FE_CMP_GT, FE_CMP_GE, FE_CMP_IS, FE_CMP_ISNOT };
+
+/* BINARY_OP arguments (CPython's NB_* numbering, stable in 3.11 and 3.12). */
+enum {
+    FE_NB_ADD, FE_NB_AND, FE_NB_FLOOR_DIVIDE, FE_NB_LSHIFT, FE_NB_MATRIX_MULTIPLY,
+    FE_NB_MULTIPLY, FE_NB_REMAINDER, FE_NB_OR, FE_NB_POWER, FE_NB_RSHIFT,
+    FE_NB_SUBTRACT, FE_NB_TRUE_DIVIDE, FE_NB_XOR, FE_NB_INPLACE_ADD
+    /* the in-place forms are FE_NB_INPLACE_ADD + (op - FE_NB_ADD) */
+};
+
+typedef struct fe_node {
+    uint8_t op;      /* fe_irop */
+    int16_t sub;
+    int32_t block;
+    int32_t var;     /* LOADVAR/STOREVAR/ITERNEXT/FORITER; name index for GLOBAL/ATTR */
+    int32_t nargs;
+    int32_t args;    /* first of nargs entries in fe_func.argpool */
+    int32_t aux;
+    fe_const c;      /* IR_CONST */
+    fe_loc loc;
+    const fe_type *type;
+} fe_node;
+
+typedef struct fe_var {
+    const char *name;   /* the local's name, or "$stackN" */
+    int is_param;
+    int param;          /* parameter index when is_param */
+    int is_stack;
+    const fe_type *type;
+    fe_loc first_store; /* for messages */
+} fe_var;
+
+typedef struct fe_block {
+    int32_t first_instr;  /* bytecode range [first_instr, end_instr) */
+    int32_t end_instr;
+    int32_t *nodes;       /* node indices in order; the last is the terminator */
+    int32_t nnodes, capnodes;
+    int32_t succ[2];      /* -1 when absent */
+    int32_t entry_depth;  /* operand stack depth on entry, -1 until reached */
+    int32_t iter_body_of; /* >= 0: this block is the body of the FORITER in that block */
+    int reachable;
+} fe_block;
+
+typedef struct fe_func {
+    const fe_region *region;
+    const fe_code *code;
+    fe_instr *instrs;
+    int ninstrs;
+    fe_block *blocks;
+    int nblocks;
+    int32_t *block_of_instr; /* instr index -> block that starts there, or -1 */
+    fe_node *nodes;
+    int nnodes, capnodes;
+    int32_t *argpool;
+    int nargpool, capargpool;
+    fe_var *vars;
+    int nvars, capvars;
+    fe_types *types;
+    const fe_type **listout_elem; /* per parameter: the type appended, or NULL */
+} fe_func;
+
+/* build.c: decodes and builds the blocks, nodes and variables of r's code
+ * into *f (zeroed by the caller; released with fe_func_free). */
+fe_status fe_build(const fe_region *r, fe_func *f, fe_error *err);
+void fe_func_free(fe_func *f);
+
+/* infer.c: types every node and variable, or reports where it cannot. */
+fe_status fe_infer(fe_func *f, fe_error *err);
+
+/* infer.c: sets written[p] for each array parameter p the region stores
+ * into (through views too), for the dispatcher's read-only check. */
+void fe_mark_written(fe_func *f, uint8_t *written);
+
+/* infer.c: math.pi, numpy.inf, ...: 1 and *value when name is one. */
+int fe_module_constant(const char *name, double *value);
+
+/* Node accessors. */
+static inline fe_node *fe_node_at(fe_func *f, fe_val v) { return &f->nodes[v]; }
+static inline fe_val fe_arg(const fe_func *f, const fe_node *n, int i)
+{
+    return f->argpool[n->args + i];
+}
+
+#endif

@@ -1,0 +1,708 @@
+/* lower.c - a typed region to an LLVM module.
+ *
+ * The entry `i32 sym(ptr slots, ptr err)` unpacks the parameters from their
+ * slots into one alloca per variable (LLVM promotes them to registers) and
+ * walks the blocks.  A `for` loop whose directive makes it parallel is
+ * outlined: its body becomes `void sym.loopN(ptr ctx, i64 begin, i64 end,
+ * i32 tid)` running iterations [begin, end), and the entry calls the marker
+ * `pyacc.parallel_loop(body, ctx, n, min_parallel)`, which jit/ maps onto a
+ * target (the host thread pool, or a GPU grid).  Variables the body only
+ * reads travel by value in ctx; those it assigns and the code after the loop
+ * reads come back from the chunk that ran the last iteration.
+ */
+#include "lower.h"
+
+#include "rt.h"
+
+#include <llvm-c/Analysis.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------- plumbing */
+
+static LLVMBasicBlockRef bb_of(lower *lw, int k)
+{
+    lfn *fn = lw->fn;
+    if (!fn->bb[k]) {
+        char name[24];
+        snprintf(name, sizeof name, "b%d", k);
+        fn->bb[k] = LLVMAppendBasicBlockInContext(lw->C, fn->fn, name);
+    }
+    return fn->bb[k];
+}
+
+/* An alloca in the current function's entry block, where mem2reg finds it. */
+static LLVMValueRef entry_alloca(lower *lw, LLVMTypeRef t, const char *name)
+{
+    LLVMBuilderRef ab = LLVMCreateBuilderInContext(lw->C);
+    LLVMValueRef first = LLVMGetFirstInstruction(lw->fn->entry);
+    if (first)
+        LLVMPositionBuilderBefore(ab, first);
+    else
+        LLVMPositionBuilderAtEnd(ab, lw->fn->entry);
+    LLVMValueRef a = LLVMBuildAlloca(ab, t, name);
+    LLVMDisposeBuilder(ab);
+    return a;
+}
+
+LLVMValueRef fe_var_slot(lower *lw, int var)
+{
+    lfn *fn = lw->fn;
+    if (!fn->slot[var])
+        fn->slot[var] = entry_alloca(lw, fe_lty(lw, lw->f->vars[var].type), lw->f->vars[var].name);
+    return fn->slot[var];
+}
+
+LLVMValueRef fe_node_val(lower *lw, fe_val v) { return lw->val[v]; }
+
+void fe_check(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef info0,
+              LLVMValueRef info1)
+{
+    if (LLVMIsAConstantInt(failed) && LLVMConstIntGetZExtValue(failed) == 0)
+        return;
+    lfn *fn = lw->fn;
+    LLVMBasicBlockRef raise = LLVMAppendBasicBlockInContext(lw->C, fn->fn, "raise");
+    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(lw->C, fn->fn, "ok");
+    LLVMValueRef args[2] = {failed, LLVMConstInt(lw->i1, 0, 0)};
+    LLVMValueRef expect = fe_intrinsic(lw, "llvm.expect", lw->i1, args, 2);
+    LLVMBuildCondBr(lw->B, expect, raise, ok);
+    LLVMPositionBuilderAtEnd(lw->B, raise);
+    LLVMTypeRef ptys[7] = {lw->ptr, lw->i32, lw->i32, lw->i32, lw->i32, lw->i64, lw->i64};
+    LLVMTypeRef fty = LLVMFunctionType(lw->i32, ptys, 7, 0);
+    LLVMValueRef rt = LLVMGetNamedFunction(lw->M, "pyacc_rt_error");
+    if (!rt) {
+        rt = LLVMAddFunction(lw->M, "pyacc_rt_error", fty);
+        /* cold: keeps the error paths out of the way of the hot loop */
+        LLVMAddAttributeAtIndex(rt, LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(lw->C, LLVMGetEnumAttributeKindForName("cold", 4), 0));
+    }
+    LLVMValueRef cargs[7] = {fn->err,
+                             LLVMConstInt(lw->i32, (unsigned long long)kind, 0),
+                             LLVMConstInt(lw->i32, (unsigned long long)loc.line, 0),
+                             LLVMConstInt(lw->i32, (unsigned long long)loc.col, 1),
+                             LLVMConstInt(lw->i32, (unsigned long long)loc.end_col, 1),
+                             LLVMBuildSExtOrBitCast(lw->B, info0, lw->i64, ""),
+                             LLVMBuildSExtOrBitCast(lw->B, info1, lw->i64, "")};
+    LLVMBuildCall2(lw->B, fty, rt, cargs, 7, "");
+    LLVMBuildBr(lw->B, fn->fail);
+    LLVMPositionBuilderAtEnd(lw->B, ok);
+}
+
+static const fe_node *terminator(lower *lw, int k)
+{
+    const fe_block *b = &lw->f->blocks[k];
+    return &lw->f->nodes[b->nodes[b->nnodes - 1]];
+}
+
+static int loop_iter_var(lower *lw, int li) { return terminator(lw, lw->loops.loop[li].header)->var; }
+
+LLVMValueRef fe_iteration_index(lower *lw, int li)
+{
+    if (lw->fn->par_loop == li)
+        return LLVMBuildLoad2(lw->B, lw->i64, lw->fn->k, "k");
+    /* a sequential loop: ITERNEXT has already advanced k past this one */
+    int var = loop_iter_var(lw, li);
+    const fe_type *t = lw->f->vars[var].type;
+    LLVMValueRef it = LLVMBuildLoad2(lw->B, fe_lty(lw, t), fe_var_slot(lw, var), "");
+    LLVMValueRef k = LLVMBuildExtractValue(lw->B, it, t->kind == FE_T_RANGEITER ? 3 : 1, "");
+    return LLVMBuildSub(lw->B, k, fe_const_i64(lw, 1), "");
+}
+
+static int in_body(const fe_loop *lp, int k) { return k != lp->header && lp->in_loop[k]; }
+
+static int par_body_of(lower *lw, int k)
+{
+    for (int li = 0; li < lw->loops.n; li++)
+        if (lw->par_of_loop[li] && in_body(&lw->loops.loop[li], k))
+            return li;
+    return -1;
+}
+
+static int par_header_of(lower *lw, int k)
+{
+    for (int li = 0; li < lw->loops.n; li++)
+        if (lw->par_of_loop[li] && lw->loops.loop[li].header == k)
+            return li;
+    return -1;
+}
+
+static LLVMBasicBlockRef target(lower *lw, int k)
+{
+    lfn *fn = lw->fn;
+    if (fn->par_loop >= 0 && k == lw->loops.loop[fn->par_loop].header)
+        return fn->latch;
+    return bb_of(lw, k);
+}
+
+static lfn *lfn_new(lower *lw, LLVMValueRef fnv, int par_loop)
+{
+    lfn *fn = calloc(1, sizeof *fn);
+    if (!fn)
+        return NULL;
+    fn->bb = calloc((size_t)lw->f->nblocks + 1, sizeof *fn->bb);
+    fn->slot = calloc((size_t)lw->f->nvars + 1, sizeof *fn->slot);
+    if (!fn->bb || !fn->slot) {
+        free(fn->bb);
+        free(fn->slot);
+        free(fn);
+        return NULL;
+    }
+    fn->fn = fnv;
+    fn->par_loop = par_loop;
+    fn->entry = LLVMAppendBasicBlockInContext(lw->C, fnv, "entry");
+    fn->fail = LLVMAppendBasicBlockInContext(lw->C, fnv, "fail");
+    return fn;
+}
+
+static void lfn_free(lfn *fn)
+{
+    if (fn) {
+        free(fn->bb);
+        free(fn->slot);
+        free(fn);
+    }
+}
+
+static void add_fn_attr(lower *lw, LLVMValueRef fn, unsigned idx, const char *name)
+{
+    unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(lw->C, kind, 0));
+}
+
+/* ----------------------------------------------------------- the blocks */
+
+static fe_status lower_parallel(lower *lw, int li);
+
+/* Lowers the nodes of block k into the current function, terminator too. */
+static fe_status lower_block(lower *lw, int k)
+{
+    fe_func *f = lw->f;
+    fe_block *blk = &f->blocks[k];
+    LLVMPositionBuilderAtEnd(lw->B, bb_of(lw, k));
+    for (int i = 0; i < blk->nnodes; i++) {
+        fe_node *n = &f->nodes[blk->nodes[i]];
+        switch (n->op) {
+        case IR_BR:
+            LLVMBuildBr(lw->B, target(lw, blk->succ[0]));
+            break;
+        case IR_CBR:
+            LLVMBuildCondBr(lw->B, lw->val[fe_arg(f, n, 0)], target(lw, blk->succ[0]),
+                            target(lw, blk->succ[1]));
+            break;
+        case IR_FORITER: {
+            const fe_type *t = f->vars[n->var].type;
+            LLVMValueRef it = LLVMBuildLoad2(lw->B, fe_lty(lw, t), fe_var_slot(lw, n->var), "");
+            LLVMBuildCondBr(lw->B, fe_iter_more(lw, it, t), target(lw, blk->succ[0]),
+                            target(lw, blk->succ[1]));
+            break;
+        }
+        case IR_RET: {
+            if (lw->fn->par_loop >= 0)
+                return fe_error_set(lw->err, FE_ERR_UNSUPPORTED, n->loc, "return inside a parallel loop");
+            const fe_type *t = f->nodes[fe_arg(f, n, 0)].type;
+            LLVMValueRef v = lw->val[fe_arg(f, n, 0)];
+            LLVMValueRef slots = LLVMGetParam(lw->fn->fn, 0);
+            for (int o = 0; o < lw->r->nouts; o++) {
+                const fe_type *it = t->items[o];
+                LLVMValueRef x = LLVMBuildExtractValue(lw->B, v, (unsigned)o, "");
+                const fe_type *st = fe_t_is_floatlike(it) ? fe_t_simple(f->types, FE_T_FLOAT)
+                                                          : fe_t_simple(f->types, FE_T_INT);
+                x = fe_convert(lw, x, it, st); /* unsigned ints zero-extend */
+                LLVMValueRef idx = fe_const_i64(lw, f->code->nargs + o);
+                LLVMBuildStore(lw->B, x, LLVMBuildInBoundsGEP2(lw->B, lw->i64, slots, &idx, 1, ""));
+            }
+            LLVMBuildRet(lw->B, LLVMConstInt(lw->i32, 0, 0));
+            break;
+        }
+        default: {
+            LLVMValueRef v = fe_lower_node(lw, n);
+            if (!v)
+                return lw->err->status ? lw->err->status
+                                       : fe_error_set(lw->err, FE_ERR_INTERNAL, n->loc, "lowering failed");
+            lw->val[blk->nodes[i]] = v;
+        }
+        }
+    }
+    return FE_OK;
+}
+
+/* Lowers every reachable block that belongs in the current function. */
+static fe_status lower_blocks(lower *lw)
+{
+    lfn *fn = lw->fn;
+    for (int k = 0; k < lw->f->nblocks; k++) {
+        if (!lw->f->blocks[k].reachable)
+            continue;
+        fe_status st;
+        if (fn->par_loop < 0) {
+            if (par_body_of(lw, k) >= 0)
+                continue;
+            int li = par_header_of(lw, k);
+            st = li >= 0 ? lower_parallel(lw, li) : lower_block(lw, k);
+        } else {
+            if (!in_body(&lw->loops.loop[fn->par_loop], k))
+                continue;
+            st = lower_block(lw, k);
+        }
+        if (st != FE_OK)
+            return st;
+    }
+    return FE_OK;
+}
+
+/* --------------------------------------------------------- parallel loops */
+
+/* A rough count of the work in one iteration, to decide how many
+ * iterations make a thread's start worth it. */
+static int64_t min_parallel(lower *lw, int li)
+{
+    const fe_loop *lp = &lw->loops.loop[li];
+    int64_t cost = 0;
+    for (int k = 0; k < lw->f->nblocks; k++) {
+        if (!in_body(lp, k) || !lw->f->blocks[k].reachable)
+            continue;
+        int64_t c = lw->f->blocks[k].nnodes;
+        if (lw->loops.innermost[k] != li)
+            c *= 16; /* in an inner loop */
+        cost += c;
+    }
+    int64_t m = ((int64_t)1 << 17) / (cost ? cost : 1);
+    return m < 2 ? 2 : m;
+}
+
+/* Builds the outlined body of loop li.  Fields of ctx: err, n, then the
+ * shared variables, then the lastprivate ones, as listed in vars[]. */
+static fe_status build_body(lower *lw, int li, LLVMTypeRef ctxty, const int *vars, int nshared,
+                            int nlast, LLVMValueRef *out_fn)
+{
+    fe_func *f = lw->f;
+    const fe_loop *lp = &lw->loops.loop[li];
+    char name[300];
+    snprintf(name, sizeof name, "%s.loop%d", lw->r->symbol, lw->nbody++);
+    LLVMTypeRef ptys[4] = {lw->ptr, lw->i64, lw->i64, lw->i32};
+    LLVMValueRef fnv = LLVMAddFunction(lw->M, name, LLVMFunctionType(lw->voidt, ptys, 4, 0));
+    LLVMSetLinkage(fnv, LLVMInternalLinkage);
+    add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "nounwind");
+    add_fn_attr(lw, fnv, 1, "noalias");
+    lfn *fn = lfn_new(lw, fnv, li), *outer = lw->fn;
+    if (!fn)
+        return fe_error_set(lw->err, FE_ERR_NOMEM, lw->r->loc, "out of memory");
+    LLVMBasicBlockRef saved = LLVMGetInsertBlock(lw->B);
+    lw->fn = fn;
+    LLVMValueRef ctx = LLVMGetParam(fnv, 0);
+    LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(lw->C, fnv, "start");
+    LLVMPositionBuilderAtEnd(lw->B, start);
+    fn->err = LLVMBuildLoad2(lw->B, lw->ptr, LLVMBuildStructGEP2(lw->B, ctxty, ctx, 0, ""), "err");
+    LLVMValueRef n = LLVMBuildLoad2(lw->B, lw->i64, LLVMBuildStructGEP2(lw->B, ctxty, ctx, 1, ""), "n");
+    for (int i = 0; i < nshared; i++) {
+        LLVMTypeRef t = fe_lty(lw, f->vars[vars[i]].type);
+        LLVMValueRef v = LLVMBuildLoad2(lw->B, t, LLVMBuildStructGEP2(lw->B, ctxty, ctx, (unsigned)(2 + i), ""), "");
+        LLVMBuildStore(lw->B, v, fe_var_slot(lw, vars[i]));
+    }
+    fn->k = entry_alloca(lw, lw->i64, "k");
+    LLVMBuildStore(lw->B, LLVMGetParam(fnv, 1), fn->k);
+    LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(lw->C, fnv, "cond");
+    fn->latch = LLVMAppendBasicBlockInContext(lw->C, fnv, "latch");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(lw->C, fnv, "done");
+    LLVMBuildBr(lw->B, cond);
+    LLVMPositionBuilderAtEnd(lw->B, cond);
+    LLVMValueRef kv = LLVMBuildLoad2(lw->B, lw->i64, fn->k, "");
+    LLVMBuildCondBr(lw->B, LLVMBuildICmp(lw->B, LLVMIntSLT, kv, LLVMGetParam(fnv, 2), ""),
+                    bb_of(lw, lp->body_start), done);
+    fe_status st = lower_blocks(lw);
+    if (st == FE_OK) {
+        LLVMPositionBuilderAtEnd(lw->B, fn->latch);
+        kv = LLVMBuildLoad2(lw->B, lw->i64, fn->k, "");
+        LLVMBuildStore(lw->B, LLVMBuildNSWAdd(lw->B, kv, fe_const_i64(lw, 1), ""), fn->k);
+        LLVMBuildBr(lw->B, cond);
+        /* the chunk holding the last iteration hands back its values */
+        LLVMPositionBuilderAtEnd(lw->B, done);
+        if (nlast) {
+            LLVMBasicBlockRef give = LLVMAppendBasicBlockInContext(lw->C, fnv, "lastprivate");
+            LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(lw->C, fnv, "end");
+            LLVMBuildCondBr(lw->B, LLVMBuildICmp(lw->B, LLVMIntEQ, LLVMGetParam(fnv, 2), n, ""), give, end);
+            LLVMPositionBuilderAtEnd(lw->B, give);
+            for (int i = 0; i < nlast; i++) {
+                int var = vars[nshared + i];
+                LLVMValueRef v = LLVMBuildLoad2(lw->B, fe_lty(lw, f->vars[var].type), fe_var_slot(lw, var), "");
+                LLVMBuildStore(lw->B, v, LLVMBuildStructGEP2(lw->B, ctxty, ctx, (unsigned)(2 + nshared + i), ""));
+            }
+            LLVMBuildBr(lw->B, end);
+            LLVMPositionBuilderAtEnd(lw->B, end);
+        }
+        LLVMBuildRetVoid(lw->B);
+        LLVMPositionBuilderAtEnd(lw->B, fn->fail);
+        LLVMBuildRetVoid(lw->B);
+        LLVMPositionBuilderAtEnd(lw->B, fn->entry);
+        LLVMBuildBr(lw->B, start);
+    }
+    lw->fn = outer;
+    lfn_free(fn);
+    LLVMPositionBuilderAtEnd(lw->B, saved);
+    *out_fn = fnv;
+    return st;
+}
+
+static fe_status lower_parallel(lower *lw, int li)
+{
+    fe_func *f = lw->f;
+    const fe_loop *lp = &lw->loops.loop[li];
+    const fe_block *hb = &f->blocks[lp->header];
+    LLVMPositionBuilderAtEnd(lw->B, bb_of(lw, lp->header));
+    for (int i = 0; i + 1 < hb->nnodes; i++) {
+        fe_node *n = &f->nodes[hb->nodes[i]];
+        LLVMValueRef v = fe_lower_node(lw, n);
+        if (!v)
+            return lw->err->status;
+        lw->val[hb->nodes[i]] = v;
+    }
+    const fe_node *fi = terminator(lw, lp->header);
+    uint8_t *role = malloc((size_t)f->nvars + 1);
+    int *vars = malloc(((size_t)f->nvars + 1) * sizeof *vars);
+    if (!role || !vars) {
+        free(role);
+        free(vars);
+        return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
+    }
+    fe_status st = fe_loop_roles(f, &lw->loops, li, role, lw->err);
+    for (int v = 0; st == FE_OK && v < f->nvars; v++) {
+        if (role[v] != FE_ROLE_CARRIED)
+            continue;
+        int is_red = 0;
+        for (int i = 0; lp->spec && i < lp->spec->nred; i++)
+            is_red |= strcmp(lp->spec->reds[i].name, f->vars[v].name) == 0;
+        if (is_red)
+            st = fe_error_set(lw->err, FE_ERR_UNSUPPORTED, fi->loc,
+                              "the reduction on '%s' is not implemented yet", f->vars[v].name);
+        else
+            st = fe_error_set(lw->err, FE_ERR_UNSUPPORTED, f->vars[v].first_store.line ? f->vars[v].first_store : fi->loc,
+                              "'%s' carries a value from one iteration of the parallel loop at line %d "
+                              "to the next; name it in a reduction clause or make the loop `seq`",
+                              f->vars[v].name, fi->loc.line);
+    }
+    if (st != FE_OK) {
+        free(role);
+        free(vars);
+        return st;
+    }
+    int nshared = 0, nlast = 0;
+    for (int v = 0; v < f->nvars; v++)
+        if (role[v] == FE_ROLE_SHARED && f->vars[v].type)
+            vars[nshared++] = v;
+    for (int v = 0; v < f->nvars; v++)
+        if (role[v] == FE_ROLE_LASTPRIVATE)
+            vars[nshared + nlast++] = v;
+    free(role);
+
+    LLVMTypeRef *fields = malloc(((size_t)nshared + (size_t)nlast + 2) * sizeof *fields);
+    if (!fields) {
+        free(vars);
+        return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
+    }
+    fields[0] = lw->ptr;
+    fields[1] = lw->i64;
+    for (int i = 0; i < nshared + nlast; i++)
+        fields[2 + i] = fe_lty(lw, f->vars[vars[i]].type);
+    LLVMTypeRef ctxty = LLVMStructTypeInContext(lw->C, fields, (unsigned)(2 + nshared + nlast), 0);
+    free(fields);
+
+    /* the trip count, and the copyout lists it must fit */
+    const fe_type *itt = f->vars[fi->var].type;
+    LLVMValueRef it = LLVMBuildLoad2(lw->B, fe_lty(lw, itt), fe_var_slot(lw, fi->var), "");
+    LLVMValueRef n = fe_iter_count(lw, it, itt);
+    for (int p = 0; p < f->code->nargs; p++) {
+        if (lw->listout_loop[p] != li)
+            continue;
+        LLVMValueRef lst = LLVMBuildLoad2(lw->B, fe_lty(lw, f->vars[p].type), fe_var_slot(lw, p), "");
+        LLVMValueRef cap = LLVMBuildExtractValue(lw->B, lst, 1, "");
+        fe_check(lw, LLVMBuildICmp(lw->B, LLVMIntSGT, n, cap, ""), RT_ERR_LIST_LENGTH, fi->loc, cap, n);
+    }
+    LLVMValueRef ctx = entry_alloca(lw, ctxty, "ctx");
+    LLVMBuildStore(lw->B, lw->fn->err, LLVMBuildStructGEP2(lw->B, ctxty, ctx, 0, ""));
+    LLVMBuildStore(lw->B, n, LLVMBuildStructGEP2(lw->B, ctxty, ctx, 1, ""));
+    for (int i = 0; i < nshared; i++) {
+        LLVMValueRef v = LLVMBuildLoad2(lw->B, fe_lty(lw, f->vars[vars[i]].type), fe_var_slot(lw, vars[i]), "");
+        LLVMBuildStore(lw->B, v, LLVMBuildStructGEP2(lw->B, ctxty, ctx, (unsigned)(2 + i), ""));
+    }
+    LLVMValueRef body = NULL;
+    st = build_body(lw, li, ctxty, vars, nshared, nlast, &body);
+    if (st != FE_OK) {
+        free(vars);
+        return st;
+    }
+    LLVMTypeRef ptys[4] = {lw->ptr, lw->ptr, lw->i64, lw->i64};
+    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 4, 0);
+    LLVMValueRef marker = LLVMGetNamedFunction(lw->M, "pyacc.parallel_loop");
+    if (!marker)
+        marker = LLVMAddFunction(lw->M, "pyacc.parallel_loop", fty);
+    LLVMValueRef args[4] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, li))};
+    LLVMBuildCall2(lw->B, fty, marker, args, 4, "");
+    lw->nparallel++;
+    /* an error in any chunk ends the region */
+    LLVMValueRef kind = LLVMBuildLoad2(lw->B, lw->i32, lw->fn->err, "");
+    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "joined");
+    LLVMBuildCondBr(lw->B, LLVMBuildICmp(lw->B, LLVMIntNE, kind, LLVMConstInt(lw->i32, 0, 0), ""),
+                    lw->fn->fail, ok);
+    LLVMPositionBuilderAtEnd(lw->B, ok);
+    for (int i = 0; i < nlast; i++) {
+        int var = vars[nshared + i];
+        LLVMTypeRef t = fe_lty(lw, f->vars[var].type);
+        LLVMValueRef v = LLVMBuildLoad2(lw->B, t, LLVMBuildStructGEP2(lw->B, ctxty, ctx, (unsigned)(2 + nshared + i), ""), "");
+        /* no iterations, no new value: keep the one from before the loop */
+        LLVMValueRef old = LLVMBuildLoad2(lw->B, t, fe_var_slot(lw, var), "");
+        LLVMValueRef ran = LLVMBuildICmp(lw->B, LLVMIntSGT, n, fe_const_i64(lw, 0), "");
+        LLVMBuildStore(lw->B, LLVMBuildSelect(lw->B, ran, v, old, ""), fe_var_slot(lw, var));
+    }
+    free(vars);
+    for (int p = 0; p < f->code->nargs; p++) {
+        if (lw->listout_loop[p] != li)
+            continue;
+        LLVMValueRef lst = LLVMBuildLoad2(lw->B, fe_lty(lw, f->vars[p].type), fe_var_slot(lw, p), "");
+        LLVMValueRef off = fe_const_i64(lw, offsetof(fe_arraydesc, shape));
+        LLVMValueRef cntp = LLVMBuildInBoundsGEP2(lw->B, lw->i8, LLVMBuildExtractValue(lw->B, lst, 2, ""), &off, 1, "");
+        LLVMBuildStore(lw->B, n, cntp);
+    }
+    LLVMBuildBr(lw->B, bb_of(lw, lp->exit));
+    return FE_OK;
+}
+
+/* ------------------------------------------------------------ the entry */
+
+static void load_params(lower *lw, LLVMValueRef slots)
+{
+    fe_func *f = lw->f;
+    LLVMBuilderRef B = lw->B;
+    for (int p = 0; p < f->code->nargs; p++) {
+        const fe_type *t = f->vars[p].type;
+        if (!t)
+            continue;
+        LLVMValueRef idx = fe_const_i64(lw, p);
+        LLVMValueRef sp = LLVMBuildInBoundsGEP2(B, lw->i64, slots, &idx, 1, "");
+        LLVMValueRef v;
+        switch (t->kind) {
+        case FE_T_BOOL:
+        case FE_T_INT:
+            v = LLVMBuildLoad2(B, lw->i64, sp, f->vars[p].name);
+            if (t->kind == FE_T_BOOL)
+                v = LLVMBuildICmp(B, LLVMIntNE, v, fe_const_i64(lw, 0), "");
+            break;
+        case FE_T_FLOAT:
+            v = LLVMBuildLoad2(B, lw->f64, sp, f->vars[p].name);
+            break;
+        case FE_T_NP:
+            if (fe_dtype_is_float(t->dtype)) {
+                v = LLVMBuildLoad2(B, lw->f64, sp, f->vars[p].name);
+                if (t->dtype == FE_DT_FLOAT32)
+                    v = LLVMBuildFPTrunc(B, v, lw->f32, "");
+            } else {
+                v = LLVMBuildLoad2(B, lw->i64, sp, f->vars[p].name);
+                v = t->dtype == FE_DT_BOOL ? LLVMBuildICmp(B, LLVMIntNE, v, fe_const_i64(lw, 0), "")
+                                           : LLVMBuildTrunc(B, v, fe_lty(lw, t), "");
+            }
+            break;
+        case FE_T_ARRAY:
+        case FE_T_LIST: {
+            LLVMValueRef desc = LLVMBuildLoad2(B, lw->ptr, sp, f->vars[p].name);
+            int nd = t->kind == FE_T_LIST ? 1 : t->ndim;
+            fe_dtype dt = t->kind == FE_T_LIST ? fe_t_dtype(t->elem) : t->dtype;
+            int64_t itemsize = fe_dtype_bits(dt) / 8;
+            v = LLVMGetUndef(fe_lty(lw, t));
+            v = LLVMBuildInsertValue(B, v, LLVMBuildLoad2(B, lw->ptr, desc, "data"), 0, "");
+            LLVMValueRef sh = LLVMGetUndef(LLVMArrayType2(lw->i64, (uint64_t)nd)), st = sh;
+            for (int d = 0; d < nd; d++) {
+                LLVMValueRef o1 = fe_const_i64(lw, (int64_t)(offsetof(fe_arraydesc, shape) + 8 * (size_t)d));
+                LLVMValueRef o2 = fe_const_i64(lw, (int64_t)(offsetof(fe_arraydesc, strides) + 8 * (size_t)d));
+                LLVMValueRef dim = LLVMBuildLoad2(B, lw->i64, LLVMBuildInBoundsGEP2(B, lw->i8, desc, &o1, 1, ""), "");
+                LLVMValueRef str = LLVMBuildLoad2(B, lw->i64, LLVMBuildInBoundsGEP2(B, lw->i8, desc, &o2, 1, ""), "");
+                sh = LLVMBuildInsertValue(B, sh, dim, (unsigned)d, "");
+                /* strides arrive in bytes, multiples of the item size */
+                st = LLVMBuildInsertValue(B, st, LLVMBuildExactSDiv(B, str, fe_const_i64(lw, itemsize), ""),
+                                          (unsigned)d, "");
+            }
+            v = LLVMBuildInsertValue(B, v, sh, 1, "");
+            v = LLVMBuildInsertValue(B, v, st, 2, "");
+            break;
+        }
+        case FE_T_LISTOUT: {
+            LLVMValueRef desc = LLVMBuildLoad2(B, lw->ptr, sp, f->vars[p].name);
+            LLVMValueRef o1 = fe_const_i64(lw, offsetof(fe_arraydesc, shape));
+            LLVMValueRef cntp = LLVMBuildInBoundsGEP2(B, lw->i8, desc, &o1, 1, "");
+            v = LLVMGetUndef(fe_lty(lw, t));
+            v = LLVMBuildInsertValue(B, v, LLVMBuildLoad2(B, lw->ptr, desc, "data"), 0, "");
+            v = LLVMBuildInsertValue(B, v, LLVMBuildLoad2(B, lw->i64, cntp, "cap"), 1, "");
+            v = LLVMBuildInsertValue(B, v, desc, 2, "");
+            LLVMBuildStore(B, fe_const_i64(lw, 0), cntp); /* nothing appended yet */
+            break;
+        }
+        default:
+            continue;
+        }
+        LLVMBuildStore(B, v, fe_var_slot(lw, p));
+    }
+}
+
+/* Which loop each copyout list's appends belong to; each append must run
+ * once per iteration of an outermost for loop. */
+static fe_status place_appends(lower *lw)
+{
+    fe_func *f = lw->f;
+    for (int p = 0; p < f->code->nargs; p++)
+        lw->listout_loop[p] = -1;
+    for (int v = 0; v < f->nnodes; v++) {
+        const fe_node *n = &f->nodes[v];
+        if (n->op != IR_CALL || !f->blocks[n->block].reachable)
+            continue;
+        const fe_type *ct = f->nodes[fe_arg(f, n, 0)].type;
+        if (!ct || ct->kind != FE_T_METHOD || ct->id != FE_BI_LIST_APPEND)
+            continue;
+        int p = ct->seq->id;
+        int li = lw->loops.innermost[n->block];
+        if (li < 0 || !lw->loops.loop[li].is_for || lw->loops.loop[li].parent >= 0 ||
+            !fe_once_per_iteration(f, &lw->loops, li, n->block) || lw->listout_loop[p] >= 0)
+            return fe_error_set(lw->err, FE_ERR_UNSUPPORTED, n->loc,
+                                "an append to a copyout list must run exactly once in every "
+                                "iteration of the region's loop");
+        lw->listout_loop[p] = li;
+    }
+    return FE_OK;
+}
+
+static void decide_parallel(lower *lw)
+{
+    for (int li = 0; li < lw->loops.n; li++) {
+        const fe_loop *lp = &lw->loops.loop[li];
+        if (!lp->is_for || !lp->spec || lp->spec->par != FE_PAR_INDEPENDENT)
+            continue;
+        int nested = 0;
+        for (int a = lp->parent; a >= 0; a = lw->loops.loop[a].parent)
+            nested |= lw->par_of_loop[a] || (lw->loops.loop[a].spec != NULL);
+        /* the outermost parallel loop is spread over threads; loops inside
+         * it run in each thread, vectorised where LLVM can */
+        if (!nested)
+            lw->par_of_loop[li] = 1;
+    }
+}
+
+static fe_status lower_entry(lower *lw)
+{
+    LLVMTypeRef ptys[2] = {lw->ptr, lw->ptr};
+    LLVMValueRef fnv = LLVMAddFunction(lw->M, lw->r->symbol, LLVMFunctionType(lw->i32, ptys, 2, 0));
+    add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "nounwind");
+    lfn *fn = lfn_new(lw, fnv, -1);
+    if (!fn)
+        return fe_error_set(lw->err, FE_ERR_NOMEM, lw->r->loc, "out of memory");
+    lw->fn = fn;
+    fn->err = LLVMGetParam(fnv, 1);
+    LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(lw->C, fnv, "start");
+    LLVMPositionBuilderAtEnd(lw->B, start);
+    load_params(lw, LLVMGetParam(fnv, 0));
+    LLVMBuildBr(lw->B, bb_of(lw, 0));
+    fe_status st = lower_blocks(lw);
+    if (st == FE_OK) {
+        LLVMPositionBuilderAtEnd(lw->B, fn->fail);
+        LLVMBuildRet(lw->B, LLVMBuildLoad2(lw->B, lw->i32, fn->err, "kind"));
+        LLVMPositionBuilderAtEnd(lw->B, fn->entry);
+        LLVMBuildBr(lw->B, start);
+    }
+    lw->fn = NULL;
+    lfn_free(fn);
+    return st;
+}
+
+fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe_error *err)
+{
+    memset(res, 0, sizeof *res);
+    memset(err, 0, sizeof *err);
+    fe_func f = {0};
+    lower lw = {.f = &f, .r = r, .err = err, .C = (LLVMContextRef)llvm_ctx};
+    fe_status st = fe_build(r, &f, err);
+    if (st == FE_OK)
+        st = fe_infer(&f, err);
+    if (st == FE_OK)
+        st = fe_find_loops(&f, &lw.loops, err);
+    if (st != FE_OK)
+        goto out;
+    int nargs = r->code->nargs;
+    lw.val = calloc((size_t)f.nnodes + 1, sizeof *lw.val);
+    lw.nonneg = calloc((size_t)f.nvars + 1, 1);
+    lw.nonneg_iter = calloc((size_t)f.nvars + 1, 1);
+    lw.listout_loop = calloc((size_t)nargs + 1, sizeof *lw.listout_loop);
+    lw.par_of_loop = calloc((size_t)lw.loops.n + 1, sizeof *lw.par_of_loop);
+    res->written = calloc((size_t)nargs + 1, 1);
+    res->outtypes = calloc((size_t)r->nouts + 1, sizeof *res->outtypes);
+    res->listout_types = calloc((size_t)r->nlistouts + 1, sizeof *res->listout_types);
+    if (!lw.val || !lw.nonneg || !lw.nonneg_iter || !lw.listout_loop || !lw.par_of_loop ||
+        !res->written || !res->outtypes || !res->listout_types) {
+        st = fe_error_set(err, FE_ERR_NOMEM, r->loc, "out of memory");
+        goto out;
+    }
+    decide_parallel(&lw);
+    if ((st = place_appends(&lw)) != FE_OK)
+        goto out;
+    fe_compute_nonneg(&lw);
+
+    LLVMContextRef C = lw.C;
+    lw.M = LLVMModuleCreateWithNameInContext(r->symbol, C);
+    lw.B = LLVMCreateBuilderInContext(C);
+    lw.i1 = LLVMInt1TypeInContext(C);
+    lw.i8 = LLVMInt8TypeInContext(C);
+    lw.i16 = LLVMInt16TypeInContext(C);
+    lw.i32 = LLVMInt32TypeInContext(C);
+    lw.i64 = LLVMInt64TypeInContext(C);
+    lw.f32 = LLVMFloatTypeInContext(C);
+    lw.f64 = LLVMDoubleTypeInContext(C);
+    lw.ptr = LLVMPointerTypeInContext(C, 0);
+    lw.voidt = LLVMVoidTypeInContext(C);
+    st = lower_entry(&lw);
+    LLVMDisposeBuilder(lw.B);
+    if (st == FE_OK) {
+        char *msg = NULL;
+        if (LLVMVerifyModule(lw.M, LLVMReturnStatusAction, &msg)) {
+            st = fe_error_set(err, FE_ERR_INTERNAL, r->loc, "generated invalid LLVM IR: %.400s", msg ? msg : "");
+        }
+        LLVMDisposeMessage(msg);
+    }
+    if (st != FE_OK) {
+        LLVMDisposeModule(lw.M);
+        goto out;
+    }
+    res->module = lw.M;
+    res->nparallel = lw.nparallel;
+    fe_mark_written(&f, res->written);
+    /* what the dispatcher needs to box the results */
+    const fe_node *ret = NULL;
+    for (int v = 0; v < f.nnodes; v++)
+        if (f.nodes[v].op == IR_RET && f.blocks[f.nodes[v].block].reachable)
+            ret = &f.nodes[v];
+    for (int o = 0; ret && o < r->nouts; o++)
+        fe_t_to_arg(f.nodes[fe_arg(&f, ret, 0)].type->items[o], &res->outtypes[o]);
+    for (int i = 0; i < r->nlistouts; i++) {
+        const fe_type *et = f.listout_elem ? f.listout_elem[r->listouts[i].param] : NULL;
+        if (et)
+            fe_t_to_arg(et, &res->listout_types[i]);
+        else
+            res->listout_types[i].kind = FE_ARG_NONE;
+    }
+out:
+    free(lw.val);
+    free(lw.nonneg);
+    free(lw.nonneg_iter);
+    free(lw.listout_loop);
+    free(lw.par_of_loop);
+    fe_loops_free(&lw.loops);
+    fe_func_free(&f);
+    if (st != FE_OK)
+        fe_result_free(res);
+    return st;
+}
+
+void fe_result_free(fe_result *res)
+{
+    free(res->outtypes);
+    free(res->listout_types);
+    free(res->written);
+    free(res->notes);
+    memset(res, 0, sizeof *res);
+}

@@ -1,0 +1,70 @@
+/* lower.h - state shared by the two halves of the LLVM lowering:
+ * lower.c (functions, control flow, variables, parallel outlining) and
+ * lower_expr.c (values: arithmetic, conversions, calls, arrays, iterators).
+ */
+#ifndef PYACC_FE_LOWER_H
+#define PYACC_FE_LOWER_H
+
+#include "loops.h"
+
+#include <llvm-c/Core.h>
+
+/* One LLVM function being generated: the region's entry, or the outlined
+ * body of a parallel loop. */
+typedef struct lfn {
+    LLVMValueRef fn;
+    LLVMBasicBlockRef entry;  /* allocas only */
+    LLVMBasicBlockRef *bb;    /* per IR block, made on first use */
+    LLVMValueRef *slot;       /* per variable: its alloca, made on first use */
+    LLVMValueRef err;         /* rt_error * */
+    LLVMBasicBlockRef fail;   /* where an error recorded in *err leaves */
+    int par_loop;             /* the loop outlined into this function, or -1 */
+    LLVMValueRef k;           /* body: alloca of the current iteration index */
+    LLVMBasicBlockRef latch;  /* body: the back edge's target */
+} lfn;
+
+typedef struct lower {
+    fe_func *f;
+    const fe_region *r;
+    fe_error *err;
+    fe_loops loops;
+    LLVMContextRef C;
+    LLVMModuleRef M;
+    LLVMBuilderRef B;
+    LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, voidt, errty;
+    LLVMValueRef *val;        /* per node, in the function that computed it */
+    lfn *fn;
+    uint8_t *nonneg;          /* per variable: holds only ints >= 0 */
+    uint8_t *nonneg_iter;     /* per variable: a range iterator yielding ints >= 0 */
+    int *listout_loop;        /* per parameter: the loop whose iterations append, or -1 */
+    int *par_of_loop;         /* per loop: outlined as a parallel loop */
+    LLVMValueRef *listout_desc; /* per parameter: entry-function load of its desc pointer */
+    int nbody;                /* outlined bodies so far, for unique names */
+    int nparallel;
+} lower;
+
+/* lower_expr.c */
+LLVMTypeRef fe_lty(lower *lw, const fe_type *t);
+LLVMTypeRef fe_mem_lty(lower *lw, fe_dtype d);
+LLVMValueRef fe_lower_node(lower *lw, fe_node *n);
+LLVMValueRef fe_convert(lower *lw, LLVMValueRef v, const fe_type *from, const fe_type *to);
+LLVMValueRef fe_truth(lower *lw, LLVMValueRef v, const fe_type *t);
+LLVMValueRef fe_iter_more(lower *lw, LLVMValueRef it, const fe_type *t);
+LLVMValueRef fe_iter_count(lower *lw, LLVMValueRef it, const fe_type *t);
+LLVMValueRef fe_iter_elem(lower *lw, LLVMValueRef it, const fe_type *t, LLVMValueRef k,
+                          const fe_type *elem);
+void fe_compute_nonneg(lower *lw);
+
+/* lower.c */
+LLVMValueRef fe_var_slot(lower *lw, int var);
+LLVMValueRef fe_node_val(lower *lw, fe_val v);
+/* Branches to a new block that records the error and leaves the function
+ * when `failed` is true; the builder continues on the other side. */
+void fe_check(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef info0,
+              LLVMValueRef info1);
+LLVMValueRef fe_const_i64(lower *lw, int64_t v);
+LLVMValueRef fe_intrinsic(lower *lw, const char *name, LLVMTypeRef overload, LLVMValueRef *args,
+                          int nargs);
+LLVMValueRef fe_iteration_index(lower *lw, int loop);
+
+#endif

@@ -1,0 +1,1082 @@
+/* lower_expr.c - LLVM IR for the values a region computes.
+ *
+ * Arithmetic keeps Python's meaning on Python scalars (floor division and
+ * modulo of negatives, ZeroDivisionError) and NumPy's on NumPy scalars
+ * (wrapping integers, IEEE results); fe_convert casts between them as NumPy
+ * does.  Arrays are {data, shape[n], strides[n]} values with strides in
+ * elements; C- and F-ordered arrays are indexed through their shape so that
+ * LLVM sees unit stride in the innermost axis and vectorises.
+ */
+#include "lower.h"
+
+#include "rt.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ----------------------------------------------------------------- types */
+
+LLVMTypeRef fe_mem_lty(lower *lw, fe_dtype d)
+{
+    switch (d) {
+    case FE_DT_BOOL:
+    case FE_DT_INT8:
+    case FE_DT_UINT8: return lw->i8;
+    case FE_DT_INT16:
+    case FE_DT_UINT16: return lw->i16;
+    case FE_DT_INT32:
+    case FE_DT_UINT32: return lw->i32;
+    case FE_DT_INT64:
+    case FE_DT_UINT64: return lw->i64;
+    case FE_DT_FLOAT32: return lw->f32;
+    default: return lw->f64;
+    }
+}
+
+static LLVMTypeRef array_lty(lower *lw, int ndim)
+{
+    LLVMTypeRef dims = LLVMArrayType2(lw->i64, (uint64_t)ndim);
+    LLVMTypeRef fields[3] = {lw->ptr, dims, dims};
+    return LLVMStructTypeInContext(lw->C, fields, 3, 0);
+}
+
+/* The type a value of t has in registers. */
+LLVMTypeRef fe_lty(lower *lw, const fe_type *t)
+{
+    switch (t->kind) {
+    case FE_T_BOOL: return lw->i1;
+    case FE_T_INT: return lw->i64;
+    case FE_T_FLOAT: return lw->f64;
+    case FE_T_NP: return t->dtype == FE_DT_BOOL ? lw->i1 : fe_mem_lty(lw, t->dtype);
+    case FE_T_ARRAY: return array_lty(lw, t->ndim);
+    case FE_T_LIST: return array_lty(lw, 1);
+    case FE_T_LISTOUT: {
+        LLVMTypeRef fields[3] = {lw->ptr, lw->i64, lw->ptr}; /* data, capacity, desc */
+        return LLVMStructTypeInContext(lw->C, fields, 3, 0);
+    }
+    case FE_T_RANGE: {
+        LLVMTypeRef fields[3] = {lw->i64, lw->i64, lw->i64}; /* start, stop, step */
+        return LLVMStructTypeInContext(lw->C, fields, 3, 0);
+    }
+    case FE_T_RANGEITER: {
+        LLVMTypeRef fields[4] = {lw->i64, lw->i64, lw->i64, lw->i64}; /* start, step, n, k */
+        return LLVMStructTypeInContext(lw->C, fields, 4, 0);
+    }
+    case FE_T_SEQITER:
+    case FE_T_ENUMITER: {
+        LLVMTypeRef fields[2] = {fe_lty(lw, t->seq), lw->i64}; /* sequence, k */
+        return LLVMStructTypeInContext(lw->C, fields, 2, 0);
+    }
+    case FE_T_TUPLE: {
+        LLVMTypeRef fields[16];
+        for (int i = 0; i < t->nitems && i < 16; i++)
+            fields[i] = fe_lty(lw, t->items[i]);
+        return LLVMStructTypeInContext(lw->C, fields, (unsigned)t->nitems, 0);
+    }
+    default: return lw->i8; /* None, modules, functions: no run-time value */
+    }
+}
+
+LLVMValueRef fe_const_i64(lower *lw, int64_t v) { return LLVMConstInt(lw->i64, (unsigned long long)v, 1); }
+static LLVMValueRef cf64(lower *lw, double v) { return LLVMConstReal(lw->f64, v); }
+
+LLVMValueRef fe_intrinsic(lower *lw, const char *name, LLVMTypeRef overload, LLVMValueRef *args,
+                          int nargs)
+{
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    LLVMTypeRef tys[1] = {overload};
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(lw->M, id, tys, overload ? 1 : 0);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(lw->C, id, tys, overload ? 1 : 0);
+    return LLVMBuildCall2(lw->B, fty, fn, args, (unsigned)nargs, "");
+}
+
+/* ----------------------------------------------------------- conversions */
+
+static int is_bool(const fe_type *t)
+{
+    return t->kind == FE_T_BOOL || (t->kind == FE_T_NP && t->dtype == FE_DT_BOOL);
+}
+
+LLVMValueRef fe_truth(lower *lw, LLVMValueRef v, const fe_type *t)
+{
+    if (is_bool(t))
+        return v;
+    if (t->kind == FE_T_NONE)
+        return LLVMConstInt(lw->i1, 0, 0);
+    if (fe_t_is_floatlike(t))
+        return LLVMBuildFCmp(lw->B, LLVMRealUNE, v, LLVMConstNull(LLVMTypeOf(v)), "");
+    return LLVMBuildICmp(lw->B, LLVMIntNE, v, LLVMConstNull(LLVMTypeOf(v)), "");
+}
+
+/* Casts a number as NumPy's astype (and Python's int()/float()) would. */
+LLVMValueRef fe_convert(lower *lw, LLVMValueRef v, const fe_type *from, const fe_type *to)
+{
+    if (from == to)
+        return v;
+    fe_dtype fd = fe_t_dtype(from), td = fe_t_dtype(to);
+    LLVMTypeRef tt = fe_lty(lw, to);
+    if (td == FE_DT_BOOL)
+        return fe_truth(lw, v, from);
+    if (fd == FE_DT_BOOL)
+        return fe_dtype_is_float(td) ? LLVMBuildUIToFP(lw->B, v, tt, "") : LLVMBuildZExt(lw->B, v, tt, "");
+    int fi = fe_dtype_is_int(fd), ti = fe_dtype_is_int(td);
+    if (fi && ti) {
+        int fb = fe_dtype_bits(fd), tb = fe_dtype_bits(td);
+        if (fb == tb)
+            return v;
+        if (fb > tb)
+            return LLVMBuildTrunc(lw->B, v, tt, "");
+        return fe_dtype_is_signed(fd) ? LLVMBuildSExt(lw->B, v, tt, "") : LLVMBuildZExt(lw->B, v, tt, "");
+    }
+    if (fi)
+        return fe_dtype_is_signed(fd) ? LLVMBuildSIToFP(lw->B, v, tt, "") : LLVMBuildUIToFP(lw->B, v, tt, "");
+    if (ti) {
+        /* saturating: no poison for out-of-range values */
+        LLVMTypeRef tys[2] = {tt, LLVMTypeOf(v)};
+        const char *name = fe_dtype_is_signed(td) ? "llvm.fptosi.sat" : "llvm.fptoui.sat";
+        unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+        LLVMValueRef fn = LLVMGetIntrinsicDeclaration(lw->M, id, tys, 2);
+        LLVMTypeRef fty = LLVMIntrinsicGetType(lw->C, id, tys, 2);
+        return LLVMBuildCall2(lw->B, fty, fn, &v, 1, "");
+    }
+    if (fe_dtype_bits(fd) < fe_dtype_bits(td))
+        return LLVMBuildFPExt(lw->B, v, tt, "");
+    if (fe_dtype_bits(fd) > fe_dtype_bits(td))
+        return LLVMBuildFPTrunc(lw->B, v, tt, "");
+    return v;
+}
+
+static const fe_type *arg_type(lower *lw, const fe_node *n, int i)
+{
+    return lw->f->nodes[fe_arg(lw->f, n, i)].type;
+}
+
+static LLVMValueRef arg_val(lower *lw, const fe_node *n, int i)
+{
+    return fe_node_val(lw, fe_arg(lw->f, n, i));
+}
+
+/* Argument i of n converted to type t. */
+static LLVMValueRef arg_as(lower *lw, const fe_node *n, int i, const fe_type *t)
+{
+    return fe_convert(lw, arg_val(lw, n, i), arg_type(lw, n, i), t);
+}
+
+/* ------------------------------------------------------------- nonneg */
+
+/* Which int values are known to be >= 0 without a test: loop indices of
+ * ranges starting at or above 0 with a positive step, lengths, shapes and
+ * sums and products of those.  Indexing with them needs no wraparound of
+ * negative indices, which keeps loops vectorisable. */
+static int node_nonneg(lower *lw, fe_val v)
+{
+    fe_func *f = lw->f;
+    const fe_node *n = &f->nodes[v];
+    switch (n->op) {
+    case IR_CONST: return (n->c.kind == FE_CONST_INT && n->c.i >= 0) || n->c.kind == FE_CONST_BOOL;
+    case IR_LOADVAR: return lw->nonneg[n->var];
+    case IR_ITERNEXT: return lw->nonneg_iter[n->var];
+    case IR_ATTR: return n->type && n->type->kind == FE_T_INT; /* size, ndim */
+    case IR_SUBSCR:
+    case IR_ITEM: {
+        const fe_node *c = &f->nodes[fe_arg(f, n, 0)];
+        if (c->op == IR_ATTR) /* a.shape[k] */
+            return 1;
+        if (n->op == IR_ITEM && n->sub == 0 && c->op == IR_ITERNEXT) /* enumerate's index */
+            return c->type && c->type->kind == FE_T_TUPLE;
+        return n->type && n->type->kind == FE_T_NP && fe_dtype_is_int(n->type->dtype) &&
+               !fe_dtype_is_signed(n->type->dtype);
+    }
+    case IR_BINOP: {
+        int op = n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
+        if (op != FE_NB_ADD && op != FE_NB_MULTIPLY && op != FE_NB_FLOOR_DIVIDE &&
+            op != FE_NB_REMAINDER && op != FE_NB_AND && op != FE_NB_RSHIFT)
+            return 0;
+        return node_nonneg(lw, fe_arg(f, n, 0)) && node_nonneg(lw, fe_arg(f, n, 1));
+    }
+    case IR_CALL: {
+        const fe_type *ct = f->nodes[fe_arg(f, n, 0)].type;
+        return ct && ct->kind == FE_T_FUNC && (ct->id == FE_BI_LEN || ct->id == FE_BI_ABS);
+    }
+    default: return 0;
+    }
+}
+
+/* A range(...) call node whose values are all >= 0. */
+static int range_nonneg(lower *lw, fe_val v)
+{
+    fe_func *f = lw->f;
+    const fe_node *n = &f->nodes[v];
+    if (n->op != IR_CALL)
+        return 0;
+    const fe_type *ct = f->nodes[fe_arg(f, n, 0)].type;
+    if (!ct || ct->kind != FE_T_FUNC || ct->id != FE_BI_RANGE)
+        return 0;
+    int na = n->nargs - 1;
+    if (na == 1)
+        return 1;
+    if (!node_nonneg(lw, fe_arg(f, n, 1)))
+        return 0;
+    if (na == 2)
+        return 1;
+    const fe_node *step = &f->nodes[fe_arg(f, n, 3)];
+    return step->op == IR_CONST && step->c.kind == FE_CONST_INT && step->c.i > 0;
+}
+
+void fe_compute_nonneg(lower *lw)
+{
+    fe_func *f = lw->f;
+    /* Start from "nothing known" and only ever learn: a variable is
+     * non-negative once every store into it is. */
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int var = 0; var < f->nvars; var++) {
+            if (lw->nonneg[var] && lw->nonneg_iter[var])
+                continue;
+            int stores = 0, all = 1, all_iter = 1;
+            if (f->vars[var].is_param)
+                all = all_iter = 0;
+            for (int v = 0; v < f->nnodes && (all || all_iter); v++) {
+                const fe_node *n = &f->nodes[v];
+                if (!f->blocks[n->block].reachable)
+                    continue;
+                if (n->op == IR_ITERNEXT && n->var == var)
+                    all = 0; /* advancing an iterator: not an int variable */
+                if (n->op != IR_STOREVAR || n->var != var)
+                    continue;
+                stores++;
+                const fe_node *src = &f->nodes[fe_arg(f, n, 0)];
+                if (!n->type || !node_nonneg(lw, fe_arg(f, n, 0)))
+                    all = 0;
+                if (src->op != IR_GETITER || !range_nonneg(lw, fe_arg(f, src, 0)))
+                    all_iter = 0;
+            }
+            if (stores && all && !lw->nonneg[var]) {
+                lw->nonneg[var] = 1;
+                changed = 1;
+            }
+            if (stores && all_iter && !lw->nonneg_iter[var]) {
+                lw->nonneg_iter[var] = 1;
+                changed = 1;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ arithmetic */
+
+static LLVMValueRef zero_of(LLVMValueRef v) { return LLVMConstNull(LLVMTypeOf(v)); }
+
+/* Python's floor division and modulo of integers (signed), as one pair. */
+static void int_divmod(lower *lw, LLVMValueRef a, LLVMValueRef b, int is_signed, LLVMValueRef *q,
+                       LLVMValueRef *r)
+{
+    LLVMBuilderRef B = lw->B;
+    if (!is_signed) {
+        *q = LLVMBuildUDiv(B, a, b, "");
+        *r = LLVMBuildURem(B, a, b, "");
+        return;
+    }
+    /* MIN // -1 overflows in hardware: divide by 1 and negate instead. */
+    LLVMValueRef minus1 = LLVMConstAllOnes(LLVMTypeOf(b));
+    LLVMValueRef is_m1 = LLVMBuildICmp(B, LLVMIntEQ, b, minus1, "");
+    LLVMValueRef bb = LLVMBuildSelect(B, is_m1, LLVMConstInt(LLVMTypeOf(b), 1, 0), b, "");
+    LLVMValueRef tq = LLVMBuildSDiv(B, a, bb, "");
+    tq = LLVMBuildSelect(B, is_m1, LLVMBuildNeg(B, a, ""), tq, "");
+    LLVMValueRef tr = LLVMBuildSRem(B, a, bb, "");
+    tr = LLVMBuildSelect(B, is_m1, zero_of(a), tr, "");
+    /* Round toward -inf: adjust when the remainder's sign differs from b's. */
+    LLVMValueRef nz = LLVMBuildICmp(B, LLVMIntNE, tr, zero_of(tr), "");
+    LLVMValueRef sx = LLVMBuildICmp(B, LLVMIntSLT, LLVMBuildXor(B, tr, b, ""), zero_of(tr), "");
+    LLVMValueRef adj = LLVMBuildAnd(B, nz, sx, "");
+    *q = LLVMBuildSub(B, tq, LLVMBuildZExt(B, adj, LLVMTypeOf(tq), ""), "");
+    *r = LLVMBuildSelect(B, adj, LLVMBuildAdd(B, tr, b, ""), tr, "");
+}
+
+/* Python's float divmod (CPython's float_divmod, which NumPy's npy_divmod
+ * follows too): the floor quotient and the modulo with the divisor's sign. */
+static void float_divmod(lower *lw, LLVMValueRef a, LLVMValueRef b, LLVMValueRef *q, LLVMValueRef *r)
+{
+    LLVMBuilderRef B = lw->B;
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMValueRef zero = LLVMConstReal(t, 0.0);
+    LLVMValueRef mod = LLVMBuildFRem(B, a, b, "");
+    LLVMValueRef div = LLVMBuildFDiv(B, LLVMBuildFSub(B, a, mod, ""), b, "");
+    LLVMValueRef mod_nz = LLVMBuildFCmp(B, LLVMRealUNE, mod, zero, "");
+    LLVMValueRef bneg = LLVMBuildFCmp(B, LLVMRealOLT, b, zero, "");
+    LLVMValueRef mneg = LLVMBuildFCmp(B, LLVMRealOLT, mod, zero, "");
+    LLVMValueRef fix = LLVMBuildAnd(B, mod_nz, LLVMBuildICmp(B, LLVMIntNE, bneg, mneg, ""), "");
+    LLVMValueRef cs_args[2] = {zero, b};
+    LLVMValueRef signed_zero = fe_intrinsic(lw, "llvm.copysign", t, cs_args, 2);
+    mod = LLVMBuildSelect(B, fix, LLVMBuildFAdd(B, mod, b, ""), mod, "");
+    mod = LLVMBuildSelect(B, mod_nz, mod, signed_zero, "");
+    div = LLVMBuildSelect(B, fix, LLVMBuildFSub(B, div, LLVMConstReal(t, 1.0), ""), div, "");
+    LLVMValueRef div_nz = LLVMBuildFCmp(B, LLVMRealUNE, div, zero, "");
+    LLVMValueRef fl = fe_intrinsic(lw, "llvm.floor", t, &div, 1);
+    LLVMValueRef up = LLVMBuildFCmp(B, LLVMRealOGT, LLVMBuildFSub(B, div, fl, ""), LLVMConstReal(t, 0.5), "");
+    fl = LLVMBuildSelect(B, up, LLVMBuildFAdd(B, fl, LLVMConstReal(t, 1.0), ""), fl, "");
+    LLVMValueRef cs2[2] = {zero, LLVMBuildFDiv(B, a, b, "")};
+    LLVMValueRef zq = fe_intrinsic(lw, "llvm.copysign", t, cs2, 2);
+    *q = LLVMBuildSelect(B, div_nz, fl, zq, "");
+    *r = mod;
+}
+
+/* x ** n for a constant n >= 0, by repeated squaring. */
+static LLVMValueRef int_pow_const(lower *lw, LLVMValueRef x, int64_t n, int weak)
+{
+    LLVMValueRef result = LLVMConstInt(LLVMTypeOf(x), 1, 0), base = x;
+    while (n > 0) {
+        if (n & 1)
+            result = weak ? LLVMBuildNSWMul(lw->B, result, base, "") : LLVMBuildMul(lw->B, result, base, "");
+        n >>= 1;
+        if (n)
+            base = weak ? LLVMBuildNSWMul(lw->B, base, base, "") : LLVMBuildMul(lw->B, base, base, "");
+    }
+    return result;
+}
+
+static LLVMValueRef lower_binop(lower *lw, fe_node *n)
+{
+    LLVMBuilderRef B = lw->B;
+    fe_func *f = lw->f;
+    int op = n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
+    const fe_type *ta = arg_type(lw, n, 0), *tb = arg_type(lw, n, 1), *tr = n->type;
+    int weak = ta->kind != FE_T_NP && tb->kind != FE_T_NP;
+    /* the type the operation computes in */
+    const fe_type *tc = tr;
+    if (op == FE_NB_TRUE_DIVIDE)
+        tc = tr;
+    else if (op == FE_NB_LSHIFT || op == FE_NB_RSHIFT)
+        tc = tr;
+    LLVMValueRef a = arg_as(lw, n, 0, tc), b = arg_as(lw, n, 1, tc);
+    fe_dtype dc = fe_t_dtype(tc);
+    int isf = fe_dtype_is_float(dc), sgn = fe_dtype_is_signed(dc) || dc == FE_DT_BOOL;
+
+    switch (op) {
+    case FE_NB_ADD:
+        if (dc == FE_DT_BOOL)
+            return LLVMBuildOr(B, a, b, "");
+        return isf ? LLVMBuildFAdd(B, a, b, "") : weak ? LLVMBuildNSWAdd(B, a, b, "") : LLVMBuildAdd(B, a, b, "");
+    case FE_NB_SUBTRACT:
+        return isf ? LLVMBuildFSub(B, a, b, "") : weak ? LLVMBuildNSWSub(B, a, b, "") : LLVMBuildSub(B, a, b, "");
+    case FE_NB_MULTIPLY:
+        if (dc == FE_DT_BOOL)
+            return LLVMBuildAnd(B, a, b, "");
+        return isf ? LLVMBuildFMul(B, a, b, "") : weak ? LLVMBuildNSWMul(B, a, b, "") : LLVMBuildMul(B, a, b, "");
+    case FE_NB_TRUE_DIVIDE:
+        if (weak)
+            fe_check(lw, LLVMBuildFCmp(B, LLVMRealOEQ, b, zero_of(b), ""), RT_ERR_ZERO_DIVISION,
+                     n->loc, fe_const_i64(lw, 1), fe_const_i64(lw, 0));
+        return LLVMBuildFDiv(B, a, b, "");
+    case FE_NB_FLOOR_DIVIDE:
+    case FE_NB_REMAINDER: {
+        LLVMValueRef q, r;
+        if (isf) {
+            if (weak)
+                fe_check(lw, LLVMBuildFCmp(B, LLVMRealOEQ, b, zero_of(b), ""), RT_ERR_ZERO_DIVISION,
+                         n->loc, fe_const_i64(lw, op == FE_NB_REMAINDER ? 3 : 4), fe_const_i64(lw, 0));
+            float_divmod(lw, a, b, &q, &r);
+            return op == FE_NB_FLOOR_DIVIDE ? q : r;
+        }
+        LLVMValueRef bz = LLVMBuildICmp(B, LLVMIntEQ, b, zero_of(b), "");
+        if (weak) {
+            fe_check(lw, bz, RT_ERR_ZERO_DIVISION, n->loc,
+                     fe_const_i64(lw, op == FE_NB_REMAINDER ? 2 : 0), fe_const_i64(lw, 0));
+            if (fe_t_is_intlike(ta) && node_nonneg(lw, fe_arg(f, n, 0)) &&
+                node_nonneg(lw, fe_arg(f, n, 1)))
+                return op == FE_NB_FLOOR_DIVIDE ? LLVMBuildSDiv(B, a, b, "") : LLVMBuildSRem(B, a, b, "");
+            int_divmod(lw, a, b, 1, &q, &r);
+            return op == FE_NB_FLOOR_DIVIDE ? q : r;
+        }
+        /* NumPy: x // 0 and x % 0 are 0 (with a warning NumPy prints) */
+        LLVMValueRef one = LLVMConstInt(LLVMTypeOf(b), 1, 0);
+        LLVMValueRef bs = LLVMBuildSelect(B, bz, one, b, "");
+        int_divmod(lw, a, bs, sgn, &q, &r);
+        LLVMValueRef res = op == FE_NB_FLOOR_DIVIDE ? q : r;
+        return LLVMBuildSelect(B, bz, zero_of(res), res, "");
+    }
+    case FE_NB_POWER: {
+        if (!isf) {
+            const fe_node *e = &f->nodes[fe_arg(f, n, 1)];
+            if (e->op == IR_CONST && e->c.kind == FE_CONST_INT && e->c.i >= 0)
+                return int_pow_const(lw, a, e->c.i, weak);
+            /* NumPy integer power by a run-time exponent: a loop would do;
+             * inference only lets NumPy ints through here */
+            LLVMValueRef fa = LLVMBuildSIToFP(B, a, lw->f64, ""), fb = LLVMBuildSIToFP(B, b, lw->f64, "");
+            LLVMValueRef args[2] = {fa, fb};
+            LLVMValueRef p = fe_intrinsic(lw, "llvm.pow", lw->f64, args, 2);
+            return LLVMBuildFPToSI(B, p, LLVMTypeOf(a), "");
+        }
+        if (weak) {
+            /* 0.0 ** negative raises; a negative base with a fractional
+             * exponent gives a complex number in Python */
+            LLVMValueRef az = LLVMBuildFCmp(B, LLVMRealOEQ, a, zero_of(a), "");
+            LLVMValueRef bn = LLVMBuildFCmp(B, LLVMRealOLT, b, zero_of(b), "");
+            fe_check(lw, LLVMBuildAnd(B, az, bn, ""), RT_ERR_ZERO_DIVISION, n->loc,
+                     fe_const_i64(lw, 5), fe_const_i64(lw, 0));
+            LLVMValueRef an = LLVMBuildFCmp(B, LLVMRealOLT, a, zero_of(a), "");
+            LLVMValueRef bfl = fe_intrinsic(lw, "llvm.floor", lw->f64, &b, 1);
+            LLVMValueRef frac = LLVMBuildFCmp(B, LLVMRealONE, bfl, b, "");
+            fe_check(lw, LLVMBuildAnd(B, an, frac, ""), RT_ERR_VALUE, n->loc, fe_const_i64(lw, 1),
+                     fe_const_i64(lw, 0));
+        }
+        LLVMValueRef args[2] = {a, b};
+        return fe_intrinsic(lw, "llvm.pow", LLVMTypeOf(a), args, 2);
+    }
+    case FE_NB_AND: return LLVMBuildAnd(B, a, b, "");
+    case FE_NB_OR: return LLVMBuildOr(B, a, b, "");
+    case FE_NB_XOR: return LLVMBuildXor(B, a, b, "");
+    case FE_NB_LSHIFT:
+    case FE_NB_RSHIFT: {
+        LLVMTypeRef t = LLVMTypeOf(a);
+        unsigned bits = LLVMGetIntTypeWidth(t);
+        if (weak)
+            fe_check(lw, LLVMBuildICmp(B, LLVMIntSLT, b, zero_of(b), ""), RT_ERR_VALUE, n->loc,
+                     fe_const_i64(lw, 2), fe_const_i64(lw, 0));
+        /* shifting by the width or more: Python and NumPy give 0 (or -1) */
+        LLVMValueRef big = LLVMBuildICmp(B, LLVMIntUGE, b, LLVMConstInt(t, bits, 0), "");
+        LLVMValueRef bs = LLVMBuildSelect(B, big, LLVMConstInt(t, bits - 1, 0), b, "");
+        if (op == FE_NB_LSHIFT)
+            return LLVMBuildSelect(B, big, zero_of(a), LLVMBuildShl(B, a, bs, ""), "");
+        return sgn ? LLVMBuildAShr(B, a, bs, "")
+                   : LLVMBuildSelect(B, big, zero_of(a), LLVMBuildLShr(B, a, bs, ""), "");
+    }
+    default:
+        break;
+    }
+    fe_error_set(lw->err, FE_ERR_INTERNAL, n->loc, "binary operator %d not lowered", op);
+    return NULL;
+}
+
+static LLVMValueRef lower_unop(lower *lw, fe_node *n)
+{
+    LLVMBuilderRef B = lw->B;
+    const fe_type *ta = arg_type(lw, n, 0);
+    if (n->sub == FE_UN_NOT)
+        return LLVMBuildNot(B, fe_truth(lw, arg_val(lw, n, 0), ta), "");
+    LLVMValueRef a = arg_as(lw, n, 0, n->type);
+    switch (n->sub) {
+    case FE_UN_POS: return a;
+    case FE_UN_NEG:
+        if (fe_t_is_floatlike(n->type))
+            return LLVMBuildFNeg(B, a, "");
+        return ta->kind == FE_T_NP ? LLVMBuildNeg(B, a, "") : LLVMBuildNSWNeg(B, a, "");
+    default: /* ~: on NumPy bools a logical not */
+        return LLVMBuildNot(B, a, "");
+    }
+}
+
+static LLVMValueRef lower_cmp(lower *lw, fe_node *n)
+{
+    LLVMBuilderRef B = lw->B;
+    const fe_type *ta = arg_type(lw, n, 0), *tb = arg_type(lw, n, 1);
+    if (n->sub == FE_CMP_IS || n->sub == FE_CMP_ISNOT) {
+        /* only `x is None` reaches here: true exactly when both are None */
+        int same = (ta->kind == FE_T_NONE) == (tb->kind == FE_T_NONE) && ta->kind == FE_T_NONE;
+        return LLVMConstInt(lw->i1, (unsigned long long)(n->sub == FE_CMP_IS ? same : !same), 0);
+    }
+    const fe_type *tc = fe_t_promote(lw->f->types, ta, tb);
+    if (tc->kind == FE_T_BOOL || (tc->kind == FE_T_NP && tc->dtype == FE_DT_BOOL))
+        tc = fe_t_simple(lw->f->types, FE_T_INT);
+    LLVMValueRef a = fe_convert(lw, arg_val(lw, n, 0), ta, tc);
+    LLVMValueRef b = fe_convert(lw, arg_val(lw, n, 1), tb, tc);
+    fe_dtype d = fe_t_dtype(tc);
+    if (fe_dtype_is_float(d)) {
+        static const LLVMRealPredicate fp[] = {LLVMRealOLT, LLVMRealOLE, LLVMRealOEQ,
+                                               LLVMRealUNE, LLVMRealOGT, LLVMRealOGE};
+        return LLVMBuildFCmp(B, fp[n->sub], a, b, "");
+    }
+    static const LLVMIntPredicate sp[] = {LLVMIntSLT, LLVMIntSLE, LLVMIntEQ, LLVMIntNE, LLVMIntSGT, LLVMIntSGE};
+    static const LLVMIntPredicate up[] = {LLVMIntULT, LLVMIntULE, LLVMIntEQ, LLVMIntNE, LLVMIntUGT, LLVMIntUGE};
+    return LLVMBuildICmp(B, fe_dtype_is_signed(d) ? sp[n->sub] : up[n->sub], a, b, "");
+}
+
+/* -------------------------------------------------------------- arrays */
+
+static LLVMValueRef ex(lower *lw, LLVMValueRef agg, unsigned i)
+{
+    return LLVMBuildExtractValue(lw->B, agg, i, "");
+}
+
+static LLVMValueRef ex2(lower *lw, LLVMValueRef agg, unsigned i, unsigned j)
+{
+    return ex(lw, ex(lw, agg, i), j);
+}
+
+/* An index value as int64, wrapped like Python's negative indices unless
+ * known non-negative, and checked against the axis when boundscheck is on. */
+static LLVMValueRef index_i64(lower *lw, fe_val iv, LLVMValueRef dim, int axis, fe_loc loc)
+{
+    LLVMBuilderRef B = lw->B;
+    const fe_type *t = lw->f->nodes[iv].type;
+    LLVMValueRef i = fe_convert(lw, fe_node_val(lw, iv), t, fe_t_simple(lw->f->types, FE_T_INT));
+    if (t->kind == FE_T_NP && !fe_dtype_is_signed(t->dtype) && fe_dtype_bits(t->dtype) < 64)
+        i = LLVMBuildZExt(B, fe_node_val(lw, iv), lw->i64, "");
+    LLVMValueRef orig = i;
+    if (!node_nonneg(lw, iv)) {
+        LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, i, fe_const_i64(lw, 0), "");
+        i = LLVMBuildSelect(B, neg, LLVMBuildAdd(B, i, dim, ""), i, "");
+    }
+    if (lw->r->boundscheck) {
+        LLVMValueRef out = LLVMBuildICmp(B, LLVMIntUGE, i, dim, "");
+        (void)axis;
+        fe_check(lw, out, RT_ERR_INDEX, loc, orig, dim);
+    }
+    return i;
+}
+
+/* Number of index values in idx (a scalar or a tuple node). */
+static int index_parts(lower *lw, fe_val idx, fe_val *parts)
+{
+    const fe_node *n = &lw->f->nodes[idx];
+    if (n->type->kind != FE_T_TUPLE) {
+        parts[0] = idx;
+        return 1;
+    }
+    if (n->op == IR_TUPLE) {
+        for (int i = 0; i < n->nargs; i++)
+            parts[i] = fe_arg(lw->f, n, i);
+        return n->nargs;
+    }
+    return -1; /* a tuple held in a variable: handled by the caller */
+}
+
+/* Address of a[idx...] (k indices into an n-dimensional array value). */
+static LLVMValueRef element_ptr(lower *lw, const fe_type *at, LLVMValueRef a, fe_val idxnode,
+                                int *nidx, fe_loc loc)
+{
+    LLVMBuilderRef B = lw->B;
+    fe_val parts[FE_MAX_NDIM];
+    LLVMValueRef iv[FE_MAX_NDIM];
+    int k = index_parts(lw, idxnode, parts);
+    const fe_node *in = &lw->f->nodes[idxnode];
+    int from_tuple_value = k < 0;
+    if (from_tuple_value)
+        k = in->type->nitems;
+    int nd = at->kind == FE_T_LIST ? 1 : at->ndim;
+    for (int d = 0; d < k; d++) {
+        LLVMValueRef dim = ex2(lw, a, 1, (unsigned)d);
+        if (from_tuple_value) {
+            /* a tuple variable: its items are ints of the tuple's types */
+            LLVMValueRef tv = fe_node_val(lw, idxnode);
+            LLVMValueRef item = LLVMBuildExtractValue(B, tv, (unsigned)d, "");
+            item = fe_convert(lw, item, in->type->items[d], fe_t_simple(lw->f->types, FE_T_INT));
+            LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, item, fe_const_i64(lw, 0), "");
+            iv[d] = LLVMBuildSelect(B, neg, LLVMBuildAdd(B, item, dim, ""), item, "");
+            if (lw->r->boundscheck)
+                fe_check(lw, LLVMBuildICmp(B, LLVMIntUGE, iv[d], dim, ""), RT_ERR_INDEX, loc, item, dim);
+        } else {
+            iv[d] = index_i64(lw, parts[d], dim, d, loc);
+        }
+    }
+    *nidx = k;
+    fe_dtype dt = at->kind == FE_T_LIST ? fe_t_dtype(at->elem) : at->dtype;
+    LLVMTypeRef ety = fe_mem_lty(lw, dt);
+    LLVMValueRef lin;
+    if (k == nd && at->kind == FE_T_ARRAY && at->layout == FE_LAYOUT_C) {
+        lin = iv[0];
+        for (int d = 1; d < nd; d++)
+            lin = LLVMBuildNSWAdd(B, LLVMBuildNSWMul(B, lin, ex2(lw, a, 1, (unsigned)d), ""), iv[d], "");
+    } else if (k == nd && at->kind == FE_T_ARRAY && at->layout == FE_LAYOUT_F) {
+        lin = iv[nd - 1];
+        for (int d = nd - 2; d >= 0; d--)
+            lin = LLVMBuildNSWAdd(B, LLVMBuildNSWMul(B, lin, ex2(lw, a, 1, (unsigned)d), ""), iv[d], "");
+    } else if (at->kind == FE_T_LIST) {
+        lin = iv[0];
+    } else {
+        lin = LLVMBuildNSWMul(B, iv[0], ex2(lw, a, 2, 0), "");
+        for (int d = 1; d < k; d++)
+            lin = LLVMBuildNSWAdd(B, lin, LLVMBuildNSWMul(B, iv[d], ex2(lw, a, 2, (unsigned)d), ""), "");
+    }
+    return LLVMBuildInBoundsGEP2(B, ety, ex(lw, a, 0), &lin, 1, "");
+}
+
+static LLVMValueRef load_elem(lower *lw, fe_dtype dt, LLVMValueRef p)
+{
+    LLVMTypeRef ety = fe_mem_lty(lw, dt);
+    LLVMValueRef v = LLVMBuildLoad2(lw->B, ety, p, "");
+    LLVMSetAlignment(v, (unsigned)(fe_dtype_bits(dt) / 8));
+    if (dt == FE_DT_BOOL)
+        v = LLVMBuildICmp(lw->B, LLVMIntNE, v, LLVMConstNull(ety), "");
+    return v;
+}
+
+static void store_elem(lower *lw, fe_dtype dt, LLVMValueRef p, LLVMValueRef v)
+{
+    if (dt == FE_DT_BOOL)
+        v = LLVMBuildZExt(lw->B, v, lw->i8, "");
+    LLVMValueRef s = LLVMBuildStore(lw->B, v, p);
+    LLVMSetAlignment(s, (unsigned)(fe_dtype_bits(dt) / 8));
+}
+
+/* The view a[i0, ..., ik-1] of an array with more than k axes. */
+static LLVMValueRef subarray(lower *lw, const fe_type *at, LLVMValueRef a, LLVMValueRef p, int k,
+                             const fe_type *rt)
+{
+    LLVMValueRef v = LLVMGetUndef(fe_lty(lw, rt));
+    v = LLVMBuildInsertValue(lw->B, v, p, 0, "");
+    LLVMValueRef sh = LLVMGetUndef(LLVMArrayType2(lw->i64, rt->ndim));
+    LLVMValueRef st = sh;
+    for (int d = k; d < at->ndim; d++) {
+        sh = LLVMBuildInsertValue(lw->B, sh, ex2(lw, a, 1, (unsigned)d), (unsigned)(d - k), "");
+        st = LLVMBuildInsertValue(lw->B, st, ex2(lw, a, 2, (unsigned)d), (unsigned)(d - k), "");
+    }
+    v = LLVMBuildInsertValue(lw->B, v, sh, 1, "");
+    return LLVMBuildInsertValue(lw->B, v, st, 2, "");
+}
+
+static LLVMValueRef lower_subscr(lower *lw, fe_node *n)
+{
+    const fe_type *ct = arg_type(lw, n, 0);
+    LLVMValueRef c = arg_val(lw, n, 0);
+    if (ct->kind == FE_T_TUPLE) {
+        const fe_node *ix = &lw->f->nodes[fe_arg(lw->f, n, 1)];
+        int64_t i = ix->c.i < 0 ? ix->c.i + ct->nitems : ix->c.i;
+        return LLVMBuildExtractValue(lw->B, c, (unsigned)i, "");
+    }
+    int k;
+    if (ct->kind == FE_T_ARRAY && ct->layout != FE_LAYOUT_A) {
+        /* a partial index of a C or F array: through strides, like A */
+        fe_val parts[FE_MAX_NDIM];
+        int np = index_parts(lw, fe_arg(lw->f, n, 1), parts);
+        if (np >= 0 && np < ct->ndim) {
+            const fe_type *at = fe_t_array(lw->f->types, ct->dtype, ct->ndim, FE_LAYOUT_A);
+            LLVMValueRef p = element_ptr(lw, at, c, fe_arg(lw->f, n, 1), &k, n->loc);
+            return subarray(lw, ct, c, p, k, n->type);
+        }
+    }
+    LLVMValueRef p = element_ptr(lw, ct, c, fe_arg(lw->f, n, 1), &k, n->loc);
+    if (ct->kind == FE_T_LIST)
+        return load_elem(lw, fe_t_dtype(ct->elem), p);
+    if (k == ct->ndim)
+        return load_elem(lw, ct->dtype, p);
+    return subarray(lw, ct, c, p, k, n->type);
+}
+
+static LLVMValueRef lower_store_subscr(lower *lw, fe_node *n)
+{
+    const fe_type *ct = arg_type(lw, n, 0);
+    int k;
+    LLVMValueRef p = element_ptr(lw, ct, arg_val(lw, n, 0), fe_arg(lw->f, n, 1), &k, n->loc);
+    LLVMValueRef v = arg_as(lw, n, 2, fe_t_np(lw->f->types, ct->dtype));
+    store_elem(lw, ct->dtype, p, v);
+    return LLVMGetUndef(lw->i8);
+}
+
+/* ------------------------------------------------------------ iterators */
+
+/* Trip count of a range: ceil((stop - start) / step) when positive. */
+static LLVMValueRef range_count(lower *lw, LLVMValueRef start, LLVMValueRef stop, LLVMValueRef step)
+{
+    LLVMBuilderRef B = lw->B;
+    LLVMValueRef zero = fe_const_i64(lw, 0), one = fe_const_i64(lw, 1);
+    LLVMValueRef up = LLVMBuildICmp(B, LLVMIntSGT, step, zero, "");
+    LLVMValueRef lo = LLVMBuildSelect(B, up, start, stop, "");
+    LLVMValueRef hi = LLVMBuildSelect(B, up, stop, start, "");
+    LLVMValueRef mag = LLVMBuildSelect(B, up, step, LLVMBuildNeg(B, step, ""), "");
+    LLVMValueRef any = LLVMBuildICmp(B, LLVMIntSLT, lo, hi, "");
+    /* unsigned arithmetic: hi - lo cannot overflow when lo < hi */
+    LLVMValueRef span = LLVMBuildSub(B, LLVMBuildSub(B, hi, lo, ""), one, "");
+    LLVMValueRef cnt = LLVMBuildAdd(B, LLVMBuildUDiv(B, span, mag, ""), one, "");
+    return LLVMBuildSelect(B, any, cnt, zero, "");
+}
+
+LLVMValueRef fe_iter_count(lower *lw, LLVMValueRef it, const fe_type *t)
+{
+    if (t->kind == FE_T_RANGEITER)
+        return ex(lw, it, 2);
+    LLVMValueRef seq = ex(lw, it, 0);
+    return ex2(lw, seq, 1, 0);
+}
+
+LLVMValueRef fe_iter_more(lower *lw, LLVMValueRef it, const fe_type *t)
+{
+    LLVMValueRef k = ex(lw, it, t->kind == FE_T_RANGEITER ? 3 : 1);
+    return LLVMBuildICmp(lw->B, LLVMIntSLT, k, fe_iter_count(lw, it, t), "");
+}
+
+/* Element k of the sequence an iterator walks. */
+LLVMValueRef fe_iter_elem(lower *lw, LLVMValueRef it, const fe_type *t, LLVMValueRef k,
+                          const fe_type *elem)
+{
+    LLVMBuilderRef B = lw->B;
+    if (t->kind == FE_T_RANGEITER)
+        return LLVMBuildAdd(B, ex(lw, it, 0), LLVMBuildMul(B, k, ex(lw, it, 1), ""), "");
+    const fe_type *seq = t->seq;
+    LLVMValueRef s = ex(lw, it, 0);
+    const fe_type *item = t->kind == FE_T_ENUMITER ? elem->items[1] : elem;
+    LLVMValueRef v;
+    fe_dtype dt = seq->kind == FE_T_LIST ? fe_t_dtype(seq->elem) : seq->dtype;
+    LLVMTypeRef ety = fe_mem_lty(lw, dt);
+    if (seq->kind == FE_T_LIST || seq->ndim == 1) {
+        LLVMValueRef off = seq->kind == FE_T_ARRAY && seq->layout == FE_LAYOUT_A
+                               ? LLVMBuildNSWMul(B, k, ex2(lw, s, 2, 0), "")
+                               : k;
+        v = load_elem(lw, dt, LLVMBuildInBoundsGEP2(B, ety, ex(lw, s, 0), &off, 1, ""));
+    } else {
+        LLVMValueRef off = LLVMBuildNSWMul(B, k, ex2(lw, s, 2, 0), "");
+        LLVMValueRef p = LLVMBuildInBoundsGEP2(B, ety, ex(lw, s, 0), &off, 1, "");
+        v = subarray(lw, seq, s, p, 1, item);
+    }
+    if (t->kind != FE_T_ENUMITER)
+        return v;
+    LLVMValueRef tup = LLVMGetUndef(fe_lty(lw, elem));
+    tup = LLVMBuildInsertValue(B, tup, k, 0, "");
+    return LLVMBuildInsertValue(B, tup, v, 1, "");
+}
+
+static LLVMValueRef lower_getiter(lower *lw, fe_node *n)
+{
+    LLVMBuilderRef B = lw->B;
+    const fe_type *st = arg_type(lw, n, 0);
+    LLVMValueRef s = arg_val(lw, n, 0);
+    LLVMValueRef it = LLVMGetUndef(fe_lty(lw, n->type));
+    if (st->kind == FE_T_RANGE) {
+        LLVMValueRef start = ex(lw, s, 0), stop = ex(lw, s, 1), step = ex(lw, s, 2);
+        it = LLVMBuildInsertValue(B, it, start, 0, "");
+        it = LLVMBuildInsertValue(B, it, step, 1, "");
+        it = LLVMBuildInsertValue(B, it, range_count(lw, start, stop, step), 2, "");
+        return LLVMBuildInsertValue(B, it, fe_const_i64(lw, 0), 3, "");
+    }
+    if (st->kind == FE_T_ENUMITER)
+        return s;
+    it = LLVMBuildInsertValue(B, it, s, 0, "");
+    return LLVMBuildInsertValue(B, it, fe_const_i64(lw, 0), 1, "");
+}
+
+/* ITERNEXT outside an outlined loop: element k, then k += 1 in the variable. */
+static LLVMValueRef lower_iternext(lower *lw, fe_node *n)
+{
+    const fe_type *t = lw->f->vars[n->var].type;
+    LLVMValueRef slot = fe_var_slot(lw, n->var);
+    LLVMTypeRef ty = fe_lty(lw, t);
+    unsigned kf = t->kind == FE_T_RANGEITER ? 3 : 1;
+    lfn *fn = lw->fn;
+    if (fn->par_loop >= 0) {
+        const fe_loop *lp = &lw->loops.loop[fn->par_loop];
+        int own = lw->f->nodes[lw->f->blocks[lp->header].nodes[lw->f->blocks[lp->header].nnodes - 1]].var;
+        if (own == n->var) {
+            /* the parallel loop's own element: from the chunk's index */
+            LLVMValueRef it = LLVMBuildLoad2(lw->B, ty, slot, "");
+            LLVMValueRef k = LLVMBuildLoad2(lw->B, lw->i64, fn->k, "k");
+            return fe_iter_elem(lw, it, t, k, n->type);
+        }
+    }
+    LLVMValueRef it = LLVMBuildLoad2(lw->B, ty, slot, "");
+    LLVMValueRef k = ex(lw, it, kf);
+    LLVMValueRef v = fe_iter_elem(lw, it, t, k, n->type);
+    it = LLVMBuildInsertValue(lw->B, it, LLVMBuildNSWAdd(lw->B, k, fe_const_i64(lw, 1), ""), kf, "");
+    LLVMBuildStore(lw->B, it, slot);
+    return v;
+}
+
+/* ---------------------------------------------------------------- calls */
+
+static LLVMValueRef libm_call(lower *lw, const char *name, LLVMValueRef x)
+{
+    LLVMTypeRef t = LLVMTypeOf(x);
+    char full[32];
+    snprintf(full, sizeof full, "%s%s", name, t == lw->f32 ? "f" : "");
+    LLVMTypeRef fty = LLVMFunctionType(t, &t, 1, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(lw->M, full);
+    if (!fn)
+        fn = LLVMAddFunction(lw->M, full, fty);
+    return LLVMBuildCall2(lw->B, fty, fn, &x, 1, "");
+}
+
+/* A float to a Python int, raising as int() does for NaN and infinities. */
+static LLVMValueRef float_to_int(lower *lw, LLVMValueRef x, fe_loc loc)
+{
+    LLVMBuilderRef B = lw->B;
+    LLVMTypeRef t = LLVMTypeOf(x);
+    fe_check(lw, LLVMBuildFCmp(B, LLVMRealUNO, x, x, ""), RT_ERR_VALUE, loc, fe_const_i64(lw, 3),
+             fe_const_i64(lw, 0));
+    /* beyond int64 Python would make a big int: overflow here */
+    LLVMValueRef lim = LLVMConstReal(t, 9223372036854775808.0);
+    LLVMValueRef ax = fe_intrinsic(lw, "llvm.fabs", t, &x, 1);
+    LLVMValueRef big = LLVMBuildFCmp(B, LLVMRealOGE, ax, lim, "");
+    LLVMValueRef minv = LLVMBuildFCmp(B, LLVMRealOEQ, x, LLVMConstReal(t, -9223372036854775808.0), "");
+    fe_check(lw, LLVMBuildAnd(B, big, LLVMBuildNot(B, minv, ""), ""), RT_ERR_OVERFLOW, loc,
+             fe_const_i64(lw, 0), fe_const_i64(lw, 0));
+    return LLVMBuildFPToSI(B, x, lw->i64, "");
+}
+
+static LLVMValueRef lower_math(lower *lw, fe_node *n, int id, int first, int numpy)
+{
+    LLVMBuilderRef B = lw->B;
+    const fe_type *ta = arg_type(lw, n, first);
+    const fe_type *tf = numpy ? n->type : fe_t_simple(lw->f->types, FE_T_FLOAT);
+    if (!numpy && (id == FE_BI_FLOOR || id == FE_BI_CEIL || id == FE_BI_TRUNC))
+        tf = fe_t_is_floatlike(ta) ? ta : fe_t_simple(lw->f->types, FE_T_FLOAT);
+    if (id == FE_BI_ABS) { /* numpy.abs */
+        LLVMValueRef x = fe_convert(lw, arg_val(lw, n, first), ta, n->type);
+        if (fe_t_is_floatlike(n->type))
+            return fe_intrinsic(lw, "llvm.fabs", LLVMTypeOf(x), &x, 1);
+        if (!fe_dtype_is_signed(fe_t_dtype(n->type)))
+            return x;
+        LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, x, zero_of(x), "");
+        return LLVMBuildSelect(B, neg, LLVMBuildNeg(B, x, ""), x, "");
+    }
+    LLVMValueRef x = fe_convert(lw, arg_val(lw, n, first), ta, tf);
+    LLVMTypeRef t = LLVMTypeOf(x);
+    LLVMValueRef zero = LLVMConstReal(t, 0.0), r;
+    switch (id) {
+    case FE_BI_SQRT:
+        if (!numpy)
+            fe_check(lw, LLVMBuildFCmp(B, LLVMRealOLT, x, zero, ""), RT_ERR_VALUE, n->loc,
+                     fe_const_i64(lw, 0), fe_const_i64(lw, 0));
+        return fe_intrinsic(lw, "llvm.sqrt", t, &x, 1);
+    case FE_BI_LOG:
+        if (!numpy)
+            fe_check(lw, LLVMBuildFCmp(B, LLVMRealOLE, x, zero, ""), RT_ERR_VALUE, n->loc,
+                     fe_const_i64(lw, 0), fe_const_i64(lw, 0));
+        return fe_intrinsic(lw, "llvm.log", t, &x, 1);
+    case FE_BI_EXP:
+        r = fe_intrinsic(lw, "llvm.exp", t, &x, 1);
+        if (!numpy) {
+            LLVMValueRef inf = LLVMConstReal(t, __builtin_inf());
+            LLVMValueRef ovf = LLVMBuildAnd(B, LLVMBuildFCmp(B, LLVMRealOEQ, r, inf, ""),
+                                            LLVMBuildFCmp(B, LLVMRealONE, x, inf, ""), "");
+            fe_check(lw, ovf, RT_ERR_OVERFLOW, n->loc, fe_const_i64(lw, 1), fe_const_i64(lw, 0));
+        }
+        return r;
+    case FE_BI_SIN:
+    case FE_BI_COS:
+    case FE_BI_TAN:
+        if (!numpy) {
+            LLVMValueRef ax = fe_intrinsic(lw, "llvm.fabs", t, &x, 1);
+            fe_check(lw, LLVMBuildFCmp(B, LLVMRealOEQ, ax, LLVMConstReal(t, __builtin_inf()), ""),
+                     RT_ERR_VALUE, n->loc, fe_const_i64(lw, 0), fe_const_i64(lw, 0));
+        }
+        if (id == FE_BI_TAN)
+            return libm_call(lw, "tan", x);
+        return fe_intrinsic(lw, id == FE_BI_SIN ? "llvm.sin" : "llvm.cos", t, &x, 1);
+    case FE_BI_FABS: return fe_intrinsic(lw, "llvm.fabs", t, &x, 1);
+    case FE_BI_FLOOR:
+    case FE_BI_CEIL:
+    case FE_BI_TRUNC: {
+        const char *nm = id == FE_BI_FLOOR ? "llvm.floor" : id == FE_BI_CEIL ? "llvm.ceil" : "llvm.trunc";
+        r = fe_intrinsic(lw, nm, t, &x, 1);
+        if (numpy)
+            return r;
+        return float_to_int(lw, r, n->loc); /* math.floor gives an int */
+    }
+    default: break;
+    }
+    fe_error_set(lw->err, FE_ERR_INTERNAL, n->loc, "math function %d not lowered", id);
+    return NULL;
+}
+
+static LLVMValueRef lower_call(lower *lw, fe_node *n)
+{
+    LLVMBuilderRef B = lw->B;
+    fe_func *f = lw->f;
+    const fe_type *ct = arg_type(lw, n, 0);
+    int first = (n->aux && ct->kind == FE_T_FUNC) ? 2 : 1;
+    int na = n->nargs - first;
+    if (ct->kind == FE_T_METHOD) { /* list.append on a copyout list */
+        int param = ct->seq->id;
+        int li = lw->listout_loop[param];
+        LLVMValueRef lst = arg_val(lw, n, 1);
+        const fe_type *et = f->listout_elem[param];
+        LLVMValueRef pos = fe_iteration_index(lw, li);
+        LLVMValueRef cap = ex(lw, lst, 1);
+        int parallel = lw->fn->par_loop == li;
+        if (!parallel)
+            fe_check(lw, LLVMBuildICmp(B, LLVMIntSGE, pos, cap, ""), RT_ERR_LIST_LENGTH, n->loc, cap,
+                     LLVMBuildAdd(B, pos, fe_const_i64(lw, 1), ""));
+        LLVMValueRef v = arg_as(lw, n, 2, et);
+        fe_dtype dt = fe_t_dtype(et);
+        LLVMValueRef p = LLVMBuildInBoundsGEP2(B, fe_mem_lty(lw, dt), ex(lw, lst, 0), &pos, 1, "");
+        store_elem(lw, dt, p, v);
+        if (!parallel) {
+            /* the count so far, so that an error later leaves the list as
+             * Python would: holding the values appended before it */
+            LLVMValueRef off = fe_const_i64(lw, offsetof(fe_arraydesc, shape));
+            LLVMValueRef cntp = LLVMBuildInBoundsGEP2(B, lw->i8, ex(lw, lst, 2), &off, 1, "");
+            LLVMBuildStore(B, LLVMBuildAdd(B, pos, fe_const_i64(lw, 1), ""), cntp);
+        }
+        return LLVMGetUndef(lw->i8);
+    }
+    const fe_node *callee = &f->nodes[fe_arg(f, n, 0)];
+    switch ((fe_builtin)ct->id) {
+    case FE_BI_RANGE: {
+        LLVMValueRef start = fe_const_i64(lw, 0), stop, step = fe_const_i64(lw, 1);
+        const fe_type *ti = fe_t_simple(f->types, FE_T_INT);
+        if (na == 1) {
+            stop = arg_as(lw, n, first, ti);
+        } else {
+            start = arg_as(lw, n, first, ti);
+            stop = arg_as(lw, n, first + 1, ti);
+            if (na == 3) {
+                step = arg_as(lw, n, first + 2, ti);
+                const fe_node *sn = &f->nodes[fe_arg(f, n, first + 2)];
+                if (sn->op != IR_CONST)
+                    fe_check(lw, LLVMBuildICmp(B, LLVMIntEQ, step, fe_const_i64(lw, 0), ""), RT_ERR_VALUE,
+                             n->loc, fe_const_i64(lw, 4), fe_const_i64(lw, 0));
+                else if (sn->c.i == 0)
+                    fe_check(lw, LLVMConstInt(lw->i1, 1, 0), RT_ERR_VALUE, n->loc, fe_const_i64(lw, 4),
+                             fe_const_i64(lw, 0));
+            }
+        }
+        LLVMValueRef r = LLVMGetUndef(fe_lty(lw, n->type));
+        r = LLVMBuildInsertValue(B, r, start, 0, "");
+        r = LLVMBuildInsertValue(B, r, stop, 1, "");
+        return LLVMBuildInsertValue(B, r, step, 2, "");
+    }
+    case FE_BI_LEN: {
+        const fe_type *t = arg_type(lw, n, first);
+        LLVMValueRef v = arg_val(lw, n, first);
+        if (t->kind == FE_T_TUPLE)
+            return fe_const_i64(lw, t->nitems);
+        if (t->kind == FE_T_RANGE)
+            return range_count(lw, ex(lw, v, 0), ex(lw, v, 1), ex(lw, v, 2));
+        return ex2(lw, v, 1, 0);
+    }
+    case FE_BI_MIN:
+    case FE_BI_MAX: {
+        /* Python keeps the first of equal values and compares with < / >,
+         * so a NaN argument propagates only from the front */
+        LLVMValueRef r = arg_as(lw, n, first, n->type);
+        int isf = fe_t_is_floatlike(n->type);
+        int sgn = fe_dtype_is_signed(fe_t_dtype(n->type)) || n->type->kind == FE_T_BOOL;
+        for (int i = 1; i < na; i++) {
+            LLVMValueRef b = arg_as(lw, n, first + i, n->type);
+            LLVMValueRef better;
+            if (ct->id == FE_BI_MIN)
+                better = isf ? LLVMBuildFCmp(B, LLVMRealOLT, b, r, "")
+                             : LLVMBuildICmp(B, sgn ? LLVMIntSLT : LLVMIntULT, b, r, "");
+            else
+                better = isf ? LLVMBuildFCmp(B, LLVMRealOGT, b, r, "")
+                             : LLVMBuildICmp(B, sgn ? LLVMIntSGT : LLVMIntUGT, b, r, "");
+            r = LLVMBuildSelect(B, better, b, r, "");
+        }
+        return r;
+    }
+    case FE_BI_ABS: {
+        LLVMValueRef x = arg_as(lw, n, first, n->type);
+        if (fe_t_is_floatlike(n->type))
+            return fe_intrinsic(lw, "llvm.fabs", LLVMTypeOf(x), &x, 1);
+        if (!fe_dtype_is_signed(fe_t_dtype(n->type)))
+            return x;
+        LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, x, zero_of(x), "");
+        return LLVMBuildSelect(B, neg, LLVMBuildNeg(B, x, ""), x, "");
+    }
+    case FE_BI_INT: {
+        const fe_type *t = arg_type(lw, n, first);
+        if (fe_t_is_floatlike(t)) {
+            LLVMValueRef x = arg_val(lw, n, first);
+            return float_to_int(lw, fe_intrinsic(lw, "llvm.trunc", LLVMTypeOf(x), &x, 1), n->loc);
+        }
+        return arg_as(lw, n, first, n->type);
+    }
+    case FE_BI_FLOAT: return arg_as(lw, n, first, n->type);
+    case FE_BI_BOOL: return fe_truth(lw, arg_val(lw, n, first), arg_type(lw, n, first));
+    case FE_BI_ROUND: {
+        const fe_type *t = arg_type(lw, n, first);
+        if (!fe_t_is_floatlike(t))
+            return arg_as(lw, n, first, n->type);
+        LLVMValueRef x = arg_val(lw, n, first);
+        return float_to_int(lw, fe_intrinsic(lw, "llvm.roundeven", LLVMTypeOf(x), &x, 1), n->loc);
+    }
+    case FE_BI_ENUMERATE: {
+        LLVMValueRef it = LLVMGetUndef(fe_lty(lw, n->type));
+        it = LLVMBuildInsertValue(B, it, arg_val(lw, n, first), 0, "");
+        return LLVMBuildInsertValue(B, it, fe_const_i64(lw, 0), 1, "");
+    }
+    default: {
+        const fe_type *mod = callee->op == IR_ATTR ? f->nodes[fe_arg(f, callee, 0)].type : NULL;
+        int numpy = mod && mod->kind == FE_T_MODULE && mod->id == FE_MOD_NUMPY;
+        return lower_math(lw, n, ct->id, first, numpy);
+    }
+    }
+}
+
+/* ------------------------------------------------------------ constants */
+
+static LLVMValueRef const_val(lower *lw, const fe_const *c, const fe_type *t)
+{
+    switch (c->kind) {
+    case FE_CONST_BOOL: return LLVMConstInt(lw->i1, (unsigned long long)(c->i != 0), 0);
+    case FE_CONST_INT: return fe_const_i64(lw, c->i);
+    case FE_CONST_FLOAT: return cf64(lw, c->f);
+    case FE_CONST_TUPLE: {
+        LLVMValueRef items[16];
+        for (int i = 0; i < c->nitems && i < 16; i++)
+            items[i] = const_val(lw, &c->items[i], t->items[i]);
+        return LLVMConstStructInContext(lw->C, items, (unsigned)c->nitems, 0);
+    }
+    default: return LLVMGetUndef(lw->i8);
+    }
+}
+
+/* ------------------------------------------------------------- dispatch */
+
+LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
+{
+    fe_func *f = lw->f;
+    switch ((fe_irop)n->op) {
+    case IR_CONST: return const_val(lw, &n->c, n->type);
+    case IR_NULL: return LLVMGetUndef(lw->i8);
+    case IR_LOADVAR: {
+        const fe_type *t = f->vars[n->var].type;
+        LLVMValueRef v = LLVMBuildLoad2(lw->B, fe_lty(lw, t), fe_var_slot(lw, n->var), "");
+        return v;
+    }
+    case IR_STOREVAR: {
+        const fe_type *t = f->vars[n->var].type;
+        LLVMValueRef v = fe_convert(lw, arg_val(lw, n, 0), arg_type(lw, n, 0), t);
+        LLVMBuildStore(lw->B, v, fe_var_slot(lw, n->var));
+        return LLVMGetUndef(lw->i8);
+    }
+    case IR_GLOBAL: {
+        const fe_global *g = &f->code->globals[n->var];
+        if (g->kind == FE_GLOBAL_CONST)
+            return const_val(lw, &g->value, n->type);
+        return LLVMGetUndef(lw->i8);
+    }
+    case IR_ATTR: {
+        const fe_type *o = arg_type(lw, n, 0);
+        const char *name = f->code->names[n->var];
+        if (o->kind == FE_T_ARRAY) {
+            LLVMValueRef a = arg_val(lw, n, 0);
+            if (strcmp(name, "ndim") == 0)
+                return fe_const_i64(lw, o->ndim);
+            if (strcmp(name, "size") == 0) {
+                LLVMValueRef s = ex2(lw, a, 1, 0);
+                for (int d = 1; d < o->ndim; d++)
+                    s = LLVMBuildNSWMul(lw->B, s, ex2(lw, a, 1, (unsigned)d), "");
+                return s;
+            }
+            LLVMValueRef t = LLVMGetUndef(fe_lty(lw, n->type)); /* shape */
+            for (int d = 0; d < o->ndim; d++)
+                t = LLVMBuildInsertValue(lw->B, t, ex2(lw, a, 1, (unsigned)d), (unsigned)d, "");
+            return t;
+        }
+        double cv;
+        if (o->kind == FE_T_MODULE && n->type->kind == FE_T_FLOAT && fe_module_constant(name, &cv))
+            return cf64(lw, cv);
+        return LLVMGetUndef(lw->i8);
+    }
+    case IR_BINOP: return lower_binop(lw, n);
+    case IR_UNOP: return lower_unop(lw, n);
+    case IR_CMP: return lower_cmp(lw, n);
+    case IR_TRUTH: return fe_truth(lw, arg_val(lw, n, 0), arg_type(lw, n, 0));
+    case IR_SUBSCR: return lower_subscr(lw, n);
+    case IR_STORE_SUBSCR: return lower_store_subscr(lw, n);
+    case IR_TUPLE: {
+        LLVMValueRef t = LLVMGetUndef(fe_lty(lw, n->type));
+        for (int i = 0; i < n->nargs; i++)
+            t = LLVMBuildInsertValue(lw->B, t, arg_val(lw, n, i), (unsigned)i, "");
+        return t;
+    }
+    case IR_ITEM: return LLVMBuildExtractValue(lw->B, arg_val(lw, n, 0), (unsigned)n->sub, "");
+    case IR_CALL: return lower_call(lw, n);
+    case IR_GETITER: return lower_getiter(lw, n);
+    case IR_ITERNEXT: return lower_iternext(lw, n);
+    default: break;
+    }
+    fe_error_set(lw->err, FE_ERR_INTERNAL, n->loc, "node %d not lowered here", n->op);
+    return NULL;
+}

@@ -1,0 +1,337 @@
+/* args.c - classifying call arguments and boxing results.
+ *
+ * Arrays come through the buffer protocol (in the limited API since 3.11),
+ * so NumPy arrays, array.array and memoryviews all work and no NumPy
+ * headers are needed.  A NumPy scalar is a zero-dimensional buffer. */
+#include "args.h"
+
+#include <string.h>
+
+/* dtype from a struct-module format and item size; -1 if unsupported. */
+static int format_dtype(const char *fmt, Py_ssize_t itemsize)
+{
+    if (!fmt)
+        fmt = "B";
+    if (*fmt == '@' || *fmt == '=' || *fmt == '<')
+        fmt++;
+    else if (*fmt == '>' || *fmt == '!')
+        return -1; /* not this machine's byte order */
+    int d;
+    switch (fmt[0]) {
+    case '?': d = FE_DT_BOOL; break;
+    case 'b': d = FE_DT_INT8; break;
+    case 'B': d = FE_DT_UINT8; break;
+    case 'h': d = FE_DT_INT16; break;
+    case 'H': d = FE_DT_UINT16; break;
+    case 'i': d = itemsize == 4 ? FE_DT_INT32 : -1; break;
+    case 'I': d = itemsize == 4 ? FE_DT_UINT32 : -1; break;
+    case 'l':
+    case 'q': d = itemsize == 8 ? FE_DT_INT64 : itemsize == 4 ? FE_DT_INT32 : -1; break;
+    case 'L':
+    case 'Q': d = itemsize == 8 ? FE_DT_UINT64 : itemsize == 4 ? FE_DT_UINT32 : -1; break;
+    case 'f': d = FE_DT_FLOAT32; break;
+    case 'd': d = FE_DT_FLOAT64; break;
+    case 'Z': d = fmt[1] == 'f' ? FE_DT_COMPLEX64 : fmt[1] == 'd' ? FE_DT_COMPLEX128 : -1; break;
+    default: return -1;
+    }
+    if (d < 0 || fmt[d >= FE_DT_COMPLEX64 ? 2 : 1] != 0)
+        return -1;
+    return fe_dtype_bits((fe_dtype)d) / 8 == itemsize ? d : -1;
+}
+
+static int layout_of(const Py_buffer *v)
+{
+    Py_ssize_t want = v->itemsize;
+    int c = 1, f = 1;
+    for (int d = v->ndim - 1; d >= 0; d--) {
+        if (v->shape[d] > 1 && v->strides[d] != want)
+            c = 0;
+        want *= v->shape[d];
+    }
+    want = v->itemsize;
+    for (int d = 0; d < v->ndim; d++) {
+        if (v->shape[d] > 1 && v->strides[d] != want)
+            f = 0;
+        want *= v->shape[d];
+    }
+    return c ? FE_LAYOUT_C : f ? FE_LAYOUT_F : FE_LAYOUT_A;
+}
+
+static int64_t scalar_slot(int dtype, const void *p)
+{
+    int64_t s = 0;
+    double x;
+    switch (dtype) {
+    case FE_DT_BOOL: s = *(const uint8_t *)p != 0; break;
+    case FE_DT_INT8: s = *(const int8_t *)p; break;
+    case FE_DT_UINT8: s = *(const uint8_t *)p; break;
+    case FE_DT_INT16: s = *(const int16_t *)p; break;
+    case FE_DT_UINT16: s = *(const uint16_t *)p; break;
+    case FE_DT_INT32: s = *(const int32_t *)p; break;
+    case FE_DT_UINT32: s = *(const uint32_t *)p; break;
+    case FE_DT_INT64:
+    case FE_DT_UINT64: memcpy(&s, p, 8); break;
+    case FE_DT_FLOAT32: x = *(const float *)p; memcpy(&s, &x, 8); break;
+    case FE_DT_FLOAT64: memcpy(&s, p, 8); break;
+    default: break;
+    }
+    return s;
+}
+
+/* A list or tuple of numbers, copied into a contiguous buffer of int64,
+ * float64 or bool.  Mixed element types are opaque: iterating them gives
+ * values of different types, which one compiled type cannot follow. */
+static int classify_sequence(PyObject *o, fe_argtype *t, int64_t *slot, pyext_arg *a)
+{
+    Py_ssize_t n = PySequence_Size(o);
+    int kind = -1; /* FE_DT_BOOL, FE_DT_INT64 or FE_DT_FLOAT64 */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = PyList_Check(o) ? PyList_GetItem(o, i) : PyTuple_GetItem(o, i);
+        int k = (x == Py_True || x == Py_False) ? FE_DT_BOOL
+                : PyLong_CheckExact(x)           ? FE_DT_INT64
+                : PyFloat_CheckExact(x)          ? FE_DT_FLOAT64
+                                                 : -2;
+        if (k == -2 || (kind >= 0 && k != kind))
+            return 0;
+        kind = k;
+    }
+    if (kind < 0)
+        kind = FE_DT_FLOAT64; /* an empty list: nothing is read from it */
+    size_t isz = kind == FE_DT_BOOL ? 1 : 8;
+    a->temp = PyMem_Malloc(n ? (size_t)n * isz : 1);
+    if (!a->temp) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *x = PyList_Check(o) ? PyList_GetItem(o, i) : PyTuple_GetItem(o, i);
+        if (kind == FE_DT_BOOL) {
+            ((uint8_t *)a->temp)[i] = x == Py_True;
+        } else if (kind == FE_DT_INT64) {
+            int overflow;
+            long long v = PyLong_AsLongLongAndOverflow(x, &overflow);
+            if (overflow) {
+                PyMem_Free(a->temp);
+                a->temp = NULL;
+                return 0;
+            }
+            ((int64_t *)a->temp)[i] = v;
+        } else {
+            ((double *)a->temp)[i] = PyFloat_AsDouble(x);
+        }
+    }
+    t->kind = FE_ARG_LIST;
+    t->dtype = (uint8_t)kind;
+    t->ndim = 1;
+    a->desc.data = a->temp;
+    a->desc.shape[0] = n;
+    a->desc.strides[0] = (int64_t)isz;
+    *slot = (int64_t)(intptr_t)&a->desc;
+    return 1;
+}
+
+static int classify_buffer(PyObject *o, fe_argtype *t, int64_t *slot, pyext_arg *a)
+{
+    if (PyObject_GetBuffer(o, &a->view, PyBUF_RECORDS_RO) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    a->has_view = 1;
+    Py_buffer *v = &a->view;
+    int dt = format_dtype(v->format, v->itemsize);
+    if (dt < 0 || v->ndim > FE_MAX_NDIM || ((uintptr_t)v->buf % (uintptr_t)v->itemsize) != 0)
+        return 0;
+    if (v->ndim == 0) {
+        if (dt >= FE_DT_COMPLEX64)
+            return 0;
+        t->kind = FE_ARG_NPSCALAR;
+        t->dtype = (uint8_t)dt;
+        *slot = scalar_slot(dt, v->buf);
+        return 1;
+    }
+    for (int d = 0; d < v->ndim; d++)
+        if (v->strides[d] % v->itemsize)
+            return 0;
+    t->kind = FE_ARG_ARRAY;
+    t->dtype = (uint8_t)dt;
+    t->ndim = (uint8_t)v->ndim;
+    t->layout = (uint8_t)layout_of(v);
+    a->desc.data = v->buf;
+    for (int d = 0; d < v->ndim; d++) {
+        a->desc.shape[d] = v->shape[d];
+        a->desc.strides[d] = v->strides[d];
+    }
+    *slot = (int64_t)(intptr_t)&a->desc;
+    return 1;
+}
+
+int pyext_arg_classify(PyObject *o, int is_listout, fe_argtype *t, int64_t *slot, pyext_arg *a)
+{
+    memset(t, 0, sizeof *t);
+    *slot = 0;
+    if (o == Py_True || o == Py_False) {
+        t->kind = FE_ARG_BOOL;
+        *slot = o == Py_True;
+        return 0;
+    }
+    if (PyFloat_CheckExact(o)) {
+        double x = PyFloat_AsDouble(o);
+        t->kind = FE_ARG_FLOAT;
+        memcpy(slot, &x, 8);
+        return 0;
+    }
+    if (PyLong_CheckExact(o)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        t->kind = overflow ? FE_ARG_OPAQUE : FE_ARG_INT;
+        *slot = overflow ? 0 : v;
+        return 0;
+    }
+    if (o == Py_None) {
+        t->kind = FE_ARG_NONE;
+        return 0;
+    }
+    if (PyList_CheckExact(o) && is_listout) {
+        t->kind = FE_ARG_LIST_OUT;
+        *slot = (int64_t)(intptr_t)&a->desc;
+        return 0;
+    }
+    if (PyList_CheckExact(o) || PyTuple_CheckExact(o)) {
+        int rc = classify_sequence(o, t, slot, a);
+        if (rc < 0)
+            return -1;
+        if (!rc)
+            t->kind = FE_ARG_OPAQUE;
+        return 0;
+    }
+    if (PyObject_CheckBuffer(o)) {
+        if (!classify_buffer(o, t, slot, a)) {
+            memset(t, 0, sizeof *t);
+            t->kind = FE_ARG_OPAQUE;
+        }
+        return 0;
+    }
+    if (PyFloat_Check(o)) {
+        double x = PyFloat_AsDouble(o);
+        t->kind = FE_ARG_FLOAT;
+        memcpy(slot, &x, 8);
+        return 0;
+    }
+    if (PyLong_Check(o)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        t->kind = overflow ? FE_ARG_OPAQUE : FE_ARG_INT;
+        *slot = overflow ? 0 : v;
+        return 0;
+    }
+    t->kind = FE_ARG_OPAQUE;
+    return 0;
+}
+
+void pyext_arg_release(pyext_arg *a)
+{
+    if (a->has_view) {
+        PyBuffer_Release(&a->view);
+        a->has_view = 0;
+    }
+    if (a->temp) {
+        PyMem_Free(a->temp);
+        a->temp = NULL;
+    }
+}
+
+/* NumPy's scalar types, looked up when a result first needs one: by then
+ * the caller has passed NumPy values, so importing numpy costs nothing, and
+ * `import pyacc` alone never imports it. */
+static int numpy_scalars(void)
+{
+    static const char *const names[FE_DT_COUNT_] = {
+        "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16",
+        "uint32", "uint64", "float32", "float64", "complex64", "complex128"};
+    if (pyext.np_scalar[FE_DT_FLOAT64])
+        return 0;
+    PyObject *np = PyImport_ImportModule("numpy");
+    if (!np)
+        return -1;
+    for (int i = 0; i < FE_DT_COUNT_; i++) {
+        PyObject *t = PyObject_GetAttrString(np, names[i]);
+        if (!t) {
+            Py_DECREF(np);
+            return -1;
+        }
+        Py_XDECREF(pyext.np_scalar[i]);
+        pyext.np_scalar[i] = t;
+    }
+    Py_DECREF(np);
+    return 0;
+}
+
+PyObject *pyext_box(const fe_argtype *t, int64_t slot)
+{
+    double x;
+    switch ((fe_argkind)t->kind) {
+    case FE_ARG_NONE: Py_RETURN_NONE;
+    case FE_ARG_BOOL: return PyBool_FromLong(slot != 0);
+    case FE_ARG_INT: return PyLong_FromLongLong(slot);
+    case FE_ARG_FLOAT: memcpy(&x, &slot, 8); return PyFloat_FromDouble(x);
+    case FE_ARG_NPSCALAR: {
+        PyObject *v;
+        if (t->dtype == FE_DT_BOOL)
+            v = PyBool_FromLong(slot != 0);
+        else if (t->dtype == FE_DT_UINT64)
+            v = PyLong_FromUnsignedLongLong((unsigned long long)slot);
+        else if (fe_dtype_is_float((fe_dtype)t->dtype)) {
+            memcpy(&x, &slot, 8);
+            v = PyFloat_FromDouble(x);
+        } else
+            v = PyLong_FromLongLong(slot);
+        if (!v)
+            return NULL;
+        if (numpy_scalars() < 0) {
+            Py_DECREF(v);
+            return NULL;
+        }
+        /* numpy.float32(x) of a float32 value held in a double is exact */
+        PyObject *r = PyObject_CallFunctionObjArgs(pyext.np_scalar[t->dtype], v, NULL);
+        Py_DECREF(v);
+        return r;
+    }
+    default:
+        PyErr_SetString(PyExc_SystemError, "pyacc: cannot box this result");
+        return NULL;
+    }
+}
+
+size_t pyext_listout_itemsize(const fe_argtype *t)
+{
+    if (t->kind == FE_ARG_NPSCALAR)
+        return (size_t)fe_dtype_bits((fe_dtype)t->dtype) / 8;
+    return t->kind == FE_ARG_BOOL ? 1 : 8;
+}
+
+/* One list-out element as the slot pyext_box takes. */
+static int64_t load_item(const fe_argtype *t, const void *buf, int64_t i)
+{
+    size_t isz = pyext_listout_itemsize(t);
+    const char *p = (const char *)buf + (size_t)i * isz;
+    if (t->kind == FE_ARG_NPSCALAR)
+        return scalar_slot(t->dtype, p);
+    if (t->kind == FE_ARG_BOOL)
+        return *(const uint8_t *)p != 0;
+    int64_t s;
+    memcpy(&s, p, 8);
+    return s;
+}
+
+int pyext_extend_list(PyObject *list, const fe_argtype *t, const void *buf, int64_t count)
+{
+    for (int64_t i = 0; i < count; i++) {
+        PyObject *v = pyext_box(t, load_item(t, buf, i));
+        if (!v || PyList_Append(list, v) < 0) {
+            Py_XDECREF(v);
+            return -1;
+        }
+        Py_DECREF(v);
+    }
+    return 0;
+}

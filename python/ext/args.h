@@ -1,0 +1,33 @@
+/* args.h - Python values to and from the slots compiled regions use. */
+#ifndef PYACC_EXT_ARGS_H
+#define PYACC_EXT_ARGS_H
+
+#include "ext.h"
+
+/* Per-call storage for one argument. */
+typedef struct pyext_arg {
+    Py_buffer view;      /* held while has_view */
+    int has_view;
+    void *temp;          /* PyMem buffer: a list's copy, or a list-out's values */
+    fe_arraydesc desc;
+} pyext_arg;
+
+/* Describes o as an argument: its type in *t and its value in *slot (and
+ * a->desc for arrays and lists).  Never fails: what cannot be passed is
+ * FE_ARG_OPAQUE, which only a region that ignores it compiles.  Returns -1
+ * only on a Python error (out of memory). */
+int pyext_arg_classify(PyObject *o, int is_listout, fe_argtype *t, int64_t *slot, pyext_arg *a);
+
+/* Releases what classify and the call held. */
+void pyext_arg_release(pyext_arg *a);
+
+/* The Python value of an out slot of type t (a new reference). */
+PyObject *pyext_box(const fe_argtype *t, int64_t slot);
+
+/* Appends `count` values of type t from buf to the list. */
+int pyext_extend_list(PyObject *list, const fe_argtype *t, const void *buf, int64_t count);
+
+/* Bytes one value of a list-out of type t takes. */
+size_t pyext_listout_itemsize(const fe_argtype *t);
+
+#endif

@@ -1,0 +1,154 @@
+/* module.c - the `pyacc._pyacc` module: set-up, the host JIT, teardown. */
+#include "ext.h"
+
+#include "rt.h"
+
+#include <string.h>
+
+pyext_state pyext;
+
+static PyObject *region_type;
+
+/* Creates the host JIT on first use; NULL with a RuntimeError set when
+ * LLVM cannot make one. */
+jit_host *pyext_host(void)
+{
+    if (pyext.host)
+        return pyext.host;
+    jit_symbol syms[] = {
+        {"pyacc.parallel_loop", (void *)pyacc_rt_parallel_for},
+        {"pyacc_rt_parallel_for", (void *)pyacc_rt_parallel_for},
+        {"pyacc_rt_error", (void *)pyacc_rt_error},
+    };
+    char err[512];
+    pyext.host = jit_host_create(syms, (int)(sizeof syms / sizeof syms[0]), err, sizeof err);
+    if (!pyext.host)
+        PyErr_Format(PyExc_RuntimeError, "pyacc: cannot create the host JIT: %s", err);
+    return pyext.host;
+}
+
+/* init(opnames, ncache, py_minor, hooks: dict, np_scalars: list) */
+static PyObject *ext_init(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *opnames, *ncache, *hooks, *scalars;
+    int minor;
+    if (!PyArg_ParseTuple(args, "O!O!iO!O!", &PyList_Type, &opnames, &PyList_Type, &ncache, &minor,
+                          &PyDict_Type, &hooks, &PyList_Type, &scalars))
+        return NULL;
+    if (PyList_Size(opnames) != 256 || PyList_Size(ncache) != 256 ||
+        PyList_Size(scalars) != FE_DT_COUNT_) {
+        PyErr_SetString(PyExc_ValueError, "init: bad table sizes");
+        return NULL;
+    }
+    const char *names[256];
+    uint8_t caches[256];
+    for (int i = 0; i < 256; i++) {
+        PyObject *n = PyList_GetItem(opnames, i);
+        names[i] = n == Py_None ? NULL : PyUnicode_AsUTF8AndSize(n, NULL);
+        long c = PyLong_AsLong(PyList_GetItem(ncache, i));
+        if ((n != Py_None && !names[i]) || (c == -1 && PyErr_Occurred()))
+            return NULL;
+        caches[i] = (uint8_t)c;
+    }
+    fe_optable_free(pyext.optable);
+    pyext.optable = fe_optable_new(minor, names, caches);
+    if (!pyext.optable)
+        return PyErr_NoMemory();
+    pyext.py_minor = minor;
+    struct {
+        const char *key;
+        PyObject **slot;
+    } hookslots[] = {
+        {"pragma_error", &pyext.pragma_error}, {"raise_at", &pyext.raise_at},
+        {"type_error", &pyext.type_error},     {"unsupported", &pyext.unsupported},
+        {"resolve_globals", &pyext.resolve_globals},
+    };
+    for (size_t i = 0; i < sizeof hookslots / sizeof hookslots[0]; i++) {
+        PyObject *v = PyDict_GetItemString(hooks, hookslots[i].key); /* borrowed */
+        if (!v) {
+            PyErr_Format(PyExc_KeyError, "init: missing hook %s", hookslots[i].key);
+            return NULL;
+        }
+        Py_INCREF(v);
+        Py_XDECREF(*hookslots[i].slot);
+        *hookslots[i].slot = v;
+    }
+    for (int i = 0; i < FE_DT_COUNT_; i++) {
+        PyObject *v = PyList_GetItem(scalars, i);
+        Py_XDECREF(pyext.np_scalar[i]);
+        pyext.np_scalar[i] = v == Py_None ? NULL : Py_NewRef(v);
+    }
+    Py_RETURN_NONE;
+}
+
+/* host_target() -> (triple, cpu, features) */
+static PyObject *ext_host_target(PyObject *self, PyObject *noargs)
+{
+    (void)self;
+    (void)noargs;
+    jit_host *h = pyext_host();
+    if (!h)
+        return NULL;
+    return Py_BuildValue("(sss)", jit_host_triple(h), jit_host_cpu(h), jit_host_features(h));
+}
+
+static PyObject *ext_num_threads(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int n = 0;
+    if (!PyArg_ParseTuple(args, "|i", &n))
+        return NULL;
+    if (n > 0)
+        return PyLong_FromLong(rt_set_num_threads(n));
+    return PyLong_FromLong(pyacc_rt_num_threads());
+}
+
+/* Disposes the JIT explicitly: LLVM objects torn down by static
+ * destructors at exit have aborted. */
+static PyObject *ext_shutdown(PyObject *self, PyObject *noargs)
+{
+    (void)self;
+    (void)noargs;
+    rt_pool_shutdown();
+    if (pyext.host) {
+        jit_host_free(pyext.host);
+        pyext.host = NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef ext_methods[] = {
+    {"init", ext_init, METH_VARARGS, "Set up the opcode table and hooks (called by pyacc at import)."},
+    {"parse_pragma", pyext_parse_pragma, METH_VARARGS,
+     "parse_pragma(lines) -> dict: parse one pragma from [(text, line, col), ...]."},
+    {"host_target", ext_host_target, METH_NOARGS, "(triple, cpu, features) of the host JIT."},
+    {"num_threads", ext_num_threads, METH_VARARGS, "num_threads([n]) -> threads parallel loops use."},
+    {"shutdown", ext_shutdown, METH_NOARGS, "Release the JIT and the thread pool (at exit)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int ext_exec(PyObject *m)
+{
+    region_type = PyType_FromSpec(&pyext_region_spec);
+    if (!region_type)
+        return -1;
+    if (PyModule_AddObject(m, "Region", region_type) < 0) {
+        Py_DECREF(region_type);
+        return -1;
+    }
+    Py_INCREF(region_type);
+    return PyModule_AddIntConstant(m, "MAX_NDIM", FE_MAX_NDIM);
+}
+
+static PyModuleDef_Slot ext_slots[] = {
+    {Py_mod_exec, (void *)ext_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef ext_module = {
+    PyModuleDef_HEAD_INIT, "_pyacc", "pyacc's compiler and runtime (C).", 0, ext_methods, ext_slots,
+    NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__pyacc(void) { return PyModuleDef_Init(&ext_module); }

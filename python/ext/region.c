@@ -1,0 +1,977 @@
+/* region.c - pyacc._pyacc.Region: one compute region and its dispatcher.
+ *
+ * A Region holds the plain-C description of the region's code object (made
+ * once), and a table of compiled entries keyed on the call's argument types
+ * (four bytes an argument, compared as bytes).  A call classifies its
+ * arguments, finds or compiles the entry, releases the GIL and runs it; a
+ * region or signature the compiler cannot handle runs its Python function
+ * instead, after one warning.
+ */
+#include "args.h"
+
+#include "rt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RG_MAXARGS 64
+
+typedef int32_t (*rg_fn)(int64_t *slots, rt_error *err);
+
+typedef struct rg_entry {
+    fe_argtype sig[RG_MAXARGS];
+    int fallback;            /* this signature runs in the interpreter */
+    rg_fn fn;
+    void *handle;
+    fe_argtype *outtypes;
+    fe_argtype *listout_types;
+    uint8_t *written;
+    double compile_ms;
+} rg_entry;
+
+typedef struct rg_region {
+    PyObject_HEAD
+    /* the code, as the frontend reads it */
+    fe_code code;
+    uint8_t *bytes;
+    fe_const *consts;
+    char **names, **varnames;
+    fe_loc *positions;
+    char *filename, *qualname, *label;
+    /* what the pragmas say */
+    fe_dir_kind construct;
+    fe_loc loc;
+    fe_loopspec *loops;
+    int nloops;
+    fe_listout *listouts;
+    int nlistouts;
+    uint8_t *is_listout;       /* per parameter */
+    int nouts;
+    int strict, boundscheck, warned;
+    PyObject *func;            /* the region as a Python function */
+    PyObject *fglobals;        /* the globals its names resolve in */
+    /* the dispatch table */
+    rg_entry *entries;
+    int nentries, capentries, mru;
+    long long compiles, memory_hits, fallbacks;
+    double compile_ms;
+} rg_region;
+
+static long long symbol_counter;
+
+/* ----------------------------------------------------------- constants */
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = PyMem_Malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static void free_const(fe_const *c)
+{
+    if (c->kind == FE_CONST_STR)
+        PyMem_Free((void *)c->s);
+    if (c->kind == FE_CONST_TUPLE) {
+        for (int i = 0; i < c->nitems; i++)
+            free_const((fe_const *)&c->items[i]);
+        PyMem_Free((void *)c->items);
+    }
+}
+
+/* Converts a Python constant into *c (owning what it allocates). */
+static int convert_const(PyObject *o, fe_const *c)
+{
+    memset(c, 0, sizeof *c);
+    if (o == Py_None) {
+        c->kind = FE_CONST_NONE;
+    } else if (o == Py_True || o == Py_False) {
+        c->kind = FE_CONST_BOOL;
+        c->i = o == Py_True;
+    } else if (PyLong_CheckExact(o)) {
+        int overflow;
+        c->i = PyLong_AsLongLongAndOverflow(o, &overflow);
+        c->kind = overflow ? FE_CONST_OTHER : FE_CONST_INT;
+    } else if (PyFloat_CheckExact(o)) {
+        c->kind = FE_CONST_FLOAT;
+        c->f = PyFloat_AsDouble(o);
+    } else if (PyComplex_Check(o)) {
+        c->kind = FE_CONST_COMPLEX;
+        c->f = PyComplex_RealAsDouble(o);
+        c->imag = PyComplex_ImagAsDouble(o);
+    } else if (PyUnicode_Check(o)) {
+        const char *s = PyUnicode_AsUTF8AndSize(o, NULL);
+        if (!s)
+            return -1;
+        c->kind = FE_CONST_STR;
+        if (!(c->s = dupstr(s)))
+            return -1;
+    } else if (PyTuple_Check(o)) {
+        Py_ssize_t n = PyTuple_Size(o);
+        fe_const *items = PyMem_Calloc((size_t)n + 1, sizeof *items);
+        if (!items)
+            return -1;
+        c->kind = FE_CONST_TUPLE;
+        c->items = items;
+        c->nitems = (int)n;
+        for (Py_ssize_t i = 0; i < n; i++)
+            if (convert_const(PyTuple_GetItem(o, i), &items[i]) < 0)
+                return -1;
+    } else {
+        c->kind = FE_CONST_OTHER;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- the code */
+
+static char **str_tuple(PyObject *t, int *n)
+{
+    Py_ssize_t len = PyTuple_Size(t);
+    if (len < 0)
+        return NULL;
+    char **v = PyMem_Calloc((size_t)len + 1, sizeof *v);
+    if (!v)
+        return NULL;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        const char *s = PyUnicode_AsUTF8AndSize(PyTuple_GetItem(t, i), NULL);
+        if (!s || !(v[i] = dupstr(s))) {
+            for (Py_ssize_t j = 0; j < i; j++)
+                PyMem_Free(v[j]);
+            PyMem_Free(v);
+            return NULL;
+        }
+    }
+    *n = (int)len;
+    return v;
+}
+
+static long attr_long(PyObject *o, const char *name)
+{
+    PyObject *v = PyObject_GetAttrString(o, name);
+    if (!v)
+        return -1;
+    long r = PyLong_AsLong(v);
+    Py_DECREF(v);
+    return r;
+}
+
+/* Reads a code object through its attributes (the stable ABI has no
+ * struct access). */
+static int read_code(rg_region *r, PyObject *code)
+{
+    PyObject *b = PyObject_GetAttrString(code, "co_code");
+    if (!b || !PyBytes_Check(b)) {
+        Py_XDECREF(b);
+        return -1;
+    }
+    Py_ssize_t nb = PyBytes_Size(b);
+    r->bytes = PyMem_Malloc((size_t)nb + 1);
+    if (!r->bytes) {
+        Py_DECREF(b);
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(r->bytes, PyBytes_AsString(b), (size_t)nb);
+    Py_DECREF(b);
+    r->code.code = r->bytes;
+    r->code.ncode = (size_t)nb;
+
+    PyObject *consts = PyObject_GetAttrString(code, "co_consts");
+    if (!consts)
+        return -1;
+    Py_ssize_t nc = PyTuple_Size(consts);
+    r->consts = PyMem_Calloc((size_t)nc + 1, sizeof *r->consts);
+    if (!r->consts) {
+        Py_DECREF(consts);
+        PyErr_NoMemory();
+        return -1;
+    }
+    r->code.nconsts = (int)nc;
+    for (Py_ssize_t i = 0; i < nc; i++)
+        if (convert_const(PyTuple_GetItem(consts, i), &r->consts[i]) < 0) {
+            Py_DECREF(consts);
+            return -1;
+        }
+    Py_DECREF(consts);
+    r->code.consts = r->consts;
+
+    PyObject *names = PyObject_GetAttrString(code, "co_names");
+    PyObject *varnames = names ? PyObject_GetAttrString(code, "co_varnames") : NULL;
+    if (!varnames ||
+        !(r->names = str_tuple(names, &r->code.nnames)) ||
+        !(r->varnames = str_tuple(varnames, &r->code.nlocals))) {
+        Py_XDECREF(names);
+        Py_XDECREF(varnames);
+        return -1;
+    }
+    Py_DECREF(names);
+    Py_DECREF(varnames);
+    r->code.names = (const char *const *)r->names;
+    r->code.varnames = (const char *const *)r->varnames;
+    r->code.nargs = (int)attr_long(code, "co_argcount");
+    if (r->code.nargs < 0 || r->code.nargs > RG_MAXARGS) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "pyacc: a region takes at most %d variables", RG_MAXARGS);
+        return -1;
+    }
+
+    /* co_positions(): one (line, end_line, col, end_col) per code unit */
+    PyObject *pos = PyObject_CallMethod(code, "co_positions", NULL);
+    PyObject *it = pos ? PyObject_GetIter(pos) : NULL;
+    Py_XDECREF(pos);
+    if (!it)
+        return -1;
+    size_t nunits = (size_t)nb / 2;
+    r->positions = PyMem_Calloc(nunits + 1, sizeof *r->positions);
+    if (!r->positions) {
+        Py_DECREF(it);
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyObject *item;
+    size_t u = 0;
+    while ((item = PyIter_Next(it)) != NULL) {
+        if (u < nunits) {
+            PyObject *l = PyTuple_GetItem(item, 0), *c = PyTuple_GetItem(item, 2),
+                     *e = PyTuple_GetItem(item, 3), *el = PyTuple_GetItem(item, 1);
+            fe_loc *p = &r->positions[u];
+            p->line = l && l != Py_None ? (int)PyLong_AsLong(l) : 0;
+            p->col = c && c != Py_None ? (int)PyLong_AsLong(c) : 0;
+            /* an end column on another line is no use to a caret */
+            p->end_col = e && e != Py_None && el && el != Py_None && PyLong_AsLong(el) == p->line
+                             ? (int)PyLong_AsLong(e)
+                             : -1;
+            /* a unit without a line (a cache entry) takes its neighbour's */
+            if (!p->line && u > 0)
+                *p = r->positions[u - 1];
+        }
+        u++;
+        Py_DECREF(item);
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred())
+        return -1;
+    r->code.positions = r->positions;
+
+    PyObject *xt = PyObject_GetAttrString(code, "co_exceptiontable");
+    if (!xt)
+        return -1;
+    r->code.has_exception_table = PyBytes_Size(xt) > 0;
+    Py_DECREF(xt);
+    PyObject *cells = PyObject_GetAttrString(code, "co_cellvars");
+    PyObject *frees = cells ? PyObject_GetAttrString(code, "co_freevars") : NULL;
+    if (!frees) {
+        Py_XDECREF(cells);
+        return -1;
+    }
+    r->code.has_cells = PyTuple_Size(cells) > 0 || PyTuple_Size(frees) > 0;
+    Py_DECREF(cells);
+    Py_DECREF(frees);
+    r->code.filename = r->filename;
+    r->code.qualname = r->qualname;
+    return 0;
+}
+
+/* ------------------------------------------------------- the pragmas */
+
+static const struct {
+    const char *name;
+    fe_dir_kind kind;
+} construct_names[] = {
+    {"parallel", FE_DIR_PARALLEL},         {"kernels", FE_DIR_KERNELS},
+    {"serial", FE_DIR_SERIAL},             {"parallel loop", FE_DIR_PARALLEL_LOOP},
+    {"kernels loop", FE_DIR_KERNELS_LOOP}, {"serial loop", FE_DIR_SERIAL_LOOP},
+};
+
+static int read_info(rg_region *r, PyObject *info)
+{
+    PyObject *v;
+    const char *construct;
+    if (!(v = PyDict_GetItemString(info, "construct")) || !(construct = PyUnicode_AsUTF8AndSize(v, NULL)))
+        goto bad;
+    r->construct = FE_DIR_PARALLEL;
+    for (size_t i = 0; i < sizeof construct_names / sizeof construct_names[0]; i++)
+        if (strcmp(construct_names[i].name, construct) == 0)
+            r->construct = construct_names[i].kind;
+    const char *file, *qual, *label;
+    if (!PyArg_ParseTuple(PyDict_GetItemString(info, "where"), "sssiii", &file, &qual, &label,
+                          &r->loc.line, &r->loc.col, &r->nouts))
+        return -1;
+    if (!(r->filename = dupstr(file)) || !(r->qualname = dupstr(qual)) || !(r->label = dupstr(label))) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    r->loc.end_col = -1;
+    if (!(v = PyDict_GetItemString(info, "flags")) ||
+        !PyArg_ParseTuple(v, "ii", &r->strict, &r->boundscheck))
+        return -1;
+
+    /* loops: [(line, par, collapse, [(name, op)], [private names])] */
+    PyObject *loops = PyDict_GetItemString(info, "loops");
+    if (!loops || !PyList_Check(loops))
+        goto bad;
+    r->nloops = (int)PyList_Size(loops);
+    r->loops = PyMem_Calloc((size_t)r->nloops + 1, sizeof *r->loops);
+    if (!r->loops)
+        return -1;
+    for (int i = 0; i < r->nloops; i++) {
+        PyObject *reds, *privs;
+        fe_loopspec *ls = &r->loops[i];
+        int par;
+        if (!PyArg_ParseTuple(PyList_GetItem(loops, i), "iiiO!O!", &ls->line, &par, &ls->collapse,
+                              &PyList_Type, &reds, &PyList_Type, &privs))
+            return -1;
+        ls->par = (fe_par)par;
+        Py_ssize_t nr = PyList_Size(reds), np = PyList_Size(privs);
+        fe_reduction *rs = PyMem_Calloc((size_t)nr + 1, sizeof *rs);
+        char **ps = PyMem_Calloc((size_t)np + 1, sizeof *ps);
+        if (!rs || !ps) {
+            PyMem_Free(rs);
+            PyMem_Free(ps);
+            return -1;
+        }
+        ls->reds = rs;
+        ls->privates = (const char *const *)ps;
+        for (Py_ssize_t k = 0; k < nr; k++) {
+            const char *name;
+            int op;
+            if (!PyArg_ParseTuple(PyList_GetItem(reds, k), "si", &name, &op) || !(rs[k].name = dupstr(name)))
+                return -1;
+            rs[k].op = (fe_red_op)op;
+            ls->nred++;
+        }
+        for (Py_ssize_t k = 0; k < np; k++) {
+            const char *name = PyUnicode_AsUTF8AndSize(PyList_GetItem(privs, k), NULL);
+            if (!name || !(ps[k] = dupstr(name)))
+                return -1;
+            ls->nprivate++;
+        }
+    }
+    /* listouts: [(param, len_param)] */
+    PyObject *lo = PyDict_GetItemString(info, "listouts");
+    if (!lo || !PyList_Check(lo))
+        goto bad;
+    r->nlistouts = (int)PyList_Size(lo);
+    r->listouts = PyMem_Calloc((size_t)r->nlistouts + 1, sizeof *r->listouts);
+    r->is_listout = PyMem_Calloc(RG_MAXARGS, 1);
+    if (!r->listouts || !r->is_listout)
+        return -1;
+    for (int i = 0; i < r->nlistouts; i++) {
+        if (!PyArg_ParseTuple(PyList_GetItem(lo, i), "ii", &r->listouts[i].param, &r->listouts[i].len_param))
+            return -1;
+        if (r->listouts[i].param < 0 || r->listouts[i].param >= RG_MAXARGS || r->listouts[i].len_param < 0 ||
+            r->listouts[i].len_param >= RG_MAXARGS)
+            goto bad;
+        r->is_listout[r->listouts[i].param] = 1;
+    }
+    return 0;
+bad:
+    if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError, "pyacc: bad region description");
+    return -1;
+}
+
+/* Region(code, func, fglobals, info) */
+static int region_init(PyObject *self, PyObject *args, PyObject *kw)
+{
+    rg_region *r = (rg_region *)self;
+    PyObject *code, *func, *fglobals, *info;
+    (void)kw;
+    if (!PyArg_ParseTuple(args, "OOO!O!", &code, &func, &PyDict_Type, &fglobals, &PyDict_Type, &info))
+        return -1;
+    if (r->bytes) {
+        PyErr_SetString(PyExc_RuntimeError, "Region already initialised");
+        return -1;
+    }
+    Py_INCREF(func);
+    Py_INCREF(fglobals);
+    r->func = func;
+    r->fglobals = fglobals;
+    if (read_info(r, info) < 0 || read_code(r, code) < 0) {
+        if (!PyErr_Occurred())
+            PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void free_entry(rg_entry *e)
+{
+    if (e->handle && pyext.host)
+        jit_host_remove(pyext.host, e->handle);
+    free(e->outtypes);
+    free(e->listout_types);
+    free(e->written);
+}
+
+static void region_dealloc(PyObject *self)
+{
+    rg_region *r = (rg_region *)self;
+    for (int i = 0; i < r->nentries; i++)
+        free_entry(&r->entries[i]);
+    PyMem_Free(r->entries);
+    PyMem_Free(r->bytes);
+    for (int i = 0; i < r->code.nconsts; i++)
+        free_const(&r->consts[i]);
+    PyMem_Free(r->consts);
+    for (int i = 0; r->names && i < r->code.nnames; i++)
+        PyMem_Free(r->names[i]);
+    PyMem_Free(r->names);
+    for (int i = 0; r->varnames && i < r->code.nlocals; i++)
+        PyMem_Free(r->varnames[i]);
+    PyMem_Free(r->varnames);
+    PyMem_Free(r->positions);
+    PyMem_Free(r->filename);
+    PyMem_Free(r->qualname);
+    PyMem_Free(r->label);
+    for (int i = 0; r->loops && i < r->nloops; i++) {
+        for (int k = 0; k < r->loops[i].nred; k++)
+            PyMem_Free((void *)r->loops[i].reds[k].name);
+        PyMem_Free((void *)r->loops[i].reds);
+        for (int k = 0; k < r->loops[i].nprivate; k++)
+            PyMem_Free((void *)r->loops[i].privates[k]);
+        PyMem_Free((void *)r->loops[i].privates);
+    }
+    PyMem_Free(r->loops);
+    PyMem_Free(r->listouts);
+    PyMem_Free(r->is_listout);
+    Py_XDECREF(r->func);
+    Py_XDECREF(r->fglobals);
+    PyTypeObject *tp = Py_TYPE(self);
+    freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+    tp_free(self);
+    Py_DECREF(tp);
+}
+
+/* ------------------------------------------------------------ compile */
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Resolves the global names through pyacc.regions.resolve_globals into
+ * fe_globals; *keep holds the Python objects the strings live in. */
+static fe_global *resolve_globals(rg_region *r, PyObject **keep)
+{
+    PyObject *names = PyTuple_New(r->code.nnames);
+    if (!names)
+        return NULL;
+    for (int i = 0; i < r->code.nnames; i++)
+        PyTuple_SetItem(names, i, PyUnicode_FromString(r->names[i]));
+    PyObject *res = PyObject_CallFunctionObjArgs(pyext.resolve_globals, r->fglobals, names, NULL);
+    Py_DECREF(names);
+    if (!res)
+        return NULL;
+    fe_global *g = PyMem_Calloc((size_t)r->code.nnames + 1, sizeof *g);
+    if (!g) {
+        Py_DECREF(res);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    for (int i = 0; i < r->code.nnames && i < PyList_Size(res); i++) {
+        PyObject *t = PyList_GetItem(res, i), *name, *value;
+        int kind;
+        if (!PyArg_ParseTuple(t, "iOO", &kind, &name, &value))
+            goto fail;
+        g[i].kind = (fe_global_kind)kind;
+        g[i].name = name == Py_None ? NULL : PyUnicode_AsUTF8AndSize(name, NULL);
+        if (kind == FE_GLOBAL_CONST && convert_const(value, &g[i].value) < 0)
+            goto fail;
+    }
+    *keep = res;
+    return g;
+fail:
+    PyMem_Free(g);
+    Py_DECREF(res);
+    return NULL;
+}
+
+/* Raises or warns for a region that cannot compile for this signature;
+ * returns 0 when it should run in the interpreter instead. */
+static int report(rg_region *r, const fe_error *err)
+{
+    PyObject *res;
+    if (err->status == FE_ERR_TYPE) {
+        res = PyObject_CallFunction(pyext.type_error, "ssiii", err->msg, r->filename, err->loc.line,
+                                    err->loc.col, err->loc.end_col);
+        if (res) {
+            PyErr_SetObject((PyObject *)Py_TYPE(res), res);
+            Py_DECREF(res);
+        }
+        return -1;
+    }
+    if (err->status == FE_ERR_NOMEM) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    /* the hook warns once per region, or raises under strict */
+    res = PyObject_CallFunction(pyext.unsupported, "sssiiiii", r->label, err->msg, r->filename,
+                                err->loc.line ? err->loc.line : r->loc.line, err->loc.col, r->strict,
+                                r->warned, err->status == FE_ERR_INTERNAL);
+    if (!res)
+        return -1;
+    Py_DECREF(res);
+    r->warned = 1;
+    return 0;
+}
+
+static rg_entry *new_entry(rg_region *r, const fe_argtype *sig)
+{
+    if (r->nentries == r->capentries) {
+        int cap = r->capentries ? 2 * r->capentries : 4;
+        rg_entry *e = PyMem_Realloc(r->entries, (size_t)cap * sizeof *e);
+        if (!e) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        r->entries = e;
+        r->capentries = cap;
+    }
+    rg_entry *e = &r->entries[r->nentries++];
+    memset(e, 0, sizeof *e);
+    memcpy(e->sig, sig, (size_t)r->code.nargs * sizeof *sig);
+    return e;
+}
+
+/* Lowers the region for sig into a fresh context; on success *ctx and
+ * res->module are the caller's. */
+static fe_status lower_for(rg_region *r, const fe_argtype *sig, const char *symbol, jit_ctx **ctx,
+                           fe_result *res, fe_error *err, PyObject **keep)
+{
+    fe_global *globals = resolve_globals(r, keep);
+    if (!globals)
+        return FE_ERR_INTERNAL;
+    r->code.globals = globals;
+    fe_region reg = {
+        .optable = pyext.optable,
+        .code = &r->code,
+        .argtypes = sig,
+        .construct = r->construct,
+        .loc = r->loc,
+        .nloops = r->nloops,
+        .loops = r->loops,
+        .nlistouts = r->nlistouts,
+        .listouts = r->listouts,
+        .nouts = r->nouts,
+        .symbol = symbol,
+        .boundscheck = r->boundscheck,
+    };
+    *ctx = jit_ctx_new();
+    fe_status st;
+    if (!*ctx) {
+        st = fe_error_set(err, FE_ERR_NOMEM, r->loc, "out of memory");
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        st = fe_lower_region(&reg, jit_ctx_llvm(*ctx), res, err);
+        Py_END_ALLOW_THREADS
+    }
+    for (int i = 0; i < r->code.nnames; i++)
+        if (globals[i].kind == FE_GLOBAL_CONST)
+            free_const(&globals[i].value);
+    PyMem_Free(globals);
+    r->code.globals = NULL;
+    return st;
+}
+
+/* Compiles the region for sig; returns the new entry (maybe a fallback
+ * one) or NULL with an exception set. */
+static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
+{
+    jit_host *host = pyext_host();
+    if (!host)
+        return NULL;
+    double t0 = now_ms();
+    char symbol[96];
+    snprintf(symbol, sizeof symbol, "pyacc_region_%lld", ++symbol_counter);
+    jit_ctx *ctx = NULL;
+    fe_result res;
+    fe_error err;
+    PyObject *keep = NULL;
+    fe_status st = lower_for(r, sig, symbol, &ctx, &res, &err, &keep);
+    Py_XDECREF(keep);
+    if (st == FE_ERR_INTERNAL && PyErr_Occurred()) {
+        jit_ctx_free(ctx);
+        return NULL;
+    }
+    rg_entry *e = NULL;
+    if (st != FE_OK) {
+        jit_ctx_free(ctx);
+        if (report(r, &err) < 0)
+            return NULL;
+        if ((e = new_entry(r, sig)))
+            e->fallback = 1;
+        return e;
+    }
+    jit_compiled out;
+    char jerr[512];
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = jit_host_add(host, ctx, res.module, symbol, NULL, &out, jerr, sizeof jerr);
+    Py_END_ALLOW_THREADS
+    jit_ctx_free(ctx);
+    if (rc) {
+        fe_result_free(&res);
+        fe_error jit_err;
+        fe_error_set(&jit_err, FE_ERR_INTERNAL, r->loc, "%s", jerr);
+        if (report(r, &jit_err) < 0)
+            return NULL;
+        if ((e = new_entry(r, sig)))
+            e->fallback = 1;
+        return e;
+    }
+    if (!(e = new_entry(r, sig))) {
+        jit_host_remove(host, out.handle);
+        fe_result_free(&res);
+        return NULL;
+    }
+    e->fn = (rg_fn)out.entry;
+    e->handle = out.handle;
+    e->outtypes = res.outtypes;
+    e->listout_types = res.listout_types;
+    e->written = res.written;
+    res.outtypes = NULL;
+    res.listout_types = NULL;
+    res.written = NULL;
+    fe_result_free(&res);
+    e->compile_ms = now_ms() - t0;
+    r->compiles++;
+    r->compile_ms += e->compile_ms;
+    return e;
+}
+
+static rg_entry *find_entry(rg_region *r, const fe_argtype *sig)
+{
+    size_t n = (size_t)r->code.nargs * sizeof *sig;
+    if (r->mru < r->nentries && memcmp(r->entries[r->mru].sig, sig, n) == 0)
+        return &r->entries[r->mru];
+    for (int i = 0; i < r->nentries; i++)
+        if (memcmp(r->entries[i].sig, sig, n) == 0) {
+            r->mru = i;
+            return &r->entries[i];
+        }
+    return NULL;
+}
+
+/* --------------------------------------------------------------- call */
+
+static PyObject *raise_runtime(rg_region *r, const rt_error *err)
+{
+    PyObject *type = PyExc_RuntimeError;
+    char msg[256];
+    long long a = (long long)err->info[0], b = (long long)err->info[1];
+    switch (err->kind) {
+    case RT_ERR_ZERO_DIVISION: {
+        static const char *const what[] = {"integer division or modulo by zero", "division by zero",
+                                           "integer modulo by zero", "float modulo",
+                                           "float floor division by zero",
+                                           "0.0 cannot be raised to a negative power"};
+        type = PyExc_ZeroDivisionError;
+        snprintf(msg, sizeof msg, "%s", a >= 0 && a < 6 ? what[a] : "division by zero");
+        break;
+    }
+    case RT_ERR_INDEX:
+        type = PyExc_IndexError;
+        snprintf(msg, sizeof msg, "index %lld is out of bounds for axis with size %lld", a, b);
+        break;
+    case RT_ERR_VALUE: {
+        static const char *const what[] = {
+            "math domain error",
+            "a negative number to a fractional power is complex; the region cannot hold it",
+            "negative shift count", "cannot convert float NaN to integer",
+            "range() arg 3 must not be zero"};
+        type = PyExc_ValueError;
+        snprintf(msg, sizeof msg, "%s", a >= 0 && a < 5 ? what[a] : "bad value");
+        break;
+    }
+    case RT_ERR_OVERFLOW:
+        type = PyExc_OverflowError;
+        snprintf(msg, sizeof msg, "%s", a == 1 ? "math range error" : "integer out of the int64 range");
+        break;
+    case RT_ERR_LIST_LENGTH:
+        type = PyExc_ValueError;
+        snprintf(msg, sizeof msg,
+                 "the copyout section of the list holds %lld elements but the loop appends %lld", a, b);
+        break;
+    default:
+        snprintf(msg, sizeof msg, "pyacc: unknown error %d in a compiled region", err->kind);
+    }
+    PyObject *exc = PyObject_CallFunction(type, "s", msg);
+    if (!exc)
+        return NULL;
+    PyObject *res = PyObject_CallFunction(pyext.raise_at, "Osi", exc, r->filename,
+                                          err->line ? err->line : r->loc.line);
+    Py_DECREF(exc);
+    Py_XDECREF(res);
+    return NULL; /* raise_at always raises */
+}
+
+/* Classifies args into sig/slots/a; returns the argument count or -1. */
+static int classify_all(rg_region *r, PyObject *args, fe_argtype *sig, int64_t *slots, pyext_arg *a)
+{
+    Py_ssize_t n = PyTuple_Size(args);
+    if (n != r->code.nargs) {
+        PyErr_Format(PyExc_TypeError, "pyacc region %s takes %d arguments (%zd given)", r->label,
+                     r->code.nargs, n);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (pyext_arg_classify(PyTuple_GetItem(args, i), r->is_listout[i], &sig[i], &slots[i], &a[i]) < 0) {
+            for (Py_ssize_t k = 0; k <= i; k++)
+                pyext_arg_release(&a[k]);
+            return -1;
+        }
+    return (int)n;
+}
+
+static void release_all(pyext_arg *a, int n)
+{
+    for (int i = 0; i < n; i++)
+        pyext_arg_release(&a[i]);
+}
+
+static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
+{
+    rg_region *r = (rg_region *)self;
+    if (kw && PyDict_Size(kw)) {
+        PyErr_SetString(PyExc_TypeError, "pyacc regions take no keyword arguments");
+        return NULL;
+    }
+    fe_argtype sig[RG_MAXARGS];
+    int64_t slots[RG_MAXARGS + 64];
+    pyext_arg a[RG_MAXARGS];
+    memset(a, 0, sizeof a);
+    int n = classify_all(r, args, sig, slots, a);
+    if (n < 0)
+        return NULL;
+    rg_entry *e = find_entry(r, sig);
+    if (e)
+        r->memory_hits++;
+    else if (!(e = compile_entry(r, sig))) {
+        release_all(a, n);
+        return NULL;
+    }
+    if (e->fallback) {
+        release_all(a, n);
+        r->fallbacks++;
+        return PyObject_Call(r->func, args, NULL);
+    }
+    for (int i = 0; i < n; i++)
+        if (e->written[i] && a[i].has_view && a[i].view.readonly) {
+            release_all(a, n);
+            PyObject *exc = PyObject_CallFunction(PyExc_ValueError, "s",
+                                                  "assignment destination is read-only");
+            if (exc) {
+                PyObject *res = PyObject_CallFunction(pyext.raise_at, "Osi", exc, r->filename, r->loc.line);
+                Py_XDECREF(res);
+                Py_DECREF(exc);
+            }
+            return NULL;
+        }
+    /* buffers for the lists the region appends to */
+    for (int k = 0; k < r->nlistouts; k++) {
+        int p = r->listouts[k].param, lp = r->listouts[k].len_param;
+        if (sig[p].kind != FE_ARG_LIST_OUT)
+            continue;
+        int64_t cap = sig[lp].kind == FE_ARG_INT ? slots[lp] : -1;
+        if (cap < 0) {
+            release_all(a, n);
+            PyErr_Format(PyExc_ValueError, "%s: the copyout section of a list needs a non-negative int length",
+                         r->label);
+            return NULL;
+        }
+        size_t isz = pyext_listout_itemsize(&e->listout_types[k]);
+        a[p].temp = PyMem_Malloc(cap ? (size_t)cap * isz : 1);
+        if (!a[p].temp) {
+            release_all(a, n);
+            return PyErr_NoMemory();
+        }
+        a[p].desc.data = a[p].temp;
+        a[p].desc.shape[0] = cap;
+    }
+    rt_error err = {0};
+    int32_t rc;
+    rg_fn fn = e->fn;
+    Py_BEGIN_ALLOW_THREADS
+    rc = fn(slots, &err);
+    Py_END_ALLOW_THREADS
+    /* what was appended lands in the lists, also before an error, as the
+     * interpreter would have left them */
+    int list_rc = 0;
+    for (int k = 0; k < r->nlistouts && !list_rc; k++) {
+        int p = r->listouts[k].param;
+        if (sig[p].kind == FE_ARG_LIST_OUT)
+            list_rc = pyext_extend_list(PyTuple_GetItem(args, p), &e->listout_types[k], a[p].desc.data,
+                                        a[p].desc.shape[0]);
+    }
+    release_all(a, n);
+    if (list_rc)
+        return NULL;
+    if (rc)
+        return raise_runtime(r, &err);
+    if (r->nouts == 0)
+        Py_RETURN_NONE;
+    PyObject *outs = PyTuple_New(r->nouts);
+    for (int o = 0; outs && o < r->nouts; o++) {
+        PyObject *v = pyext_box(&e->outtypes[o], slots[n + o]);
+        if (!v) {
+            Py_DECREF(outs);
+            return NULL;
+        }
+        PyTuple_SetItem(outs, o, v);
+    }
+    return outs;
+}
+
+/* ------------------------------------------------------------ methods */
+
+/* compile(args) -> bool: compiles for these arguments without running;
+ * True when the region compiled (False: it will run in the interpreter). */
+static PyObject *region_compile(PyObject *self, PyObject *args)
+{
+    rg_region *r = (rg_region *)self;
+    PyObject *cargs;
+    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &cargs))
+        return NULL;
+    fe_argtype sig[RG_MAXARGS];
+    int64_t slots[RG_MAXARGS + 64];
+    pyext_arg a[RG_MAXARGS];
+    memset(a, 0, sizeof a);
+    int n = classify_all(r, cargs, sig, slots, a);
+    if (n < 0)
+        return NULL;
+    release_all(a, n);
+    rg_entry *e = find_entry(r, sig);
+    if (!e && !(e = compile_entry(r, sig)))
+        return NULL;
+    return PyBool_FromLong(!e->fallback);
+}
+
+static PyObject *signature_str(rg_region *r, const fe_argtype *sig)
+{
+    char buf[2048];
+    size_t k = 0;
+    buf[k++] = '(';
+    for (int i = 0; i < r->code.nargs && k < sizeof buf - 64; i++) {
+        if (i)
+            k += (size_t)snprintf(buf + k, sizeof buf - k, ", ");
+        k += (size_t)fe_argtype_str(&sig[i], buf + k, sizeof buf - k);
+    }
+    snprintf(buf + k, sizeof buf - k, ")");
+    return PyUnicode_FromString(buf);
+}
+
+/* inspect(kind) -> {signature: text}, kind "llvm" or "asm": the optimised
+ * IR or the assembly of every compiled signature, made again on demand so
+ * that ordinary compiles never pay for printing. */
+static PyObject *region_inspect(PyObject *self, PyObject *args)
+{
+    rg_region *r = (rg_region *)self;
+    const char *kind;
+    if (!PyArg_ParseTuple(args, "s", &kind))
+        return NULL;
+    jit_host *host = pyext_host();
+    if (!host)
+        return NULL;
+    PyObject *out = PyDict_New();
+    for (int i = 0; out && i < r->nentries; i++) {
+        rg_entry *e = &r->entries[i];
+        if (e->fallback)
+            continue;
+        jit_ctx *ctx = NULL;
+        fe_result res;
+        fe_error err;
+        PyObject *keep = NULL;
+        char symbol[96];
+        snprintf(symbol, sizeof symbol, "pyacc_region_inspect_%lld", ++symbol_counter);
+        fe_status st = lower_for(r, e->sig, symbol, &ctx, &res, &err, &keep);
+        Py_XDECREF(keep);
+        if (st != FE_OK) {
+            jit_ctx_free(ctx);
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_RuntimeError, "pyacc: recompiling for inspection failed: %s", err.msg);
+            Py_DECREF(out);
+            return NULL;
+        }
+        jit_options opt = {.keep_ir = kind[0] == 'l', .keep_asm = kind[0] == 'a'};
+        jit_compiled c;
+        char jerr[512];
+        int rc = jit_host_inspect(host, res.module, &opt, &c, jerr, sizeof jerr);
+        jit_ctx_free(ctx);
+        fe_result_free(&res);
+        if (rc) {
+            PyErr_Format(PyExc_RuntimeError, "pyacc: %s", jerr);
+            Py_DECREF(out);
+            return NULL;
+        }
+        const char *text = opt.keep_ir ? c.ir : c.asm_text;
+        PyObject *key = signature_str(r, e->sig);
+        PyObject *val = PyUnicode_FromString(text ? text : "");
+        free(c.ir);
+        free(c.asm_text);
+        if (!key || !val || PyDict_SetItem(out, key, val) < 0) {
+            Py_XDECREF(key);
+            Py_XDECREF(val);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(key);
+        Py_DECREF(val);
+    }
+    return out;
+}
+
+static PyObject *region_stats(PyObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    rg_region *r = (rg_region *)self;
+    return Py_BuildValue("{sLsLsLsisd}", "compiles", r->compiles, "memory_hits", r->memory_hits,
+                         "fallbacks", r->fallbacks, "signatures", r->nentries, "compile_ms", r->compile_ms);
+}
+
+static PyObject *region_signatures(PyObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    rg_region *r = (rg_region *)self;
+    PyObject *l = PyList_New(0);
+    for (int i = 0; l && i < r->nentries; i++) {
+        PyObject *s = signature_str(r, r->entries[i].sig);
+        PyObject *t = s ? Py_BuildValue("(Nid)", s, !r->entries[i].fallback, r->entries[i].compile_ms) : NULL;
+        if (!t || PyList_Append(l, t) < 0) {
+            Py_XDECREF(t);
+            Py_DECREF(l);
+            return NULL;
+        }
+        Py_DECREF(t);
+    }
+    return l;
+}
+
+static PyMethodDef region_methods[] = {
+    {"compile", region_compile, METH_VARARGS, "compile(args) -> bool"},
+    {"inspect", region_inspect, METH_VARARGS, "inspect('llvm'|'asm') -> {signature: text}"},
+    {"stats", region_stats, METH_NOARGS, "counters of this region"},
+    {"signatures", region_signatures, METH_NOARGS, "[(signature, compiled, compile_ms)]"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot region_slots[] = {
+    {Py_tp_init, (void *)region_init},
+    {Py_tp_new, (void *)PyType_GenericNew},
+    {Py_tp_dealloc, (void *)region_dealloc},
+    {Py_tp_call, (void *)region_call},
+    {Py_tp_methods, region_methods},
+    {Py_tp_doc, (void *)"Region(code, func, fglobals, info): a compiled compute region."},
+    {0, NULL},
+};
+
+PyType_Spec pyext_region_spec = {
+    "pyacc._pyacc.Region", sizeof(rg_region), 0, Py_TPFLAGS_DEFAULT, region_slots,
+};

@@ -1,0 +1,107 @@
+"""The @acc decorator."""
+
+from __future__ import annotations
+
+import functools
+import types
+import warnings
+
+from .errors import PyaccWarning
+from .outline import outline
+from .regions import env_flag, make_region
+
+_DEVICES = {None, "host", "nvidia", "default"}
+
+
+class AccFunction:
+    """A function whose OpenACC compute regions run compiled.
+
+    Calling it calls the function; each compute region inside is compiled for
+    the types it meets on first use and runs on every core.  ``py_func`` is
+    the function as written, which gives the same results in the
+    interpreter."""
+
+    def __init__(self, func, device=None, strict=None, boundscheck=False, cache=True,
+                 signatures=None):
+        if not isinstance(func, types.FunctionType):
+            raise TypeError(f"@acc needs a Python function, not {type(func).__name__}")
+        if device not in _DEVICES:
+            raise ValueError(f"@acc(device=...) must be one of 'host', 'nvidia', 'default', "
+                             f"not {device!r}")
+        self.py_func = func
+        self.device = device or "default"
+        self.strict = env_flag("PYACC_STRICT") if strict is None else bool(strict)
+        self.boundscheck = bool(boundscheck)
+        self.cache = bool(cache)
+        self.signatures = list(signatures or [])
+        functools.update_wrapper(self, func)
+        out = outline(func)
+        if out is None:
+            self._regions = []
+            self._impl = func
+            return
+        qual = func.__qualname__
+        self._outlined = out
+        self._regions = [make_region(spec, out, qual, self.strict, self.boundscheck)
+                         for spec in out.regions]
+        self._impl = out.func(self._regions)
+        for p in out.ignored:
+            warnings.warn_explicit(f"'{p.kind}' is not implemented yet; on the host it is "
+                                   f"ignored, which leaves results unchanged", PyaccWarning,
+                                   out.filename, p.line)
+        if self.device == "nvidia":
+            warnings.warn_explicit("the nvidia back end is not available yet: running on the host",
+                                   PyaccWarning, out.filename, func.__code__.co_firstlineno)
+
+    def __call__(self, *args, **kwargs):
+        return self._impl(*args, **kwargs)
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else types.MethodType(self, obj)
+
+    def __repr__(self):
+        return f"<pyacc function {self.py_func.__qualname__} ({len(self._regions)} regions)>"
+
+    # ------------------------------------------------------- introspection
+
+    def stats(self):
+        """Counters over all regions: compiles, memory_hits, disk_hits,
+        fallbacks (calls that ran in the interpreter), compile_ms."""
+        total = {"compiles": 0, "memory_hits": 0, "disk_hits": 0, "fallbacks": 0,
+                 "compile_ms": 0.0, "regions": len(self._regions)}
+        for r in self._regions:
+            for k, v in r.stats().items():
+                if k in total and k != "regions":
+                    total[k] += v
+        return total
+
+    def _inspect(self, kind):
+        out = {}
+        for spec, r in zip(self._outlined.regions if self._regions else [], self._regions):
+            for sig, text in r.inspect(kind).items():
+                out[f"line {spec.line} {sig}"] = text
+        return out
+
+    def inspect_llvm(self):
+        """{"line N (types)": optimised LLVM IR} for every compiled region."""
+        return self._inspect("llvm")
+
+    def inspect_asm(self):
+        """{"line N (types)": host assembly} for every compiled region."""
+        return self._inspect("asm")
+
+    def inspect_ptx(self):
+        """{"line N (types)": PTX}; empty until the nvidia back end exists."""
+        return {}
+
+
+def acc(func=None, **options):
+    """Compile a function's ``#pragma acc`` compute regions.
+
+    Use as ``@acc`` or ``@acc(device=..., strict=..., boundscheck=...,
+    cache=..., signatures=[...])``."""
+    if func is None:
+        return lambda f: AccFunction(f, **options)
+    if not callable(func):
+        raise TypeError("@acc takes keyword options only: @acc(strict=True)")
+    return AccFunction(func, **options)

@@ -1,0 +1,521 @@
+"""Outlining: every compute construct of an @acc function becomes a region.
+
+The function's source is parsed with ``ast`` (keeping the file's own lines
+and columns), each compute construct's statements are moved into a region
+function of their own, and the construct is replaced by a call to the
+region's dispatcher.  A region's parameters are the variables it reads (or
+writes, when they may hold a value already); its results are the variables it
+assigns that the rest of the function reads.  Clause expressions, such as the
+length in ``copyout(ret[0:len(data)])``, become extra arguments computed by
+the caller, so they mean what Python means in the function's own scope.
+Everything outside the constructs stays ordinary Python.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import types
+from dataclasses import dataclass, field
+
+from .errors import PragmaSyntaxError
+from .pragmas import RED_OPS, Pragma, error_at, find_pragmas
+
+COMPUTE = {"parallel", "kernels", "serial", "parallel loop", "kernels loop", "serial loop"}
+COMBINED = {"parallel loop", "kernels loop", "serial loop"}
+# Directives with effects pyacc does not implement yet on the host; data
+# clauses move nothing on the host, so ignoring them keeps results right.
+LATER = {"data", "enter data", "exit data", "update", "host_data", "declare", "wait", "init",
+         "shutdown", "set", "cache", "routine"}
+STANDALONE = {"enter data", "exit data", "update", "wait", "init", "shutdown", "set", "cache"}
+
+# fe_par numbering (frontend/fe.h)
+PAR_NONE, PAR_INDEPENDENT, PAR_AUTO, PAR_SEQ = 0, 1, 2, 3
+
+
+@dataclass
+class RegionSpec:
+    """What pyacc knows of one compute region."""
+
+    line: int
+    col: int
+    construct: str
+    stmts: list
+    params: list = field(default_factory=list)
+    hidden: list = field(default_factory=list)   # (name, expression) computed by the caller
+    outs: list = field(default_factory=list)
+    loops: list = field(default_factory=list)    # (line, par, collapse, [(name, op)], [names])
+    listouts: list = field(default_factory=list)  # (param index, length param index)
+    interpret: str = ""                          # why it must run in the interpreter, if it must
+    pragmas: list = field(default_factory=list)  # the pragmas stacked on it
+    name: str = ""
+    func: types.FunctionType | None = None
+
+
+@dataclass
+class Outlined:
+    func: types.FunctionType       # the rewritten function
+    regions: list
+    filename: str
+    ignored: list                  # pragmas of directives not implemented yet
+
+
+# ------------------------------------------------------------- source
+
+def _source(func):
+    try:
+        lines, first = inspect.getsourcelines(func)
+    except (OSError, TypeError):
+        return None
+    indent = len(lines[0]) - len(lines[0].lstrip())
+    out = []
+    for ln in lines:
+        if ln[:indent].strip() == "":
+            out.append(ln[indent:])
+        else:
+            out.append(ln.lstrip())
+    return out, first, indent
+
+
+def _shift_columns(tree, indent):
+    if not indent:
+        return
+    for node in ast.walk(tree):
+        if hasattr(node, "col_offset") and node.col_offset is not None:
+            node.col_offset += indent
+        if getattr(node, "end_col_offset", None) is not None:
+            node.end_col_offset += indent
+
+
+# ------------------------------------------------------------ variables
+
+class _Names(ast.NodeVisitor):
+    """Names read and written by some statements, in order of first use,
+    leaving out those bound inside lambdas and comprehensions."""
+
+    def __init__(self):
+        self.loads, self.stores, self.order = set(), set(), []
+        self._hidden = []
+
+    def _note(self, name):
+        if name not in self.loads and name not in self.stores:
+            self.order.append(name)
+
+    def visit_Name(self, node):
+        if any(node.id in h for h in self._hidden):
+            return
+        self._note(node.id)
+        if isinstance(node.ctx, ast.Load):
+            self.loads.add(node.id)
+        else:
+            self.stores.add(node.id)
+
+    def _scoped(self, node, bound, children):
+        self._hidden.append(bound)
+        for c in children:
+            self.visit(c)
+        self._hidden.pop()
+
+    def visit_Lambda(self, node):
+        a = node.args
+        bound = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
+        bound |= {x.arg for x in (a.vararg, a.kwarg) if x}
+        for d in a.defaults + [d for d in a.kw_defaults if d]:
+            self.visit(d)
+        self._scoped(node, bound, [node.body])
+
+    def _comp(self, node, elts):
+        bound = set()
+        for g in node.generators:
+            for n in ast.walk(g.target):
+                if isinstance(n, ast.Name):
+                    bound.add(n.id)
+        self.visit(node.generators[0].iter)  # evaluated in the enclosing scope
+        rest = [node.generators[0].target] + node.generators[0].ifs
+        for g in node.generators[1:]:
+            rest += [g.target, g.iter] + g.ifs
+        self._scoped(node, bound, rest + elts)
+
+    def visit_ListComp(self, node):
+        self._comp(node, [node.elt])
+
+    visit_SetComp = visit_GeneratorExp = visit_ListComp
+
+    def visit_DictComp(self, node):
+        self._comp(node, [node.key, node.value])
+
+
+def _names(stmts):
+    v = _Names()
+    for s in stmts:
+        v.visit(s)
+    return v
+
+
+def _positions(nodes):
+    """(line, col) of every Name node in nodes, by name and context."""
+    out = {}
+    for s in nodes:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name):
+                out.setdefault((n.id, type(n.ctx)), []).append((n.lineno, n.col_offset))
+    return out
+
+
+# -------------------------------------------------------- pragmas to code
+
+def _statements(body, parent, out):
+    for i, s in enumerate(body):
+        out.append((s, parent, i))
+        for fld in ("body", "orelse", "finalbody"):
+            sub = getattr(s, fld, None)
+            if isinstance(sub, list) and sub and isinstance(sub[0], ast.stmt):
+                _statements(sub, sub, out)
+        for h in getattr(s, "handlers", []) or []:
+            _statements(h.body, h.body, out)
+        for c in getattr(s, "cases", []) or []:
+            _statements(c.body, c.body, out)
+
+
+def _groups(pragmas):
+    """Pragmas stacked on consecutive lines apply to the same statement."""
+    groups = []
+    for p in pragmas:
+        if groups and groups[-1][-1].end_line + 1 == p.line and p.kind != "end" \
+                and groups[-1][-1].kind != "end" and p.kind not in STANDALONE \
+                and groups[-1][-1].kind not in STANDALONE:
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    return groups
+
+
+def _target(stmts, after_line, filename, p):
+    """The statement a pragma ending at after_line applies to."""
+    best = None
+    for s, parent, i in stmts:
+        if s.lineno > after_line and (best is None or s.lineno < best[0].lineno):
+            best = (s, parent, i)
+        # a pragma inside a simple statement's lines is inside an expression
+        if s.lineno <= after_line < (s.end_lineno or s.lineno) and not hasattr(s, "body"):
+            raise error_at(f"'{p.kind}' pragma inside a statement", filename, p.line, p.col)
+    return best
+
+
+def _const_int(item, filename, what):
+    try:
+        v = ast.literal_eval(item["text"])
+    except (ValueError, SyntaxError):
+        v = None
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+        raise error_at(f"{what} needs a positive integer constant, not {item['text']!r}",
+                       filename, item["line"], item["col"])
+    return v
+
+
+def _loop_spec(for_node, pragmas, construct, filename):
+    """(line, par, collapse, reductions, privates) of a for loop carrying
+    loop clauses (from `loop` or a combined construct)."""
+    names = set()
+    reds, privs, collapse = [], [], 1
+    for p in pragmas:
+        for c in p.directive["clauses"]:
+            names.add(c["name"])
+            if c["name"] == "reduction":
+                op = RED_OPS[c["op"]]
+                reds += [(it["text"], op) for it in c["items"]]
+            elif c["name"] == "private":
+                privs += [it["text"] for it in c["items"]]
+            elif c["name"] == "collapse":
+                collapse = _const_int(c["items"][0], filename, "collapse")
+    if "seq" in names or construct.startswith("serial"):
+        par = PAR_SEQ
+    elif "independent" in names:
+        par = PAR_INDEPENDENT
+    elif "auto" in names or construct.startswith("kernels"):
+        par = PAR_AUTO
+    else:
+        par = PAR_INDEPENDENT
+    # collapse(n) needs n tightly nested for loops
+    node, depth = for_node, 1
+    while depth < collapse:
+        inner = [s for s in node.body if isinstance(s, ast.For)]
+        if len(node.body) != 1 or not inner:
+            p = pragmas[0]
+            raise error_at(f"collapse({collapse}) needs {collapse} tightly nested for loops, "
+                           f"found {depth}", filename, p.line, p.col)
+        node, depth = inner[0], depth + 1
+    return (for_node.lineno, par, collapse, reds, privs)
+
+
+def _expr(text, line, col, filename):
+    try:
+        e = ast.parse(text.strip(), filename, mode="eval").body
+    except SyntaxError as exc:
+        raise error_at(f"bad expression {text!r} in a clause: {exc.msg}", filename, line, col) from None
+    for n in ast.walk(e):
+        if hasattr(n, "lineno"):
+            n.lineno = n.end_lineno = line
+            n.col_offset = col
+            n.end_col_offset = col + len(text)
+    return e
+
+
+def _appended(stmts):
+    """Names x with an x.append(...) call in the statements."""
+    out = set()
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) \
+                    and n.func.attr == "append" and isinstance(n.func.value, ast.Name):
+                out.add(n.func.value.id)
+    return out
+
+
+# --------------------------------------------------------------- regions
+
+def _plan_region(spec, fdef, func, region_pragmas, filename):
+    """Fills in a region's parameters, results, loops and list outputs."""
+    stmts = spec.stmts
+    inside = set()
+    for s in stmts:
+        for n in ast.walk(s):
+            inside.add(id(n))
+    outside = [n for n in ast.walk(fdef) if id(n) not in inside and n is not fdef]
+    code = func.__code__
+    locals_ = set(code.co_varnames) | set(code.co_cellvars) | set(code.co_freevars)
+    for n in ast.walk(fdef):
+        if isinstance(n, (ast.Global, ast.Nonlocal)):
+            locals_ |= set(n.names)
+    nargs = code.co_argcount + code.co_kwonlyargcount + \
+        bool(code.co_flags & inspect.CO_VARARGS) + bool(code.co_flags & inspect.CO_VARKEYWORDS)
+    fparams = set(code.co_varnames[:nargs])
+
+    used = _names(stmts)
+    start = stmts[0].lineno
+    stores_before = {n.id for n in outside if isinstance(n, ast.Name)
+                     and not isinstance(n.ctx, ast.Load) and n.lineno < start}
+    loads_outside = {n.id for n in outside if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+    # A variable comes in when it may hold a value from before the region:
+    # read there and not only assigned there, or assigned there but bound
+    # before (its old value survives iterations that do not assign it).
+    params = []
+    for name in used.order:
+        if name not in locals_:
+            continue  # a global or builtin: resolved when compiling
+        bound_before = name in fparams or name in stores_before
+        if bound_before and (name in used.loads or name in used.stores):
+            params.append(name)
+        elif name in used.loads and name not in used.stores:
+            params.append(name)
+    spec.params = params
+    spec.outs = [n for n in used.order if n in used.stores and n in locals_ and n in loads_outside]
+
+    # loops: the combined construct's own loop and every `loop` inside
+    for s_pragmas, node in region_pragmas:
+        if not isinstance(node, ast.For):
+            p = s_pragmas[0]
+            raise error_at(f"'{p.kind}' must be followed by a for loop", filename, p.line, p.col)
+        spec.loops.append(_loop_spec(node, s_pragmas, spec.construct, filename))
+
+    # lists the region appends to need their length from a data clause
+    appended = _appended(stmts)
+    sections = {}
+    for p in spec.pragmas:
+        for c in p.directive["clauses"]:
+            if c["name"] not in ("copyout", "copy", "create"):
+                continue
+            for it in c["items"]:
+                if it["kind"] == "var" and it["text"] in appended:
+                    sections[it["text"]] = (it, c)
+    for name in sorted(appended & set(params)):
+        if name not in sections:
+            continue  # the frontend reports it, and the region runs in the interpreter
+        it, c = sections[name]
+        if len(it["dims"]) != 1 or it["dims"][0][1] is None:
+            raise error_at(f"copyout of the list '{name}' that the region appends to needs its "
+                           f"length: {c['name']}({name}[0:n])", filename, it["line"], it["col"])
+        lo, hi, _, lo_line, lo_col, hi_line, hi_col = it["dims"][0]
+        length = _expr(hi, hi_line, hi_col, filename)
+        if lo is not None and lo.strip() != "0":
+            length = ast.copy_location(
+                ast.BinOp(length, ast.Sub(), _expr(lo, lo_line, lo_col, filename)), length)
+        spec.hidden.append((f"__pyacc_n{len(spec.hidden)}", length))
+        spec.listouts.append((params.index(name), len(params) + len(spec.hidden) - 1))
+
+
+def _funcdef(name, args, body):
+    return ast.FunctionDef(name=name, args=ast.arguments(posonlyargs=[], args=args, vararg=None,
+                                                         kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                                         defaults=[]),
+                           body=body, decorator_list=[], returns=None)
+
+
+def _region_function(spec, filename, fglobals, index):
+    """Compiles the region's statements as a function of its parameters."""
+    args = [ast.arg(a) for a in spec.params + [h for h, _ in spec.hidden]]
+    last = spec.stmts[-1]
+    end = last.end_lineno or last.lineno
+    if spec.outs:
+        value = ast.Tuple([ast.Name(n, ast.Load()) for n in spec.outs], ast.Load())
+    else:
+        value = ast.Constant(None)
+    ret = ast.Return(value)
+    for n in ast.walk(ret):
+        n.lineno = n.end_lineno = end
+        n.col_offset = n.end_col_offset = 0
+    name = f"__pyacc_region_{spec.line}"
+    fn = _funcdef(name, args, list(spec.stmts) + [ret])
+    fn.lineno, fn.col_offset = spec.line, spec.col
+    fn.end_lineno, fn.end_col_offset = end, 0
+    mod = ast.Module([fn], [])
+    ast.fix_missing_locations(mod)
+    code = compile(mod, filename, "exec")
+    fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    spec.name = name
+    spec.func = types.FunctionType(fcode, fglobals, name)
+    return spec.func
+
+
+def _call_stmt(spec, index):
+    """`outs = __pyacc_rN(params..., clause values...)` at the region's place."""
+    call = ast.Call(ast.Name(f"__pyacc_r{index}", ast.Load()),
+                    [ast.Name(p, ast.Load()) for p in spec.params] + [e for _, e in spec.hidden], [])
+    if spec.outs:
+        target = ast.Tuple([ast.Name(n, ast.Store()) for n in spec.outs], ast.Store())
+        stmt = ast.Assign([target], call)
+    else:
+        stmt = ast.Expr(call)
+    first = spec.stmts[0]
+    for n in ast.walk(stmt):
+        if isinstance(n, (ast.expr, ast.stmt)) and getattr(n, "lineno", None) is None:
+            ast.copy_location(n, first)
+    return stmt
+
+
+def outline(func):
+    """Returns an Outlined for func, or None when it has no pragma (it then
+    runs exactly as written).  Raises PragmaSyntaxError for a bad pragma."""
+    src = _source(func)
+    if src is None:
+        return None
+    lines, first, indent = src
+    filename = func.__code__.co_filename
+    pragmas = find_pragmas(lines, first, indent, filename)
+    if not pragmas:
+        return None
+    tree = ast.parse("".join(lines), filename)
+    ast.increment_lineno(tree, first - 1)
+    _shift_columns(tree, indent)
+    fdef = tree.body[0]
+    if not isinstance(fdef, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    fdef.decorator_list = []
+    for p in pragmas:
+        if not p.own_line:
+            raise error_at("a pragma must be on a line of its own", filename, p.line, p.col)
+    stmts = []
+    _statements(fdef.body, fdef.body, stmts)
+
+    regions, ignored, loop_groups = [], [], []
+    groups = _groups(pragmas)
+    ends = [g[0] for g in groups if g[0].kind == "end"]
+    for g in groups:
+        kinds = [p.kind for p in g]
+        if kinds[0] == "end":
+            continue
+        if kinds[0] in STANDALONE:
+            ignored.extend(g)
+            continue
+        compute = [p for p in g if p.kind in COMPUTE]
+        if len(compute) > 1:
+            raise error_at(f"'{compute[1].kind}' inside '{compute[0].kind}': compute constructs "
+                           f"do not nest", filename, compute[1].line, compute[1].col)
+        tgt = _target(stmts, g[-1].end_line, filename, g[-1])
+        if tgt is None or tgt[0].lineno > fdef.end_lineno:
+            raise error_at(f"'{g[-1].kind}' is not followed by a statement", filename,
+                           g[-1].line, g[-1].col)
+        node, parent, idx = tgt
+        ignored.extend(p for p in g if p.kind in LATER or p.kind == "atomic")
+        loopish = [p for p in g if p.kind == "loop" or p.kind in COMBINED]
+        if loopish:
+            loop_groups.append((loopish, node))
+        if not compute:
+            continue
+        c = compute[0]
+        body = [node]
+        close = [e for e in ends if e.directive["end_of"] == c.kind and e.col == c.col
+                 and e.line > c.line]
+        if close and c.kind not in COMBINED:
+            stop = close[0].line
+            body = [s for s in parent[idx:] if s.lineno < stop]
+            ends.remove(close[0])
+        spec = RegionSpec(c.line, c.col, c.kind, body, pragmas=g)
+        spec._parent, spec._index = parent, idx
+        regions.append(spec)
+
+    # every loop directive belongs to a region
+    for ps, node in loop_groups:
+        owner = None
+        for r in regions:
+            for s in r.stmts:
+                if s.lineno <= node.lineno <= (s.end_lineno or s.lineno):
+                    owner = r
+        if owner is None:
+            p = ps[0]
+            raise error_at(f"'{p.kind}' outside a compute construct (parallel, kernels or serial)",
+                           filename, p.line, p.col)
+        owner._loops = getattr(owner, "_loops", []) + [(ps, node)]
+    for r in regions:
+        inner = [p for p in ignored if r.stmts[0].lineno <= p.line <= (r.stmts[-1].end_lineno or 0)]
+        if any(p.kind == "atomic" for p in inner):
+            r.interpret = "atomic is not implemented yet"
+        _plan_region(r, fdef, func, getattr(r, "_loops", []), filename)
+
+    # replace each region's statements with its call, last first
+    for k, r in sorted(enumerate(regions), key=lambda kr: -kr[1].stmts[0].lineno):
+        parent, idx = r._parent, r._index
+        parent[idx:idx + len(r.stmts)] = [_call_stmt(r, k)]
+
+    for k, r in enumerate(regions):
+        _region_function(r, filename, func.__globals__, k)
+
+    new = _rebuild(func, fdef, len(regions), filename)
+    return Outlined(new, regions, filename, [p for p in ignored if p.kind != "atomic"])
+
+
+def _rebuild(func, fdef, nregions, filename):
+    """Compiles the rewritten def inside a factory whose parameters are the
+    region dispatchers and the original closure variables, so both are
+    free variables of the new function; returns a function that takes the
+    dispatchers and gives the new function."""
+    code = func.__code__
+    names = [f"__pyacc_r{k}" for k in range(nregions)] + list(code.co_freevars)
+    factory = _funcdef("__pyacc_factory", [ast.arg(n) for n in names],
+                       [fdef, ast.Return(ast.Name(fdef.name, ast.Load()))])
+    mod = ast.Module([factory], [])
+    ast.fix_missing_locations(mod)
+    fcode = compile(mod, filename, "exec")
+    factory_code = next(c for c in fcode.co_consts if isinstance(c, types.CodeType))
+    inner = next(c for c in factory_code.co_consts
+                 if isinstance(c, types.CodeType) and c.co_name == fdef.name)
+    orig_cells = dict(zip(code.co_freevars, func.__closure__ or ()))
+
+    def make(dispatchers):
+        cells = []
+        for n in inner.co_freevars:
+            if n in orig_cells:
+                cells.append(orig_cells[n])
+            else:
+                cells.append(types.CellType(dispatchers[int(n[len("__pyacc_r"):])]))
+        f = types.FunctionType(inner, func.__globals__, func.__name__, func.__defaults__,
+                               tuple(cells) or None)
+        f.__kwdefaults__ = func.__kwdefaults__
+        f.__qualname__ = func.__qualname__
+        f.__doc__ = func.__doc__
+        f.__module__ = func.__module__
+        f.__dict__.update(func.__dict__)
+        return f
+
+    return make
