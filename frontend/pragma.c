@@ -65,6 +65,12 @@
  * FE_ITEM_VAR, a bind string as FE_ITEM_EXPR (quotes included).  Keyword
  * prefixes go to fe_item.key (a plain gang/worker/vector expression keeps
  * FE_KEY_NONE: it means num, resp. length), modifiers to mods.
+ *
+ * Beyond the grammar, check_combination and check_required enforce the
+ * spec's restrictions (clauses that appear once, what may follow
+ * device_type, seq against gang/worker/vector, clauses a directive needs).
+ * Continued lines are joined first (join_lines); every span keeps the file
+ * position of its first character, so error carets land on the user's text.
  */
 #include "fe.h"
 

@@ -392,9 +392,9 @@ int fe_argtype_str(const fe_argtype *a, char *buf, size_t cap)
     switch ((fe_argkind)a->kind) {
     case FE_ARG_NONE: return snprintf(buf, cap, "none");
     case FE_ARG_BOOL: return snprintf(buf, cap, "bool");
-    case FE_ARG_INT: return snprintf(buf, cap, "int64");
-    case FE_ARG_FLOAT: return snprintf(buf, cap, "float64");
-    case FE_ARG_NPSCALAR: return snprintf(buf, cap, "%s", fe_dtype_name((fe_dtype)a->dtype));
+    case FE_ARG_INT: return snprintf(buf, cap, "int");
+    case FE_ARG_FLOAT: return snprintf(buf, cap, "float");
+    case FE_ARG_NPSCALAR: return snprintf(buf, cap, "np.%s", fe_dtype_name((fe_dtype)a->dtype));
     case FE_ARG_ARRAY: return array_str((fe_dtype)a->dtype, a->ndim, a->layout, buf, cap);
     case FE_ARG_LIST: return snprintf(buf, cap, "list[%s]", fe_dtype_name((fe_dtype)a->dtype));
     case FE_ARG_LIST_OUT: return snprintf(buf, cap, "list");

@@ -229,6 +229,21 @@ static void pin_all(int nthreads)
     /* The caller is tid 0 of both: already pinned by both, to the same CPU. */
 }
 
+/* Other load on the machine spoils every number here (a spinning waiter
+ * then holds a CPU the thread it waits for needs): print the load average
+ * and the runnable count so a reader can tell a quiet run. */
+static void print_load(const char *when)
+{
+    char buf[128] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            strcpy(buf, "?\n");
+        fclose(f);
+    }
+    printf("load %s: %s", when, buf);
+}
+
 /* ------------------------------------------------------------ main */
 
 int main(int argc, char **argv)
@@ -249,6 +264,7 @@ int main(int argc, char **argv)
            getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "default",
            getenv("GOMP_SPINCOUNT") ? getenv("GOMP_SPINCOUNT") : "default");
 
+    print_load("before");
     double p, o;
     if (strcmp(mode, "all") == 0) {
         printf("| %-26s | %10s | %10s | %5s | unit\n", "median of", "pyacc pool", "libgomp",
@@ -318,6 +334,7 @@ int main(int argc, char **argv)
         o = idle_cpu(omp_empty, nthreads);
         row("CPU per loop + 10 ms idle", p, o, "us of CPU");
     }
+    print_load("after");
     rt_pool_shutdown();
     return 0;
 }

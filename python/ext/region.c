@@ -28,7 +28,7 @@ typedef struct rg_entry {
     fe_argtype *outtypes;
     fe_argtype *listout_types;
     uint8_t *written;
-    double compile_ms;
+    double compile_ms, opt_ms, codegen_ms;
 } rg_entry;
 
 typedef struct rg_region {
@@ -642,6 +642,8 @@ static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
     res.written = NULL;
     fe_result_free(&res);
     e->compile_ms = now_ms() - t0;
+    e->opt_ms = out.opt_ms;
+    e->codegen_ms = out.codegen_ms;
     r->compiles++;
     r->compile_ms += e->compile_ms;
     return e;
@@ -943,7 +945,10 @@ static PyObject *region_signatures(PyObject *self, PyObject *noargs)
     PyObject *l = PyList_New(0);
     for (int i = 0; l && i < r->nentries; i++) {
         PyObject *s = signature_str(r, r->entries[i].sig);
-        PyObject *t = s ? Py_BuildValue("(Nid)", s, !r->entries[i].fallback, r->entries[i].compile_ms) : NULL;
+        rg_entry *e = &r->entries[i];
+        PyObject *t = s ? Py_BuildValue("(Nisdsdsd)", s, !e->fallback, "total_ms", e->compile_ms, "opt_ms",
+                                        e->opt_ms, "codegen_ms", e->codegen_ms)
+                        : NULL;
         if (!t || PyList_Append(l, t) < 0) {
             Py_XDECREF(t);
             Py_DECREF(l);
@@ -958,7 +963,8 @@ static PyMethodDef region_methods[] = {
     {"compile", region_compile, METH_VARARGS, "compile(args) -> bool"},
     {"inspect", region_inspect, METH_VARARGS, "inspect('llvm'|'asm') -> {signature: text}"},
     {"stats", region_stats, METH_NOARGS, "counters of this region"},
-    {"signatures", region_signatures, METH_NOARGS, "[(signature, compiled, compile_ms)]"},
+    {"signatures", region_signatures, METH_NOARGS,
+     "[(signature, compiled, 'total_ms', ms, 'opt_ms', ms, 'codegen_ms', ms)]"},
     {NULL, NULL, 0, NULL},
 };
 

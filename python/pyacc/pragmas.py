@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from . import _pyacc
 from .errors import PragmaSyntaxError
 
-_ACC = re.compile(r"#[ \t]*pragma[ \t]+acc(?:[ \t]|$)")
+_ACC = re.compile(r"#[ \t]*pragma[ \t]+acc(?:[ \t\\]|$)")
 
 #: fe_red_op numbering (frontend/fe.h)
 RED_OPS = {"+": 1, "*": 2, "max": 3, "min": 4, "&": 5, "|": 6, "^": 7, "&&": 8, "||": 9}

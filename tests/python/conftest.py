@@ -1,0 +1,46 @@
+"""Shared helpers: every test compares a compiled function with its plain
+Python self (f.py_func) on copies of the same arguments."""
+
+import copy
+
+import numpy as np
+import pytest
+
+
+def same(a, b):
+    """Equal values of equal types, arrays included (NaNs equal)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and a.shape == b.shape and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (float, np.floating)) and a != a:
+        return b != b
+    return a == b
+
+
+def run_both(f, *args):
+    """(result, args after) of f and of f.py_func, on deep copies."""
+    a1, a2 = copy.deepcopy(args), copy.deepcopy(args)
+    r1 = f(*a1)
+    r2 = f.py_func(*a2)
+    return (r1, a1), (r2, a2)
+
+
+def check(f, *args):
+    """Asserts f and f.py_func agree on result and argument state, and that
+    the compiled path ran (no fallback)."""
+    before = f.stats()["fallbacks"]
+    (r1, a1), (r2, a2) = run_both(f, *args)
+    assert same(r1, r2), f"result {r1!r} != {r2!r}"
+    for i, (x, y) in enumerate(zip(a1, a2)):
+        assert same(x, y), f"argument {i} differs: {x!r} != {y!r}"
+    assert f.stats()["fallbacks"] == before, "the region ran in the interpreter"
+    return r1
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

@@ -1,0 +1,292 @@
+"""The walking skeleton: pragma loops compiled end to end on the host."""
+
+import re
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import pyacc
+from pyacc import acc
+from conftest import check, same
+
+
+@acc
+def saxpy(a, x, y):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        y[i] = a * x[i] + y[i]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64])
+def test_saxpy_matches_python_for_each_dtype(dtype, rng):
+    x = (rng.random(1000) * 100).astype(dtype)
+    y = (rng.random(1000) * 100).astype(dtype)
+    a = 3 if np.dtype(dtype).kind == "i" else 2.5
+    check(saxpy, a, x, y)
+
+
+def test_saxpy_large_uses_threads_and_is_right(rng):
+    x = rng.random(3_000_001).astype(np.float32)
+    y = rng.random(3_000_001).astype(np.float32)
+    check(saxpy, np.float32(1.5), x, y)
+
+
+def test_second_call_compiles_nothing(rng):
+    @acc
+    def scale(a, x):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            x[i] = a * x[i]
+
+    x = rng.random(100)
+    scale(2.0, x)
+    s1 = scale.stats()
+    scale(3.0, x)
+    s2 = scale.stats()
+    assert s1["compiles"] == 1 and s2["compiles"] == 1
+    assert s2["memory_hits"] == s1["memory_hits"] + 1
+    scale(2.0, x.astype(np.float32))  # a new signature compiles once more
+    assert scale.stats()["compiles"] == 2
+
+
+def test_float32_loop_ir_is_vectorised(rng):
+    x = rng.random(64).astype(np.float32)
+    saxpy(2.0, x, x.copy())
+    irs = saxpy.inspect_llvm()
+    key = next(k for k in irs if "float32[:]" in k)
+    assert re.search(r"<\d+ x float>", irs[key]), "no vector instructions in the float32 loop"
+    assert "pyacc.parallel_loop" in irs[key]
+
+
+def test_inspect_keys_name_line_and_signature(rng):
+    x = rng.random(8)
+    saxpy(1.0, x, x.copy())
+    assert any(k.startswith("line ") and "(float64[:], float64[:], float)" in k
+               for k in saxpy.inspect_llvm())
+
+
+def test_stats_has_the_documented_keys():
+    s = saxpy.stats()
+    for k in ("compiles", "memory_hits", "disk_hits", "fallbacks"):
+        assert k in s
+
+
+# ------------------------------------------------------------ the seed
+
+@acc()
+def do_something(data, ret):
+    #pragma acc parallel loop copyout=ret[0:len(data)]
+    for d in data:
+        ret.append(d ** 2)
+
+
+@acc
+def do_something_c(data, ret):
+    #pragma acc parallel loop copyout(ret[0:len(data)])
+    for d in data:
+        ret.append(d ** 2)
+
+
+@pytest.mark.parametrize("f", [do_something, do_something_c])
+@pytest.mark.parametrize("data", [
+    [1, 2, 3, 4, 5],
+    [0.5, -1.5, 2.25],
+    [],
+    np.arange(10, dtype=np.float64),
+    np.arange(7, dtype=np.int32),
+    np.linspace(-1, 1, 1001).astype(np.float32),
+])
+def test_seed_example_appends_in_order(f, data):
+    ret = check(f, data, [])
+    r = []
+    f(data, r)
+    assert len(r) == len(data)
+
+
+def test_seed_example_keeps_existing_items():
+    r = ["x"]
+    do_something([3, 4], r)
+    assert r == ["x", 9, 16]
+
+
+def test_append_that_is_not_once_per_iteration_is_reported():
+    @acc
+    def evens(data, ret):
+        #pragma acc parallel loop copyout(ret[0:len(data)])
+        for d in data:
+            if d % 2 == 0:
+                ret.append(d)
+
+    with pytest.warns(pyacc.PyaccWarning, match="exactly once in every iteration"):
+        r = []
+        evens([1, 2, 3, 4], r)
+    assert r == [2, 4]
+    assert evens.stats()["fallbacks"] == 1
+
+
+def test_strict_raises_instead_of_falling_back():
+    @acc(strict=True)
+    def evens(data, ret):
+        #pragma acc parallel loop copyout(ret[0:len(data)])
+        for d in data:
+            if d % 2 == 0:
+                ret.append(d)
+
+    with pytest.raises(pyacc.UnsupportedError, match="exactly once"):
+        evens([1, 2], [])
+
+
+# ------------------------------------------------ the rest stays Python
+
+def test_function_without_pragmas_is_unchanged():
+    def plain(x, y=2, *rest, k=3):
+        """doc"""
+        return [v * y for v in x] + list(rest) + [k]
+
+    f = acc(plain)
+    assert f([1, 2], 3, 9, k=4) == plain([1, 2], 3, 9, k=4)
+    assert f.__doc__ == "doc" and f.__name__ == "plain"
+    assert f.stats()["regions"] == 0 and f._impl is plain
+
+
+def test_code_around_the_region_runs_in_python(rng):
+    @acc
+    def f(x):
+        """docstring"""
+        total = sum(v for v in [1, 2, 3])        # a generator: stays Python
+        y = np.empty_like(x)
+        #pragma acc parallel loop
+        for i in range(len(x)):
+            y[i] = x[i] * total
+        return {"y": y, "n": len(y)}
+
+    x = rng.random(50)
+    (r1, r2) = f(x), f.py_func(x)
+    assert same(r1["y"], r2["y"]) and r1["n"] == r2["n"]
+    assert f.stats()["compiles"] == 1
+
+
+def test_last_value_of_a_private_scalar(rng):
+    @acc
+    def f(x, y):
+        t = -1.0
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            t = x[i] * 2.0
+            y[i] = t
+        return t
+
+    check(f, rng.random(10_000), np.zeros(10_000))
+    # No iteration: t keeps its value.  The variable holds a Python float or
+    # a numpy.float64 in the plain function, and is typed numpy.float64 when
+    # compiled: the same number, in the wider of the two types.
+    r = f(np.zeros(0), np.zeros(0))
+    assert r == -1.0 and isinstance(r, float)
+
+
+def test_arithmetic_and_comparisons(rng):
+    @acc
+    def f(a, b, n, out, flags):
+        #pragma acc parallel loop
+        for i in range(n):
+            out[i] = (a[i] + b[i]) * (a[i] - b[i]) / (b[i] + 10.0)
+            flags[i] = a[i] < b[i]
+
+    a, b = rng.random(500), rng.random(500)
+    check(f, a, b, 500, np.zeros(500), np.zeros(500, dtype=bool))
+
+
+def test_int_scalars_and_true_division():
+    @acc
+    def f(n, out):
+        #pragma acc parallel loop
+        for i in range(n):
+            out[i] = i / 3 + i * 2 - 1
+
+    check(f, 100, np.zeros(100))
+
+
+@pytest.mark.parametrize("args", [(5,), (2, 9), (9, 2, -2), (-3, 12, 4), (10, 0, -1), (4, 4)])
+def test_range_forms(args):
+    @acc
+    def f(out, a, b, c):
+        #pragma acc parallel loop
+        for i in range(a, b, c):
+            out[i + 20] = i
+
+    start, stop, step = (0, args[0], 1) if len(args) == 1 else (*args, 1)[:3]
+    check(f, np.zeros(50, dtype=np.int64), start, stop, step)
+
+
+def test_zero_division_raises_at_the_users_line():
+    @acc
+    def f(x, d):
+        #pragma acc parallel loop
+        for i in range(3):
+            x[i] = i // d
+
+    with pytest.raises(ZeroDivisionError) as info:
+        f(np.zeros(3, dtype=np.int64), 0)
+    tb = info.traceback[-1]
+    assert tb.path.name == "test_skeleton.py"
+    assert "x[i] = i // d" in str(tb.statement)
+
+
+def test_read_only_output_is_an_error():
+    x = np.zeros(4)
+    x.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        saxpy(1.0, np.ones(4), x)
+
+
+def test_gil_is_released_while_a_region_runs():
+    @acc
+    def spin(x, reps):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            v = x[i]
+            for k in range(reps):
+                v = v * 0.999999 + 1e-9
+            x[i] = v
+
+    x = np.ones(4)
+    spin(x, 1)  # compile first
+    count = [0]
+    done = threading.Event()
+
+    def other():
+        while not done.is_set():
+            count[0] += 1
+
+    t = threading.Thread(target=other)
+    t.start()
+    time.sleep(0.05)
+    before = count[0]
+    spin(x, 60_000_000)  # about a quarter of a second per element chunk
+    during = count[0] - before
+    done.set()
+    t.join()
+    assert during > 1000, f"other thread ran {during} steps while the region ran"
+
+
+def test_pragma_syntax_error_names_file_line_and_column():
+    with pytest.raises(pyacc.PragmaSyntaxError) as info:
+        @acc
+        def f(x):
+            #pragma acc parallel lop
+            for i in range(3):
+                x[i] = 1
+    e = info.value
+    assert e.filename == __file__
+    lines = open(__file__).read().splitlines()
+    line = next(i for i, t in enumerate(lines, 1) if t.strip() == "#pragma acc parallel lop")
+    assert e.lineno == line
+    assert e.offset - 1 == lines[line - 1].index("lop")
+    assert "lop" in str(e)
+
+
+def test_num_threads_reports_the_pool_size():
+    assert pyacc.num_threads() >= 1
