@@ -11,6 +11,9 @@
 
 #include "rt.h"
 
+#include <structmember.h>
+
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +60,7 @@ typedef struct rg_region {
     int nentries, capentries, mru;
     long long compiles, memory_hits, fallbacks;
     double compile_ms;
+    PyObject *weakreflist;     /* identical regions share one Region */
 } rg_region;
 
 static long long symbol_counter;
@@ -412,6 +416,8 @@ static void free_entry(rg_entry *e)
 static void region_dealloc(PyObject *self)
 {
     rg_region *r = (rg_region *)self;
+    if (r->weakreflist)
+        PyObject_ClearWeakRefs(self);
     for (int i = 0; i < r->nentries; i++)
         free_entry(&r->entries[i]);
     PyMem_Free(r->entries);
@@ -968,7 +974,13 @@ static PyMethodDef region_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyMemberDef region_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(rg_region, weakreflist), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static PyType_Slot region_slots[] = {
+    {Py_tp_members, region_members},
     {Py_tp_init, (void *)region_init},
     {Py_tp_new, (void *)PyType_GenericNew},
     {Py_tp_dealloc, (void *)region_dealloc},

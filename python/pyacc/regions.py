@@ -4,9 +4,11 @@ Python while compiling one (what a global name is bound to)."""
 from __future__ import annotations
 
 import builtins
+import hashlib
 import os
 import sys
 import warnings
+import weakref
 
 from . import _pyacc
 from .errors import PyaccWarning
@@ -73,6 +75,24 @@ class Interpreted:
         return False
 
 
+# Regions by content: a function decorated again unchanged (a re-run cell,
+# a reloaded module) finds its compiled code here instead of compiling again.
+_shared = weakref.WeakValueDictionary()
+
+
+def content_key(code, info):
+    """SHA-256 of everything in a region that decides its code: bytecode,
+    constants, names, positions (they are in error messages) and what its
+    pragmas say.  Argument types are the second half of the cache key, and
+    live in each Region's own table."""
+    h = hashlib.sha256()
+    for part in (code.co_code, repr(code.co_consts), code.co_names, code.co_varnames,
+                 code.co_argcount, list(code.co_positions()), code.co_filename, info):
+        h.update(repr(part).encode() if not isinstance(part, bytes) else part)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
 def make_region(spec, outlined, qualname, strict, boundscheck):
     label = f"'{spec.construct}' region at line {spec.line} of {qualname}"
     if spec.interpret:
@@ -84,7 +104,14 @@ def make_region(spec, outlined, qualname, strict, boundscheck):
         "loops": spec.loops,
         "listouts": spec.listouts,
     }
-    return _pyacc.Region(spec.func.__code__, spec.func, spec.func.__globals__, info)
+    code = spec.func.__code__
+    # the globals dict is part of the key: names resolve in it when compiling
+    key = (content_key(code, info), id(spec.func.__globals__))
+    region = _shared.get(key)
+    if region is None:
+        region = _pyacc.Region(code, spec.func, spec.func.__globals__, info)
+        _shared[key] = region
+    return region
 
 
 def env_flag(name):

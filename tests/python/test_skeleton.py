@@ -290,3 +290,16 @@ def test_pragma_syntax_error_names_file_line_and_column():
 
 def test_num_threads_reports_the_pool_size():
     assert pyacc.num_threads() >= 1
+
+
+def test_redecorating_an_unchanged_function_compiles_nothing(rng):
+    def inc(x):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            x[i] = x[i] + 1
+
+    f1 = acc(inc)
+    f1(rng.random(5))
+    f2 = acc(inc)  # a re-run notebook cell: the same region content
+    f2(rng.random(5))
+    assert f2.stats()["compiles"] == 1 and f2.stats()["memory_hits"] == 1
