@@ -152,11 +152,12 @@ fe_status fe_decode(const fe_optable *ot, const fe_code *code, fe_instr **out, i
         int32_t t;
         if (!jump_offset(in->op, in->arg, in->next, &t))
             continue;
-        if (t < 0 || (size_t)t / 2 > nunits || at[t / 2] < 0) {
+        if (t < 0 || (size_t)t / 2 > nunits || ((size_t)t / 2 < nunits && at[t / 2] < 0)) {
+            fe_status st = fe_error_set(err, FE_ERR_INTERNAL, in->loc,
+                                        "bad jump target %d at offset %d", t, in->offset);
             free(ins);
             free(at);
-            return fe_error_set(err, FE_ERR_INTERNAL, in->loc,
-                                "bad jump target %d at offset %d", t, in->offset);
+            return st;
         }
         int32_t ti = (size_t)t / 2 == nunits ? count : at[t / 2];
         /* 3.12: an exhausted FOR_ITER pops its iterator and skips the
