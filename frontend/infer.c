@@ -8,6 +8,7 @@
  * computes in the same types as the plain function.
  */
 #include "ir.h"
+#include "mathfn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,20 +83,6 @@ static const named builtins[] = {
     {"max", FE_BI_MAX},     {"abs", FE_BI_ABS},     {"int", FE_BI_INT},
     {"float", FE_BI_FLOAT}, {"bool", FE_BI_BOOL},   {"round", FE_BI_ROUND},
     {"enumerate", FE_BI_ENUMERATE},
-};
-
-static const named math_funcs[] = {
-    {"sqrt", FE_BI_SQRT}, {"exp", FE_BI_EXP},     {"log", FE_BI_LOG},
-    {"sin", FE_BI_SIN},   {"cos", FE_BI_COS},     {"tan", FE_BI_TAN},
-    {"fabs", FE_BI_FABS}, {"floor", FE_BI_FLOOR}, {"ceil", FE_BI_CEIL},
-    {"trunc", FE_BI_TRUNC},
-};
-
-static const named numpy_funcs[] = {
-    {"sqrt", FE_BI_SQRT}, {"exp", FE_BI_EXP},     {"log", FE_BI_LOG},
-    {"sin", FE_BI_SIN},   {"cos", FE_BI_COS},     {"tan", FE_BI_TAN},
-    {"fabs", FE_BI_FABS}, {"floor", FE_BI_FLOOR}, {"ceil", FE_BI_CEIL},
-    {"trunc", FE_BI_TRUNC}, {"abs", FE_BI_ABS},   {"absolute", FE_BI_ABS},
 };
 
 static int lookup(const named *tab, size_t n, const char *name, fe_builtin *out)
@@ -191,8 +178,7 @@ static fe_status infer_attr(infer *in, fe_node *n)
             set_type(in, n, T(in, FE_T_FLOAT));
             return FE_OK;
         }
-        if (math ? lookup(math_funcs, NELEM(math_funcs), name, &b)
-                 : lookup(numpy_funcs, NELEM(numpy_funcs), name, &b)) {
+        if (fe_math_find(o->id, name, &b)) {
             set_type(in, n, fe_t_func(in->ts, b));
             return FE_OK;
         }
@@ -503,25 +489,17 @@ static fe_status infer_call(infer *in, fe_node *n)
         set_type(in, n, fe_t_enumiter(in->ts, at[0]));
         return FE_OK;
     default: {
-        /* math.f(x) gives a Python float; numpy.f(x) keeps a NumPy float
-         * type and makes anything else float64. */
-        if ((st = check_arity(in, n, "math function", na, 1, 1)))
-            return st;
-        if (!fe_t_is_number(at[0]))
-            return type_error(in, n, "must be real number, not '%s'%s", at[0], NULL);
         const fe_node *callee = &f->nodes[fe_arg(f, n, 0)];
         const fe_type *mod = callee->op == IR_ATTR ? f->nodes[fe_arg(f, callee, 0)].type : NULL;
         int numpy = mod && mod->kind == FE_T_MODULE && mod->id == FE_MOD_NUMPY;
-        if (!numpy) {
-            int to_int = ct->id == FE_BI_FLOOR || ct->id == FE_BI_CEIL || ct->id == FE_BI_TRUNC;
-            set_type(in, n, T(in, to_int ? FE_T_INT : FE_T_FLOAT));
-        } else if (ct->id == FE_BI_ABS && fe_t_is_intlike(at[0])) {
-            set_type(in, n, at[0]->kind == FE_T_NP ? at[0] : fe_t_np(in->ts, FE_DT_INT64));
-        } else if (at[0]->kind == FE_T_NP && fe_dtype_is_float(at[0]->dtype)) {
-            set_type(in, n, at[0]);
-        } else {
-            set_type(in, n, fe_t_np(in->ts, FE_DT_FLOAT64));
+        const char *why = NULL;
+        const fe_type *r = fe_math_type(in->ts, (fe_builtin)ct->id, numpy, na, at, &why);
+        if (!r) {
+            char what[96];
+            snprintf(what, sizeof what, "%s", callee->op == IR_ATTR ? in->f->code->names[callee->var] : "function");
+            return fe_error_set(in->err, FE_ERR_UNSUPPORTED, n->loc, why, what);
         }
+        set_type(in, n, r);
         return FE_OK;
     }
     }

@@ -8,6 +8,7 @@
  * LLVM sees unit stride in the innermost axis and vectorises.
  */
 #include "lower.h"
+#include "mathfn.h"
 
 #include "rt.h"
 
@@ -773,101 +774,6 @@ static LLVMValueRef lower_iternext(lower *lw, fe_node *n)
 
 /* ---------------------------------------------------------------- calls */
 
-static LLVMValueRef libm_call(lower *lw, const char *name, LLVMValueRef x)
-{
-    LLVMTypeRef t = LLVMTypeOf(x);
-    char full[32];
-    snprintf(full, sizeof full, "%s%s", name, t == lw->f32 ? "f" : "");
-    LLVMTypeRef fty = LLVMFunctionType(t, &t, 1, 0);
-    LLVMValueRef fn = LLVMGetNamedFunction(lw->M, full);
-    if (!fn)
-        fn = LLVMAddFunction(lw->M, full, fty);
-    return LLVMBuildCall2(lw->B, fty, fn, &x, 1, "");
-}
-
-/* A float to a Python int, raising as int() does for NaN and infinities. */
-static LLVMValueRef float_to_int(lower *lw, LLVMValueRef x, fe_loc loc)
-{
-    LLVMBuilderRef B = lw->B;
-    LLVMTypeRef t = LLVMTypeOf(x);
-    fe_check(lw, LLVMBuildFCmp(B, LLVMRealUNO, x, x, ""), RT_ERR_VALUE, loc, fe_const_i64(lw, 3),
-             fe_const_i64(lw, 0));
-    /* beyond int64 Python would make a big int: overflow here */
-    LLVMValueRef lim = LLVMConstReal(t, 9223372036854775808.0);
-    LLVMValueRef ax = fe_intrinsic(lw, "llvm.fabs", t, &x, 1);
-    LLVMValueRef big = LLVMBuildFCmp(B, LLVMRealOGE, ax, lim, "");
-    LLVMValueRef minv = LLVMBuildFCmp(B, LLVMRealOEQ, x, LLVMConstReal(t, -9223372036854775808.0), "");
-    fe_check(lw, LLVMBuildAnd(B, big, LLVMBuildNot(B, minv, ""), ""), RT_ERR_OVERFLOW, loc,
-             fe_const_i64(lw, 0), fe_const_i64(lw, 0));
-    return LLVMBuildFPToSI(B, x, lw->i64, "");
-}
-
-static LLVMValueRef lower_math(lower *lw, fe_node *n, int id, int first, int numpy)
-{
-    LLVMBuilderRef B = lw->B;
-    const fe_type *ta = arg_type(lw, n, first);
-    const fe_type *tf = numpy ? n->type : fe_t_simple(lw->f->types, FE_T_FLOAT);
-    if (!numpy && (id == FE_BI_FLOOR || id == FE_BI_CEIL || id == FE_BI_TRUNC))
-        tf = fe_t_is_floatlike(ta) ? ta : fe_t_simple(lw->f->types, FE_T_FLOAT);
-    if (id == FE_BI_ABS) { /* numpy.abs */
-        LLVMValueRef x = fe_convert(lw, arg_val(lw, n, first), ta, n->type);
-        if (fe_t_is_floatlike(n->type))
-            return fe_intrinsic(lw, "llvm.fabs", LLVMTypeOf(x), &x, 1);
-        if (!fe_dtype_is_signed(fe_t_dtype(n->type)))
-            return x;
-        LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, x, zero_of(x), "");
-        return LLVMBuildSelect(B, neg, LLVMBuildNeg(B, x, ""), x, "");
-    }
-    LLVMValueRef x = fe_convert(lw, arg_val(lw, n, first), ta, tf);
-    LLVMTypeRef t = LLVMTypeOf(x);
-    LLVMValueRef zero = LLVMConstReal(t, 0.0), r;
-    switch (id) {
-    case FE_BI_SQRT:
-        if (!numpy)
-            fe_check(lw, LLVMBuildFCmp(B, LLVMRealOLT, x, zero, ""), RT_ERR_VALUE, n->loc,
-                     fe_const_i64(lw, 0), fe_const_i64(lw, 0));
-        return fe_intrinsic(lw, "llvm.sqrt", t, &x, 1);
-    case FE_BI_LOG:
-        if (!numpy)
-            fe_check(lw, LLVMBuildFCmp(B, LLVMRealOLE, x, zero, ""), RT_ERR_VALUE, n->loc,
-                     fe_const_i64(lw, 0), fe_const_i64(lw, 0));
-        return fe_intrinsic(lw, "llvm.log", t, &x, 1);
-    case FE_BI_EXP:
-        r = fe_intrinsic(lw, "llvm.exp", t, &x, 1);
-        if (!numpy) {
-            LLVMValueRef inf = LLVMConstReal(t, __builtin_inf());
-            LLVMValueRef ovf = LLVMBuildAnd(B, LLVMBuildFCmp(B, LLVMRealOEQ, r, inf, ""),
-                                            LLVMBuildFCmp(B, LLVMRealONE, x, inf, ""), "");
-            fe_check(lw, ovf, RT_ERR_OVERFLOW, n->loc, fe_const_i64(lw, 1), fe_const_i64(lw, 0));
-        }
-        return r;
-    case FE_BI_SIN:
-    case FE_BI_COS:
-    case FE_BI_TAN:
-        if (!numpy) {
-            LLVMValueRef ax = fe_intrinsic(lw, "llvm.fabs", t, &x, 1);
-            fe_check(lw, LLVMBuildFCmp(B, LLVMRealOEQ, ax, LLVMConstReal(t, __builtin_inf()), ""),
-                     RT_ERR_VALUE, n->loc, fe_const_i64(lw, 0), fe_const_i64(lw, 0));
-        }
-        if (id == FE_BI_TAN)
-            return libm_call(lw, "tan", x);
-        return fe_intrinsic(lw, id == FE_BI_SIN ? "llvm.sin" : "llvm.cos", t, &x, 1);
-    case FE_BI_FABS: return fe_intrinsic(lw, "llvm.fabs", t, &x, 1);
-    case FE_BI_FLOOR:
-    case FE_BI_CEIL:
-    case FE_BI_TRUNC: {
-        const char *nm = id == FE_BI_FLOOR ? "llvm.floor" : id == FE_BI_CEIL ? "llvm.ceil" : "llvm.trunc";
-        r = fe_intrinsic(lw, nm, t, &x, 1);
-        if (numpy)
-            return r;
-        return float_to_int(lw, r, n->loc); /* math.floor gives an int */
-    }
-    default: break;
-    }
-    fe_error_set(lw->err, FE_ERR_INTERNAL, n->loc, "math function %d not lowered", id);
-    return NULL;
-}
-
 static LLVMValueRef lower_call(lower *lw, fe_node *n)
 {
     LLVMBuilderRef B = lw->B;
@@ -967,7 +873,7 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
         const fe_type *t = arg_type(lw, n, first);
         if (fe_t_is_floatlike(t)) {
             LLVMValueRef x = arg_val(lw, n, first);
-            return float_to_int(lw, fe_intrinsic(lw, "llvm.trunc", LLVMTypeOf(x), &x, 1), n->loc);
+            return fe_float_to_int(lw, fe_intrinsic(lw, "llvm.trunc", LLVMTypeOf(x), &x, 1), n->loc);
         }
         return arg_as(lw, n, first, n->type);
     }
@@ -978,7 +884,7 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
         if (!fe_t_is_floatlike(t))
             return arg_as(lw, n, first, n->type);
         LLVMValueRef x = arg_val(lw, n, first);
-        return float_to_int(lw, fe_intrinsic(lw, "llvm.roundeven", LLVMTypeOf(x), &x, 1), n->loc);
+        return fe_float_to_int(lw, fe_intrinsic(lw, "llvm.roundeven", LLVMTypeOf(x), &x, 1), n->loc);
     }
     case FE_BI_ENUMERATE: {
         LLVMValueRef it = LLVMGetUndef(fe_lty(lw, n->type));
@@ -988,7 +894,7 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
     default: {
         const fe_type *mod = callee->op == IR_ATTR ? f->nodes[fe_arg(f, callee, 0)].type : NULL;
         int numpy = mod && mod->kind == FE_T_MODULE && mod->id == FE_MOD_NUMPY;
-        return lower_math(lw, n, ct->id, first, numpy);
+        return fe_math_lower(lw, n, (fe_builtin)ct->id, first, numpy);
     }
     }
 }

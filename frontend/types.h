@@ -39,10 +39,15 @@ typedef enum fe_builtin {
     FE_BI_RANGE, FE_BI_LEN, FE_BI_MIN, FE_BI_MAX, FE_BI_ABS, FE_BI_INT, FE_BI_FLOAT,
     FE_BI_BOOL, FE_BI_ROUND, FE_BI_ENUMERATE,
     FE_BI_LIST_APPEND,
-    /* math / numpy functions of one float */
-    FE_BI_SQRT, FE_BI_EXP, FE_BI_LOG, FE_BI_SIN, FE_BI_COS, FE_BI_TAN, FE_BI_FABS,
-    FE_BI_FLOOR, FE_BI_CEIL, FE_BI_TRUNC,
-    FE_BI_COUNT_
+    /* math and numpy functions (mathfn.c) */
+    FE_BI_SQRT, FE_BI_EXP, FE_BI_EXPM1, FE_BI_LOG, FE_BI_LOG1P, FE_BI_LOG2, FE_BI_LOG10,
+    FE_BI_SIN, FE_BI_COS, FE_BI_TAN, FE_BI_ASIN, FE_BI_ACOS, FE_BI_ATAN, FE_BI_ATAN2,
+    FE_BI_SINH, FE_BI_COSH, FE_BI_TANH, FE_BI_HYPOT, FE_BI_POW, FE_BI_FABS, FE_BI_FLOOR,
+    FE_BI_CEIL, FE_BI_TRUNC, FE_BI_COPYSIGN, FE_BI_FMOD, FE_BI_ERF, FE_BI_ERFC, FE_BI_GAMMA,
+    FE_BI_LGAMMA, FE_BI_ISNAN, FE_BI_ISINF, FE_BI_ISFINITE, FE_BI_NP_ABS,
+    /* numpy.float32(x), numpy.int8(x), ...: FE_BI_NP_TYPE + dtype */
+    FE_BI_NP_TYPE,
+    FE_BI_COUNT_ = FE_BI_NP_TYPE + FE_DT_COUNT_
 } fe_builtin;
 
 typedef struct fe_type fe_type;
