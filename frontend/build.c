@@ -91,6 +91,7 @@ static int add_var(fe_func *f, const char *name, int is_stack)
     v->name = name;
     v->is_stack = is_stack;
     v->param = -1;
+    v->flag = -1;
     return f->nvars++;
 }
 
@@ -720,6 +721,9 @@ void fe_func_free(fe_func *f)
     free(f->instrs);
     free(f->nodes);
     free(f->argpool);
+    for (int i = 0; i < f->nvars; i++)
+        if (f->vars[i].owned_name)
+            free((char *)f->vars[i].name);
     free(f->vars);
     free(f->listout_elem);
     fe_types_free(f->types);

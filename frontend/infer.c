@@ -707,6 +707,11 @@ fe_status fe_infer(fe_func *f, fe_error *err)
             fe_node *n = &f->nodes[blk->nodes[i]];
             if (n->type)
                 continue;
+            if (n->op == IR_LOADVAR && f->vars[n->var].flag >= 0) {
+                /* never assigned anywhere: always unbound, its flag says so */
+                f->vars[n->var].type = n->type = fe_t_simple(in.ts, FE_T_NONE);
+                continue;
+            }
             if (n->op == IR_LOADVAR)
                 return fe_error_set(err, FE_ERR_UNSUPPORTED, n->loc,
                                     "local variable '%s' is used before it is assigned",

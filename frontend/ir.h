@@ -19,7 +19,8 @@ typedef int32_t fe_val; /* a node index; FE_NOVAL when absent */
 typedef enum fe_irop {
     IR_CONST,       /* c */
     IR_NULL,        /* PUSH_NULL / the NULL of LOAD_GLOBAL: marks a plain call */
-    IR_LOADVAR,     /* var */
+    IR_LOADVAR,     /* var; aux = FE_LOAD_CHECKED: may be unbound, raise if it
+                       is; aux = FE_LOAD_OUT: a result, its flag says if bound */
     IR_STOREVAR,    /* var := a0 */
     IR_GLOBAL,      /* name: a global read (resolved through code->globals) */
     IR_ATTR,        /* a0.name; sub = 1 when loaded as a method */
@@ -43,6 +44,7 @@ typedef enum fe_irop {
 } fe_irop;
 
 enum { FE_UN_NEG, FE_UN_POS, FE_UN_NOT, FE_UN_INVERT };
+enum { FE_LOAD_PLAIN, FE_LOAD_CHECKED, FE_LOAD_OUT };
 enum { FE_CMP_LT, FE_CMP_LE, FE_CMP_EQ, FE_CMP_NE, FE_CMP_GT, FE_CMP_GE, FE_CMP_IS, FE_CMP_ISNOT };
 
 /* BINARY_OP arguments (CPython's NB_* numbering, stable in 3.11 and 3.12). */
@@ -73,6 +75,8 @@ typedef struct fe_var {
     int is_stack;
     const fe_type *type;
     fe_loc first_store; /* for messages */
+    int flag;           /* the bool variable saying whether it is bound, or -1 */
+    int owned_name;     /* name is malloc'd (flag variables) */
 } fe_var;
 
 typedef struct fe_block {
@@ -108,6 +112,12 @@ typedef struct fe_func {
  * into *f (zeroed by the caller; released with fe_func_free). */
 fe_status fe_build(const fe_region *r, fe_func *f, fe_error *err);
 void fe_func_free(fe_func *f);
+
+/* unbound.c: gives each variable that may be read before it is assigned a
+ * flag variable ("$bound_x") set where it is assigned, and marks the reads
+ * that must test it (FE_LOAD_CHECKED) and the results that report it
+ * (FE_LOAD_OUT).  Runs after fe_build, before fe_infer. */
+fe_status fe_track_unbound(fe_func *f, fe_error *err);
 
 /* infer.c: types every node and variable, or reports where it cannot. */
 fe_status fe_infer(fe_func *f, fe_error *err);

@@ -21,6 +21,12 @@ static void use_def(const fe_func *f, int k, int nw, uint64_t *use, uint64_t *de
         const fe_node *n = &f->nodes[blk->nodes[i]];
         switch (n->op) {
         case IR_LOADVAR:
+            /* a read that may find its variable unbound reads its flag too */
+            if (n->aux != FE_LOAD_PLAIN && f->vars[n->var].flag >= 0 && !bit(def, f->vars[n->var].flag))
+                set_bit(use, f->vars[n->var].flag);
+            if (!bit(def, n->var))
+                set_bit(use, n->var);
+            break;
         case IR_FORITER:
             if (!bit(def, n->var))
                 set_bit(use, n->var);

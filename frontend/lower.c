@@ -204,8 +204,26 @@ static fe_status lower_block(lower *lw, int k)
             const fe_type *t = f->nodes[fe_arg(f, n, 0)].type;
             LLVMValueRef v = lw->val[fe_arg(f, n, 0)];
             LLVMValueRef slots = LLVMGetParam(lw->fn->fn, 0);
+            /* which results are bound: a caller's variable the region left
+             * unassigned stays unassigned */
+            const fe_node *tup = &f->nodes[fe_arg(f, n, 0)];
+            LLVMValueRef mask = fe_const_i64(lw, 0);
+            for (int o = 0; o < lw->r->nouts && o < 63; o++) {
+                const fe_node *l = tup->op == IR_TUPLE ? &f->nodes[fe_arg(f, tup, o)] : NULL;
+                LLVMValueRef b = LLVMConstInt(lw->i1, 1, 0);
+                if (l && l->op == IR_LOADVAR && l->aux == FE_LOAD_OUT && f->vars[l->var].flag >= 0) {
+                    int flag = f->vars[l->var].flag;
+                    b = LLVMBuildLoad2(lw->B, lw->i1, fe_var_slot(lw, flag), "");
+                }
+                mask = LLVMBuildOr(lw->B, mask,
+                                   LLVMBuildShl(lw->B, LLVMBuildZExt(lw->B, b, lw->i64, ""), fe_const_i64(lw, o), ""), "");
+            }
+            LLVMValueRef midx = fe_const_i64(lw, f->code->nargs + lw->r->nouts);
+            LLVMBuildStore(lw->B, mask, LLVMBuildInBoundsGEP2(lw->B, lw->i64, slots, &midx, 1, ""));
             for (int o = 0; o < lw->r->nouts; o++) {
                 const fe_type *it = t->items[o];
+                if (it->kind == FE_T_NONE)
+                    continue; /* never bound: nothing to store */
                 LLVMValueRef x = LLVMBuildExtractValue(lw->B, v, (unsigned)o, "");
                 const fe_type *st = fe_t_is_floatlike(it) ? fe_t_simple(f->types, FE_T_FLOAT)
                                                           : fe_t_simple(f->types, FE_T_INT);
@@ -618,6 +636,8 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
     fe_func f = {0};
     lower lw = {.f = &f, .r = r, .err = err, .C = (LLVMContextRef)llvm_ctx};
     fe_status st = fe_build(r, &f, err);
+    if (st == FE_OK)
+        st = fe_track_unbound(&f, err);
     if (st == FE_OK)
         st = fe_infer(&f, err);
     if (st == FE_OK)

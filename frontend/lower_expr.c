@@ -927,8 +927,13 @@ LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
     case IR_NULL: return LLVMGetUndef(lw->i8);
     case IR_LOADVAR: {
         const fe_type *t = f->vars[n->var].type;
-        LLVMValueRef v = LLVMBuildLoad2(lw->B, fe_lty(lw, t), fe_var_slot(lw, n->var), "");
-        return v;
+        if (n->aux == FE_LOAD_CHECKED) {
+            int flag = f->vars[n->var].flag;
+            LLVMValueRef bound = LLVMBuildLoad2(lw->B, lw->i1, fe_var_slot(lw, flag), "");
+            fe_check(lw, LLVMBuildNot(lw->B, bound, ""), RT_ERR_UNBOUND, n->loc, fe_const_i64(lw, n->var),
+                     fe_const_i64(lw, 0));
+        }
+        return LLVMBuildLoad2(lw->B, fe_lty(lw, t), fe_var_slot(lw, n->var), "");
     }
     case IR_STOREVAR: {
         const fe_type *t = f->vars[n->var].type;

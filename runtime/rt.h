@@ -61,8 +61,9 @@ typedef enum rt_error_kind {
     RT_ERR_INDEX,         /* IndexError: info[0] index, info[1] length */
     RT_ERR_VALUE,         /* ValueError: info[0], info[1] detail */
     RT_ERR_OVERFLOW,      /* OverflowError */
-    RT_ERR_LIST_LENGTH    /* a copyout list section does not match the appends:
+    RT_ERR_LIST_LENGTH,   /* a copyout list section does not match the appends:
                              info[0] section length, info[1] iterations */
+    RT_ERR_UNBOUND        /* UnboundLocalError: info[0] the local's index */
 } rt_error_kind;
 
 typedef struct rt_error {

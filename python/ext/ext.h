@@ -23,6 +23,7 @@ typedef struct pyext_state {
     PyObject *type_error;        /* pyacc.errors.type_error(msg, file, line, col, end) -> exc */
     PyObject *unsupported;       /* pyacc.errors.unsupported(region, msg, file, line, col) */
     PyObject *resolve_globals;   /* pyacc.regions.resolve_globals(fglobals, names) -> list */
+    PyObject *unbound;           /* pyacc.regions.UNBOUND: a result the region left unassigned */
     PyObject *np_scalar[FE_DT_COUNT_]; /* numpy.bool_, numpy.int8, ... */
 } pyext_state;
 

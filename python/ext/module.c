@@ -62,7 +62,7 @@ static PyObject *ext_init(PyObject *self, PyObject *args)
     } hookslots[] = {
         {"pragma_error", &pyext.pragma_error}, {"raise_at", &pyext.raise_at},
         {"type_error", &pyext.type_error},     {"unsupported", &pyext.unsupported},
-        {"resolve_globals", &pyext.resolve_globals},
+        {"resolve_globals", &pyext.resolve_globals}, {"unbound", &pyext.unbound},
     };
     for (size_t i = 0; i < sizeof hookslots / sizeof hookslots[0]; i++) {
         PyObject *v = PyDict_GetItemString(hooks, hookslots[i].key); /* borrowed */

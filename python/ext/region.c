@@ -703,6 +703,11 @@ static PyObject *raise_runtime(rg_region *r, const rt_error *err)
         type = PyExc_OverflowError;
         snprintf(msg, sizeof msg, "%s", a == 1 ? "math range error" : "integer out of the int64 range");
         break;
+    case RT_ERR_UNBOUND:
+        type = PyExc_UnboundLocalError;
+        snprintf(msg, sizeof msg, "cannot access local variable '%s' where it is not associated with a value",
+                 a >= 0 && a < r->code.nlocals ? r->varnames[a] : "?");
+        break;
     case RT_ERR_LIST_LENGTH:
         type = PyExc_ValueError;
         snprintf(msg, sizeof msg,
@@ -827,8 +832,10 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     if (r->nouts == 0)
         Py_RETURN_NONE;
     PyObject *outs = PyTuple_New(r->nouts);
+    int64_t bound = slots[n + r->nouts];
     for (int o = 0; outs && o < r->nouts; o++) {
-        PyObject *v = pyext_box(&e->outtypes[o], slots[n + o]);
+        PyObject *v = o < 63 && !((bound >> o) & 1) ? Py_NewRef(pyext.unbound)
+                                                     : pyext_box(&e->outtypes[o], slots[n + o]);
         if (!v) {
             Py_DECREF(outs);
             return NULL;

@@ -45,6 +45,7 @@ def _init():
         "type_error": errors.type_error,
         "unsupported": errors.unsupported,
         "resolve_globals": regions.resolve_globals,
+        "unbound": regions.UNBOUND,
     }
     _pyacc.init(names, ncache, sys.version_info[1], hooks, [None] * 13)
     atexit.register(_pyacc.shutdown)

@@ -46,10 +46,12 @@ class RegionSpec:
     outs: list = field(default_factory=list)
     loops: list = field(default_factory=list)    # (line, par, collapse, [(name, op)], [names])
     listouts: list = field(default_factory=list)  # (param index, length param index)
+    maybe_unbound: list = field(default_factory=list)  # outs that may stay unassigned
     interpret: str = ""                          # why it must run in the interpreter, if it must
     pragmas: list = field(default_factory=list)  # the pragmas stacked on it
     name: str = ""
-    func: types.FunctionType | None = None
+    code: types.CodeType | None = None           # what the compiler reads
+    func: types.FunctionType | None = None       # what the interpreter runs
 
 
 @dataclass
@@ -311,6 +313,7 @@ def _plan_region(spec, fdef, func, region_pragmas, filename):
             params.append(name)
     spec.params = params
     spec.outs = [n for n in used.order if n in used.stores and n in locals_ and n in loads_outside]
+    spec.maybe_unbound = [n for n in spec.outs if n not in params]
 
     # loops: the combined construct's own loop and every `loop` inside
     for s_pragmas, node in region_pragmas:
@@ -352,46 +355,91 @@ def _funcdef(name, args, body):
                            body=body, decorator_list=[], returns=None)
 
 
-def _region_function(spec, filename, fglobals, index):
-    """Compiles the region's statements as a function of its parameters."""
-    args = [ast.arg(a) for a in spec.params + [h for h, _ in spec.hidden]]
-    last = spec.stmts[-1]
-    end = last.end_lineno or last.lineno
-    if spec.outs:
-        value = ast.Tuple([ast.Name(n, ast.Load()) for n in spec.outs], ast.Load())
-    else:
-        value = ast.Constant(None)
-    ret = ast.Return(value)
-    for n in ast.walk(ret):
-        n.lineno = n.end_lineno = end
-        n.col_offset = n.end_col_offset = 0
-    name = f"__pyacc_region_{spec.line}"
-    fn = _funcdef(name, args, list(spec.stmts) + [ret])
-    fn.lineno, fn.col_offset = spec.line, spec.col
-    fn.end_lineno, fn.end_col_offset = end, 0
+def _located(node, line, col=0):
+    for n in ast.walk(node):
+        if isinstance(n, (ast.expr, ast.stmt)):
+            n.lineno = n.end_lineno = line
+            n.col_offset = n.end_col_offset = col
+    return node
+
+
+def _compile_def(fn, filename):
     mod = ast.Module([fn], [])
     ast.fix_missing_locations(mod)
     code = compile(mod, filename, "exec")
-    fcode = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return next(c for c in code.co_consts if isinstance(c, types.CodeType))
+
+
+def _region_function(spec, filename, fglobals, index):
+    """Compiles the region's statements as a function of its parameters,
+    twice when a result may stay unassigned: the compiler reads a plain
+    `return (results)` (it tracks which are bound itself), while the
+    interpreter's copy returns UNBOUND for those, instead of raising."""
+    from .regions import UNBOUND
+    args = [ast.arg(a) for a in spec.params + [h for h, _ in spec.hidden]]
+    last = spec.stmts[-1]
+    end = last.end_lineno or last.lineno
+    name = f"__pyacc_region_{spec.line}"
+
+    def make(ret, extra_args=()):
+        fn = _funcdef(name, args + list(extra_args), list(spec.stmts) + [ret])
+        fn.lineno, fn.col_offset = spec.line, spec.col
+        fn.end_lineno, fn.end_col_offset = end, 0
+        return fn
+
+    if spec.outs:
+        plain = ast.Tuple([ast.Name(n, ast.Load()) for n in spec.outs], ast.Load())
+    else:
+        plain = ast.Constant(None)
+    code = _compile_def(make(_located(ast.Return(plain), end)), filename)
     spec.name = name
-    spec.func = types.FunctionType(fcode, fglobals, name)
+    spec.code = code
+    if not spec.maybe_unbound:
+        spec.func = types.FunctionType(code, fglobals, name)
+        return spec.func
+    # locals() holds only the bound ones
+    safe = ast.Return(ast.Tuple([
+        ast.Call(ast.Attribute(ast.Call(ast.Name("locals", ast.Load()), [], []), "get", ast.Load()),
+                 [ast.Constant(n), ast.Name("__pyacc_u", ast.Load())], [])
+        for n in spec.outs], ast.Load()))
+    fn = make(_located(safe, end), [ast.arg("__pyacc_u")])
+    fn.args.defaults = [_located(ast.Constant(None), end)]
+    fcode = _compile_def(fn, filename)
+    spec.func = types.FunctionType(fcode, fglobals, name, (UNBOUND,))
     return spec.func
 
 
 def _call_stmt(spec, index):
-    """`outs = __pyacc_rN(params..., clause values...)` at the region's place."""
+    """The region's call in place of its statements:
+        a, b = __pyacc_rN(params..., clause values...)
+    or, when a result may come back unassigned,
+        __pyacc_o = __pyacc_rN(...)
+        a = __pyacc_o[0]
+        if __pyacc_o[1] is not __pyacc_unbound: b = __pyacc_o[1]"""
     call = ast.Call(ast.Name(f"__pyacc_r{index}", ast.Load()),
                     [ast.Name(p, ast.Load()) for p in spec.params] + [e for _, e in spec.hidden], [])
-    if spec.outs:
-        target = ast.Tuple([ast.Name(n, ast.Store()) for n in spec.outs], ast.Store())
-        stmt = ast.Assign([target], call)
-    else:
-        stmt = ast.Expr(call)
     first = spec.stmts[0]
-    for n in ast.walk(stmt):
-        if isinstance(n, (ast.expr, ast.stmt)) and getattr(n, "lineno", None) is None:
-            ast.copy_location(n, first)
-    return stmt
+    if not spec.outs:
+        stmts = [ast.Expr(call)]
+    elif not spec.maybe_unbound:
+        target = ast.Tuple([ast.Name(n, ast.Store()) for n in spec.outs], ast.Store())
+        stmts = [ast.Assign([target], call)]
+    else:
+        stmts = [ast.Assign([ast.Name("__pyacc_o", ast.Store())], call)]
+        for i, n in enumerate(spec.outs):
+            item = ast.Subscript(ast.Name("__pyacc_o", ast.Load()), ast.Constant(i), ast.Load())
+            assign = ast.Assign([ast.Name(n, ast.Store())], item)
+            if n in spec.maybe_unbound:
+                test = ast.Compare(ast.Subscript(ast.Name("__pyacc_o", ast.Load()), ast.Constant(i), ast.Load()),
+                                   [ast.IsNot()], [ast.Name("__pyacc_unbound", ast.Load())])
+                stmts.append(ast.If(test, [assign], []))
+            else:
+                stmts.append(assign)
+    for st in stmts:
+        for n in ast.walk(st):
+            if isinstance(n, (ast.expr, ast.stmt)) and getattr(n, "lineno", None) is None:
+                ast.copy_location(n, first)
+    return stmts
 
 
 def outline(func):
@@ -476,7 +524,7 @@ def outline(func):
     # replace each region's statements with its call, last first
     for k, r in sorted(enumerate(regions), key=lambda kr: -kr[1].stmts[0].lineno):
         parent, idx = r._parent, r._index
-        parent[idx:idx + len(r.stmts)] = [_call_stmt(r, k)]
+        parent[idx:idx + len(r.stmts)] = _call_stmt(r, k)
 
     for k, r in enumerate(regions):
         _region_function(r, filename, func.__globals__, k)
@@ -491,7 +539,7 @@ def _rebuild(func, fdef, nregions, filename):
     free variables of the new function; returns a function that takes the
     dispatchers and gives the new function."""
     code = func.__code__
-    names = [f"__pyacc_r{k}" for k in range(nregions)] + list(code.co_freevars)
+    names = [f"__pyacc_r{k}" for k in range(nregions)] + ["__pyacc_unbound"] + list(code.co_freevars)
     factory = _funcdef("__pyacc_factory", [ast.arg(n) for n in names],
                        [fdef, ast.Return(ast.Name(fdef.name, ast.Load()))])
     mod = ast.Module([factory], [])
@@ -503,10 +551,13 @@ def _rebuild(func, fdef, nregions, filename):
     orig_cells = dict(zip(code.co_freevars, func.__closure__ or ()))
 
     def make(dispatchers):
+        from .regions import UNBOUND
         cells = []
         for n in inner.co_freevars:
             if n in orig_cells:
                 cells.append(orig_cells[n])
+            elif n == "__pyacc_unbound":
+                cells.append(types.CellType(UNBOUND))
             else:
                 cells.append(types.CellType(dispatchers[int(n[len("__pyacc_r"):])]))
         f = types.FunctionType(inner, func.__globals__, func.__name__, func.__defaults__,

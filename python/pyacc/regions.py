@@ -13,6 +13,17 @@ import weakref
 from . import _pyacc
 from .errors import PyaccWarning
 
+class _Unbound:
+    """What a region returns for a result variable it left unassigned: the
+    caller then leaves its variable unassigned too, as the plain function
+    would."""
+
+    def __repr__(self):
+        return "<unbound>"
+
+
+UNBOUND = _Unbound()
+
 # fe_global_kind numbering (frontend/fe.h)
 G_UNBOUND, G_BUILTIN, G_MODULE, G_CONST, G_OTHER = range(5)
 
@@ -104,12 +115,12 @@ def make_region(spec, outlined, qualname, strict, boundscheck):
         "loops": spec.loops,
         "listouts": spec.listouts,
     }
-    code = spec.func.__code__
+    code = spec.code
     # the globals dict is part of the key: names resolve in it when compiling
     key = (content_key(code, info), id(spec.func.__globals__))
     region = _shared.get(key)
     if region is None:
-        region = _pyacc.Region(code, spec.func, spec.func.__globals__, info)
+        region = _pyacc.Region(spec.code, spec.func, spec.func.__globals__, info)
         _shared[key] = region
     return region
 

@@ -303,3 +303,47 @@ def test_redecorating_an_unchanged_function_compiles_nothing(rng):
     f2 = acc(inc)  # a re-run notebook cell: the same region content
     f2(rng.random(5))
     assert f2.stats()["compiles"] == 1 and f2.stats()["memory_hits"] == 1
+
+
+def test_a_result_the_region_may_leave_unassigned_stays_unassigned():
+    @acc
+    def f(x, y):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            t = x[i] * 2.0
+            y[i] = t
+        if x.shape[0] > 0:
+            return t
+        return None
+
+    check(f, np.ones(3), np.zeros(3))
+    check(f, np.ones(0), np.zeros(0))  # t never assigned, never read: no error
+
+    @acc
+    def g(x):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            t = x[i]
+        return t
+
+    with pytest.raises(UnboundLocalError, match="'t'"):
+        g(np.ones(0))
+    assert g(np.ones(2)) == 1.0
+
+
+def test_reading_a_variable_before_assignment_raises_unbound_local_error():
+    @acc
+    def h(x, n):
+        #pragma acc serial
+        for i in range(n):
+            if i > 1:
+                x[i] = s
+            s = i
+        #pragma acc serial
+        x[0] = q
+        q = 1
+
+    with pytest.raises(UnboundLocalError, match="'q'"):
+        h(np.zeros(4), 4)
+    with pytest.raises(UnboundLocalError, match="'q'"):
+        h.py_func(np.zeros(4), 4)
