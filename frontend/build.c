@@ -726,6 +726,9 @@ void fe_func_free(fe_func *f)
             free((char *)f->vars[i].name);
     free(f->vars);
     free(f->listout_elem);
-    fe_types_free(f->types);
+    if (f->owns_inst)
+        fe_instances_free(f->inst);
+    if (f->owns_types)
+        fe_types_free(f->types);
     memset(f, 0, sizeof *f);
 }

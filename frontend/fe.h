@@ -311,13 +311,17 @@ typedef enum fe_global_kind {
     FE_GLOBAL_BUILTIN,   /* a builtin function: name says which */
     FE_GLOBAL_MODULE,    /* math or numpy: name says which ("math", "numpy") */
     FE_GLOBAL_CONST,     /* an int, float or bool: value */
-    FE_GLOBAL_OTHER      /* anything else */
+    FE_GLOBAL_OTHER,     /* anything else */
+    FE_GLOBAL_FUNCTION   /* a Python function, compiled and inlined where called */
 } fe_global_kind;
+
+struct fe_code;
 
 typedef struct fe_global {
     fe_global_kind kind;
-    const char *name;    /* builtin or module name */
+    const char *name;    /* builtin or module name; a function's qualified name */
     fe_const value;      /* FE_GLOBAL_CONST */
+    const struct fe_code *code; /* FE_GLOBAL_FUNCTION: its code, globals resolved */
 } fe_global;
 
 typedef struct fe_code {
@@ -433,6 +437,8 @@ typedef struct fe_result {
     uint8_t *written;          /* nargs: 1 where the region stores into the array */
     int nparallel;             /* parallel loops compiled as such */
     char *notes;               /* NUL-terminated diagnostics for PYACC_DEBUG, or NULL */
+    char **files;              /* rt_error.file -> file name (the region's first) */
+    int nfiles;
 } fe_result;
 
 /* Lowers a region to LLVM IR in ctx (an LLVMContextRef) for the given

@@ -139,6 +139,9 @@ static fe_status infer_global(infer *in, fe_node *n)
     case FE_GLOBAL_CONST:
         set_type(in, n, const_type(in, &g->value));
         return FE_OK;
+    case FE_GLOBAL_FUNCTION:
+        set_type(in, n, fe_t_pyfunc(in->ts, g->code));
+        return FE_OK;
     default:
         return unsupported(in, n, "the global '%s' is not a constant, module or known function", name);
     }
@@ -427,6 +430,28 @@ static fe_status infer_call(infer *in, fe_node *n)
         set_type(in, n, T(in, FE_T_NONE));
         return FE_OK;
     }
+    if (ct->kind == FE_T_PYFUNC) {
+        const fe_code *callee = ct->ptr;
+        if (na != callee->nargs) {
+            char what[160];
+            snprintf(what, sizeof what, "calling %s with %d arguments (it takes %d; defaults and keywords "
+                     "are not supported yet)", callee->qualname, na, callee->nargs);
+            return unsupported(in, n, "%s", what);
+        }
+        fe_instance *inst = fe_instantiate(f, callee, na, at, n->loc, in->err);
+        if (!inst)
+            return in->err->status;
+        int idx = 0;
+        while (f->inst->v[idx] != inst)
+            idx++;
+        if (n->sub != idx) {
+            n->sub = (int16_t)idx;
+            in->changed = 1;
+        }
+        const fe_type *rt = inst->func->ret_type;
+        set_type(in, n, rt ? rt : T(in, FE_T_NONE));
+        return FE_OK;
+    }
     if (ct->kind != FE_T_FUNC) {
         return type_error(in, n, "'%s' object is not callable in a compute region%s", ct, NULL);
     }
@@ -640,6 +665,18 @@ static fe_status infer_node(infer *in, fe_node *n)
         set_type(in, n, T(in, FE_T_NONE));
         if (!t)
             return FE_OK;
+        if (f->is_routine) {
+            if (!fe_t_is_number(t) && t->kind != FE_T_NONE && t->kind != FE_T_TUPLE)
+                return type_error(in, n, "a called function returning '%s' is not supported%s", t, NULL);
+            const fe_type *u = f->ret_type ? fe_t_unify(in->ts, f->ret_type, t) : t;
+            if (!u)
+                return type_error(in, n, "the function returns '%s' here and '%s' elsewhere", t, f->ret_type);
+            if (u != f->ret_type) {
+                f->ret_type = u;
+                in->changed = 1;
+            }
+            return FE_OK;
+        }
         int want = f->region->nouts;
         if (want == 0 ? t->kind != FE_T_NONE : (t->kind != FE_T_TUPLE || t->nitems != want))
             return fe_error_set(in->err, FE_ERR_INTERNAL, n->loc, "region returns the wrong values");
@@ -674,14 +711,23 @@ fe_status fe_infer(fe_func *f, fe_error *err)
 {
     infer in = {.f = f, .err = err};
     fe_loc at = f->region->loc;
-    f->types = in.ts = fe_types_new();
+    if (!f->types) {
+        f->types = fe_types_new();
+        f->owns_types = 1;
+    }
+    in.ts = f->types;
+    if (!f->inst) {
+        f->inst = calloc(1, sizeof *f->inst);
+        f->owns_inst = 1;
+    }
     f->listout_elem = calloc((size_t)f->code->nargs + 1, sizeof *f->listout_elem);
-    if (!in.ts || !f->listout_elem)
+    if (!in.ts || !f->listout_elem || !f->inst)
         return fe_error_set(err, FE_ERR_NOMEM, at, "out of memory");
     for (int i = 0; i < f->nvars; i++) {
         fe_var *v = &f->vars[i];
         if (v->is_param)
-            v->type = fe_t_from_arg(in.ts, &f->region->argtypes[v->param], v->param);
+            v->type = f->param_types ? f->param_types[v->param]
+                                     : fe_t_from_arg(in.ts, &f->region->argtypes[v->param], v->param);
     }
     for (int pass = 0; pass < 64; pass++) {
         in.changed = 0;
@@ -720,4 +766,91 @@ fe_status fe_infer(fe_func *f, fe_error *err)
         }
     }
     return FE_OK;
+}
+
+/* ------------------------------------------------------------ callees */
+
+fe_instance *fe_instantiate(fe_func *caller, const fe_code *code, int nargs, const fe_type *const *args,
+                            fe_loc at, fe_error *err)
+{
+    fe_instances *all = caller->inst;
+    for (int i = 0; i < all->n; i++) {
+        fe_instance *x = all->v[i];
+        if (x->region.code != code || x->nargs != nargs ||
+            memcmp(x->args, args, (size_t)nargs * sizeof *args) != 0)
+            continue;
+        if (x->busy) {
+            fe_error_set(err, FE_ERR_UNSUPPORTED, at, "%s calls itself: recursion is not supported in a "
+                         "compute region", code->qualname);
+            return NULL;
+        }
+        return x;
+    }
+    if (caller->depth >= 16 || nargs > 16) {
+        fe_error_set(err, FE_ERR_UNSUPPORTED, at, "calls nested more than 16 deep (or with more than 16 "
+                     "arguments) are not supported");
+        return NULL;
+    }
+    if (all->n == all->cap) {
+        int cap = all->cap ? 2 * all->cap : 8;
+        fe_instance **v = realloc(all->v, (size_t)cap * sizeof *v);
+        if (!v) {
+            fe_error_set(err, FE_ERR_NOMEM, at, "out of memory");
+            return NULL;
+        }
+        all->v = v;
+        all->cap = cap;
+    }
+    fe_instance *x = calloc(1, sizeof *x);
+    fe_func *g = x ? calloc(1, sizeof *g) : NULL;
+    if (!g) {
+        free(x);
+        fe_error_set(err, FE_ERR_NOMEM, at, "out of memory");
+        return NULL;
+    }
+    all->v[all->n++] = x;
+    x->func = g;
+    x->nargs = nargs;
+    memcpy(x->args, args, (size_t)nargs * sizeof *args);
+    x->region = *caller->region;
+    x->region.code = code;
+    x->region.argtypes = NULL;
+    x->region.nloops = 0;
+    x->region.loops = NULL;
+    x->region.nlistouts = 0;
+    x->region.listouts = NULL;
+    x->region.nouts = 0;
+    x->region.loc = code->positions ? code->positions[0] : at;
+    g->is_routine = 1;
+    g->param_types = x->args;
+    g->types = caller->types;
+    g->inst = all;
+    g->depth = caller->depth + 1;
+    x->busy = 1;
+    fe_status st = fe_build(&x->region, g, err);
+    if (st == FE_OK)
+        st = fe_track_unbound(g, err);
+    if (st == FE_OK)
+        st = fe_infer(g, err);
+    x->busy = 0;
+    if (st != FE_OK) {
+        /* keep the instance (the table owns it) but report the failure */
+        if (err->loc.line == 0)
+            err->loc = at;
+        return NULL;
+    }
+    return x;
+}
+
+void fe_instances_free(fe_instances *in)
+{
+    if (!in)
+        return;
+    for (int i = 0; i < in->n; i++) {
+        fe_func_free(in->v[i]->func);
+        free(in->v[i]->func);
+        free(in->v[i]);
+    }
+    free(in->v);
+    free(in);
 }

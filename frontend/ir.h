@@ -90,6 +90,24 @@ typedef struct fe_block {
     int reachable;
 } fe_block;
 
+struct fe_func;
+
+/* A Python function a region calls, compiled for one list of argument
+ * types (and inlined by LLVM where it is called). */
+typedef struct fe_instance {
+    fe_region region;          /* the callee seen as a region (no loops, no results) */
+    const fe_type *args[16];
+    int nargs;
+    struct fe_func *func;      /* built and typed */
+    int busy;                  /* being typed: a call back into it is recursion */
+    void *llvm_fn;             /* LLVMValueRef once lowered */
+} fe_instance;
+
+typedef struct fe_instances {
+    fe_instance **v;
+    int n, cap;
+} fe_instances;
+
 typedef struct fe_func {
     const fe_region *region;
     const fe_code *code;
@@ -105,7 +123,15 @@ typedef struct fe_func {
     fe_var *vars;
     int nvars, capvars;
     fe_types *types;
+    int owns_types;               /* a callee shares its caller's types */
     const fe_type **listout_elem; /* per parameter: the type appended, or NULL */
+    /* a called function (fe_instance) rather than a region */
+    int is_routine;
+    const fe_type *const *param_types;
+    const fe_type *ret_type;      /* the unification of what it returns */
+    fe_instances *inst;           /* shared by a region and all it calls */
+    int owns_inst;
+    int depth;                    /* calls between the region and this function */
 } fe_func;
 
 /* build.c: decodes and builds the blocks, nodes and variables of r's code
@@ -118,6 +144,12 @@ void fe_func_free(fe_func *f);
  * that must test it (FE_LOAD_CHECKED) and the results that report it
  * (FE_LOAD_OUT).  Runs after fe_build, before fe_infer. */
 fe_status fe_track_unbound(fe_func *f, fe_error *err);
+
+/* infer.c: the instance of callee `code` for these argument types, built
+ * and typed on first use; NULL with *err set when it cannot be. */
+fe_instance *fe_instantiate(fe_func *caller, const fe_code *code, int nargs, const fe_type *const *args,
+                            fe_loc at, fe_error *err);
+void fe_instances_free(fe_instances *in);
 
 /* infer.c: types every node and variable, or reports where it cannot. */
 fe_status fe_infer(fe_func *f, fe_error *err);

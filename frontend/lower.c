@@ -34,7 +34,7 @@ static LLVMBasicBlockRef bb_of(lower *lw, int k)
 }
 
 /* An alloca in the current function's entry block, where mem2reg finds it. */
-static LLVMValueRef entry_alloca(lower *lw, LLVMTypeRef t, const char *name)
+LLVMValueRef fe_entry_alloca(lower *lw, LLVMTypeRef t, const char *name)
 {
     LLVMBuilderRef ab = LLVMCreateBuilderInContext(lw->C);
     LLVMValueRef first = LLVMGetFirstInstruction(lw->fn->entry);
@@ -51,7 +51,7 @@ LLVMValueRef fe_var_slot(lower *lw, int var)
 {
     lfn *fn = lw->fn;
     if (!fn->slot[var])
-        fn->slot[var] = entry_alloca(lw, fe_lty(lw, lw->f->vars[var].type), lw->f->vars[var].name);
+        fn->slot[var] = fe_entry_alloca(lw, fe_lty(lw, lw->f->vars[var].type), lw->f->vars[var].name);
     return fn->slot[var];
 }
 
@@ -69,8 +69,8 @@ void fe_check(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef
     LLVMValueRef expect = fe_intrinsic(lw, "llvm.expect", lw->i1, args, 2);
     LLVMBuildCondBr(lw->B, expect, raise, ok);
     LLVMPositionBuilderAtEnd(lw->B, raise);
-    LLVMTypeRef ptys[7] = {lw->ptr, lw->i32, lw->i32, lw->i32, lw->i32, lw->i64, lw->i64};
-    LLVMTypeRef fty = LLVMFunctionType(lw->i32, ptys, 7, 0);
+    LLVMTypeRef ptys[8] = {lw->ptr, lw->i32, lw->i32, lw->i32, lw->i32, lw->i32, lw->i64, lw->i64};
+    LLVMTypeRef fty = LLVMFunctionType(lw->i32, ptys, 8, 0);
     LLVMValueRef rt = LLVMGetNamedFunction(lw->M, "pyacc_rt_error");
     if (!rt) {
         rt = LLVMAddFunction(lw->M, "pyacc_rt_error", fty);
@@ -78,14 +78,15 @@ void fe_check(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef
         LLVMAddAttributeAtIndex(rt, LLVMAttributeFunctionIndex,
                                 LLVMCreateEnumAttribute(lw->C, LLVMGetEnumAttributeKindForName("cold", 4), 0));
     }
-    LLVMValueRef cargs[7] = {fn->err,
+    LLVMValueRef cargs[8] = {fn->err,
                              LLVMConstInt(lw->i32, (unsigned long long)kind, 0),
+                             LLVMConstInt(lw->i32, (unsigned long long)lw->file, 0),
                              LLVMConstInt(lw->i32, (unsigned long long)loc.line, 0),
                              LLVMConstInt(lw->i32, (unsigned long long)loc.col, 1),
                              LLVMConstInt(lw->i32, (unsigned long long)loc.end_col, 1),
                              LLVMBuildSExtOrBitCast(lw->B, info0, lw->i64, ""),
                              LLVMBuildSExtOrBitCast(lw->B, info1, lw->i64, "")};
-    LLVMBuildCall2(lw->B, fty, rt, cargs, 7, "");
+    LLVMBuildCall2(lw->B, fty, rt, cargs, 8, "");
     LLVMBuildBr(lw->B, fn->fail);
     LLVMPositionBuilderAtEnd(lw->B, ok);
 }
@@ -201,6 +202,16 @@ static fe_status lower_block(lower *lw, int k)
         case IR_RET: {
             if (lw->fn->par_loop >= 0)
                 return fe_error_set(lw->err, FE_ERR_UNSUPPORTED, n->loc, "return inside a parallel loop");
+            if (f->is_routine) {
+                const fe_type *rt = f->ret_type;
+                if (rt && rt->kind != FE_T_NONE) {
+                    fe_val rv = fe_arg(f, n, 0);
+                    LLVMValueRef v = fe_convert(lw, lw->val[rv], f->nodes[rv].type, rt);
+                    LLVMBuildStore(lw->B, v, LLVMGetParam(lw->fn->fn, 1));
+                }
+                LLVMBuildRet(lw->B, LLVMConstInt(lw->i32, 0, 0));
+                break;
+            }
             const fe_type *t = f->nodes[fe_arg(f, n, 0)].type;
             LLVMValueRef v = lw->val[fe_arg(f, n, 0)];
             LLVMValueRef slots = LLVMGetParam(lw->fn->fn, 0);
@@ -319,7 +330,7 @@ static fe_status build_body(lower *lw, int li, LLVMTypeRef ctxty, const int *var
         LLVMValueRef v = LLVMBuildLoad2(lw->B, t, LLVMBuildStructGEP2(lw->B, ctxty, ctx, (unsigned)(2 + i), ""), "");
         LLVMBuildStore(lw->B, v, fe_var_slot(lw, vars[i]));
     }
-    fn->k = entry_alloca(lw, lw->i64, "k");
+    fn->k = fe_entry_alloca(lw, lw->i64, "k");
     LLVMBuildStore(lw->B, LLVMGetParam(fnv, 1), fn->k);
     LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(lw->C, fnv, "cond");
     fn->latch = LLVMAppendBasicBlockInContext(lw->C, fnv, "latch");
@@ -437,7 +448,7 @@ static fe_status lower_parallel(lower *lw, int li)
         LLVMValueRef cap = LLVMBuildExtractValue(lw->B, lst, 1, "");
         fe_check(lw, LLVMBuildICmp(lw->B, LLVMIntSGT, n, cap, ""), RT_ERR_LIST_LENGTH, fi->loc, cap, n);
     }
-    LLVMValueRef ctx = entry_alloca(lw, ctxty, "ctx");
+    LLVMValueRef ctx = fe_entry_alloca(lw, ctxty, "ctx");
     LLVMBuildStore(lw->B, lw->fn->err, LLVMBuildStructGEP2(lw->B, ctxty, ctx, 0, ""));
     LLVMBuildStore(lw->B, n, LLVMBuildStructGEP2(lw->B, ctxty, ctx, 1, ""));
     for (int i = 0; i < nshared; i++) {
@@ -603,6 +614,98 @@ static void decide_parallel(lower *lw)
     }
 }
 
+/* The per-function tables of the lowering (the loops are found already). */
+static fe_status alloc_tables(lower *lw)
+{
+    fe_func *f = lw->f;
+    int nargs = f->code->nargs;
+    lw->val = calloc((size_t)f->nnodes + 1, sizeof *lw->val);
+    lw->nonneg = calloc((size_t)f->nvars + 1, 1);
+    lw->nonneg_iter = calloc((size_t)f->nvars + 1, 1);
+    lw->listout_loop = calloc((size_t)nargs + 1, sizeof *lw->listout_loop);
+    lw->par_of_loop = calloc((size_t)lw->loops.n + 1, sizeof *lw->par_of_loop);
+    if (!lw->val || !lw->nonneg || !lw->nonneg_iter || !lw->listout_loop || !lw->par_of_loop)
+        return FE_ERR_NOMEM;
+    for (int p = 0; p < nargs; p++)
+        lw->listout_loop[p] = -1;
+    return FE_OK;
+}
+
+static void free_tables(lower *lw)
+{
+    free(lw->val);
+    free(lw->nonneg);
+    free(lw->nonneg_iter);
+    free(lw->listout_loop);
+    free(lw->par_of_loop);
+    fe_loops_free(&lw->loops);
+}
+
+LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
+{
+    fe_func *g = x->func;
+    LLVMTypeRef ptys[18] = {lw->ptr, lw->ptr};
+    for (int i = 0; i < x->nargs; i++)
+        ptys[2 + i] = fe_lty(lw, x->args[i]);
+    LLVMTypeRef fty = LLVMFunctionType(lw->i32, ptys, (unsigned)(2 + x->nargs), 0);
+    *fty_out = fty;
+    if (x->llvm_fn)
+        return x->llvm_fn;
+    /* a lowering of its own, sharing the module, the builder and the types */
+    lower sub = *lw;
+    sub.f = g;
+    sub.r = &x->region;
+    sub.fn = NULL;
+    fe_status st = fe_find_loops(g, &sub.loops, lw->err);
+    if (st == FE_OK && alloc_tables(&sub) != FE_OK)
+        st = fe_error_set(lw->err, FE_ERR_NOMEM, x->region.loc, "out of memory");
+    if (st != FE_OK) {
+        free_tables(&sub);
+        return NULL;
+    }
+    fe_compute_nonneg(&sub);
+    int idx = 0;
+    while (g->inst->v[idx] != x)
+        idx++;
+    sub.file = 1 + idx;
+    char name[300];
+    snprintf(name, sizeof name, "%s.fn%d.%s", lw->r->symbol ? lw->r->symbol : "pyacc", idx,
+             g->code->qualname ? g->code->qualname : "f");
+    LLVMValueRef fnv = LLVMAddFunction(lw->M, name, fty);
+    LLVMSetLinkage(fnv, LLVMInternalLinkage);
+    add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "nounwind");
+    add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "alwaysinline");
+    x->llvm_fn = fnv;
+    LLVMBasicBlockRef saved = LLVMGetInsertBlock(lw->B);
+    lfn *fn = lfn_new(&sub, fnv, -1);
+    if (!fn) {
+        free_tables(&sub);
+        fe_error_set(lw->err, FE_ERR_NOMEM, x->region.loc, "out of memory");
+        return NULL;
+    }
+    sub.fn = fn;
+    fn->err = LLVMGetParam(fnv, 0);
+    LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(lw->C, fnv, "start");
+    LLVMPositionBuilderAtEnd(lw->B, start);
+    for (int v = 0; v < g->nvars; v++)
+        if (g->vars[v].is_param && g->vars[v].type)
+            LLVMBuildStore(lw->B, LLVMGetParam(fnv, (unsigned)(2 + g->vars[v].param)), fe_var_slot(&sub, v));
+    LLVMBuildBr(lw->B, bb_of(&sub, 0));
+    st = lower_blocks(&sub);
+    if (st == FE_OK) {
+        LLVMPositionBuilderAtEnd(lw->B, fn->fail);
+        LLVMBuildRet(lw->B, LLVMBuildLoad2(lw->B, lw->i32, fn->err, "kind"));
+        LLVMPositionBuilderAtEnd(lw->B, fn->entry);
+        LLVMBuildBr(lw->B, start);
+    }
+    lw->nparallel += sub.nparallel;
+    lfn_free(fn);
+    free_tables(&sub);
+    if (saved)
+        LLVMPositionBuilderAtEnd(lw->B, saved);
+    return st == FE_OK ? fnv : NULL;
+}
+
 static fe_status lower_entry(lower *lw)
 {
     LLVMTypeRef ptys[2] = {lw->ptr, lw->ptr};
@@ -645,16 +748,10 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
     if (st != FE_OK)
         goto out;
     int nargs = r->code->nargs;
-    lw.val = calloc((size_t)f.nnodes + 1, sizeof *lw.val);
-    lw.nonneg = calloc((size_t)f.nvars + 1, 1);
-    lw.nonneg_iter = calloc((size_t)f.nvars + 1, 1);
-    lw.listout_loop = calloc((size_t)nargs + 1, sizeof *lw.listout_loop);
-    lw.par_of_loop = calloc((size_t)lw.loops.n + 1, sizeof *lw.par_of_loop);
     res->written = calloc((size_t)nargs + 1, 1);
     res->outtypes = calloc((size_t)r->nouts + 1, sizeof *res->outtypes);
     res->listout_types = calloc((size_t)r->nlistouts + 1, sizeof *res->listout_types);
-    if (!lw.val || !lw.nonneg || !lw.nonneg_iter || !lw.listout_loop || !lw.par_of_loop ||
-        !res->written || !res->outtypes || !res->listout_types) {
+    if (alloc_tables(&lw) != FE_OK || !res->written || !res->outtypes || !res->listout_types) {
         st = fe_error_set(err, FE_ERR_NOMEM, r->loc, "out of memory");
         goto out;
     }
@@ -690,6 +787,13 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
     }
     res->module = lw.M;
     res->nparallel = lw.nparallel;
+    /* the files errors may point into: the region's, then each callee's */
+    res->nfiles = 1 + (f.inst ? f.inst->n : 0);
+    res->files = calloc((size_t)res->nfiles, sizeof *res->files);
+    for (int i = 0; res->files && i < res->nfiles; i++) {
+        const char *name = i == 0 ? r->code->filename : f.inst->v[i - 1]->region.code->filename;
+        res->files[i] = strdup(name ? name : "");
+    }
     fe_mark_written(&f, res->written);
     /* what the dispatcher needs to box the results */
     const fe_node *ret = NULL;
@@ -706,12 +810,7 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
             res->listout_types[i].kind = FE_ARG_NONE;
     }
 out:
-    free(lw.val);
-    free(lw.nonneg);
-    free(lw.nonneg_iter);
-    free(lw.listout_loop);
-    free(lw.par_of_loop);
-    fe_loops_free(&lw.loops);
+    free_tables(&lw);
     fe_func_free(&f);
     if (st != FE_OK)
         fe_result_free(res);
@@ -720,6 +819,9 @@ out:
 
 void fe_result_free(fe_result *res)
 {
+    for (int i = 0; res->files && i < res->nfiles; i++)
+        free(res->files[i]);
+    free(res->files);
     free(res->outtypes);
     free(res->listout_types);
     free(res->written);

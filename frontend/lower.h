@@ -40,6 +40,7 @@ typedef struct lower {
     int *par_of_loop;         /* per loop: outlined as a parallel loop */
     LLVMValueRef *listout_desc; /* per parameter: entry-function load of its desc pointer */
     int nbody;                /* outlined bodies so far, for unique names */
+    int file;                 /* 0 in the region, 1 + instance index in a callee */
     int nparallel;
 } lower;
 
@@ -66,5 +67,9 @@ LLVMValueRef fe_const_i64(lower *lw, int64_t v);
 LLVMValueRef fe_intrinsic(lower *lw, const char *name, LLVMTypeRef overload, LLVMValueRef *args,
                           int nargs);
 LLVMValueRef fe_iteration_index(lower *lw, int loop);
+LLVMValueRef fe_entry_alloca(lower *lw, LLVMTypeRef t, const char *name);
+/* The LLVM function of a called Python function's instance:
+ * i32 (ptr err, ptr ret, params...), made on first use; NULL on error. */
+LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty);
 
 #endif

@@ -805,6 +805,26 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
         }
         return LLVMGetUndef(lw->i8);
     }
+    if (ct->kind == FE_T_PYFUNC) {
+        fe_instance *x = f->inst->v[n->sub];
+        LLVMTypeRef fty;
+        LLVMValueRef fn = fe_routine_fn(lw, x, &fty);
+        if (!fn)
+            return NULL;
+        const fe_type *rt = x->func->ret_type;
+        LLVMValueRef ret = fe_entry_alloca(lw, rt && rt->kind != FE_T_NONE ? fe_lty(lw, rt) : lw->i8, "ret");
+        LLVMValueRef args[18] = {lw->fn->err, ret};
+        for (int i = 0; i < x->nargs; i++)
+            args[2 + i] = arg_val(lw, n, first + i);
+        LLVMValueRef st = LLVMBuildCall2(B, fty, fn, args, (unsigned)(2 + x->nargs), "");
+        /* the callee recorded its error: leave this function too */
+        LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "returned");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, st, LLVMConstInt(lw->i32, 0, 0), ""), lw->fn->fail, ok);
+        LLVMPositionBuilderAtEnd(B, ok);
+        if (!rt || rt->kind == FE_T_NONE)
+            return LLVMGetUndef(lw->i8);
+        return LLVMBuildLoad2(B, fe_lty(lw, rt), ret, "");
+    }
     const fe_node *callee = &f->nodes[fe_arg(f, n, 0)];
     switch ((fe_builtin)ct->id) {
     case FE_BI_RANGE: {

@@ -28,7 +28,7 @@ static int same(const fe_type *a, const fe_type *b)
 {
     if (a->kind != b->kind || a->dtype != b->dtype || a->ndim != b->ndim ||
         a->layout != b->layout || a->id != b->id || a->elem != b->elem ||
-        a->seq != b->seq || a->nitems != b->nitems)
+        a->seq != b->seq || a->nitems != b->nitems || a->ptr != b->ptr)
         return 0;
     for (int i = 0; i < a->nitems; i++)
         if (a->items[i] != b->items[i])
@@ -134,6 +134,12 @@ const fe_type *fe_t_func(fe_types *ts, fe_builtin b)
 const fe_type *fe_t_method(fe_types *ts, fe_builtin b, const fe_type *self)
 {
     fe_type p = {.kind = FE_T_METHOD, .id = (int)b, .seq = self};
+    return intern(ts, &p);
+}
+
+const fe_type *fe_t_pyfunc(fe_types *ts, const fe_code *code)
+{
+    fe_type p = {.kind = FE_T_PYFUNC, .ptr = code};
     return intern(ts, &p);
 }
 
@@ -382,6 +388,7 @@ int fe_t_str(const fe_type *t, char *buf, size_t cap)
     case FE_T_FUNC: return snprintf(buf, cap, "function");
     case FE_T_METHOD: return snprintf(buf, cap, "method");
     case FE_T_NULL: return snprintf(buf, cap, "NULL");
+    case FE_T_PYFUNC: return snprintf(buf, cap, "function %s", ((const fe_code *)t->ptr)->qualname);
     case FE_T_OPAQUE: return snprintf(buf, cap, "object");
     }
     return snprintf(buf, cap, "?");

@@ -29,6 +29,7 @@ typedef enum fe_tkind {
     FE_T_FUNC,      /* a known callable; id = fe_builtin */
     FE_T_METHOD,    /* a bound method; id = fe_builtin, seq = self's type */
     FE_T_NULL,      /* the NULL a plain call pushes */
+    FE_T_PYFUNC,    /* a Python function the region calls: ptr is its fe_code */
     FE_T_OPAQUE     /* a value the region may hold but not use */
 } fe_tkind;
 
@@ -61,6 +62,7 @@ struct fe_type {
     const fe_type *seq;   /* SEQITER, ENUMITER: the sequence; METHOD: self */
     int nitems;
     const fe_type *const *items; /* TUPLE */
+    const void *ptr;      /* PYFUNC: the callee's fe_code */
 };
 
 typedef struct fe_types fe_types;
@@ -80,6 +82,7 @@ const fe_type *fe_t_tuple(fe_types *ts, int n, const fe_type *const *items);
 const fe_type *fe_t_module(fe_types *ts, int mod);
 const fe_type *fe_t_func(fe_types *ts, fe_builtin b);
 const fe_type *fe_t_method(fe_types *ts, fe_builtin b, const fe_type *self);
+const fe_type *fe_t_pyfunc(fe_types *ts, const fe_code *code);
 
 /* The type of an argument as the dispatcher describes it. */
 const fe_type *fe_t_from_arg(fe_types *ts, const fe_argtype *a, int param);

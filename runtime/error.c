@@ -3,8 +3,8 @@
 
 #include <stdatomic.h>
 
-int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t line, int32_t col, int32_t end_col,
-                       int64_t info0, int64_t info1)
+int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t file, int32_t line, int32_t col,
+                       int32_t end_col, int64_t info0, int64_t info1)
 {
     /* The first error wins when chunks of a parallel loop fail together: a
      * separate claim word keeps the fields of the winner together, and the
@@ -15,6 +15,7 @@ int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t line, int32_t col, i
     if (!atomic_compare_exchange_strong_explicit(claim, &expected, -1, memory_order_relaxed,
                                                  memory_order_relaxed))
         return kind;
+    err->file = file;
     err->line = line;
     err->col = col;
     err->end_col = end_col;

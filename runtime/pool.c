@@ -11,19 +11,24 @@
  * forward; workers watch that counter, run their chunk, and count down a
  * `pending` word that the caller watches.  Both waits spin for a bounded
  * time with a pause instruction (back-to-back loops, the common case when a
- * Python function is called in a loop, then never enter the kernel) and then
- * sleep on a futex, so an idle process burns no CPU.  Each futex word carries
+ * Python function is called in a loop, then never enter the kernel), yielding
+ * the CPU every few microseconds (YIELD_EVERY_US says why), and then sleep
+ * on a futex, so an idle process burns no CPU.  Each futex word carries
  * a "sleeper" bit set by whoever goes to sleep, so the other side makes the
  * wake-up system call only when somebody actually sleeps.
  *
  * Worker i always runs chunk i, so a thread's tid is stable from loop to loop
- * (good for caches and for later per-thread reduction slots).
+ * (good for caches and for later per-thread reduction slots).  A worker that
+ * wakes up on the caller's CPU moves itself off it (move_off_cpu says why).
  *
  * The tunable spin length (PYACC_SPIN_US, microseconds; an internal knob for
  * benchmarking, see benchmarks/pool/README.md) defaults to DEFAULT_SPIN_US,
  * chosen by measurement.  Workers are not pinned to CPUs: measured, pinning
- * did not help (see the README), and it would fight the process's own
- * affinity, other pools in the process and the OS scheduler.
+ * did not speed up back-to-back loops or saxpy (see the README); it helps
+ * the wake-up after idle only if the caller, the user's Python thread, is
+ * pinned too, which a library must not do; and it would fight the process's
+ * affinity, other thread pools in the process (BLAS, OpenMP), forked
+ * children pinning the same CPUs, and the scheduler's load balancing.
  */
 #include "rt.h"
 
@@ -49,15 +54,27 @@
  * would only exhaust memory with thread stacks. */
 #define RT_MAX_THREADS 4096
 
-/* How long a waiter spins before it sleeps, in microseconds.  Long enough
- * to cover the Python-side gap between two calls of a decorated function
- * (a few microseconds to a few tens), short enough that an idle process
- * stops burning CPU almost at once.  Measured: benchmarks/pool/README.md. */
-#define DEFAULT_SPIN_US 100
+/* How long a waiter spins before it sleeps, in microseconds.  A call that
+ * comes later than this pays a futex wake-up (measured 20-50 us on a KVM
+ * guest, less on bare metal); spinning ~ten times that bounds the wake-up
+ * to ~10% of the gap between calls, and covers the Python-side gap between
+ * two calls of a decorated function many times over.  The cost: each worker
+ * burns up to this much CPU after the last loop (libgomp: ~8 ms).
+ * Measured: benchmarks/pool/README.md. */
+#define DEFAULT_SPIN_US 300
 
 /* Spin length when there are more threads than CPUs: a spinning thread then
  * takes the CPU from the thread it waits for, so sleep almost at once. */
-#define OVERSUBSCRIBED_SPIN_ITERS 64
+#define OVERSUBSCRIBED_SPIN_US 4
+
+/* A spinning waiter calls sched_yield every this many microseconds.  When
+ * the thread it waits for was woken onto the waiter's own CPU (the
+ * scheduler does that when the other CPUs look busy, or, in a VM, when their
+ * virtual CPUs are halted), pausing alone would keep that thread off the CPU
+ * until the spin ends: measured on a 2-vCPU KVM guest, a loop after 10 ms
+ * idle took 220 us without yields and 20 us with them.  With nothing else
+ * runnable a yield costs ~0.5 us, so spinning stays as responsive. */
+#define YIELD_EVERY_US 2
 
 /* Bit 31 of a futex word: "a thread sleeps on this word, wake it". */
 #define SLEEPER_BIT 0x80000000u
@@ -79,6 +96,7 @@ struct job {
     int64_t q;       /* every chunk has q or q + 1 indices ... */
     int64_t r;       /* ... the first r of them q + 1 */
     int32_t nchunks; /* chunks of this loop, <= nworkers + 1 */
+    int32_t caller_cpu; /* the CPU the caller published from, or -1 */
 };
 
 /* Read by every worker on every loop: job and generation share one cache
@@ -107,11 +125,13 @@ static uint32_t pool_start_gen;   /* generation the workers start from */
  * that starts just before a change may use the old count. */
 static _Atomic int32_t cfg_nthreads;
 
-/* Pause iterations a waiter spins before it sleeps, for the thread count the
- * pool was started for.  Written under pool_lock before the workers are
- * created (pthread_create orders it for them) and read by the caller under
- * the same lock: a plain variable. */
+/* Spin iterations a waiter makes before it sleeps, for the thread count the
+ * pool was started for, and how often it yields meanwhile.  Written under
+ * pool_lock before the workers are created (pthread_create orders it for
+ * them) and read by the caller under the same lock: plain variables. */
 static uint32_t spin_iters;
+static uint32_t yield_every = 1; /* never 0: a divisor */
+static bool move_off_caller;     /* see move_off_cpu; same rules */
 
 /* Pause iterations per microsecond, measured once (0: not yet). */
 static double pauses_per_us;
@@ -136,6 +156,15 @@ static inline void cpu_relax(void)
 #else
     __asm__ __volatile__("" ::: "memory");
 #endif
+}
+
+/* One spin iteration's wait: a pause, and now and then a yield (see
+ * YIELD_EVERY_US).  i counts from 1. */
+static inline void spin_pause(uint32_t i)
+{
+    cpu_relax();
+    if (i % yield_every == 0)
+        sched_yield();
 }
 
 /* The futex calls.  Private futexes: the words never leave this process.
@@ -220,8 +249,8 @@ static void atfork_parent(void)
 
 /* In the child only the forking thread exists: forget the parent's workers
  * (their pthread_t mean nothing here) so that the next loop starts fresh
- * ones.  The lock is re-made rather than unlocked: the child's thread is not
- * the owner the mutex recorded. */
+ * ones.  The lock is re-made rather than unlocked: after a fork from inside
+ * a loop body it may be held by a thread the child does not have. */
 static void atfork_child(void)
 {
     tl_fork_locked = false;
@@ -249,11 +278,11 @@ static void init_once_fn(void)
 static uint32_t wait_for_generation(uint32_t seen)
 {
     uint32_t g;
-    for (uint32_t i = 0; i < spin_iters; i++) {
+    for (uint32_t i = 1; i <= spin_iters; i++) {
         g = atomic_load_explicit(&g_go.gen, memory_order_acquire) & ~GEN_SLEEPER;
         if (g != seen)
             return g;
-        cpu_relax();
+        spin_pause(i);
     }
     for (;;) {
         /* Announce the sleeper.  One read-modify-write on the same word as
@@ -284,10 +313,10 @@ static void publish_generation(uint32_t next)
  * the workers' writes (their chunks' results) must be visible on return. */
 static void wait_for_workers(void)
 {
-    for (uint32_t i = 0; i < spin_iters; i++) {
+    for (uint32_t i = 1; i <= spin_iters; i++) {
         if (atomic_load_explicit(&g_done.pending, memory_order_acquire) == 0)
             return;
-        cpu_relax();
+        spin_pause(i);
     }
     for (;;) {
         /* Same pattern as wait_for_generation: the sleeper bit and the
@@ -318,6 +347,41 @@ static void worker_done(void)
 
 /* ---------------------------------------------------------------- workers */
 
+/* Moves the calling worker off `cpu` (the caller's), onto a CPU of its own
+ * affinity mask chosen by tid so that workers moved together spread out, by
+ * narrowing its mask to that CPU for a moment; the full mask is restored at
+ * once, so the scheduler stays free to balance later.
+ *
+ * Why: when the caller wakes a sleeping worker, the scheduler may queue it
+ * on the caller's own CPU (seen on a KVM guest, where idle virtual CPUs look
+ * busy, in most wake-ups).  The two then share one CPU, and since both spin
+ * with yields they both keep running "cache hot", so the load balancer
+ * never separates them: measured, back-to-back loops stayed at 7.6 us
+ * instead of 0.12 us for over 100 ms.  A worker that finds itself on the
+ * caller's CPU when a loop starts therefore moves away before running its
+ * chunk: a few system calls and a migration once, instead of a shared CPU
+ * for every later loop.  Only when there are no more threads than CPUs;
+ * workers sharing a CPU with each other (not the caller's) are left to the
+ * scheduler. */
+static void move_off_cpu(int32_t tid, int cpu)
+{
+    cpu_set_t mask, one;
+    pthread_t self = pthread_self();
+    if (pthread_getaffinity_np(self, sizeof mask, &mask) != 0)
+        return;
+    int others = CPU_COUNT(&mask) - (CPU_ISSET(cpu, &mask) ? 1 : 0);
+    if (others < 1)
+        return;
+    int k = (tid - 1) % others, target = -1;
+    for (int c = 0; c < CPU_SETSIZE && target < 0; c++)
+        if (c != cpu && CPU_ISSET(c, &mask) && k-- == 0)
+            target = c;
+    CPU_ZERO(&one);
+    CPU_SET(target, &one);
+    if (pthread_setaffinity_np(self, sizeof one, &one) == 0)
+        pthread_setaffinity_np(self, sizeof mask, &mask);
+}
+
 static inline void chunk_bounds(const struct job *j, int32_t tid, int64_t *b, int64_t *e)
 {
     int64_t t = tid;
@@ -335,6 +399,10 @@ static void *worker_main(void *arg)
         const struct job j = g_go.job;
         if (j.body == NULL)
             return NULL;
+        /* On the caller's CPU, the chunk would wait for the caller's own:
+         * move first.  sched_getcpu reads the kernel's rseq area: a few ns. */
+        if (move_off_caller && sched_getcpu() == j.caller_cpu)
+            move_off_cpu(tid, j.caller_cpu);
         if (tid < j.nchunks) {
             int64_t b, e;
             chunk_bounds(&j, tid, &b, &e);
@@ -390,17 +458,21 @@ static void stop_workers_locked(void)
  * the system refuses threads, runs with those it got. */
 static void start_workers_locked(int32_t nthreads)
 {
+    calibrate_pause();
+    long us = env_positive("PYACC_SPIN_US");
+    if (us < 0)
+        us = DEFAULT_SPIN_US;
     /* The mask now, not at first use: the process may have moved. */
-    if (nthreads > affinity_cpus()) {
-        spin_iters = OVERSUBSCRIBED_SPIN_ITERS;
-    } else {
-        long us = env_positive("PYACC_SPIN_US");
-        if (us < 0)
-            us = DEFAULT_SPIN_US;
-        calibrate_pause();
-        double it = (double)us * pauses_per_us;
-        spin_iters = it > (double)UINT32_MAX ? UINT32_MAX : (uint32_t)it;
-    }
+    const int32_t ncpus = affinity_cpus();
+    if (nthreads > ncpus && us > OVERSUBSCRIBED_SPIN_US)
+        us = OVERSUBSCRIBED_SPIN_US;
+    double it = (double)us * pauses_per_us;
+    spin_iters = it > (double)UINT32_MAX ? UINT32_MAX : (uint32_t)it;
+    double ye = YIELD_EVERY_US * pauses_per_us;
+    yield_every = ye < 1 ? 1 : ye > (double)UINT32_MAX ? UINT32_MAX : (uint32_t)ye;
+    /* With more threads than CPUs, sharing is unavoidable: leave placement
+     * to the scheduler. */
+    move_off_caller = nthreads <= ncpus;
 
     pool_started_for = nthreads;
     pool_nworkers = 0;
@@ -412,11 +484,16 @@ static void start_workers_locked(int32_t nthreads)
     /* Relaxed: read by the workers after pthread_create, which orders it. */
     pool_start_gen = atomic_load_explicit(&g_go.gen, memory_order_relaxed) & ~GEN_SLEEPER;
 
-    /* Workers block every signal, so that asynchronous signals (SIGINT for
-     * Python's KeyboardInterrupt) reach the interpreter's threads. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    /* Workers block the asynchronous signals, so that those (SIGINT for
+     * Python's KeyboardInterrupt, say) reach the interpreter's threads.  Not
+     * the ones a faulting body raises: blocked, they would kill the process
+     * without running Python's faulthandler or a sanitiser's report. */
+    sigset_t mask, old;
+    sigfillset(&mask);
+    const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS};
+    for (size_t k = 0; k < sizeof faults / sizeof faults[0]; k++)
+        sigdelset(&mask, faults[k]);
+    pthread_sigmask(SIG_SETMASK, &mask, &old);
     for (int32_t i = 0; i < nthreads - 1; i++) {
         if (pthread_create(&pool_threads[i], NULL, worker_main, (void *)(intptr_t)(i + 1)) != 0)
             break;
@@ -510,6 +587,7 @@ void pyacc_rt_parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_pa
     j->q = n / nchunks;
     j->r = n % nchunks;
     j->nchunks = nchunks;
+    j->caller_cpu = sched_getcpu();
     /* Relaxed: published to the workers by the release in
      * publish_generation, and nobody touches it before that. */
     atomic_store_explicit(&g_done.pending, (uint32_t)pool_nworkers, memory_order_relaxed);

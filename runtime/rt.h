@@ -71,12 +71,14 @@ typedef struct rt_error {
     int32_t line;
     int32_t col;
     int32_t end_col;
+    int32_t file; /* which source file: 0 the region's, k a called function's */
+    int32_t pad_;
     int64_t info[2];
 } rt_error;
 
 /* Records an error unless one is already recorded (the first one wins under
  * concurrent chunks).  Returns kind.  Called by compiled code. */
-int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t line, int32_t col,
+int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t file, int32_t line, int32_t col,
                        int32_t end_col, int64_t info0, int64_t info1);
 
 #endif

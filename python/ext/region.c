@@ -8,6 +8,7 @@
  * instead, after one warning.
  */
 #include "args.h"
+#include "code.h"
 
 #include "rt.h"
 
@@ -19,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#define RG_MAXARGS 64
+#define RG_MAXARGS PYEXT_MAXARGS
 
 typedef int32_t (*rg_fn)(int64_t *slots, rt_error *err);
 
@@ -31,17 +32,14 @@ typedef struct rg_entry {
     fe_argtype *outtypes;
     fe_argtype *listout_types;
     uint8_t *written;
+    char **files;             /* where errors point: the region's file, callees' */
+    int nfiles;
     double compile_ms, opt_ms, codegen_ms;
 } rg_entry;
 
 typedef struct rg_region {
     PyObject_HEAD
-    /* the code, as the frontend reads it */
-    fe_code code;
-    uint8_t *bytes;
-    fe_const *consts;
-    char **names, **varnames;
-    fe_loc *positions;
+    pyext_code pc;             /* the code, as the frontend reads it */
     char *filename, *qualname, *label;
     /* what the pragmas say */
     fe_dir_kind construct;
@@ -64,222 +62,6 @@ typedef struct rg_region {
 } rg_region;
 
 static long long symbol_counter;
-
-/* ----------------------------------------------------------- constants */
-
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = PyMem_Malloc(n);
-    if (d)
-        memcpy(d, s, n);
-    return d;
-}
-
-static void free_const(fe_const *c)
-{
-    if (c->kind == FE_CONST_STR)
-        PyMem_Free((void *)c->s);
-    if (c->kind == FE_CONST_TUPLE) {
-        for (int i = 0; i < c->nitems; i++)
-            free_const((fe_const *)&c->items[i]);
-        PyMem_Free((void *)c->items);
-    }
-}
-
-/* Converts a Python constant into *c (owning what it allocates). */
-static int convert_const(PyObject *o, fe_const *c)
-{
-    memset(c, 0, sizeof *c);
-    if (o == Py_None) {
-        c->kind = FE_CONST_NONE;
-    } else if (o == Py_True || o == Py_False) {
-        c->kind = FE_CONST_BOOL;
-        c->i = o == Py_True;
-    } else if (PyLong_CheckExact(o)) {
-        int overflow;
-        c->i = PyLong_AsLongLongAndOverflow(o, &overflow);
-        c->kind = overflow ? FE_CONST_OTHER : FE_CONST_INT;
-    } else if (PyFloat_CheckExact(o)) {
-        c->kind = FE_CONST_FLOAT;
-        c->f = PyFloat_AsDouble(o);
-    } else if (PyComplex_Check(o)) {
-        c->kind = FE_CONST_COMPLEX;
-        c->f = PyComplex_RealAsDouble(o);
-        c->imag = PyComplex_ImagAsDouble(o);
-    } else if (PyUnicode_Check(o)) {
-        const char *s = PyUnicode_AsUTF8AndSize(o, NULL);
-        if (!s)
-            return -1;
-        c->kind = FE_CONST_STR;
-        if (!(c->s = dupstr(s)))
-            return -1;
-    } else if (PyTuple_Check(o)) {
-        Py_ssize_t n = PyTuple_Size(o);
-        fe_const *items = PyMem_Calloc((size_t)n + 1, sizeof *items);
-        if (!items)
-            return -1;
-        c->kind = FE_CONST_TUPLE;
-        c->items = items;
-        c->nitems = (int)n;
-        for (Py_ssize_t i = 0; i < n; i++)
-            if (convert_const(PyTuple_GetItem(o, i), &items[i]) < 0)
-                return -1;
-    } else {
-        c->kind = FE_CONST_OTHER;
-    }
-    return 0;
-}
-
-/* ---------------------------------------------------------- the code */
-
-static char **str_tuple(PyObject *t, int *n)
-{
-    Py_ssize_t len = PyTuple_Size(t);
-    if (len < 0)
-        return NULL;
-    char **v = PyMem_Calloc((size_t)len + 1, sizeof *v);
-    if (!v)
-        return NULL;
-    for (Py_ssize_t i = 0; i < len; i++) {
-        const char *s = PyUnicode_AsUTF8AndSize(PyTuple_GetItem(t, i), NULL);
-        if (!s || !(v[i] = dupstr(s))) {
-            for (Py_ssize_t j = 0; j < i; j++)
-                PyMem_Free(v[j]);
-            PyMem_Free(v);
-            return NULL;
-        }
-    }
-    *n = (int)len;
-    return v;
-}
-
-static long attr_long(PyObject *o, const char *name)
-{
-    PyObject *v = PyObject_GetAttrString(o, name);
-    if (!v)
-        return -1;
-    long r = PyLong_AsLong(v);
-    Py_DECREF(v);
-    return r;
-}
-
-/* Reads a code object through its attributes (the stable ABI has no
- * struct access). */
-static int read_code(rg_region *r, PyObject *code)
-{
-    PyObject *b = PyObject_GetAttrString(code, "co_code");
-    if (!b || !PyBytes_Check(b)) {
-        Py_XDECREF(b);
-        return -1;
-    }
-    Py_ssize_t nb = PyBytes_Size(b);
-    r->bytes = PyMem_Malloc((size_t)nb + 1);
-    if (!r->bytes) {
-        Py_DECREF(b);
-        PyErr_NoMemory();
-        return -1;
-    }
-    memcpy(r->bytes, PyBytes_AsString(b), (size_t)nb);
-    Py_DECREF(b);
-    r->code.code = r->bytes;
-    r->code.ncode = (size_t)nb;
-
-    PyObject *consts = PyObject_GetAttrString(code, "co_consts");
-    if (!consts)
-        return -1;
-    Py_ssize_t nc = PyTuple_Size(consts);
-    r->consts = PyMem_Calloc((size_t)nc + 1, sizeof *r->consts);
-    if (!r->consts) {
-        Py_DECREF(consts);
-        PyErr_NoMemory();
-        return -1;
-    }
-    r->code.nconsts = (int)nc;
-    for (Py_ssize_t i = 0; i < nc; i++)
-        if (convert_const(PyTuple_GetItem(consts, i), &r->consts[i]) < 0) {
-            Py_DECREF(consts);
-            return -1;
-        }
-    Py_DECREF(consts);
-    r->code.consts = r->consts;
-
-    PyObject *names = PyObject_GetAttrString(code, "co_names");
-    PyObject *varnames = names ? PyObject_GetAttrString(code, "co_varnames") : NULL;
-    if (!varnames ||
-        !(r->names = str_tuple(names, &r->code.nnames)) ||
-        !(r->varnames = str_tuple(varnames, &r->code.nlocals))) {
-        Py_XDECREF(names);
-        Py_XDECREF(varnames);
-        return -1;
-    }
-    Py_DECREF(names);
-    Py_DECREF(varnames);
-    r->code.names = (const char *const *)r->names;
-    r->code.varnames = (const char *const *)r->varnames;
-    r->code.nargs = (int)attr_long(code, "co_argcount");
-    if (r->code.nargs < 0 || r->code.nargs > RG_MAXARGS) {
-        if (!PyErr_Occurred())
-            PyErr_Format(PyExc_ValueError, "pyacc: a region takes at most %d variables", RG_MAXARGS);
-        return -1;
-    }
-
-    /* co_positions(): one (line, end_line, col, end_col) per code unit */
-    PyObject *pos = PyObject_CallMethod(code, "co_positions", NULL);
-    PyObject *it = pos ? PyObject_GetIter(pos) : NULL;
-    Py_XDECREF(pos);
-    if (!it)
-        return -1;
-    size_t nunits = (size_t)nb / 2;
-    r->positions = PyMem_Calloc(nunits + 1, sizeof *r->positions);
-    if (!r->positions) {
-        Py_DECREF(it);
-        PyErr_NoMemory();
-        return -1;
-    }
-    PyObject *item;
-    size_t u = 0;
-    while ((item = PyIter_Next(it)) != NULL) {
-        if (u < nunits) {
-            PyObject *l = PyTuple_GetItem(item, 0), *c = PyTuple_GetItem(item, 2),
-                     *e = PyTuple_GetItem(item, 3), *el = PyTuple_GetItem(item, 1);
-            fe_loc *p = &r->positions[u];
-            p->line = l && l != Py_None ? (int)PyLong_AsLong(l) : 0;
-            p->col = c && c != Py_None ? (int)PyLong_AsLong(c) : 0;
-            /* an end column on another line is no use to a caret */
-            p->end_col = e && e != Py_None && el && el != Py_None && PyLong_AsLong(el) == p->line
-                             ? (int)PyLong_AsLong(e)
-                             : -1;
-            /* a unit without a line (a cache entry) takes its neighbour's */
-            if (!p->line && u > 0)
-                *p = r->positions[u - 1];
-        }
-        u++;
-        Py_DECREF(item);
-    }
-    Py_DECREF(it);
-    if (PyErr_Occurred())
-        return -1;
-    r->code.positions = r->positions;
-
-    PyObject *xt = PyObject_GetAttrString(code, "co_exceptiontable");
-    if (!xt)
-        return -1;
-    r->code.has_exception_table = PyBytes_Size(xt) > 0;
-    Py_DECREF(xt);
-    PyObject *cells = PyObject_GetAttrString(code, "co_cellvars");
-    PyObject *frees = cells ? PyObject_GetAttrString(code, "co_freevars") : NULL;
-    if (!frees) {
-        Py_XDECREF(cells);
-        return -1;
-    }
-    r->code.has_cells = PyTuple_Size(cells) > 0 || PyTuple_Size(frees) > 0;
-    Py_DECREF(cells);
-    Py_DECREF(frees);
-    r->code.filename = r->filename;
-    r->code.qualname = r->qualname;
-    return 0;
-}
 
 /* ------------------------------------------------------- the pragmas */
 
@@ -306,7 +88,7 @@ static int read_info(rg_region *r, PyObject *info)
     if (!PyArg_ParseTuple(PyDict_GetItemString(info, "where"), "sssiii", &file, &qual, &label,
                           &r->loc.line, &r->loc.col, &r->nouts))
         return -1;
-    if (!(r->filename = dupstr(file)) || !(r->qualname = dupstr(qual)) || !(r->label = dupstr(label))) {
+    if (!(r->filename = pyext_dupstr(file)) || !(r->qualname = pyext_dupstr(qual)) || !(r->label = pyext_dupstr(label))) {
         PyErr_NoMemory();
         return -1;
     }
@@ -344,14 +126,14 @@ static int read_info(rg_region *r, PyObject *info)
         for (Py_ssize_t k = 0; k < nr; k++) {
             const char *name;
             int op;
-            if (!PyArg_ParseTuple(PyList_GetItem(reds, k), "si", &name, &op) || !(rs[k].name = dupstr(name)))
+            if (!PyArg_ParseTuple(PyList_GetItem(reds, k), "si", &name, &op) || !(rs[k].name = pyext_dupstr(name)))
                 return -1;
             rs[k].op = (fe_red_op)op;
             ls->nred++;
         }
         for (Py_ssize_t k = 0; k < np; k++) {
             const char *name = PyUnicode_AsUTF8AndSize(PyList_GetItem(privs, k), NULL);
-            if (!name || !(ps[k] = dupstr(name)))
+            if (!name || !(ps[k] = pyext_dupstr(name)))
                 return -1;
             ls->nprivate++;
         }
@@ -388,7 +170,7 @@ static int region_init(PyObject *self, PyObject *args, PyObject *kw)
     (void)kw;
     if (!PyArg_ParseTuple(args, "OOO!O!", &code, &func, &PyDict_Type, &fglobals, &PyDict_Type, &info))
         return -1;
-    if (r->bytes) {
+    if (r->pc.bytes) {
         PyErr_SetString(PyExc_RuntimeError, "Region already initialised");
         return -1;
     }
@@ -396,7 +178,7 @@ static int region_init(PyObject *self, PyObject *args, PyObject *kw)
     Py_INCREF(fglobals);
     r->func = func;
     r->fglobals = fglobals;
-    if (read_info(r, info) < 0 || read_code(r, code) < 0) {
+    if (read_info(r, info) < 0 || pyext_code_read(&r->pc, code) < 0) {
         if (!PyErr_Occurred())
             PyErr_NoMemory();
         return -1;
@@ -411,6 +193,9 @@ static void free_entry(rg_entry *e)
     free(e->outtypes);
     free(e->listout_types);
     free(e->written);
+    for (int i = 0; e->files && i < e->nfiles; i++)
+        free(e->files[i]);
+    free(e->files);
 }
 
 static void region_dealloc(PyObject *self)
@@ -421,17 +206,7 @@ static void region_dealloc(PyObject *self)
     for (int i = 0; i < r->nentries; i++)
         free_entry(&r->entries[i]);
     PyMem_Free(r->entries);
-    PyMem_Free(r->bytes);
-    for (int i = 0; i < r->code.nconsts; i++)
-        free_const(&r->consts[i]);
-    PyMem_Free(r->consts);
-    for (int i = 0; r->names && i < r->code.nnames; i++)
-        PyMem_Free(r->names[i]);
-    PyMem_Free(r->names);
-    for (int i = 0; r->varnames && i < r->code.nlocals; i++)
-        PyMem_Free(r->varnames[i]);
-    PyMem_Free(r->varnames);
-    PyMem_Free(r->positions);
+    pyext_code_clear(&r->pc);
     PyMem_Free(r->filename);
     PyMem_Free(r->qualname);
     PyMem_Free(r->label);
@@ -461,43 +236,6 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Resolves the global names through pyacc.regions.resolve_globals into
- * fe_globals; *keep holds the Python objects the strings live in. */
-static fe_global *resolve_globals(rg_region *r, PyObject **keep)
-{
-    PyObject *names = PyTuple_New(r->code.nnames);
-    if (!names)
-        return NULL;
-    for (int i = 0; i < r->code.nnames; i++)
-        PyTuple_SetItem(names, i, PyUnicode_FromString(r->names[i]));
-    PyObject *res = PyObject_CallFunctionObjArgs(pyext.resolve_globals, r->fglobals, names, NULL);
-    Py_DECREF(names);
-    if (!res)
-        return NULL;
-    fe_global *g = PyMem_Calloc((size_t)r->code.nnames + 1, sizeof *g);
-    if (!g) {
-        Py_DECREF(res);
-        PyErr_NoMemory();
-        return NULL;
-    }
-    for (int i = 0; i < r->code.nnames && i < PyList_Size(res); i++) {
-        PyObject *t = PyList_GetItem(res, i), *name, *value;
-        int kind;
-        if (!PyArg_ParseTuple(t, "iOO", &kind, &name, &value))
-            goto fail;
-        g[i].kind = (fe_global_kind)kind;
-        g[i].name = name == Py_None ? NULL : PyUnicode_AsUTF8AndSize(name, NULL);
-        if (kind == FE_GLOBAL_CONST && convert_const(value, &g[i].value) < 0)
-            goto fail;
-    }
-    *keep = res;
-    return g;
-fail:
-    PyMem_Free(g);
-    Py_DECREF(res);
-    return NULL;
 }
 
 /* Raises or warns for a region that cannot compile for this signature;
@@ -543,22 +281,23 @@ static rg_entry *new_entry(rg_region *r, const fe_argtype *sig)
     }
     rg_entry *e = &r->entries[r->nentries++];
     memset(e, 0, sizeof *e);
-    memcpy(e->sig, sig, (size_t)r->code.nargs * sizeof *sig);
+    memcpy(e->sig, sig, (size_t)r->pc.code.nargs * sizeof *sig);
     return e;
 }
 
 /* Lowers the region for sig into a fresh context; on success *ctx and
  * res->module are the caller's. */
 static fe_status lower_for(rg_region *r, const fe_argtype *sig, const char *symbol, jit_ctx **ctx,
-                           fe_result *res, fe_error *err, PyObject **keep)
+                           fe_result *res, fe_error *err)
 {
-    fe_global *globals = resolve_globals(r, keep);
-    if (!globals)
+    pyext_globals g;
+    if (pyext_globals_resolve(&g, &r->pc, r->fglobals) < 0) {
+        pyext_globals_clear(&g, &r->pc);
         return FE_ERR_INTERNAL;
-    r->code.globals = globals;
+    }
     fe_region reg = {
         .optable = pyext.optable,
-        .code = &r->code,
+        .code = &r->pc.code,
         .argtypes = sig,
         .construct = r->construct,
         .loc = r->loc,
@@ -579,11 +318,7 @@ static fe_status lower_for(rg_region *r, const fe_argtype *sig, const char *symb
         st = fe_lower_region(&reg, jit_ctx_llvm(*ctx), res, err);
         Py_END_ALLOW_THREADS
     }
-    for (int i = 0; i < r->code.nnames; i++)
-        if (globals[i].kind == FE_GLOBAL_CONST)
-            free_const(&globals[i].value);
-    PyMem_Free(globals);
-    r->code.globals = NULL;
+    pyext_globals_clear(&g, &r->pc);
     return st;
 }
 
@@ -600,9 +335,7 @@ static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
     jit_ctx *ctx = NULL;
     fe_result res;
     fe_error err;
-    PyObject *keep = NULL;
-    fe_status st = lower_for(r, sig, symbol, &ctx, &res, &err, &keep);
-    Py_XDECREF(keep);
+    fe_status st = lower_for(r, sig, symbol, &ctx, &res, &err);
     if (st == FE_ERR_INTERNAL && PyErr_Occurred()) {
         jit_ctx_free(ctx);
         return NULL;
@@ -643,6 +376,10 @@ static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
     e->outtypes = res.outtypes;
     e->listout_types = res.listout_types;
     e->written = res.written;
+    e->files = res.files;
+    e->nfiles = res.nfiles;
+    res.files = NULL;
+    res.nfiles = 0;
     res.outtypes = NULL;
     res.listout_types = NULL;
     res.written = NULL;
@@ -657,7 +394,7 @@ static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
 
 static rg_entry *find_entry(rg_region *r, const fe_argtype *sig)
 {
-    size_t n = (size_t)r->code.nargs * sizeof *sig;
+    size_t n = (size_t)r->pc.code.nargs * sizeof *sig;
     if (r->mru < r->nentries && memcmp(r->entries[r->mru].sig, sig, n) == 0)
         return &r->entries[r->mru];
     for (int i = 0; i < r->nentries; i++)
@@ -670,7 +407,7 @@ static rg_entry *find_entry(rg_region *r, const fe_argtype *sig)
 
 /* --------------------------------------------------------------- call */
 
-static PyObject *raise_runtime(rg_region *r, const rt_error *err)
+static PyObject *raise_runtime(rg_region *r, const rg_entry *e, const rt_error *err)
 {
     PyObject *type = PyExc_RuntimeError;
     char msg[256];
@@ -706,7 +443,7 @@ static PyObject *raise_runtime(rg_region *r, const rt_error *err)
     case RT_ERR_UNBOUND:
         type = PyExc_UnboundLocalError;
         snprintf(msg, sizeof msg, "cannot access local variable '%s' where it is not associated with a value",
-                 a >= 0 && a < r->code.nlocals ? r->varnames[a] : "?");
+                 err->file == 0 && a >= 0 && a < r->pc.code.nlocals ? r->pc.varnames[a] : "?");
         break;
     case RT_ERR_LIST_LENGTH:
         type = PyExc_ValueError;
@@ -719,8 +456,8 @@ static PyObject *raise_runtime(rg_region *r, const rt_error *err)
     PyObject *exc = PyObject_CallFunction(type, "s", msg);
     if (!exc)
         return NULL;
-    PyObject *res = PyObject_CallFunction(pyext.raise_at, "Osi", exc, r->filename,
-                                          err->line ? err->line : r->loc.line);
+    const char *file = err->file > 0 && err->file < e->nfiles ? e->files[err->file] : r->filename;
+    PyObject *res = PyObject_CallFunction(pyext.raise_at, "Osi", exc, file, err->line ? err->line : r->loc.line);
     Py_DECREF(exc);
     Py_XDECREF(res);
     return NULL; /* raise_at always raises */
@@ -730,9 +467,9 @@ static PyObject *raise_runtime(rg_region *r, const rt_error *err)
 static int classify_all(rg_region *r, PyObject *args, fe_argtype *sig, int64_t *slots, pyext_arg *a)
 {
     Py_ssize_t n = PyTuple_Size(args);
-    if (n != r->code.nargs) {
+    if (n != r->pc.code.nargs) {
         PyErr_Format(PyExc_TypeError, "pyacc region %s takes %d arguments (%zd given)", r->label,
-                     r->code.nargs, n);
+                     r->pc.code.nargs, n);
         return -1;
     }
     for (Py_ssize_t i = 0; i < n; i++)
@@ -828,7 +565,7 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     if (list_rc)
         return NULL;
     if (rc)
-        return raise_runtime(r, &err);
+        return raise_runtime(r, e, &err);
     if (r->nouts == 0)
         Py_RETURN_NONE;
     PyObject *outs = PyTuple_New(r->nouts);
@@ -874,7 +611,7 @@ static PyObject *signature_str(rg_region *r, const fe_argtype *sig)
     char buf[2048];
     size_t k = 0;
     buf[k++] = '(';
-    for (int i = 0; i < r->code.nargs && k < sizeof buf - 64; i++) {
+    for (int i = 0; i < r->pc.code.nargs && k < sizeof buf - 64; i++) {
         if (i)
             k += (size_t)snprintf(buf + k, sizeof buf - k, ", ");
         k += (size_t)fe_argtype_str(&sig[i], buf + k, sizeof buf - k);
@@ -903,11 +640,9 @@ static PyObject *region_inspect(PyObject *self, PyObject *args)
         jit_ctx *ctx = NULL;
         fe_result res;
         fe_error err;
-        PyObject *keep = NULL;
         char symbol[96];
         snprintf(symbol, sizeof symbol, "pyacc_region_inspect_%lld", ++symbol_counter);
-        fe_status st = lower_for(r, e->sig, symbol, &ctx, &res, &err, &keep);
-        Py_XDECREF(keep);
+        fe_status st = lower_for(r, e->sig, symbol, &ctx, &res, &err);
         if (st != FE_OK) {
             jit_ctx_free(ctx);
             if (!PyErr_Occurred())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import types
 import os
 import sys
 import warnings
@@ -25,7 +26,7 @@ class _Unbound:
 UNBOUND = _Unbound()
 
 # fe_global_kind numbering (frontend/fe.h)
-G_UNBOUND, G_BUILTIN, G_MODULE, G_CONST, G_OTHER = range(5)
+G_UNBOUND, G_BUILTIN, G_MODULE, G_CONST, G_OTHER, G_FUNCTION = range(6)
 
 _BUILTINS = {"range", "len", "min", "max", "abs", "int", "float", "bool", "round", "enumerate"}
 
@@ -51,6 +52,10 @@ def resolve_globals(fglobals, names):
             out.append((G_BUILTIN, name, None))
         elif type(v) in (int, float, bool):
             out.append((G_CONST, None, v))
+        elif isinstance(v, types.FunctionType):
+            out.append((G_FUNCTION, v.__qualname__, v))    # compiled where it is called
+        elif isinstance(getattr(v, "py_func", None), types.FunctionType) and not v._regions:
+            out.append((G_FUNCTION, v.__qualname__, v.py_func))  # an @acc function without regions
         else:
             out.append((G_OTHER, None, None))
     return out

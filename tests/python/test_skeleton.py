@@ -347,3 +347,57 @@ def test_reading_a_variable_before_assignment_raises_unbound_local_error():
         h(np.zeros(4), 4)
     with pytest.raises(UnboundLocalError, match="'q'"):
         h.py_func(np.zeros(4), 4)
+
+
+def _square(v):
+    return v * v
+
+
+def _poly(v, a, b):
+    if v < 0:
+        return -_square(v) + a
+    return _square(v) * b + a
+
+
+def _fact(n):
+    return 1 if n <= 1 else n * _fact(n - 1)
+
+
+def _div(a, b):
+    return a // b
+
+
+def test_calls_to_module_functions_are_compiled_and_inlined():
+    @acc
+    def f(x, y):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            y[i] = _poly(x[i], 1.5, 2) + _square(i)
+
+    check(f, np.linspace(-2, 2, 101), np.zeros(101))
+    ir = next(iter(f.inspect_llvm().values()))
+    assert "_square" not in ir and "_poly" not in ir  # inlined away
+
+
+def test_recursion_runs_in_the_interpreter_with_a_warning():
+    @acc
+    def g(x):
+        #pragma acc serial
+        x[0] = _fact(5)
+
+    with pytest.warns(pyacc.PyaccWarning, match="recursion"):
+        z = np.zeros(1)
+        g(z)
+    assert z[0] == 120
+
+
+def test_an_error_in_a_called_function_points_at_its_line():
+    @acc
+    def h(x, d):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            x[i] = _div(i, d)
+
+    with pytest.raises(ZeroDivisionError) as info:
+        h(np.zeros(3, dtype=np.int64), 0)
+    assert "return a // b" in str(info.traceback[-1].statement)
