@@ -19,7 +19,8 @@
  *
  * Worker i always runs chunk i, so a thread's tid is stable from loop to loop
  * (good for caches and for later per-thread reduction slots).  A worker that
- * wakes up on the caller's CPU moves itself off it (move_off_cpu says why).
+ * finds itself on the caller's CPU when a loop starts moves itself off it
+ * (move_off_cpu says why).
  *
  * The tunable spin length (PYACC_SPIN_US, microseconds; an internal knob for
  * benchmarking, see benchmarks/pool/README.md) defaults to DEFAULT_SPIN_US,

@@ -12,7 +12,7 @@
  * Prints medians and the ratio pool/omp.  Both runtimes' threads spin after
  * a loop, so each block of samples starts after a quiet pause long enough for
  * the other runtime's threads to fall asleep (they would steal the cores),
- * and blocks run in the order pool, omp, omp, pool to cancel drift.
+ * and blocks alternate (pool, omp, omp, pool, ...) to cancel drift.
  *
  * Thread count: PYACC_NUM_THREADS (else the affinity mask) decides pyacc's;
  * libgomp is set to the same with omp_set_num_threads.  PIN=1 pins both
@@ -148,29 +148,29 @@ static int time_calls(loop_fn f, int64_t n, int reps, double pre_us, int busy, d
     return reps;
 }
 
-/* Pool, omp, omp, pool: half the reps each time, quiet pause before each. */
+/* Alternates blocks of pool and omp samples, ROUNDS pairs in the order
+ * pool, omp, omp, pool, pool, ... so that drift on a shared machine hits
+ * both alike; a quiet pause and a warm-up call before each block. */
+#define ROUNDS 4
+
 static void abba(loop_fn pool, loop_fn omp, int64_t n, int reps, double pre_us, int busy,
                  double *med_pool, double *med_omp)
 {
-    double *vp = malloc(sizeof(double) * (size_t)reps);
-    double *vo = malloc(sizeof(double) * (size_t)reps);
-    int h = reps / 2;
-    quiesce();
-    pool(n); /* warm: threads up, caches loaded */
-    time_calls(pool, n, h, pre_us, busy, vp);
-    quiesce();
-    omp(n);
-    time_calls(omp, n, h, pre_us, busy, vo);
-    quiesce();
-    omp(n);
-    time_calls(omp, n, reps - h, pre_us, busy, vo + h);
-    quiesce();
-    pool(n);
-    time_calls(pool, n, reps - h, pre_us, busy, vp + h);
-    *med_pool = median(vp, reps);
-    *med_omp = median(vo, reps);
-    free(vp);
-    free(vo);
+    double *v[2] = {malloc(sizeof(double) * (size_t)reps), malloc(sizeof(double) * (size_t)reps)};
+    loop_fn fn[2] = {pool, omp};
+    int done[2] = {0, 0}, blocks[2] = {0, 0};
+    for (int r = 0; r < 2 * ROUNDS; r++) {
+        int who = (r % 4 == 0 || r % 4 == 3) ? 0 : 1;
+        int k = ++blocks[who] == ROUNDS ? reps - done[who] : reps / ROUNDS;
+        quiesce();
+        fn[who](n);
+        time_calls(fn[who], n, k, pre_us, busy, v[who] + done[who]);
+        done[who] += k;
+    }
+    *med_pool = median(v[0], done[0]);
+    *med_omp = median(v[1], done[1]);
+    free(v[0]);
+    free(v[1]);
 }
 
 static void row(const char *what, double p, double o, const char *unit)
@@ -264,6 +264,14 @@ int main(int argc, char **argv)
            getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "default",
            getenv("GOMP_SPINCOUNT") ? getenv("GOMP_SPINCOUNT") : "default");
 
+    /* Warm both runtimes up for 100 ms each: threads created, and placed on
+     * their CPUs by the scheduler (a new thread may start on its creator's
+     * CPU and take a while to move). */
+    for (double end = now_us() + 1e5; now_us() < end;)
+        pool_empty(nthreads);
+    quiesce();
+    for (double end = now_us() + 1e5; now_us() < end;)
+        omp_empty(nthreads);
     print_load("before");
     double p, o;
     if (strcmp(mode, "all") == 0) {
