@@ -236,6 +236,13 @@ int fx_load(const char *path, fx_fixture *fx, char *err, size_t errlen)
             fx->expect[fx->nexpect++] = r;
         } else if (starts(line, "reject", &r) && fx->nreject < FX_MAX) {
             fx->reject[fx->nreject++] = r;
+        } else if (starts(line, "type", &r) && fx->ntypes < FX_MAX) {
+            char *sp = strchr(r, ' ');
+            if (!sp)
+                goto bad;
+            *sp = 0;
+            fx->type_var[fx->ntypes] = r;
+            fx->type_str[fx->ntypes++] = sp + 1;
         } else if (starts(line, "error", &r)) {
             char *sp = strchr(r, ' ');
             if (!sp)

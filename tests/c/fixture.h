@@ -24,6 +24,8 @@ typedef struct fx_fixture {
     const char *expect[FX_MAX], *reject[FX_MAX];
     int nexpect, nreject;
     const char *error_kind, *error_text; /* NULL when lowering must succeed */
+    const char *type_var[FX_MAX], *type_str[FX_MAX]; /* variables' expected types */
+    int ntypes;
     /* storage the above points into */
     char **lines;
     int nlines;

@@ -81,6 +81,38 @@ def matrix(a, out):
             out[i, j] = a[i][j] * 2 + math.sqrt(abs(a[i, j]))
 
 
+def promote(x32, x64, i32, i64, a, n, out):
+    for i in range(n):
+        p = x32[i] * a          # weak float with float32: float32
+        q = x32[i] + x64[i]     # float32 with float64: float64
+        r = i32[i] + i64[i]     # int32 with int64: int64
+        s = i64[i] / i64[i]     # true division of ints: float64
+        t = i32[i] + n          # weak int with int32: int32
+        u = x32[i] + i32[i]     # float32 with int32: float64
+        w = n / 2               # Python ints: float
+        out[i] = p + q + r + s + t + u + w
+
+
+def accumulate(x, n):
+    s = 0
+    for i in range(n):
+        s += x[i]               # int, then numpy.float64: the variable is float64
+    return (s,)
+
+
+def mixed(x, n):
+    v = x[0]
+    for i in range(n):
+        v = 1.5
+    v = x[1] + x[2]
+    return (v,)
+
+
+# More than 256 constants: LOAD_CONST needs EXTENDED_ARG (x[0] first keeps
+# them from being folded into one).
+exec("def many_consts(x):\n    x[0] = x[0] + " + " + ".join(f"{1000 + k}.5" for k in range(300)) + "\n")
+
+
 ARR = lambda dtype, nd=1, layout="C": ("array", dtype, nd, layout)
 PYF, PYI = ("float", "bool", 0, "C"), ("int", "bool", 0, "C")
 
@@ -113,6 +145,16 @@ CASES = {
     "matrix_c": dict(func=matrix, args=[ARR("float64", 2, "C"), ARR("float64", 2, "C")],
                      loops=[(PAR_INDEPENDENT, 1)],
                      expect=["pyacc.parallel_loop", "llvm.sqrt.f64", "llvm.fabs.f64"]),
+    "promote": dict(func=promote, args=[ARR("float32"), ARR("float64"), ARR("int32"), ARR("int64"), PYF, PYI,
+                                       ARR("float64")], loops=[(PAR_INDEPENDENT, 1)],
+                    types={"p": "numpy.float32", "q": "numpy.float64", "r": "numpy.int64",
+                           "s": "numpy.float64", "t": "numpy.int32", "u": "numpy.float64", "w": "float",
+                           "i": "int", "n": "int", "a": "float"}),
+    "accumulate": dict(func=accumulate, args=[ARR("float64"), PYI], loops=[(PAR_SEQ, 1)], nouts=1,
+                       types={"s": "numpy.float64"}),
+    "mixed": dict(func=mixed, args=[ARR("int64"), PYI], loops=[(PAR_SEQ, 1)], nouts=1,
+                  error=("type", "variable 'v' holds")),
+    "many_consts": dict(func=many_consts, args=[ARR("float64")], expect=["store double"]),
     "matrix_f": dict(func=matrix, args=[ARR("float64", 2, "F"), ARR("float64", 2, "A")],
                      loops=[(PAR_INDEPENDENT, 1)],
                      expect=["pyacc.parallel_loop", "llvm.sqrt.f64"]),
@@ -184,6 +226,7 @@ def fixture(name, case):
     out.append(f"nouts {case.get('nouts', 0)}")
     out += [f"expect {e}" for e in case.get("expect", [])]
     out += [f"reject {r}" for r in case.get("reject", [])]
+    out += [f"type {k} {v}" for k, v in case.get("types", {}).items()]
     if "error" in case:
         out.append(f"error {case['error'][0]} {case['error'][1]}")
     return "\n".join(out) + "\n"
