@@ -196,6 +196,30 @@ static LLVMValueRef libm(lower *lw, const char *name, LLVMValueRef *args, int na
     return LLVMBuildCall2(lw->B, fty, fn, args, (unsigned)nargs, "");
 }
 
+/* math.gamma, math.lgamma and math.hypot are CPython's own algorithms, not
+ * the C library's (they differ in the last bits): compiled code calls the
+ * interpreter's functions through `pyacc_py_math`, which the extension
+ * defines, and raises what they raised. */
+static LLVMValueRef python_math(lower *lw, const mathfn *m, LLVMValueRef *a, fe_loc loc)
+{
+    LLVMTypeRef ptys[4] = {lw->i32, lw->f64, lw->f64, lw->ptr};
+    LLVMTypeRef fty = LLVMFunctionType(lw->f64, ptys, 4, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(lw->M, "pyacc_py_math");
+    if (!fn)
+        fn = LLVMAddFunction(lw->M, "pyacc_py_math", fty);
+    LLVMValueRef status = fe_entry_alloca(lw, lw->i32, "status");
+    int which = m->id == FE_BI_GAMMA ? 0 : m->id == FE_BI_LGAMMA ? 1 : 2;
+    LLVMValueRef args[4] = {LLVMConstInt(lw->i32, (unsigned long long)which, 0), a[0],
+                            m->nargs > 1 ? a[1] : LLVMConstReal(lw->f64, 0.0), status};
+    LLVMValueRef r = LLVMBuildCall2(lw->B, fty, fn, args, 4, "");
+    LLVMValueRef st = LLVMBuildLoad2(lw->B, lw->i32, status, "");
+    fe_check(lw, LLVMBuildICmp(lw->B, LLVMIntEQ, st, LLVMConstInt(lw->i32, 1, 0), ""), RT_ERR_VALUE, loc,
+             fe_const_i64(lw, 0), fe_const_i64(lw, 0));
+    fe_check(lw, LLVMBuildICmp(lw->B, LLVMIntEQ, st, LLVMConstInt(lw->i32, 2, 0), ""), RT_ERR_OVERFLOW, loc,
+             fe_const_i64(lw, 1), fe_const_i64(lw, 0));
+    return r;
+}
+
 static LLVMValueRef call(lower *lw, const mathfn *m, LLVMValueRef *args)
 {
     if (m->id == FE_BI_FMOD)
@@ -375,6 +399,8 @@ LLVMValueRef fe_math_lower(lower *lw, fe_node *n, fe_builtin id, int first, int 
     }
     if (numpy && id == FE_BI_POW && fe_t_is_intlike(tc))
         return int_power(lw, a[0], a[1], fe_dtype_is_signed(fe_t_dtype(tc)), n->loc);
+    if (!numpy && (id == FE_BI_GAMMA || id == FE_BI_LGAMMA || id == FE_BI_HYPOT))
+        return python_math(lw, m, a, n->loc);
     LLVMValueRef r = call(lw, m, a);
     if (!numpy && m->err != E_NONE)
         math_errors(lw, m, a, r, n->loc);

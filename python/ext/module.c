@@ -9,6 +9,37 @@ pyext_state pyext;
 
 static PyObject *region_type;
 
+/* math.gamma, math.lgamma, math.hypot for compiled code (see
+ * frontend/mathfn.c): the interpreter's own functions, under the GIL, which
+ * compiled code does not hold.  *status: 0, or 1 for ValueError, 2 for
+ * OverflowError (3 for anything else, reported as a ValueError too). */
+static double py_math(int32_t which, double x, double y, int32_t *status)
+{
+    static const char *const names[] = {"gamma", "lgamma", "hypot"};
+    PyGILState_STATE g = PyGILState_Ensure();
+    double r = 0.0;
+    *status = 0;
+    PyObject *math = PyImport_ImportModule("math");
+    PyObject *fn = math ? PyObject_GetAttrString(math, names[which < 0 || which > 2 ? 0 : which]) : NULL;
+    PyObject *res = fn ? (which == 2 ? PyObject_CallFunction(fn, "dd", x, y) : PyObject_CallFunction(fn, "d", x))
+                       : NULL;
+    if (res)
+        r = PyFloat_AsDouble(res);
+    if (!res || PyErr_Occurred()) {
+        *status = PyErr_ExceptionMatches(PyExc_OverflowError) ? 2
+                  : PyErr_ExceptionMatches(PyExc_ValueError)  ? 1
+                                                              : 3;
+        if (*status == 3)
+            *status = 1;
+        PyErr_Clear();
+    }
+    Py_XDECREF(res);
+    Py_XDECREF(fn);
+    Py_XDECREF(math);
+    PyGILState_Release(g);
+    return r;
+}
+
 /* Creates the host JIT on first use; NULL with a RuntimeError set when
  * LLVM cannot make one. */
 jit_host *pyext_host(void)
@@ -19,6 +50,7 @@ jit_host *pyext_host(void)
         {"pyacc.parallel_loop", (void *)pyacc_rt_parallel_for},
         {"pyacc_rt_parallel_for", (void *)pyacc_rt_parallel_for},
         {"pyacc_rt_error", (void *)pyacc_rt_error},
+        {"pyacc_py_math", (void *)py_math},
     };
     char err[512];
     pyext.host = jit_host_create(syms, (int)(sizeof syms / sizeof syms[0]), err, sizeof err);
