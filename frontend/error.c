@@ -13,6 +13,7 @@ fe_status fe_error_set(fe_error *err, fe_status st, fe_loc loc, const char *fmt,
         return st;
     err->status = st;
     err->loc = loc;
+    err->file[0] = '\0';
     err->msg[0] = '\0';
     if (fmt) {
         va_list ap;

@@ -34,6 +34,7 @@ typedef struct fe_loc {
 typedef struct fe_error {
     fe_status status;
     fe_loc loc;
+    char file[256];   /* "": the region's own file; else a called function's */
     char msg[512];
 } fe_error;
 
@@ -364,7 +365,8 @@ typedef enum fe_argkind {
     FE_ARG_FLOAT,     /* Python float */
     FE_ARG_NPSCALAR,  /* a NumPy scalar of dtype */
     FE_ARG_ARRAY,     /* an array of dtype, ndim, layout (a buffer) */
-    FE_ARG_LIST,      /* a list of Python numbers, copied in as dtype bool/int64/float64 */
+    FE_ARG_LIST,      /* a list (layout 0) or tuple (layout 1) of Python numbers, copied
+                         in as dtype bool/int64/float64, and a written list back out */
     FE_ARG_LIST_OUT,  /* a list the region appends to (copyout target) */
     FE_ARG_OPAQUE     /* anything else: usable only if the region ignores it */
 } fe_argkind;

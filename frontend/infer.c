@@ -26,9 +26,10 @@ static const fe_type *T(infer *in, fe_tkind k) { return fe_t_simple(in->ts, k); 
 static fe_status type_error(infer *in, const fe_node *n, const char *fmt, const fe_type *a,
                             const fe_type *b)
 {
-    char sa[64], sb[64];
+    char sa[64], sb[64] = "";
     fe_t_str(a, sa, sizeof sa);
-    fe_t_str(b, sb, sizeof sb);
+    if (b)
+        fe_t_str(b, sb, sizeof sb);
     return fe_error_set(in->err, FE_ERR_TYPE, n->loc, fmt, sa, sb);
 }
 
@@ -367,6 +368,18 @@ static fe_status infer_store_subscr(infer *in, fe_node *n)
     const fe_type *c = arg_type(in, n, 0), *idx = arg_type(in, n, 1), *v = arg_type(in, n, 2);
     if (!c || !idx || !v)
         return FE_OK;
+    if (c->kind == FE_T_LIST) {
+        if (c->id)
+            return type_error(in, n, "'%s' object does not support item assignment%s", c, NULL);
+        if (index_count(idx) != 1)
+            return type_error(in, n, "list indices must be integers, not '%s'%s", idx, NULL);
+        /* the list is copied back: each element must keep its Python type */
+        if (v != c->elem)
+            return unsupported(in, n, "%s", "storing a value of another type than the list's elements "
+                                            "(Python would mix types in the list)");
+        set_type(in, n, T(in, FE_T_NONE));
+        return FE_OK;
+    }
     if (c->kind != FE_T_ARRAY)
         return type_error(in, n, "'%s' does not support item assignment in a compute region%s",
                           c, NULL);
@@ -834,9 +847,17 @@ fe_instance *fe_instantiate(fe_func *caller, const fe_code *code, int nargs, con
         st = fe_infer(g, err);
     x->busy = 0;
     if (st != FE_OK) {
-        /* keep the instance (the table owns it) but report the failure */
+        /* keep the instance (the table owns it) but report the failure
+         * where it is, in the called function's file, naming the call */
         if (err->loc.line == 0)
             err->loc = at;
+        if (!err->file[0]) {
+            snprintf(err->file, sizeof err->file, "%s", code->filename ? code->filename : "");
+            size_t len = strlen(err->msg);
+            if (len + 64 < sizeof err->msg)
+                snprintf(err->msg + len, sizeof err->msg - len, " (in %s, called at line %d)",
+                         code->qualname ? code->qualname : "a function", at.line);
+        }
         return NULL;
     }
     return x;

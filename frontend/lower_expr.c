@@ -660,6 +660,10 @@ static LLVMValueRef lower_store_subscr(lower *lw, fe_node *n)
     const fe_type *ct = arg_type(lw, n, 0);
     int k;
     LLVMValueRef p = element_ptr(lw, ct, arg_val(lw, n, 0), fe_arg(lw->f, n, 1), &k, n->loc);
+    if (ct->kind == FE_T_LIST) { /* the element's own type: checked by inference */
+        store_elem(lw, fe_t_dtype(ct->elem), p, arg_val(lw, n, 2));
+        return LLVMGetUndef(lw->i8);
+    }
     LLVMValueRef v = arg_as(lw, n, 2, fe_t_np(lw->f->types, ct->dtype));
     store_elem(lw, ct->dtype, p, v);
     return LLVMGetUndef(lw->i8);

@@ -89,9 +89,9 @@ const fe_type *fe_t_array(fe_types *ts, fe_dtype d, int ndim, fe_layout layout)
     return intern(ts, &p);
 }
 
-const fe_type *fe_t_list(fe_types *ts, const fe_type *elem)
+const fe_type *fe_t_list(fe_types *ts, const fe_type *elem, int is_tuple)
 {
-    fe_type p = {.kind = FE_T_LIST, .elem = elem};
+    fe_type p = {.kind = FE_T_LIST, .elem = elem, .id = is_tuple};
     return intern(ts, &p);
 }
 
@@ -159,7 +159,7 @@ const fe_type *fe_t_from_arg(fe_types *ts, const fe_argtype *a, int param)
         fe_tkind ek = a->dtype == FE_DT_BOOL    ? FE_T_BOOL
                       : a->dtype == FE_DT_INT64 ? FE_T_INT
                                                 : FE_T_FLOAT;
-        return fe_t_list(ts, fe_t_simple(ts, ek));
+        return fe_t_list(ts, fe_t_simple(ts, ek), a->layout == 1);
     }
     case FE_ARG_LIST_OUT: return fe_t_listout(ts, param);
     case FE_ARG_OPAQUE: break;
@@ -366,7 +366,7 @@ int fe_t_str(const fe_type *t, char *buf, size_t cap)
     case FE_T_LIST: {
         char e[32];
         fe_t_str(t->elem, e, sizeof e);
-        return snprintf(buf, cap, "list[%s]", e);
+        return snprintf(buf, cap, "%s[%s]", t->id ? "tuple" : "list", e);
     }
     case FE_T_LISTOUT: return snprintf(buf, cap, "list (appended to)");
     case FE_T_RANGE: return snprintf(buf, cap, "range");
@@ -403,7 +403,8 @@ int fe_argtype_str(const fe_argtype *a, char *buf, size_t cap)
     case FE_ARG_FLOAT: return snprintf(buf, cap, "float");
     case FE_ARG_NPSCALAR: return snprintf(buf, cap, "np.%s", fe_dtype_name((fe_dtype)a->dtype));
     case FE_ARG_ARRAY: return array_str((fe_dtype)a->dtype, a->ndim, a->layout, buf, cap);
-    case FE_ARG_LIST: return snprintf(buf, cap, "list[%s]", fe_dtype_name((fe_dtype)a->dtype));
+    case FE_ARG_LIST:
+        return snprintf(buf, cap, "%s[%s]", a->layout == 1 ? "tuple" : "list", fe_dtype_name((fe_dtype)a->dtype));
     case FE_ARG_LIST_OUT: return snprintf(buf, cap, "list");
     case FE_ARG_OPAQUE: break;
     }

@@ -18,7 +18,7 @@ typedef enum fe_tkind {
     FE_T_FLOAT,     /* Python float */
     FE_T_NP,        /* NumPy scalar of dtype */
     FE_T_ARRAY,     /* dtype, ndim, layout */
-    FE_T_LIST,      /* a read-only list of Python numbers; elem */
+    FE_T_LIST,      /* a list of Python numbers; elem; id = 1 for a tuple */
     FE_T_LISTOUT,   /* a list the region appends to; id = parameter index */
     FE_T_RANGE,     /* range(...) */
     FE_T_RANGEITER,
@@ -74,7 +74,7 @@ void fe_types_free(fe_types *ts);
 const fe_type *fe_t_simple(fe_types *ts, fe_tkind k);
 const fe_type *fe_t_np(fe_types *ts, fe_dtype d);
 const fe_type *fe_t_array(fe_types *ts, fe_dtype d, int ndim, fe_layout layout);
-const fe_type *fe_t_list(fe_types *ts, const fe_type *elem);
+const fe_type *fe_t_list(fe_types *ts, const fe_type *elem, int is_tuple);
 const fe_type *fe_t_listout(fe_types *ts, int param);
 const fe_type *fe_t_seqiter(fe_types *ts, const fe_type *seq, const fe_type *elem);
 const fe_type *fe_t_enumiter(fe_types *ts, const fe_type *seq);

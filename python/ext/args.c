@@ -123,6 +123,7 @@ static int classify_sequence(PyObject *o, fe_argtype *t, int64_t *slot, pyext_ar
     t->kind = FE_ARG_LIST;
     t->dtype = (uint8_t)kind;
     t->ndim = 1;
+    t->layout = PyTuple_Check(o) ? 1 : 0;
     a->desc.data = a->temp;
     a->desc.shape[0] = n;
     a->desc.strides[0] = (int64_t)isz;
@@ -332,6 +333,25 @@ int pyext_extend_list(PyObject *list, const fe_argtype *t, const void *buf, int6
             return -1;
         }
         Py_DECREF(v);
+    }
+    return 0;
+}
+
+int pyext_list_store_back(PyObject *list, const fe_argtype *t, const pyext_arg *a)
+{
+    Py_ssize_t n = PyList_Size(list);
+    if (n != a->desc.shape[0])
+        return 0; /* the region cannot change a list's length */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v;
+        if (t->dtype == FE_DT_BOOL)
+            v = PyBool_FromLong(((const uint8_t *)a->temp)[i]);
+        else if (t->dtype == FE_DT_INT64)
+            v = PyLong_FromLongLong(((const int64_t *)a->temp)[i]);
+        else
+            v = PyFloat_FromDouble(((const double *)a->temp)[i]);
+        if (!v || PyList_SetItem(list, i, v) < 0) /* steals v */
+            return -1;
     }
     return 0;
 }

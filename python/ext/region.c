@@ -244,8 +244,8 @@ static int report(rg_region *r, const fe_error *err)
 {
     PyObject *res;
     if (err->status == FE_ERR_TYPE) {
-        res = PyObject_CallFunction(pyext.type_error, "ssiii", err->msg, r->filename, err->loc.line,
-                                    err->loc.col, err->loc.end_col);
+        res = PyObject_CallFunction(pyext.type_error, "ssiii", err->msg, err->file[0] ? err->file : r->filename,
+                                    err->loc.line, err->loc.col, err->loc.end_col);
         if (res) {
             PyErr_SetObject((PyObject *)Py_TYPE(res), res);
             Py_DECREF(res);
@@ -257,7 +257,8 @@ static int report(rg_region *r, const fe_error *err)
         return -1;
     }
     /* the hook warns once per region, or raises under strict */
-    res = PyObject_CallFunction(pyext.unsupported, "sssiiiii", r->label, err->msg, r->filename,
+    res = PyObject_CallFunction(pyext.unsupported, "sssiiiii", r->label, err->msg,
+                                err->file[0] ? err->file : r->filename,
                                 err->loc.line ? err->loc.line : r->loc.line, err->loc.col, r->strict,
                                 r->warned, err->status == FE_ERR_INTERNAL);
     if (!res)
@@ -561,6 +562,10 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
             list_rc = pyext_extend_list(PyTuple_GetItem(args, p), &e->listout_types[k], a[p].desc.data,
                                         a[p].desc.shape[0]);
     }
+    /* lists the region wrote: copied back, also before an error */
+    for (int i = 0; i < n && !list_rc; i++)
+        if (sig[i].kind == FE_ARG_LIST && e->written[i] && sig[i].layout == 0)
+            list_rc = pyext_list_store_back(PyTuple_GetItem(args, i), &sig[i], &a[i]);
     release_all(a, n);
     if (list_rc)
         return NULL;

@@ -401,3 +401,35 @@ def test_an_error_in_a_called_function_points_at_its_line():
     with pytest.raises(ZeroDivisionError) as info:
         h(np.zeros(3, dtype=np.int64), 0)
     assert "return a // b" in str(info.traceback[-1].statement)
+
+
+def test_a_list_written_in_a_region_is_copied_back():
+    @acc
+    def f(lst, n):
+        #pragma acc parallel loop copy(lst)
+        for i in range(n):
+            lst[i] = lst[i] * 2 + i
+
+    check(f, [1, 2, 3, 4], 4)
+    check(f, [1.5, 2.5], 2)
+    # bools times 2 are ints: Python would mix types in the list, so the
+    # region runs in the interpreter rather than give another list
+    with pytest.warns(pyacc.PyaccWarning, match="another type"):
+        lst = [True, False]
+        f(lst, 2)
+    assert lst == [2, 1]
+
+
+def test_assigning_into_a_tuple_is_a_type_error_before_running():
+    @acc
+    def g(t, x):
+        #pragma acc serial
+        for k in range(1):
+            x[0] = 1
+            t[0] = 1
+
+    x = np.zeros(1)
+    with pytest.raises(TypeError, match="does not support item assignment") as info:
+        g((1, 2), x)
+    assert "t[0] = 1" in str(info.value) and "^" in str(info.value)
+    assert x[0] == 0  # nothing ran
