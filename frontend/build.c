@@ -21,8 +21,14 @@ typedef struct builder {
     int depth;
     int cur;          /* current block */
     fe_loc loc;       /* location of the instruction being built */
-    int32_t *stackvar; /* depth -> variable index, -1 until made */
+    /* per block and entry depth: the variable carrying that stack entry into
+     * the block (-1 until made), and whether the entry is a call's NULL */
+    int32_t *svar;
+    uint8_t *isnull;
 } builder;
+
+/* Stack entries deeper than this at a block boundary are not supported. */
+#define MAX_EDGE_DEPTH 64
 
 /* ------------------------------------------------------------- storage */
 
@@ -100,14 +106,17 @@ static const char *const stack_names[] = {
     "$stack8", "$stack9", "$stack10", "$stack11", "$stack12", "$stack13", "$stack14", "$stack15",
 };
 
-/* The variable carrying stack entry `depth` across block edges. */
-static int stack_var(builder *b, int depth)
+/* The variable carrying stack entry `depth` into block `blk`.  Each join
+ * has its own, so unrelated values that cross blocks at the same depth (two
+ * conditional expressions) keep their own types. */
+static int stack_var(builder *b, int blk, int depth)
 {
-    if (b->stackvar[depth] < 0) {
+    int32_t *slot = &b->svar[(size_t)blk * MAX_EDGE_DEPTH + (size_t)depth];
+    if (*slot < 0) {
         const char *name = depth < 16 ? stack_names[depth] : "$stack";
-        b->stackvar[depth] = add_var(b->f, name, 1);
+        *slot = add_var(b->f, name, 1);
     }
-    return b->stackvar[depth];
+    return *slot;
 }
 
 /* ------------------------------------------------------------- the stack */
@@ -226,19 +235,35 @@ static int reach(builder *b, int s, int depth)
     return 1;
 }
 
-/* Stores the first `depth` stack entries into their variables, skipping
- * those still holding the value loaded at block entry. */
-static int spill(builder *b, int depth)
+/* Hands the first `depth` stack entries to successor `succ`: a call's NULL
+ * marker is recorded (it has no value); an entry passing through unchanged
+ * (a load of a stack variable, like an enclosing loop's iterator) keeps its
+ * variable, so the successor reads the same one; anything else is stored
+ * into the successor's variable for that depth. */
+static int spill_to(builder *b, int succ, int depth)
 {
     fe_func *f = b->f;
+    if (depth > MAX_EDGE_DEPTH) {
+        fe_error_set(b->err, FE_ERR_UNSUPPORTED, b->loc, "expression too deep across a branch");
+        return 0;
+    }
     for (int k = 0; k < depth; k++) {
         fe_val v = b->stack[k];
-        int var = stack_var(b, k);
+        fe_node *n = &f->nodes[v];
+        size_t at = (size_t)succ * MAX_EDGE_DEPTH + (size_t)k;
+        if (n->op == IR_NULL) {
+            b->isnull[at] = 1;
+            continue;
+        }
+        if (n->op == IR_LOADVAR && f->vars[n->var].is_stack) {
+            if (b->svar[at] < 0)
+                b->svar[at] = n->var;
+            if (b->svar[at] == n->var)
+                continue;
+        }
+        int var = stack_var(b, succ, k);
         if (var < 0)
             return 0;
-        fe_node *n = &f->nodes[v];
-        if (n->op == IR_LOADVAR && n->var == var && n->block == b->cur)
-            continue;
         fe_val s = emit1(b, IR_STOREVAR, 0, v);
         if (s == FE_NOVAL)
             return 0;
@@ -343,14 +368,14 @@ static fe_status cond_branch(builder *b, const fe_instr *in, int idx, int jump_i
     int tb = block_at(f, in->target), fb = block_at(f, idx + 1);
     if (tb < 0 || fb < 0)
         return fe_error_set(b->err, FE_ERR_INTERNAL, in->loc, "conditional jump out of the code");
-    if (!spill(b, b->depth))
+    /* *_OR_POP keeps the value only on the jump edge */
+    if (!spill_to(b, tb, b->depth) || !spill_to(b, fb, keep ? b->depth - 1 : b->depth))
         return b->err->status ? b->err->status : nomem(b);
     fe_val br = emit1(b, IR_CBR, 0, c);
     CHECK(br);
     fe_block *blk = &f->blocks[b->cur];
     blk->succ[0] = jump_if_true ? tb : fb;
     blk->succ[1] = jump_if_true ? fb : tb;
-    /* *_OR_POP keeps the value only on the jump edge */
     if (!reach(b, tb, b->depth) || !reach(b, fb, keep ? b->depth - 1 : b->depth))
         return b->err->status;
     return FE_OK;
@@ -552,15 +577,16 @@ static fe_status build_instr(builder *b, int idx)
         fe_node *it = &f->nodes[x];
         if (it->op != IR_LOADVAR || it->block != b->cur || !f->vars[it->var].is_stack)
             return fe_error_set(b->err, FE_ERR_INTERNAL, in->loc, "FOR_ITER without a loop header");
-        if (!spill(b, b->depth))
-            return nomem(b);
         int var = it->var;
-        y = emit0(b, IR_FORITER, 0);
-        CHECK(y);
-        f->nodes[y].var = var;
         int body = block_at(f, idx + 1), exit = block_at(f, in->target);
         if (body < 0 || exit < 0)
             return fe_error_set(b->err, FE_ERR_INTERNAL, in->loc, "FOR_ITER out of the code");
+        /* the body gets the stack with the iterator, the exit without it */
+        if (!spill_to(b, body, b->depth) || !spill_to(b, exit, b->depth - 1))
+            return b->err->status ? b->err->status : nomem(b);
+        y = emit0(b, IR_FORITER, 0);
+        CHECK(y);
+        f->nodes[y].var = var;
         fe_block *blk = &f->blocks[b->cur];
         blk->succ[0] = body;
         blk->succ[1] = exit;
@@ -577,8 +603,8 @@ static fe_status build_instr(builder *b, int idx)
         int t = block_at(f, in->target);
         if (t < 0)
             return fe_error_set(b->err, FE_ERR_INTERNAL, in->loc, "jump out of the code");
-        if (!spill(b, b->depth))
-            return nomem(b);
+        if (!spill_to(b, t, b->depth))
+            return b->err->status ? b->err->status : nomem(b);
         CHECK(emit0(b, IR_BR, 0));
         f->blocks[b->cur].succ[0] = t;
         return reach(b, t, b->depth) ? FE_OK : b->err->status;
@@ -616,15 +642,22 @@ static fe_status build_block(builder *b, int k)
     b->cur = k;
     b->depth = 0;
     b->loc = f->instrs[blk->first_instr].loc;
+    if (blk->entry_depth > MAX_EDGE_DEPTH)
+        return fe_error_set(b->err, FE_ERR_UNSUPPORTED, b->loc, "expression too deep across a branch");
     for (int d = 0; d < blk->entry_depth; d++) {
         fe_val v;
         if (blk->iter_body_of >= 0 && d == blk->entry_depth - 1) {
-            /* the loop body starts with the element FOR_ITER pushed */
+            /* the loop body starts with the element FOR_ITER pushed, from
+             * the iterator variable the header's FOR_ITER tests */
+            const fe_block *hb = &f->blocks[blk->iter_body_of];
             v = emit0(b, IR_ITERNEXT, 0);
             CHECK(v);
-            f->nodes[v].var = stack_var(b, d - 1);
+            f->nodes[v].var = f->nodes[hb->nodes[hb->nnodes - 1]].var;
+        } else if (b->isnull[(size_t)k * MAX_EDGE_DEPTH + (size_t)d]) {
+            v = emit0(b, IR_NULL, 0);
+            CHECK(v);
         } else {
-            int var = stack_var(b, d);
+            int var = stack_var(b, k, d);
             if (var < 0)
                 return nomem(b);
             v = emit0(b, IR_LOADVAR, 0);
@@ -643,8 +676,8 @@ static fe_status build_block(builder *b, int k)
         int next = block_at(f, blk->end_instr);
         if (next < 0)
             return fe_error_set(b->err, FE_ERR_INTERNAL, b->loc, "code falls off its end");
-        if (!spill(b, b->depth))
-            return nomem(b);
+        if (!spill_to(b, next, b->depth))
+            return b->err->status ? b->err->status : nomem(b);
         CHECK(emit0(b, IR_BR, 0));
         f->blocks[k].succ[0] = next;
         if (!reach(b, next, b->depth))
@@ -685,11 +718,16 @@ fe_status fe_build(const fe_region *r, fe_func *f, fe_error *err)
         return st;
 
     builder b = {.f = f, .err = err};
-    b.stackvar = malloc(MAX_STACK * sizeof *b.stackvar);
-    if (!b.stackvar)
+    size_t cells = ((size_t)f->nblocks + 1) * MAX_EDGE_DEPTH;
+    b.svar = malloc(cells * sizeof *b.svar);
+    b.isnull = calloc(cells, 1);
+    if (!b.svar || !b.isnull) {
+        free(b.svar);
+        free(b.isnull);
         return fe_error_set(err, FE_ERR_NOMEM, at, "out of memory");
-    for (int i = 0; i < MAX_STACK; i++)
-        b.stackvar[i] = -1;
+    }
+    for (size_t i = 0; i < cells; i++)
+        b.svar[i] = -1;
 
     /* Blocks run once each, in an order where each block's entry depth is
      * known first: repeat forward sweeps until none is left. */
@@ -706,7 +744,8 @@ fe_status fe_build(const fe_region *r, fe_func *f, fe_error *err)
             st = build_block(&b, k);
         }
     }
-    free(b.stackvar);
+    free(b.svar);
+    free(b.isnull);
     return st;
 }
 

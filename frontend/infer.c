@@ -127,7 +127,7 @@ static fe_status infer_global(infer *in, fe_node *n)
     case FE_GLOBAL_BUILTIN:
         if (!lookup(builtins, NELEM(builtins), g->name, &b))
             return unsupported(in, n, "the builtin '%s' is not supported in a compute region", g->name);
-        set_type(in, n, fe_t_func(in->ts, b));
+        set_type(in, n, fe_t_func(in->ts, b, FE_FUNC_BUILTIN));
         return FE_OK;
     case FE_GLOBAL_MODULE:
         if (strcmp(g->name, "math") == 0)
@@ -183,7 +183,7 @@ static fe_status infer_attr(infer *in, fe_node *n)
             return FE_OK;
         }
         if (fe_math_find(o->id, name, &b)) {
-            set_type(in, n, fe_t_func(in->ts, b));
+            set_type(in, n, fe_t_func(in->ts, b, math ? FE_FUNC_MATH : FE_FUNC_NUMPY));
             return FE_OK;
         }
         char what[96];
@@ -528,8 +528,7 @@ static fe_status infer_call(infer *in, fe_node *n)
         return FE_OK;
     default: {
         const fe_node *callee = &f->nodes[fe_arg(f, n, 0)];
-        const fe_type *mod = callee->op == IR_ATTR ? f->nodes[fe_arg(f, callee, 0)].type : NULL;
-        int numpy = mod && mod->kind == FE_T_MODULE && mod->id == FE_MOD_NUMPY;
+        int numpy = ct->layout == FE_FUNC_NUMPY;
         const char *why = NULL;
         const fe_type *r = fe_math_type(in->ts, (fe_builtin)ct->id, numpy, na, at, &why);
         if (!r) {

@@ -829,7 +829,6 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
             return LLVMGetUndef(lw->i8);
         return LLVMBuildLoad2(B, fe_lty(lw, rt), ret, "");
     }
-    const fe_node *callee = &f->nodes[fe_arg(f, n, 0)];
     switch ((fe_builtin)ct->id) {
     case FE_BI_RANGE: {
         LLVMValueRef start = fe_const_i64(lw, 0), stop, step = fe_const_i64(lw, 1);
@@ -916,9 +915,7 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
         return LLVMBuildInsertValue(B, it, fe_const_i64(lw, 0), 1, "");
     }
     default: {
-        const fe_type *mod = callee->op == IR_ATTR ? f->nodes[fe_arg(f, callee, 0)].type : NULL;
-        int numpy = mod && mod->kind == FE_T_MODULE && mod->id == FE_MOD_NUMPY;
-        return fe_math_lower(lw, n, (fe_builtin)ct->id, first, numpy);
+        return fe_math_lower(lw, n, (fe_builtin)ct->id, first, ct->layout == FE_FUNC_NUMPY);
     }
     }
 }

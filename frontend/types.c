@@ -125,9 +125,9 @@ const fe_type *fe_t_module(fe_types *ts, int mod)
     return intern(ts, &p);
 }
 
-const fe_type *fe_t_func(fe_types *ts, fe_builtin b)
+const fe_type *fe_t_func(fe_types *ts, fe_builtin b, int from)
 {
-    fe_type p = {.kind = FE_T_FUNC, .id = (int)b};
+    fe_type p = {.kind = FE_T_FUNC, .id = (int)b, .layout = (uint8_t)from};
     return intern(ts, &p);
 }
 

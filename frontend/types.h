@@ -26,7 +26,7 @@ typedef enum fe_tkind {
     FE_T_ENUMITER,  /* enumerate(seq): seq; yields (int, elem) */
     FE_T_TUPLE,     /* items */
     FE_T_MODULE,    /* id = FE_MOD_* */
-    FE_T_FUNC,      /* a known callable; id = fe_builtin */
+    FE_T_FUNC,      /* a known callable; id = fe_builtin; layout = FE_FUNC_* (where from) */
     FE_T_METHOD,    /* a bound method; id = fe_builtin, seq = self's type */
     FE_T_NULL,      /* the NULL a plain call pushes */
     FE_T_PYFUNC,    /* a Python function the region calls: ptr is its fe_code */
@@ -34,6 +34,7 @@ typedef enum fe_tkind {
 } fe_tkind;
 
 enum { FE_MOD_MATH, FE_MOD_NUMPY };
+enum { FE_FUNC_BUILTIN, FE_FUNC_MATH, FE_FUNC_NUMPY }; /* FE_T_FUNC's layout */
 
 /* Callables the frontend knows. */
 typedef enum fe_builtin {
@@ -80,7 +81,7 @@ const fe_type *fe_t_seqiter(fe_types *ts, const fe_type *seq, const fe_type *ele
 const fe_type *fe_t_enumiter(fe_types *ts, const fe_type *seq);
 const fe_type *fe_t_tuple(fe_types *ts, int n, const fe_type *const *items);
 const fe_type *fe_t_module(fe_types *ts, int mod);
-const fe_type *fe_t_func(fe_types *ts, fe_builtin b);
+const fe_type *fe_t_func(fe_types *ts, fe_builtin b, int from);
 const fe_type *fe_t_method(fe_types *ts, fe_builtin b, const fe_type *self);
 const fe_type *fe_t_pyfunc(fe_types *ts, const fe_code *code);
 
