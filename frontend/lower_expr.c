@@ -164,6 +164,36 @@ static LLVMValueRef arg_as(lower *lw, const fe_node *n, int i, const fe_type *t)
     return fe_convert(lw, arg_val(lw, n, i), arg_type(lw, n, i), t);
 }
 
+/* NumPy 2 (NEP 50): a Python int meeting a NumPy integer type it does not
+ * fit is an OverflowError ("Python integer 300 out of bounds for int8"),
+ * in arithmetic and when stored into an array.  v is the int64 value. */
+static void check_weak_int_fits(lower *lw, LLVMValueRef v, fe_dtype d, fe_loc loc)
+{
+    if (!fe_dtype_is_int(d) || d == FE_DT_INT64)
+        return;
+    int bits = fe_dtype_bits(d);
+    int64_t lo, hi;
+    if (fe_dtype_is_signed(d)) {
+        lo = -((int64_t)1 << (bits - 1));
+        hi = ((int64_t)1 << (bits - 1)) - 1;
+    } else {
+        lo = 0;
+        hi = bits == 64 ? INT64_MAX : ((int64_t)1 << bits) - 1;
+    }
+    LLVMValueRef out = LLVMBuildOr(lw->B, LLVMBuildICmp(lw->B, LLVMIntSLT, v, fe_const_i64(lw, lo), ""),
+                                   LLVMBuildICmp(lw->B, LLVMIntSGT, v, fe_const_i64(lw, hi), ""), "");
+    fe_check(lw, out, RT_ERR_OVERFLOW, loc, fe_const_i64(lw, 100 + (int64_t)d), v);
+}
+
+/* Argument i of n as type t, checking a Python int fits t's integer type. */
+static LLVMValueRef arg_as_checked(lower *lw, const fe_node *n, int i, const fe_type *t)
+{
+    const fe_type *ta = arg_type(lw, n, i);
+    if (ta->kind == FE_T_INT && t->kind == FE_T_NP)
+        check_weak_int_fits(lw, arg_val(lw, n, i), t->dtype, n->loc);
+    return arg_as(lw, n, i, t);
+}
+
 /* ------------------------------------------------------------- nonneg */
 
 /* Which int values are known to be >= 0 without a test: loop indices of
@@ -350,7 +380,7 @@ static LLVMValueRef lower_binop(lower *lw, fe_node *n)
         tc = tr;
     else if (op == FE_NB_LSHIFT || op == FE_NB_RSHIFT)
         tc = tr;
-    LLVMValueRef a = arg_as(lw, n, 0, tc), b = arg_as(lw, n, 1, tc);
+    LLVMValueRef a = arg_as_checked(lw, n, 0, tc), b = arg_as_checked(lw, n, 1, tc);
     fe_dtype dc = fe_t_dtype(tc);
     int isf = fe_dtype_is_float(dc), sgn = fe_dtype_is_signed(dc) || dc == FE_DT_BOOL;
 
@@ -378,6 +408,9 @@ static LLVMValueRef lower_binop(lower *lw, fe_node *n)
                 fe_check(lw, LLVMBuildFCmp(B, LLVMRealOEQ, b, zero_of(b), ""), RT_ERR_ZERO_DIVISION,
                          n->loc, fe_const_i64(lw, op == FE_NB_REMAINDER ? 3 : 4), fe_const_i64(lw, 0));
             float_divmod(lw, a, b, &q, &r);
+            if (!weak && op == FE_NB_FLOOR_DIVIDE) /* NumPy: x // 0.0 is x / 0.0 */
+                q = LLVMBuildSelect(B, LLVMBuildFCmp(B, LLVMRealOEQ, b, zero_of(b), ""),
+                                    LLVMBuildFDiv(B, a, b, ""), q, "");
             return op == FE_NB_FLOOR_DIVIDE ? q : r;
         }
         LLVMValueRef bz = LLVMBuildICmp(B, LLVMIntEQ, b, zero_of(b), "");
@@ -476,6 +509,21 @@ static LLVMValueRef lower_cmp(lower *lw, fe_node *n)
         /* only `x is None` reaches here: true exactly when both are None */
         int same = (ta->kind == FE_T_NONE) == (tb->kind == FE_T_NONE) && ta->kind == FE_T_NONE;
         return LLVMConstInt(lw->i1, (unsigned long long)(n->sub == FE_CMP_IS ? same : !same), 0);
+    }
+    if ((ta->kind == FE_T_INT && tb->kind == FE_T_NP && fe_dtype_is_int(tb->dtype)) ||
+        (tb->kind == FE_T_INT && ta->kind == FE_T_NP && fe_dtype_is_int(ta->dtype))) {
+        /* NumPy 2 compares a Python int with a NumPy integer by value, even
+         * one the NumPy type cannot hold: both widen to 128 bits */
+        LLVMTypeRef i128 = LLVMInt128TypeInContext(lw->C);
+        LLVMValueRef w[2];
+        for (int i = 0; i < 2; i++) {
+            const fe_type *t = i ? tb : ta;
+            LLVMValueRef v = arg_val(lw, n, i);
+            w[i] = t->kind == FE_T_NP && !fe_dtype_is_signed(t->dtype) ? LLVMBuildZExt(B, v, i128, "")
+                                                                      : LLVMBuildSExt(B, v, i128, "");
+        }
+        static const LLVMIntPredicate wp[] = {LLVMIntSLT, LLVMIntSLE, LLVMIntEQ, LLVMIntNE, LLVMIntSGT, LLVMIntSGE};
+        return LLVMBuildICmp(B, wp[n->sub], w[0], w[1], "");
     }
     const fe_type *tc = fe_t_promote(lw->f->types, ta, tb);
     if (tc->kind == FE_T_BOOL || (tc->kind == FE_T_NP && tc->dtype == FE_DT_BOOL))
@@ -664,7 +712,7 @@ static LLVMValueRef lower_store_subscr(lower *lw, fe_node *n)
         store_elem(lw, fe_t_dtype(ct->elem), p, arg_val(lw, n, 2));
         return LLVMGetUndef(lw->i8);
     }
-    LLVMValueRef v = arg_as(lw, n, 2, fe_t_np(lw->f->types, ct->dtype));
+    LLVMValueRef v = arg_as_checked(lw, n, 2, fe_t_np(lw->f->types, ct->dtype));
     store_elem(lw, ct->dtype, p, v);
     return LLVMGetUndef(lw->i8);
 }

@@ -439,7 +439,11 @@ static PyObject *raise_runtime(rg_region *r, const rg_entry *e, const rt_error *
     }
     case RT_ERR_OVERFLOW:
         type = PyExc_OverflowError;
-        snprintf(msg, sizeof msg, "%s", a == 1 ? "math range error" : "integer out of the int64 range");
+        if (a >= 100 && a < 100 + FE_DT_COUNT_)
+            snprintf(msg, sizeof msg, "Python integer %lld out of bounds for %s", b,
+                     fe_dtype_name((fe_dtype)(a - 100)));
+        else
+            snprintf(msg, sizeof msg, "%s", a == 1 ? "math range error" : "integer out of the int64 range");
         break;
     case RT_ERR_UNBOUND:
         type = PyExc_UnboundLocalError;
