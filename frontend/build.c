@@ -25,6 +25,7 @@ typedef struct builder {
      * the block (-1 until made), and whether the entry is a call's NULL */
     int32_t *svar;
     uint8_t *isnull;
+    int kwnames;      /* KW_NAMES for the next CALL: a constant's index, or -1 */
 } builder;
 
 /* Stack entries deeper than this at a block boundary are not supported. */
@@ -548,6 +549,11 @@ static fe_status build_instr(builder *b, int idx)
             PUSH(y);
         }
         return FE_OK;
+    case FE_OP_KW_NAMES: /* the names of the next CALL's last arguments */
+        if (in->arg < 0 || in->arg >= code->nconsts || code->consts[in->arg].kind != FE_CONST_TUPLE)
+            return fe_error_set(b->err, FE_ERR_INTERNAL, in->loc, "bad KW_NAMES");
+        b->kwnames = in->arg;
+        return FE_OK;
     case FE_OP_CALL: {
         int n = in->arg;
         if (n + 2 > b->depth)
@@ -564,6 +570,12 @@ static fe_status build_instr(builder *b, int idx)
         x = emit(b, IR_CALL, 0, na, args);
         CHECK(x);
         f->nodes[x].aux = !plain; /* args[1] is an implicit self */
+        /* keyword arguments: the last ones, named by KW_NAMES's tuple */
+        f->nodes[x].c.kind = FE_CONST_NONE;
+        if (b->kwnames >= 0) {
+            f->nodes[x].c = code->consts[b->kwnames];
+            b->kwnames = -1;
+        }
         PUSH(x);
         return FE_OK;
     }
@@ -717,7 +729,7 @@ fe_status fe_build(const fe_region *r, fe_func *f, fe_error *err)
     if (st != FE_OK)
         return st;
 
-    builder b = {.f = f, .err = err};
+    builder b = {.f = f, .err = err, .kwnames = -1};
     size_t cells = ((size_t)f->nblocks + 1) * MAX_EDGE_DEPTH;
     b.svar = malloc(cells * sizeof *b.svar);
     b.isnull = calloc(cells, 1);

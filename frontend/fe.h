@@ -336,6 +336,8 @@ typedef struct fe_code {
     int nlocals;
     const char *const *varnames; /* co_varnames, parameters first */
     int nargs;                  /* co_argcount */
+    int ndefaults;              /* a called function's __defaults__ (the last parameters') */
+    const fe_const *defaults;
     const fe_loc *positions;    /* one per 2-byte code unit (co_positions) */
     int has_exception_table;
     int has_cells;              /* co_cellvars or co_freevars non-empty */

@@ -26,6 +26,12 @@ static const fe_type *T(infer *in, fe_tkind k) { return fe_t_simple(in->ts, k); 
 static fe_status type_error(infer *in, const fe_node *n, const char *fmt, const fe_type *a,
                             const fe_type *b)
 {
+    /* a value pyacc cannot represent (a string, an object, a function passed
+     * in) is no mistake of the user's: the region runs in the interpreter */
+    if ((a && a->kind == FE_T_OPAQUE) || (b && b->kind == FE_T_OPAQUE))
+        return fe_error_set(in->err, FE_ERR_UNSUPPORTED, n->loc,
+                            "a value pyacc does not compile (a string, a function or another object) "
+                            "is used here");
     char sa[64], sb[64] = "";
     fe_t_str(a, sa, sizeof sa);
     if (b)
@@ -386,6 +392,8 @@ static fe_status infer_store_subscr(infer *in, fe_node *n)
     int k = index_count(idx);
     if (k < 0)
         return type_error(in, n, "array index must be integers, not '%s'%s", idx, NULL);
+    if (k > c->ndim)
+        return type_error(in, n, "too many indices for array '%s'%s", c, NULL);
     if (k != c->ndim)
         return unsupported(in, n, "%s", "assigning to a slice of an array");
     if (!fe_t_is_number(v))
@@ -395,6 +403,62 @@ static fe_status infer_store_subscr(infer *in, fe_node *n)
 }
 
 /* --------------------------------------------------------------- calls */
+
+/* Keyword arguments the builtins take, in the position they name. */
+static int keywords_ok(const fe_type *ct, const fe_const *names)
+{
+    if (ct->kind != FE_T_FUNC || names->nitems != 1 || names->items[0].kind != FE_CONST_STR)
+        return 0;
+    const char *k = names->items[0].s;
+    return (ct->id == FE_BI_ENUMERATE && strcmp(k, "start") == 0) ||
+           (ct->id == FE_BI_ROUND && strcmp(k, "ndigits") == 0);
+}
+
+int fe_bind_args(const fe_func *f, const fe_node *n, int first, const fe_code *code, int *slot, char *why,
+                 size_t whylen)
+{
+    (void)f;
+    int nargs = code->nargs, na = n->nargs - first;
+    int nkw = n->c.kind == FE_CONST_TUPLE ? n->c.nitems : 0;
+    int npos = na - nkw;
+    const char *name = code->qualname ? code->qualname : "function";
+    for (int i = 0; i < nargs; i++)
+        slot[i] = INT32_MIN;
+    if (npos > nargs) {
+        snprintf(why, whylen, "%s() takes %d positional arguments but %d were given", name, nargs, npos);
+        return -1;
+    }
+    for (int i = 0; i < npos; i++)
+        slot[i] = first + i;
+    for (int k = 0; k < nkw; k++) {
+        const fe_const *kn = &n->c.items[k];
+        int p = -1;
+        for (int i = 0; kn->kind == FE_CONST_STR && i < nargs; i++)
+            if (strcmp(code->varnames[i], kn->s) == 0)
+                p = i;
+        if (p < 0) {
+            snprintf(why, whylen, "%s() got an unexpected keyword argument '%s'", name,
+                     kn->kind == FE_CONST_STR ? kn->s : "?");
+            return -1;
+        }
+        if (slot[p] != INT32_MIN) {
+            snprintf(why, whylen, "%s() got multiple values for argument '%s'", name, kn->s);
+            return -1;
+        }
+        slot[p] = first + npos + k;
+    }
+    for (int i = 0; i < nargs; i++) {
+        if (slot[i] != INT32_MIN)
+            continue;
+        int d = i - (nargs - code->ndefaults);
+        if (d < 0) {
+            snprintf(why, whylen, "%s() missing required argument: '%s'", name, code->varnames[i]);
+            return -1;
+        }
+        slot[i] = -1 - d;
+    }
+    return 0;
+}
 
 static fe_status check_arity(infer *in, fe_node *n, const char *name, int got, int lo, int hi)
 {
@@ -417,9 +481,11 @@ static fe_status infer_call(infer *in, fe_node *n)
     if (n->aux && ct->kind == FE_T_FUNC)
         first = 2;
     int na = n->nargs - first;
-    const fe_type *at[8];
-    if (na > 8)
-        return unsupported(in, n, "%s", "a call with more than 8 arguments");
+    const fe_type *at[16];
+    if (na > 16)
+        return unsupported(in, n, "%s", "a call with more than 16 arguments");
+    if (n->c.kind == FE_CONST_TUPLE && ct->kind != FE_T_PYFUNC && !keywords_ok(ct, &n->c))
+        return unsupported(in, n, "%s", "keyword arguments to this function");
     for (int i = 0; i < na; i++) {
         at[i] = arg_type(in, n, first + i);
         if (!at[i])
@@ -445,13 +511,19 @@ static fe_status infer_call(infer *in, fe_node *n)
     }
     if (ct->kind == FE_T_PYFUNC) {
         const fe_code *callee = ct->ptr;
-        if (na != callee->nargs) {
-            char what[160];
-            snprintf(what, sizeof what, "calling %s with %d arguments (it takes %d; defaults and keywords "
-                     "are not supported yet)", callee->qualname, na, callee->nargs);
-            return unsupported(in, n, "%s", what);
+        int slot[16];
+        char why[200];
+        if (callee->nargs > 16)
+            return unsupported(in, n, "%s", "calling a function of more than 16 parameters");
+        if (fe_bind_args(f, n, first, callee, slot, why, sizeof why) < 0)
+            return fe_error_set(in->err, FE_ERR_TYPE, n->loc, "%s", why);
+        const fe_type *pt[16];
+        for (int i = 0; i < callee->nargs; i++) {
+            pt[i] = slot[i] >= 0 ? arg_type(in, n, slot[i]) : const_type(in, &callee->defaults[-1 - slot[i]]);
+            if (!pt[i])
+                return FE_OK;
         }
-        fe_instance *inst = fe_instantiate(f, callee, na, at, n->loc, in->err);
+        fe_instance *inst = fe_instantiate(f, callee, callee->nargs, pt, n->loc, in->err);
         if (!inst)
             return in->err->status;
         int idx = 0;
@@ -511,19 +583,29 @@ static fe_status infer_call(infer *in, fe_node *n)
     case FE_BI_ROUND: {
         static const char *const nm[] = {"int", "float", "bool", "round"};
         int which = ct->id - FE_BI_INT;
-        if ((st = check_arity(in, n, nm[which], na, 1, 1)))
+        if ((st = check_arity(in, n, nm[which], na, 1, ct->id == FE_BI_ROUND ? 2 : 1)))
             return st;
         if (!fe_t_is_number(at[0]))
             return type_error(in, n, "cannot convert '%s' to a number%s", at[0], NULL);
+        if (na == 2) { /* round(x, ndigits): CPython's own, for a Python float */
+            if (at[0]->kind != FE_T_FLOAT)
+                return unsupported(in, n, "%s", "round(x, ndigits) of anything but a Python float");
+            if (!fe_t_is_intlike(at[1]))
+                return type_error(in, n, "'%s' object cannot be interpreted as an integer%s", at[1], NULL);
+            set_type(in, n, T(in, FE_T_FLOAT));
+            return FE_OK;
+        }
         fe_tkind k = ct->id == FE_BI_FLOAT ? FE_T_FLOAT : ct->id == FE_BI_BOOL ? FE_T_BOOL : FE_T_INT;
         set_type(in, n, T(in, k));
         return FE_OK;
     }
     case FE_BI_ENUMERATE:
-        if ((st = check_arity(in, n, "enumerate", na, 1, 1)))
+        if ((st = check_arity(in, n, "enumerate", na, 1, 2)))
             return st;
         if (at[0]->kind != FE_T_ARRAY && at[0]->kind != FE_T_LIST)
             return type_error(in, n, "enumerate() of '%s' is not supported%s", at[0], NULL);
+        if (na == 2 && !fe_t_is_intlike(at[1]))
+            return type_error(in, n, "'%s' object cannot be interpreted as an integer%s", at[1], NULL);
         set_type(in, n, fe_t_enumiter(in->ts, at[0]));
         return FE_OK;
     default: {

@@ -151,6 +151,13 @@ fe_instance *fe_instantiate(fe_func *caller, const fe_code *code, int nargs, con
                             fe_loc at, fe_error *err);
 void fe_instances_free(fe_instances *in);
 
+/* infer.c: binds the arguments of call n (from arg index `first` on, the
+ * last ones named by n->c, a tuple of names) to the parameters of `code`:
+ * slot[i] is the index of the node argument for parameter i, or -1 - k for
+ * the k-th default.  Returns 0, or -1 with Python's TypeError message. */
+int fe_bind_args(const fe_func *f, const fe_node *n, int first, const fe_code *code, int *slot, char *why,
+                 size_t whylen);
+
 /* infer.c: types every node and variable, or reports where it cannot. */
 fe_status fe_infer(fe_func *f, fe_error *err);
 

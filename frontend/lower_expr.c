@@ -66,8 +66,9 @@ LLVMTypeRef fe_lty(lower *lw, const fe_type *t)
     }
     case FE_T_SEQITER:
     case FE_T_ENUMITER: {
-        LLVMTypeRef fields[2] = {fe_lty(lw, t->seq), lw->i64}; /* sequence, k */
-        return LLVMStructTypeInContext(lw->C, fields, 2, 0);
+        /* sequence, k, and enumerate's start */
+        LLVMTypeRef fields[3] = {fe_lty(lw, t->seq), lw->i64, lw->i64};
+        return LLVMStructTypeInContext(lw->C, fields, 3, 0);
     }
     case FE_T_TUPLE: {
         LLVMTypeRef fields[16];
@@ -215,7 +216,7 @@ static int node_nonneg(lower *lw, fe_val v)
         if (c->op == IR_ATTR) /* a.shape[k] */
             return 1;
         if (n->op == IR_ITEM && n->sub == 0 && c->op == IR_ITERNEXT) /* enumerate's index */
-            return c->type && c->type->kind == FE_T_TUPLE;
+            return c->type && c->type->kind == FE_T_TUPLE && lw->nonneg_iter[c->var];
         return n->type && n->type->kind == FE_T_NP && fe_dtype_is_int(n->type->dtype) &&
                !fe_dtype_is_signed(n->type->dtype);
     }
@@ -242,6 +243,8 @@ static int range_nonneg(lower *lw, fe_val v)
     if (n->op != IR_CALL)
         return 0;
     const fe_type *ct = f->nodes[fe_arg(f, n, 0)].type;
+    if (ct && ct->kind == FE_T_FUNC && ct->id == FE_BI_ENUMERATE) /* enumerate(x[, start]) */
+        return n->nargs == 2 || node_nonneg(lw, fe_arg(f, n, 2));
     if (!ct || ct->kind != FE_T_FUNC || ct->id != FE_BI_RANGE)
         return 0;
     int na = n->nargs - 1;
@@ -775,7 +778,7 @@ LLVMValueRef fe_iter_elem(lower *lw, LLVMValueRef it, const fe_type *t, LLVMValu
     if (t->kind != FE_T_ENUMITER)
         return v;
     LLVMValueRef tup = LLVMGetUndef(fe_lty(lw, elem));
-    tup = LLVMBuildInsertValue(B, tup, k, 0, "");
+    tup = LLVMBuildInsertValue(B, tup, LLVMBuildAdd(B, k, ex(lw, it, 2), ""), 0, "");
     return LLVMBuildInsertValue(B, tup, v, 1, "");
 }
 
@@ -795,7 +798,8 @@ static LLVMValueRef lower_getiter(lower *lw, fe_node *n)
     if (st->kind == FE_T_ENUMITER)
         return s;
     it = LLVMBuildInsertValue(B, it, s, 0, "");
-    return LLVMBuildInsertValue(B, it, fe_const_i64(lw, 0), 1, "");
+    it = LLVMBuildInsertValue(B, it, fe_const_i64(lw, 0), 1, "");
+    return LLVMBuildInsertValue(B, it, fe_const_i64(lw, 0), 2, "");
 }
 
 /* ITERNEXT outside an outlined loop: element k, then k += 1 in the variable. */
@@ -825,6 +829,8 @@ static LLVMValueRef lower_iternext(lower *lw, fe_node *n)
 }
 
 /* ---------------------------------------------------------------- calls */
+
+static LLVMValueRef const_val(lower *lw, const fe_const *c, const fe_type *t);
 
 static LLVMValueRef lower_call(lower *lw, fe_node *n)
 {
@@ -866,8 +872,15 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
         const fe_type *rt = x->func->ret_type;
         LLVMValueRef ret = fe_entry_alloca(lw, rt && rt->kind != FE_T_NONE ? fe_lty(lw, rt) : lw->i8, "ret");
         LLVMValueRef args[18] = {lw->fn->err, ret};
+        int slot[16];
+        char why[200];
+        if (fe_bind_args(f, n, first, x->region.code, slot, why, sizeof why) < 0) {
+            fe_error_set(lw->err, FE_ERR_INTERNAL, n->loc, "%s", why);
+            return NULL;
+        }
         for (int i = 0; i < x->nargs; i++)
-            args[2 + i] = arg_val(lw, n, first + i);
+            args[2 + i] = slot[i] >= 0 ? arg_val(lw, n, slot[i])
+                                       : const_val(lw, &x->region.code->defaults[-1 - slot[i]], x->args[i]);
         LLVMValueRef st = LLVMBuildCall2(B, fty, fn, args, (unsigned)(2 + x->nargs), "");
         /* the callee recorded its error: leave this function too */
         LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "returned");
@@ -952,6 +965,11 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
     case FE_BI_BOOL: return fe_truth(lw, arg_val(lw, n, first), arg_type(lw, n, first));
     case FE_BI_ROUND: {
         const fe_type *t = arg_type(lw, n, first);
+        if (na == 2)
+            return fe_math_round(lw, arg_val(lw, n, first),
+                                 LLVMBuildSIToFP(B, arg_as(lw, n, first + 1, fe_t_simple(f->types, FE_T_INT)),
+                                                 lw->f64, ""),
+                                 n->loc);
         if (!fe_t_is_floatlike(t))
             return arg_as(lw, n, first, n->type);
         LLVMValueRef x = arg_val(lw, n, first);
@@ -960,7 +978,9 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
     case FE_BI_ENUMERATE: {
         LLVMValueRef it = LLVMGetUndef(fe_lty(lw, n->type));
         it = LLVMBuildInsertValue(B, it, arg_val(lw, n, first), 0, "");
-        return LLVMBuildInsertValue(B, it, fe_const_i64(lw, 0), 1, "");
+        it = LLVMBuildInsertValue(B, it, fe_const_i64(lw, 0), 1, "");
+        LLVMValueRef start = na > 1 ? arg_as(lw, n, first + 1, fe_t_simple(f->types, FE_T_INT)) : fe_const_i64(lw, 0);
+        return LLVMBuildInsertValue(B, it, start, 2, "");
     }
     default: {
         return fe_math_lower(lw, n, (fe_builtin)ct->id, first, ct->layout == FE_FUNC_NUMPY);

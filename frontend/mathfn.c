@@ -24,7 +24,7 @@ enum {
     E_POW,      /* math.pow */
     E_GAMMA     /* poles are domain errors, the rest overflow */
 };
-enum { R_FLOAT, R_INTEGRAL, R_BOOL };
+enum { R_FLOAT, R_INTEGRAL, R_BOOL, R_PROMOTED };
 
 typedef struct mathfn {
     const char *math_name;  /* NULL: not in math */
@@ -72,6 +72,10 @@ static const mathfn fns[] = {
     {"isinf", "isinf", NULL, FE_BI_ISINF, 1, E_NONE, R_BOOL, NULL, NULL},
     {"isfinite", "isfinite", NULL, FE_BI_ISFINITE, 1, E_NONE, R_BOOL, NULL, NULL},
     {NULL, "absolute", "abs", FE_BI_NP_ABS, 1, E_NONE, R_INTEGRAL, NULL, NULL},
+    {NULL, "minimum", NULL, FE_BI_NP_MINIMUM, 2, E_NONE, R_PROMOTED, NULL, NULL},
+    {NULL, "maximum", NULL, FE_BI_NP_MAXIMUM, 2, E_NONE, R_PROMOTED, NULL, NULL},
+    {NULL, "fmin", NULL, FE_BI_NP_FMIN, 2, E_NONE, R_PROMOTED, NULL, NULL},
+    {NULL, "fmax", NULL, FE_BI_NP_FMAX, 2, E_NONE, R_PROMOTED, NULL, NULL},
 };
 
 #define NFNS (sizeof fns / sizeof fns[0])
@@ -169,6 +173,8 @@ const fe_type *fe_math_type(fe_types *ts, fe_builtin id, int numpy, int nargs,
     }
     if (m->result == R_BOOL)
         return fe_t_np(ts, FE_DT_BOOL);
+    if (m->result == R_PROMOTED) /* minimum, maximum: the operands' own type */
+        return a->kind == FE_T_NP ? a : fe_t_np(ts, fe_t_dtype(a));
     if (m->result == R_INTEGRAL && fe_t_is_intlike(a)) /* floor of an int: itself */
         return a->kind == FE_T_NP ? a : fe_t_np(ts, a->kind == FE_T_BOOL ? FE_DT_BOOL : FE_DT_INT64);
     if (id == FE_BI_POW && fe_t_is_intlike(a) && !(a->kind == FE_T_NP && a->dtype == FE_DT_BOOL))
@@ -208,9 +214,9 @@ static LLVMValueRef python_math(lower *lw, const mathfn *m, LLVMValueRef *a, fe_
     if (!fn)
         fn = LLVMAddFunction(lw->M, "pyacc_py_math", fty);
     LLVMValueRef status = fe_entry_alloca(lw, lw->i32, "status");
-    int which = m->id == FE_BI_GAMMA ? 0 : m->id == FE_BI_LGAMMA ? 1 : 2;
+    int which = !m ? 3 : m->id == FE_BI_GAMMA ? 0 : m->id == FE_BI_LGAMMA ? 1 : 2;
     LLVMValueRef args[4] = {LLVMConstInt(lw->i32, (unsigned long long)which, 0), a[0],
-                            m->nargs > 1 ? a[1] : LLVMConstReal(lw->f64, 0.0), status};
+                            !m || m->nargs > 1 ? a[1] : LLVMConstReal(lw->f64, 0.0), status};
     LLVMValueRef r = LLVMBuildCall2(lw->B, fty, fn, args, 4, "");
     LLVMValueRef st = LLVMBuildLoad2(lw->B, lw->i32, status, "");
     fe_check(lw, LLVMBuildICmp(lw->B, LLVMIntEQ, st, LLVMConstInt(lw->i32, 1, 0), ""), RT_ERR_VALUE, loc,
@@ -218,6 +224,12 @@ static LLVMValueRef python_math(lower *lw, const mathfn *m, LLVMValueRef *a, fe_
     fe_check(lw, LLVMBuildICmp(lw->B, LLVMIntEQ, st, LLVMConstInt(lw->i32, 2, 0), ""), RT_ERR_OVERFLOW, loc,
              fe_const_i64(lw, 1), fe_const_i64(lw, 0));
     return r;
+}
+
+LLVMValueRef fe_math_round(lower *lw, LLVMValueRef x, LLVMValueRef ndigits, fe_loc loc)
+{
+    LLVMValueRef a[2] = {x, ndigits};
+    return python_math(lw, NULL, a, loc);
 }
 
 static LLVMValueRef call(lower *lw, const mathfn *m, LLVMValueRef *args)
@@ -360,7 +372,7 @@ LLVMValueRef fe_math_lower(lower *lw, fe_node *n, fe_builtin id, int first, int 
     const fe_type *tc;
     if (m->result == R_FLOAT)
         tc = numpy ? tr : fe_t_simple(f->types, FE_T_FLOAT);
-    else if (numpy && m->result == R_INTEGRAL)
+    else if ((numpy && m->result == R_INTEGRAL) || m->result == R_PROMOTED)
         tc = tr;
     else if (fe_t_is_floatlike(at[0]))
         tc = at[0];
@@ -373,6 +385,25 @@ LLVMValueRef fe_math_lower(lower *lw, fe_node *n, fe_builtin id, int first, int 
         a[i] = fe_convert(lw, av[i], at[i], tc);
 
     switch (m->result) {
+    case R_PROMOTED: {
+        /* NumPy: minimum and maximum propagate a NaN from either side, fmin
+         * and fmax ignore one; ties keep the second operand */
+        int low = id == FE_BI_NP_MINIMUM || id == FE_BI_NP_FMIN;
+        int keep_nan_of_a = id == FE_BI_NP_MINIMUM || id == FE_BI_NP_MAXIMUM;
+        fe_dtype d = fe_t_dtype(tc);
+        LLVMValueRef better;
+        if (fe_t_is_floatlike(tc)) {
+            better = LLVMBuildFCmp(B, low ? LLVMRealOLT : LLVMRealOGT, a[0], a[1], "");
+            better = LLVMBuildOr(B, better, is_nan(lw, keep_nan_of_a ? a[0] : a[1]), "");
+        } else if (d == FE_DT_BOOL) {
+            return low ? LLVMBuildAnd(B, a[0], a[1], "") : LLVMBuildOr(B, a[0], a[1], "");
+        } else {
+            int sg = fe_dtype_is_signed(d);
+            better = LLVMBuildICmp(B, low ? (sg ? LLVMIntSLT : LLVMIntULT) : (sg ? LLVMIntSGT : LLVMIntUGT),
+                                   a[0], a[1], "");
+        }
+        return LLVMBuildSelect(B, better, a[0], a[1], "");
+    }
     case R_BOOL: {
         if (!fe_t_is_floatlike(tc))
             return LLVMConstInt(lw->i1, id == FE_BI_ISFINITE, 0);

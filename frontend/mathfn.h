@@ -18,6 +18,9 @@ const fe_type *fe_math_type(fe_types *ts, fe_builtin id, int numpy, int nargs,
 /* Emits the call for node n (arguments from `first` on). */
 LLVMValueRef fe_math_lower(lower *lw, fe_node *n, fe_builtin id, int first, int numpy);
 
+/* round(x, ndigits) of a Python float: CPython's own (correctly rounded). */
+LLVMValueRef fe_math_round(lower *lw, LLVMValueRef x, LLVMValueRef ndigits, fe_loc loc);
+
 /* A float to a Python int as int() does it: ValueError for NaN,
  * OverflowError for infinities and values beyond int64. */
 LLVMValueRef fe_float_to_int(lower *lw, LLVMValueRef x, fe_loc loc);

@@ -257,6 +257,9 @@ void pyext_code_clear(pyext_code *r)
         PyMem_Free(r->varnames[i]);
     PyMem_Free(r->varnames);
     PyMem_Free(r->positions);
+    for (int i = 0; r->defaults && i < r->code.ndefaults; i++)
+        pyext_const_clear(&r->defaults[i]);
+    PyMem_Free(r->defaults);
     PyMem_Free(r->filename);
     PyMem_Free(r->qualname);
     memset(r, 0, sizeof *r);
@@ -288,6 +291,18 @@ static pyext_code *callee(pyext_globals *g, PyObject *func, int depth)
         return NULL;
     }
     Py_DECREF(code);
+    /* defaults fill the last parameters a call leaves out */
+    PyObject *defs = PyObject_GetAttrString(func, "__defaults__");
+    if (defs && PyTuple_Check(defs)) {
+        Py_ssize_t nd = PyTuple_Size(defs);
+        c->defaults = PyMem_Calloc((size_t)nd + 1, sizeof *c->defaults);
+        for (Py_ssize_t i = 0; c->defaults && i < nd; i++)
+            if (pyext_const_convert(PyTuple_GetItem(defs, i), &c->defaults[i]) == 0)
+                c->code.ndefaults++;
+        c->code.defaults = c->defaults;
+    }
+    Py_XDECREF(defs);
+    PyErr_Clear();
     int k = g->nfuncs++;
     g->funcs[k] = func;
     g->codes[k] = c;

@@ -16,6 +16,7 @@ typedef struct pyext_code {
     char **names, **varnames;
     fe_loc *positions;
     char *filename, *qualname;
+    fe_const *defaults;      /* a function's __defaults__ */
 } pyext_code;
 
 /* Reads a code object into *c (zeroed first by the caller); -1 with a

@@ -2556,3 +2556,147 @@ def test_hypothesis_array_views():
             check(_h_array, x, view, np.zeros(shape, dtype=dt))
 
     run()
+
+
+# ------------------------------------------------ fixed after first being pending
+
+
+def test_round_with_digits():
+    f = serial_expr("round(a, 2)", ["a"])
+    for v in (2.675, 1.005, -3.14159, 12345.6789):
+        check(f, v)
+
+
+def test_for_over_enumerate_with_start(rng):
+    @acc
+    def f(x, out):
+        #pragma acc serial
+        for i, v in enumerate(x, 1):
+            out[i - 1] = v * i
+
+    check(f, rng.random(9), np.zeros(9))
+
+
+@pytest.mark.parametrize("fn", ["minimum", "maximum"])
+def test_numpy_minimum_maximum_on_scalars(fn):
+    f = serial_expr(f"np.{fn}(a, b)", ["a", "b"])
+    for a, b in [(1.5, -2.0), (np.float32(3.0), np.float32(0.5)), (-4.0, 3), (2, 7),
+                 (float("nan"), 1.0)]:
+        check(f, a, b)
+
+
+def test_module_function_default_argument_left_out(rng):
+    @acc
+    def f(x, out):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            out[i] = _scaled(x[i])
+
+    check(f, rng.random(20), np.zeros(20))
+
+
+def test_module_function_keyword_argument(rng):
+    @acc
+    def f(x, out):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            out[i] = _scaled(x[i], k=0.5)
+
+    check(f, rng.random(20), np.zeros(20))
+
+
+def test_uint64_compared_with_negative_python_int():
+    # NumPy 2 compares the values: uint64(5) > -1 is True
+    f = serial_exprs(["a > -1", "a == -1", "a < -1"], ["a"])
+    check(f, np.uint64(5))
+    check(f, np.uint64(2 ** 64 - 1))
+
+
+def test_uint64_array_element_compared_with_negative_python_int():
+    @acc
+    def f(a, out):
+        #pragma acc parallel loop
+        for i in range(a.shape[0]):
+            out[i] = a[i] > -1
+
+    check(f, np.arange(5, dtype=np.uint64), np.zeros(5, dtype=bool))
+
+
+def test_numpy_int8_plus_out_of_range_python_int_raises_overflow_error():
+    # NumPy 2: a Python int that does not fit the NumPy operand's type is an error
+    f = serial_expr("a + b", ["a", "b"])
+    check_raises(f, OverflowError, np.int8(1), 1000)
+
+
+def test_python_int_out_of_range_stored_into_uint8_array_raises_overflow_error():
+    @acc
+    def f(out):
+        #pragma acc parallel loop
+        for i in range(out.shape[0]):
+            out[i] = i - 3
+
+    check_raises(f, OverflowError, np.zeros(6, dtype=np.uint8))
+
+
+def test_numpy_float_floor_division_by_zero_gives_signed_inf():
+    # NumPy: floor_divide(1.5, 0.0) is inf and floor_divide(-2.0, 0.0) is -inf, not nan
+    f = serial_expr("a // b", ["a", "b"])
+    with np.errstate(all="ignore"):
+        check(f, np.float64(1.5), np.float64(0.0))
+        check(f, np.float32(-2.0), np.float32(0.0))
+
+
+def test_float_array_element_floor_division_by_zero_gives_signed_inf():
+    @acc
+    def g(a, b, q):
+        #pragma acc parallel loop
+        for i in range(a.shape[0]):
+            q[i] = a[i] // b[i]
+
+    with np.errstate(all="ignore"):
+        for dt in (np.float64, np.float32):
+            a = np.array([1, -1, 0, 5, -7], dtype=dt)
+            b = np.array([0, 0, 0, 2, 2], dtype=dt)
+            check(g, a, b, np.zeros(5, dt))
+
+
+def test_fallback_call_to_unknown_function():
+    @acc
+    def f(x, g):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            x[i] = g(i)  # FB-CALL
+
+    fallback_case(f, (np.zeros(4), abs), "FB-CALL", __file__)
+
+
+def test_strict_call_to_argument_function_raises_unsupported_error():
+    @acc(strict=True)
+    def f(x, g):
+        #pragma acc serial
+        x[0] = g(1)
+
+    with pytest.raises(pyacc.UnsupportedError):
+        f(np.zeros(2), abs)
+
+
+def test_fallback_string_argument_to_int():
+    # a string is outside the subset: the region runs in the interpreter
+    # (today: PyaccTypeError "cannot convert 'object' to a number")
+    @acc
+    def f(x):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            x[i] = int("7") + i  # FB-INTSTR
+
+    fallback_case(f, (np.zeros(4),), "FB-INTSTR", __file__)
+
+
+def test_type_error_too_many_indices():
+    @acc
+    def f(x):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            x[i, 0] = 1.0  # TE-NDIM
+
+    type_error_case(f, (np.zeros(4),), "TE-NDIM", __file__)
