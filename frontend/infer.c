@@ -67,8 +67,8 @@ static const fe_type *const_type(infer *in, const fe_const *c)
     case FE_CONST_INT: return T(in, FE_T_INT);
     case FE_CONST_FLOAT: return T(in, FE_T_FLOAT);
     case FE_CONST_TUPLE: {
-        const fe_type *items[16];
-        if (c->nitems > 16)
+        const fe_type *items[FE_MAX_TUPLE];
+        if (c->nitems > FE_MAX_TUPLE)
             return T(in, FE_T_OPAQUE);
         for (int i = 0; i < c->nitems; i++)
             items[i] = const_type(in, &c->items[i]);
@@ -719,9 +719,9 @@ static fe_status infer_node(infer *in, fe_node *n)
     case IR_SUBSCR: return infer_subscr(in, n);
     case IR_STORE_SUBSCR: return infer_store_subscr(in, n);
     case IR_TUPLE: {
-        const fe_type *items[16];
-        if (n->nargs > 16)
-            return unsupported(in, n, "%s", "a tuple of more than 16 items");
+        const fe_type *items[FE_MAX_TUPLE];
+        if (n->nargs > FE_MAX_TUPLE)
+            return unsupported(in, n, "%s", "a tuple of more than 63 items");
         for (int i = 0; i < n->nargs; i++)
             if (!(items[i] = arg_type(in, n, i)))
                 return FE_OK;

@@ -620,11 +620,15 @@ static fe_status alloc_tables(lower *lw)
     fe_func *f = lw->f;
     int nargs = f->code->nargs;
     lw->val = calloc((size_t)f->nnodes + 1, sizeof *lw->val);
-    lw->nonneg = calloc((size_t)f->nvars + 1, 1);
-    lw->nonneg_iter = calloc((size_t)f->nvars + 1, 1);
+    for (int k = 0; k < FE_NFACTS; k++) {
+        lw->fact[k] = calloc((size_t)f->nvars + 1, 1);
+        lw->fact_iter[k] = calloc((size_t)f->nvars + 1, 1);
+        if (!lw->fact[k] || !lw->fact_iter[k])
+            return FE_ERR_NOMEM;
+    }
     lw->listout_loop = calloc((size_t)nargs + 1, sizeof *lw->listout_loop);
     lw->par_of_loop = calloc((size_t)lw->loops.n + 1, sizeof *lw->par_of_loop);
-    if (!lw->val || !lw->nonneg || !lw->nonneg_iter || !lw->listout_loop || !lw->par_of_loop)
+    if (!lw->val || !lw->listout_loop || !lw->par_of_loop)
         return FE_ERR_NOMEM;
     for (int p = 0; p < nargs; p++)
         lw->listout_loop[p] = -1;
@@ -634,8 +638,11 @@ static fe_status alloc_tables(lower *lw)
 static void free_tables(lower *lw)
 {
     free(lw->val);
-    free(lw->nonneg);
-    free(lw->nonneg_iter);
+    for (int k = 0; k < FE_NFACTS; k++) {
+        free(lw->fact[k]);
+        free(lw->fact_iter[k]);
+        lw->fact[k] = lw->fact_iter[k] = NULL;
+    }
     free(lw->listout_loop);
     free(lw->par_of_loop);
     fe_loops_free(&lw->loops);
@@ -656,6 +663,12 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
     sub.f = g;
     sub.r = &x->region;
     sub.fn = NULL;
+    /* tables of its own: none of the caller's may be freed with it */
+    sub.val = NULL;
+    sub.listout_loop = sub.par_of_loop = NULL;
+    memset(sub.fact, 0, sizeof sub.fact);
+    memset(sub.fact_iter, 0, sizeof sub.fact_iter);
+    memset(&sub.loops, 0, sizeof sub.loops);
     fe_status st = fe_find_loops(g, &sub.loops, lw->err);
     if (st == FE_OK && alloc_tables(&sub) != FE_OK)
         st = fe_error_set(lw->err, FE_ERR_NOMEM, x->region.loc, "out of memory");

@@ -34,8 +34,10 @@ typedef struct lower {
     LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, voidt, errty;
     LLVMValueRef *val;        /* per node, in the function that computed it */
     lfn *fn;
-    uint8_t *nonneg;          /* per variable: holds only ints >= 0 */
-    uint8_t *nonneg_iter;     /* per variable: a range iterator yielding ints >= 0 */
+    /* per fact (FE_FACT_*) and variable: every value it holds has the fact;
+     * fact_iter: every value the iterator it holds yields has it */
+    uint8_t *fact[2];
+    uint8_t *fact_iter[2];
     int *listout_loop;        /* per parameter: the loop whose iterations append, or -1 */
     int *par_of_loop;         /* per loop: outlined as a parallel loop */
     LLVMValueRef *listout_desc; /* per parameter: entry-function load of its desc pointer */
@@ -43,6 +45,8 @@ typedef struct lower {
     int file;                 /* 0 in the region, 1 + instance index in a callee */
     int nparallel;
 } lower;
+
+enum { FE_FACT_NONNEG, FE_FACT_SMALL, FE_NFACTS };
 
 /* lower_expr.c */
 LLVMTypeRef fe_lty(lower *lw, const fe_type *t);

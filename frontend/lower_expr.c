@@ -71,8 +71,8 @@ LLVMTypeRef fe_lty(lower *lw, const fe_type *t)
         return LLVMStructTypeInContext(lw->C, fields, 3, 0);
     }
     case FE_T_TUPLE: {
-        LLVMTypeRef fields[16];
-        for (int i = 0; i < t->nitems && i < 16; i++)
+        LLVMTypeRef fields[FE_MAX_TUPLE];
+        for (int i = 0; i < t->nitems && i < FE_MAX_TUPLE; i++)
             fields[i] = fe_lty(lw, t->items[i]);
         return LLVMStructTypeInContext(lw->C, fields, (unsigned)t->nitems, 0);
     }
@@ -195,20 +195,28 @@ static LLVMValueRef arg_as_checked(lower *lw, const fe_node *n, int i, const fe_
     return arg_as(lw, n, i, t);
 }
 
-/* ------------------------------------------------------------- nonneg */
+/* ------------------------------------------------------------- facts */
 
-/* Which int values are known to be >= 0 without a test: loop indices of
- * ranges starting at or above 0 with a positive step, lengths, shapes and
- * sums and products of those.  Indexing with them needs no wraparound of
- * negative indices, which keeps loops vectorisable. */
-static int node_nonneg(lower *lw, fe_val v)
+/* Facts about int values that need no run-time test: FE_FACT_NONNEG, the
+ * value is >= 0 (indexing needs no wraparound of negative indices, which
+ * keeps loops vectorisable); FE_FACT_SMALL, |value| <= 2**53 (it converts
+ * to a double exactly, so int / int needs no exact-division path).  Loop
+ * indices of ranges over lengths and shapes have both: no array holds
+ * 2**53 elements. */
+static int node_fact(lower *lw, fe_val v, int fact)
 {
     fe_func *f = lw->f;
     const fe_node *n = &f->nodes[v];
+    const int64_t small = (int64_t)1 << 53;
     switch (n->op) {
-    case IR_CONST: return (n->c.kind == FE_CONST_INT && n->c.i >= 0) || n->c.kind == FE_CONST_BOOL;
-    case IR_LOADVAR: return lw->nonneg[n->var];
-    case IR_ITERNEXT: return lw->nonneg_iter[n->var];
+    case IR_CONST:
+        if (n->c.kind == FE_CONST_BOOL)
+            return 1;
+        if (n->c.kind != FE_CONST_INT)
+            return 0;
+        return fact == FE_FACT_NONNEG ? n->c.i >= 0 : n->c.i >= -small && n->c.i <= small;
+    case IR_LOADVAR: return lw->fact[fact][n->var];
+    case IR_ITERNEXT: return lw->fact_iter[fact][n->var];
     case IR_ATTR: return n->type && n->type->kind == FE_T_INT; /* size, ndim */
     case IR_SUBSCR:
     case IR_ITEM: {
@@ -216,38 +224,70 @@ static int node_nonneg(lower *lw, fe_val v)
         if (c->op == IR_ATTR) /* a.shape[k] */
             return 1;
         if (n->op == IR_ITEM && n->sub == 0 && c->op == IR_ITERNEXT) /* enumerate's index */
-            return c->type && c->type->kind == FE_T_TUPLE && lw->nonneg_iter[c->var];
-        return n->type && n->type->kind == FE_T_NP && fe_dtype_is_int(n->type->dtype) &&
-               !fe_dtype_is_signed(n->type->dtype);
+            return c->type && c->type->kind == FE_T_TUPLE && lw->fact_iter[fact][c->var];
+        return fact == FE_FACT_NONNEG && n->type && n->type->kind == FE_T_NP &&
+               fe_dtype_is_int(n->type->dtype) && !fe_dtype_is_signed(n->type->dtype);
     }
     case IR_BINOP: {
         int op = n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
-        if (op != FE_NB_ADD && op != FE_NB_MULTIPLY && op != FE_NB_FLOOR_DIVIDE &&
-            op != FE_NB_REMAINDER && op != FE_NB_AND && op != FE_NB_RSHIFT)
-            return 0;
-        return node_nonneg(lw, fe_arg(f, n, 0)) && node_nonneg(lw, fe_arg(f, n, 1));
+        int l = node_fact(lw, fe_arg(f, n, 0), fact), r = node_fact(lw, fe_arg(f, n, 1), fact);
+        if (fact == FE_FACT_NONNEG)
+            return (op == FE_NB_ADD || op == FE_NB_MULTIPLY || op == FE_NB_FLOOR_DIVIDE ||
+                    op == FE_NB_REMAINDER || op == FE_NB_AND || op == FE_NB_RSHIFT) && l && r;
+        /* no bigger than the left operand */
+        return (op == FE_NB_FLOOR_DIVIDE || op == FE_NB_REMAINDER || op == FE_NB_RSHIFT) && l &&
+               node_fact(lw, fe_arg(f, n, 1), FE_FACT_NONNEG);
     }
     case IR_CALL: {
         const fe_type *ct = f->nodes[fe_arg(f, n, 0)].type;
-        return ct && ct->kind == FE_T_FUNC && (ct->id == FE_BI_LEN || ct->id == FE_BI_ABS);
+        if (!ct || ct->kind != FE_T_FUNC)
+            return 0;
+        if (ct->id == FE_BI_LEN)
+            return 1;
+        if (ct->id == FE_BI_ABS)
+            return fact == FE_FACT_NONNEG || node_fact(lw, fe_arg(f, n, 1), fact);
+        if (ct->id == FE_BI_MIN || ct->id == FE_BI_MAX) {
+            for (int i = 1; i < n->nargs; i++)
+                if (!node_fact(lw, fe_arg(f, n, i), fact))
+                    return 0;
+            return 1;
+        }
+        return 0;
     }
     default: return 0;
     }
 }
 
-/* A range(...) call node whose values are all >= 0. */
-static int range_nonneg(lower *lw, fe_val v)
+static int node_nonneg(lower *lw, fe_val v) { return node_fact(lw, v, FE_FACT_NONNEG); }
+
+/* Whether every value a range(...) or enumerate(...) call's iterator
+ * yields has the fact. */
+static int iter_fact(lower *lw, fe_val v, int fact)
 {
     fe_func *f = lw->f;
     const fe_node *n = &f->nodes[v];
     if (n->op != IR_CALL)
         return 0;
     const fe_type *ct = f->nodes[fe_arg(f, n, 0)].type;
-    if (ct && ct->kind == FE_T_FUNC && ct->id == FE_BI_ENUMERATE) /* enumerate(x[, start]) */
-        return n->nargs == 2 || node_nonneg(lw, fe_arg(f, n, 2));
-    if (!ct || ct->kind != FE_T_FUNC || ct->id != FE_BI_RANGE)
+    if (!ct || ct->kind != FE_T_FUNC)
         return 0;
     int na = n->nargs - 1;
+    if (ct->id == FE_BI_ENUMERATE) { /* enumerate(x[, start]) */
+        if (na == 1)
+            return 1;
+        const fe_node *st = &f->nodes[fe_arg(f, n, 2)];
+        return fact == FE_FACT_NONNEG ? node_nonneg(lw, fe_arg(f, n, 2))
+                                      : st->op == IR_CONST && st->c.kind == FE_CONST_INT &&
+                                            st->c.i >= 0 && st->c.i < ((int64_t)1 << 40);
+    }
+    if (ct->id != FE_BI_RANGE)
+        return 0;
+    if (fact == FE_FACT_SMALL) { /* between start and stop */
+        for (int i = 1; i <= na && i <= 2; i++)
+            if (!node_fact(lw, fe_arg(f, n, i), FE_FACT_SMALL))
+                return 0;
+        return 1;
+    }
     if (na == 1)
         return 1;
     if (!node_nonneg(lw, fe_arg(f, n, 1)))
@@ -261,38 +301,41 @@ static int range_nonneg(lower *lw, fe_val v)
 void fe_compute_nonneg(lower *lw)
 {
     fe_func *f = lw->f;
-    /* Start from "nothing known" and only ever learn: a variable is
-     * non-negative once every store into it is. */
-    for (int changed = 1; changed;) {
-        changed = 0;
-        for (int var = 0; var < f->nvars; var++) {
-            if (lw->nonneg[var] && lw->nonneg_iter[var])
-                continue;
-            int stores = 0, all = 1, all_iter = 1;
-            if (f->vars[var].is_param)
-                all = all_iter = 0;
-            for (int v = 0; v < f->nnodes && (all || all_iter); v++) {
-                const fe_node *n = &f->nodes[v];
-                if (!f->blocks[n->block].reachable)
+    /* Start from "nothing known" and only ever learn: a variable has a fact
+     * once every store into it has. */
+    for (int fact = 0; fact < FE_NFACTS; fact++) {
+        uint8_t *known = lw->fact[fact], *known_iter = lw->fact_iter[fact];
+        for (int changed = 1; changed;) {
+            changed = 0;
+            for (int var = 0; var < f->nvars; var++) {
+                if (known[var] && known_iter[var])
                     continue;
-                if (n->op == IR_ITERNEXT && n->var == var)
-                    all = 0; /* advancing an iterator: not an int variable */
-                if (n->op != IR_STOREVAR || n->var != var)
-                    continue;
-                stores++;
-                const fe_node *src = &f->nodes[fe_arg(f, n, 0)];
-                if (!n->type || !node_nonneg(lw, fe_arg(f, n, 0)))
-                    all = 0;
-                if (src->op != IR_GETITER || !range_nonneg(lw, fe_arg(f, src, 0)))
-                    all_iter = 0;
-            }
-            if (stores && all && !lw->nonneg[var]) {
-                lw->nonneg[var] = 1;
-                changed = 1;
-            }
-            if (stores && all_iter && !lw->nonneg_iter[var]) {
-                lw->nonneg_iter[var] = 1;
-                changed = 1;
+                int stores = 0, all = 1, all_iter = 1;
+                if (f->vars[var].is_param)
+                    all = all_iter = 0;
+                for (int v = 0; v < f->nnodes && (all || all_iter); v++) {
+                    const fe_node *n = &f->nodes[v];
+                    if (!f->blocks[n->block].reachable)
+                        continue;
+                    if (n->op == IR_ITERNEXT && n->var == var)
+                        all = 0; /* advancing an iterator: not an int variable */
+                    if (n->op != IR_STOREVAR || n->var != var)
+                        continue;
+                    stores++;
+                    const fe_node *src = &f->nodes[fe_arg(f, n, 0)];
+                    if (!n->type || !node_fact(lw, fe_arg(f, n, 0), fact))
+                        all = 0;
+                    if (src->op != IR_GETITER || !iter_fact(lw, fe_arg(f, src, 0), fact))
+                        all_iter = 0;
+                }
+                if (stores && all && !known[var]) {
+                    known[var] = 1;
+                    changed = 1;
+                }
+                if (stores && all_iter && !known_iter[var]) {
+                    known_iter[var] = 1;
+                    changed = 1;
+                }
             }
         }
     }
@@ -356,6 +399,52 @@ static void float_divmod(lower *lw, LLVMValueRef a, LLVMValueRef b, LLVMValueRef
     *r = mod;
 }
 
+/* Python's int / int: doubles divide exactly-rounded while both ints fit
+ * in 53 bits; beyond, the runtime divides exactly (a cold call, so the usual
+ * case still vectorises).  fa, fb: the operands already as doubles. */
+static LLVMValueRef int_true_divide(lower *lw, fe_val na, fe_val nb, LLVMValueRef a, LLVMValueRef b,
+                                    LLVMValueRef fa, LLVMValueRef fb)
+{
+    LLVMBuilderRef B = lw->B;
+    int small_a = node_fact(lw, na, FE_FACT_SMALL), small_b = node_fact(lw, nb, FE_FACT_SMALL);
+    if (small_a && small_b)
+        return LLVMBuildFDiv(B, fa, fb, "");
+    LLVMValueRef lim = fe_const_i64(lw, (int64_t)1 << 53);
+    LLVMValueRef absa[1] = {a}, absb[1] = {b};
+    LLVMValueRef args_a[2] = {absa[0], LLVMConstInt(lw->i1, 0, 0)}, args_b[2] = {absb[0], LLVMConstInt(lw->i1, 0, 0)};
+    LLVMValueRef ma = fe_intrinsic(lw, "llvm.abs", lw->i64, args_a, 2);
+    LLVMValueRef mb = fe_intrinsic(lw, "llvm.abs", lw->i64, args_b, 2);
+    /* abs(INT64_MIN) wraps negative: unsigned compare catches it */
+    /* only what is not known small is tested: a loop-invariant test alone
+     * lets LLVM move it out of the loop and vectorise both versions */
+    LLVMValueRef big = small_a   ? LLVMBuildICmp(B, LLVMIntUGT, mb, lim, "")
+                       : small_b ? LLVMBuildICmp(B, LLVMIntUGT, ma, lim, "")
+                                 : LLVMBuildOr(B, LLVMBuildICmp(B, LLVMIntUGT, ma, lim, ""),
+                                               LLVMBuildICmp(B, LLVMIntUGT, mb, lim, ""), "");
+    LLVMValueRef fast = LLVMBuildFDiv(B, fa, fb, "");
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(B));
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(B);
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(lw->C, fn, "exact_div");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(lw->C, fn, "divided");
+    LLVMValueRef expect[2] = {big, LLVMConstInt(lw->i1, 0, 0)};
+    LLVMBuildCondBr(B, fe_intrinsic(lw, "llvm.expect", lw->i1, expect, 2), slow, join);
+    LLVMPositionBuilderAtEnd(B, slow);
+    LLVMTypeRef ptys[2] = {lw->i64, lw->i64};
+    LLVMTypeRef fty = LLVMFunctionType(lw->f64, ptys, 2, 0);
+    LLVMValueRef rt = LLVMGetNamedFunction(lw->M, "pyacc_rt_int_truediv");
+    if (!rt)
+        rt = LLVMAddFunction(lw->M, "pyacc_rt_int_truediv", fty);
+    LLVMValueRef cargs[2] = {a, b};
+    LLVMValueRef exact = LLVMBuildCall2(B, fty, rt, cargs, 2, "");
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMValueRef phi = LLVMBuildPhi(B, lw->f64, "");
+    LLVMValueRef vals[2] = {fast, exact};
+    LLVMBasicBlockRef from[2] = {here, slow};
+    LLVMAddIncoming(phi, vals, from, 2);
+    return phi;
+}
+
 /* x ** n for a constant n >= 0, by repeated squaring. */
 static LLVMValueRef int_pow_const(lower *lw, LLVMValueRef x, int64_t n, int weak)
 {
@@ -402,6 +491,10 @@ static LLVMValueRef lower_binop(lower *lw, fe_node *n)
         if (weak)
             fe_check(lw, LLVMBuildFCmp(B, LLVMRealOEQ, b, zero_of(b), ""), RT_ERR_ZERO_DIVISION,
                      n->loc, fe_const_i64(lw, 1), fe_const_i64(lw, 0));
+        if (weak && fe_t_is_intlike(ta) && fe_t_is_intlike(tb))
+            return int_true_divide(lw, fe_arg(f, n, 0), fe_arg(f, n, 1),
+                                   arg_as(lw, n, 0, fe_t_simple(f->types, FE_T_INT)),
+                                   arg_as(lw, n, 1, fe_t_simple(f->types, FE_T_INT)), a, b);
         return LLVMBuildFDiv(B, a, b, "");
     case FE_NB_FLOOR_DIVIDE:
     case FE_NB_REMAINDER: {
@@ -504,6 +597,31 @@ static LLVMValueRef lower_unop(lower *lw, fe_node *n)
     }
 }
 
+/* Python compares an int with a float exactly.  Rounding the int to the
+ * nearest double keeps order, so the double comparison decides unless the
+ * rounded int equals the float; then the float is a whole number and the
+ * two compare as integers (2**63 itself being above every int64). */
+static LLVMValueRef int_float_compare(lower *lw, int cmp, int int_first, LLVMValueRef x, LLVMValueRef y)
+{
+    LLVMBuilderRef B = lw->B;
+    static const LLVMRealPredicate fp[] = {LLVMRealOLT, LLVMRealOLE, LLVMRealOEQ, LLVMRealUNE, LLVMRealOGT, LLVMRealOGE};
+    static const LLVMIntPredicate ip[] = {LLVMIntSLT, LLVMIntSLE, LLVMIntEQ, LLVMIntNE, LLVMIntSGT, LLVMIntSGE};
+    LLVMValueRef i = int_first ? x : y, f = int_first ? y : x;
+    LLVMValueRef g = LLVMBuildSIToFP(B, i, lw->f64, "");
+    LLVMValueRef lhs = int_first ? g : f, rhs = int_first ? f : g;
+    LLVMValueRef by_double = LLVMBuildFCmp(B, fp[cmp], lhs, rhs, "");
+    LLVMValueRef tie = LLVMBuildFCmp(B, LLVMRealOEQ, g, f, "");
+    LLVMValueRef top = LLVMBuildFCmp(B, LLVMRealOGE, f, LLVMConstReal(lw->f64, 9223372036854775808.0), "");
+    LLVMValueRef fi = LLVMBuildFPToSI(B, LLVMBuildSelect(B, top, LLVMConstReal(lw->f64, 0.0), f, ""), lw->i64, "");
+    LLVMValueRef by_int = LLVMBuildICmp(B, ip[cmp], int_first ? i : fi, int_first ? fi : i, "");
+    /* f == 2**63: the int is below it */
+    int int_below = cmp == 0 || cmp == 1 || cmp == 3; /* <, <=, != with the int first */
+    if (!int_first)
+        int_below = cmp == 4 || cmp == 5 || cmp == 3; /* the float first: >, >=, != */
+    by_int = LLVMBuildSelect(B, top, LLVMConstInt(lw->i1, (unsigned long long)int_below, 0), by_int, "");
+    return LLVMBuildSelect(B, tie, by_int, by_double, "");
+}
+
 static LLVMValueRef lower_cmp(lower *lw, fe_node *n)
 {
     LLVMBuilderRef B = lw->B;
@@ -528,6 +646,8 @@ static LLVMValueRef lower_cmp(lower *lw, fe_node *n)
         static const LLVMIntPredicate wp[] = {LLVMIntSLT, LLVMIntSLE, LLVMIntEQ, LLVMIntNE, LLVMIntSGT, LLVMIntSGE};
         return LLVMBuildICmp(B, wp[n->sub], w[0], w[1], "");
     }
+    if ((ta->kind == FE_T_INT && tb->kind == FE_T_FLOAT) || (ta->kind == FE_T_FLOAT && tb->kind == FE_T_INT))
+        return int_float_compare(lw, n->sub, ta->kind == FE_T_INT, arg_val(lw, n, 0), arg_val(lw, n, 1));
     const fe_type *tc = fe_t_promote(lw->f->types, ta, tb);
     if (tc->kind == FE_T_BOOL || (tc->kind == FE_T_NP && tc->dtype == FE_DT_BOOL))
         tc = fe_t_simple(lw->f->types, FE_T_INT);
@@ -997,8 +1117,8 @@ static LLVMValueRef const_val(lower *lw, const fe_const *c, const fe_type *t)
     case FE_CONST_INT: return fe_const_i64(lw, c->i);
     case FE_CONST_FLOAT: return cf64(lw, c->f);
     case FE_CONST_TUPLE: {
-        LLVMValueRef items[16];
-        for (int i = 0; i < c->nitems && i < 16; i++)
+        LLVMValueRef items[FE_MAX_TUPLE];
+        for (int i = 0; i < c->nitems && i < FE_MAX_TUPLE; i++)
             items[i] = const_val(lw, &c->items[i], t->items[i]);
         return LLVMConstStructInContext(lw->C, items, (unsigned)c->nitems, 0);
     }

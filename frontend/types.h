@@ -53,6 +53,10 @@ typedef enum fe_builtin {
     FE_BI_COUNT_ = FE_BI_NP_TYPE + FE_DT_COUNT_
 } fe_builtin;
 
+/* Items in a tuple; a region's results travel as one, with a 64-bit mask
+ * of which are bound. */
+#define FE_MAX_TUPLE 63
+
 typedef struct fe_type fe_type;
 struct fe_type {
     fe_tkind kind;

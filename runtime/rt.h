@@ -81,4 +81,9 @@ typedef struct rt_error {
 int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t file, int32_t line, int32_t col,
                        int32_t end_col, int64_t info0, int64_t info1);
 
+/* ---------------------------------------------------------- arithmetic */
+
+/* Python's int / int: the double nearest the exact quotient (b != 0). */
+double pyacc_rt_int_truediv(int64_t a, int64_t b);
+
 #endif

@@ -55,6 +55,7 @@ jit_host *pyext_host(void)
         {"pyacc_rt_parallel_for", (void *)pyacc_rt_parallel_for},
         {"pyacc_rt_error", (void *)pyacc_rt_error},
         {"pyacc_py_math", (void *)py_math},
+        {"pyacc_rt_int_truediv", (void *)pyacc_rt_int_truediv},
     };
     char err[512];
     pyext.host = jit_host_create(syms, (int)(sizeof syms / sizeof syms[0]), err, sizeof err);

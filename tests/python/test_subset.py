@@ -2700,3 +2700,19 @@ def test_type_error_too_many_indices():
             x[i, 0] = 1.0  # TE-NDIM
 
     type_error_case(f, (np.zeros(4),), "TE-NDIM", __file__)
+
+
+def test_region_with_seventeen_results():
+    f = serial_exprs([f"a + {k}" for k in range(17)], ["a"])
+    check(f, 5)
+
+
+def test_true_division_of_large_ints_is_correctly_rounded():
+    # Python divides the exact integers: (2**53 + 1) / 3 is 3002399751580331.0
+    f = serial_expr("a / b", ["a", "b"])
+    check(f, 2 ** 53 + 1, 3)
+
+
+def test_int_float_comparison_is_exact_beyond_2_53():
+    f = serial_exprs(["a == b", "a < b", "a > b"], ["a", "b"])
+    check(f, 2 ** 53 + 1, 2.0 ** 53)
