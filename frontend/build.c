@@ -99,6 +99,7 @@ static int add_var(fe_func *f, const char *name, int is_stack)
     v->is_stack = is_stack;
     v->param = -1;
     v->flag = -1;
+    v->tag = -1;
     return f->nvars++;
 }
 
@@ -777,6 +778,8 @@ void fe_func_free(fe_func *f)
             free((char *)f->vars[i].name);
     free(f->vars);
     free(f->listout_elem);
+    free(f->kset);
+    free(f->vkset);
     if (f->owns_inst)
         fe_instances_free(f->inst);
     if (f->owns_types)

@@ -443,14 +443,18 @@ typedef struct fe_result {
     char *notes;               /* NUL-terminated diagnostics for PYACC_DEBUG, or NULL */
     char **files;              /* rt_error.file -> file name (the region's first) */
     int nfiles;
+    fe_argtype kinds[16];      /* the kinds a result's kind slot indexes */
+    int nkinds;
 } fe_result;
 
 /* Lowers a region to LLVM IR in ctx (an LLVMContextRef) for the given
  * argument types.  The entry has the shape
  *     i32 symbol(ptr slots, ptr rt_error)
  * where slots[i] holds parameter i (int64, double, bool as int64, or a
- * pointer to an fe_arraydesc) followed by one slot per live-out value, which
- * the entry fills; it returns 0, or an rt_error kind after filling *rt_error.
+ * pointer to an fe_arraydesc) followed by one slot per live-out value, then a
+ * mask of the results that are bound, then each result's kind (an index into
+ * fe_result.kinds: the Python type it holds), all of which the entry fills;
+ * it returns 0, or an rt_error kind after filling *rt_error.
  * On success res owns the module and arrays (fe_result_free).  Errors:
  * FE_ERR_UNSUPPORTED (run in the interpreter), FE_ERR_TYPE (report). */
 fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe_error *err);

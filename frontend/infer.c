@@ -217,6 +217,50 @@ static int is_const_nonneg_int(infer *in, fe_val v)
     return n->op == IR_CONST && n->c.kind == FE_CONST_INT && n->c.i >= 0;
 }
 
+const fe_type *fe_binop_result(fe_types *ts, int op, const fe_type *a, const fe_type *b)
+{
+    if (!fe_t_is_number(a) || !fe_t_is_number(b))
+        return NULL;
+    const fe_type *p = fe_t_promote(ts, a, b);
+    int weak = a->kind != FE_T_NP && b->kind != FE_T_NP;
+    switch (op) {
+    case FE_NB_ADD:
+    case FE_NB_SUBTRACT:
+    case FE_NB_MULTIPLY:
+    case FE_NB_FLOOR_DIVIDE:
+    case FE_NB_REMAINDER:
+    case FE_NB_POWER: /* int ** int: see infer_binop */
+        return p;
+    case FE_NB_TRUE_DIVIDE:
+        if (weak)
+            return fe_t_simple(ts, FE_T_FLOAT);
+        return fe_t_is_intlike(p) ? fe_t_np(ts, FE_DT_FLOAT64) : p;
+    case FE_NB_AND:
+    case FE_NB_OR:
+    case FE_NB_XOR:
+        if (!fe_t_is_intlike(a) || !fe_t_is_intlike(b))
+            return NULL;
+        return a->kind == FE_T_BOOL && b->kind == FE_T_BOOL ? a : p;
+    case FE_NB_LSHIFT:
+    case FE_NB_RSHIFT:
+        if (!fe_t_is_intlike(a) || !fe_t_is_intlike(b))
+            return NULL;
+        return p->kind == FE_T_BOOL ? fe_t_simple(ts, FE_T_INT) : p;
+    default:
+        return NULL;
+    }
+}
+
+const fe_type *fe_unop_result(fe_types *ts, int sub, const fe_type *a)
+{
+    if (sub == FE_UN_NOT)
+        return fe_t_simple(ts, FE_T_BOOL);
+    if (!fe_t_is_number(a) || (sub == FE_UN_INVERT && !fe_t_is_intlike(a)))
+        return NULL;
+    /* -True is -1: Python bools become ints; NumPy bools stay bools for ~ */
+    return a->kind == FE_T_BOOL ? fe_t_simple(ts, FE_T_INT) : a;
+}
+
 static fe_status infer_binop(infer *in, fe_node *n)
 {
     const fe_type *a = arg_type(in, n, 0), *b = arg_type(in, n, 1);
@@ -225,59 +269,19 @@ static fe_status infer_binop(infer *in, fe_node *n)
     int op = n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
     if (op < 0 || op > FE_NB_XOR)
         return unsupported(in, n, "operator %s is not supported", "?");
-    const char *sym = binop_symbols[op];
-    if (!fe_t_is_number(a) || !fe_t_is_number(b)) {
+    const fe_type *r = fe_binop_result(in->ts, op, a, b);
+    if (!r) {
         char fmt[128];
-        snprintf(fmt, sizeof fmt, "unsupported operand types for %s: '%%s' and '%%s'", sym);
+        snprintf(fmt, sizeof fmt, "unsupported operand types for %s: '%%s' and '%%s'", binop_symbols[op]);
         return type_error(in, n, fmt, a, b);
     }
-    const fe_type *p = fe_t_promote(in->ts, a, b);
     int weak = a->kind != FE_T_NP && b->kind != FE_T_NP;
-    switch (op) {
-    case FE_NB_ADD:
-    case FE_NB_SUBTRACT:
-    case FE_NB_MULTIPLY:
-    case FE_NB_FLOOR_DIVIDE:
-    case FE_NB_REMAINDER:
-        set_type(in, n, p);
-        return FE_OK;
-    case FE_NB_TRUE_DIVIDE:
-        if (weak)
-            set_type(in, n, T(in, FE_T_FLOAT));
-        else if (fe_t_is_intlike(p))
-            set_type(in, n, fe_t_np(in->ts, FE_DT_FLOAT64));
-        else
-            set_type(in, n, p);
-        return FE_OK;
-    case FE_NB_POWER:
-        if (fe_t_is_intlike(p) && weak && !is_const_nonneg_int(in, fe_arg(in->f, n, 1)))
-            return unsupported(in, n, "%s with an int exponent that may be negative (its type "
-                                      "would depend on the value): write a float exponent",
-                               "int ** int");
-        set_type(in, n, p);
-        return FE_OK;
-    case FE_NB_AND:
-    case FE_NB_OR:
-    case FE_NB_XOR:
-        if (!fe_t_is_intlike(a) || !fe_t_is_intlike(b))
-            break;
-        if (a->kind == FE_T_BOOL && b->kind == FE_T_BOOL)
-            set_type(in, n, a);
-        else
-            set_type(in, n, p);
-        return FE_OK;
-    case FE_NB_LSHIFT:
-    case FE_NB_RSHIFT:
-        if (!fe_t_is_intlike(a) || !fe_t_is_intlike(b))
-            break;
-        set_type(in, n, p->kind == FE_T_BOOL ? T(in, FE_T_INT) : p);
-        return FE_OK;
-    default:
-        break;
-    }
-    char fmt[128];
-    snprintf(fmt, sizeof fmt, "unsupported operand types for %s: '%%s' and '%%s'", sym);
-    return type_error(in, n, fmt, a, b);
+    if (op == FE_NB_POWER && fe_t_is_intlike(r) && weak && !is_const_nonneg_int(in, fe_arg(in->f, n, 1)))
+        return unsupported(in, n, "%s with an int exponent that may be negative (its type "
+                                  "would depend on the value): write a float exponent",
+                           "int ** int");
+    set_type(in, n, r);
+    return FE_OK;
 }
 
 static fe_status infer_unop(infer *in, fe_node *n)
@@ -285,16 +289,12 @@ static fe_status infer_unop(infer *in, fe_node *n)
     const fe_type *a = arg_type(in, n, 0);
     if (!a)
         return FE_OK;
-    if (n->sub == FE_UN_NOT) {
-        set_type(in, n, T(in, FE_T_BOOL));
-        return FE_OK;
-    }
-    if (!fe_t_is_number(a))
-        return type_error(in, n, "bad operand type for unary operator: '%s'%s", a, NULL);
-    if (n->sub == FE_UN_INVERT && !fe_t_is_intlike(a))
-        return type_error(in, n, "bad operand type for unary ~: '%s'%s", a, NULL);
-    /* -True is -1: Python bools become ints; NumPy bools stay bools for ~ */
-    set_type(in, n, a->kind == FE_T_BOOL ? T(in, FE_T_INT) : a);
+    const fe_type *r = fe_unop_result(in->ts, n->sub, a);
+    if (!r)
+        return type_error(in, n, n->sub == FE_UN_INVERT ? "bad operand type for unary ~: '%s'%s"
+                                                        : "bad operand type for unary operator: '%s'%s",
+                          a, NULL);
+    set_type(in, n, r);
     return FE_OK;
 }
 

@@ -76,8 +76,12 @@ typedef struct fe_var {
     const fe_type *type;
     fe_loc first_store; /* for messages */
     int flag;           /* the bool variable saying whether it is bound, or -1 */
-    int owned_name;     /* name is malloc'd (flag variables) */
+    int tag;            /* the int8 variable saying which kind it holds, or -1 */
+    int owned_name;     /* name is malloc'd (flag and tag variables) */
 } fe_var;
+
+/* The number types a region's values may have at run time (kinds.c). */
+#define FE_MAX_KINDS 16
 
 typedef struct fe_block {
     int32_t first_instr;  /* bytecode range [first_instr, end_instr) */
@@ -130,6 +134,12 @@ typedef struct fe_func {
     const fe_type *const *param_types;
     const fe_type *ret_type;      /* the unification of what it returns */
     fe_instances *inst;           /* shared by a region and all it calls */
+    /* kinds.c: the types values may have at run time, where one static
+     * type does not say (bit k of a set: kinds[k]) */
+    const fe_type *kinds[FE_MAX_KINDS];
+    int nkinds;
+    uint16_t *kset;               /* per node; 0: just its static type */
+    uint16_t *vkset;              /* per variable */
     int owns_inst;
     int depth;                    /* calls between the region and this function */
 } fe_func;
@@ -157,6 +167,16 @@ void fe_instances_free(fe_instances *in);
  * the k-th default.  Returns 0, or -1 with Python's TypeError message. */
 int fe_bind_args(const fe_func *f, const fe_node *n, int first, const fe_code *code, int *slot, char *why,
                  size_t whylen);
+
+/* kinds.c: finds the kinds of values and gives tag variables to those
+ * variables that may hold more than one (after fe_infer). */
+fe_status fe_infer_kinds(fe_func *f, fe_error *err);
+int fe_kind_of_type(fe_func *f, const fe_type *t);
+
+/* infer.c: the result type of an operator on two numbers (NULL when it
+ * does not apply), and of a unary operator. */
+const fe_type *fe_binop_result(fe_types *ts, int op, const fe_type *a, const fe_type *b);
+const fe_type *fe_unop_result(fe_types *ts, int sub, const fe_type *a);
 
 /* infer.c: types every node and variable, or reports where it cannot. */
 fe_status fe_infer(fe_func *f, fe_error *err);

@@ -21,9 +21,12 @@ static void use_def(const fe_func *f, int k, int nw, uint64_t *use, uint64_t *de
         const fe_node *n = &f->nodes[blk->nodes[i]];
         switch (n->op) {
         case IR_LOADVAR:
-            /* a read that may find its variable unbound reads its flag too */
+            /* a read that may find its variable unbound reads its flag too,
+             * and one of a variable of several kinds its tag */
             if (n->aux != FE_LOAD_PLAIN && f->vars[n->var].flag >= 0 && !bit(def, f->vars[n->var].flag))
                 set_bit(use, f->vars[n->var].flag);
+            if (f->vars[n->var].tag >= 0 && !bit(def, f->vars[n->var].tag))
+                set_bit(use, f->vars[n->var].tag);
             if (!bit(def, n->var))
                 set_bit(use, n->var);
             break;
@@ -39,6 +42,8 @@ static void use_def(const fe_func *f, int k, int nw, uint64_t *use, uint64_t *de
             break;
         case IR_STOREVAR:
             set_bit(def, n->var);
+            if (f->vars[n->var].tag >= 0)
+                set_bit(def, f->vars[n->var].tag);
             break;
         default:
             break;

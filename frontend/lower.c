@@ -231,6 +231,12 @@ static fe_status lower_block(lower *lw, int k)
             }
             LLVMValueRef midx = fe_const_i64(lw, f->code->nargs + lw->r->nouts);
             LLVMBuildStore(lw->B, mask, LLVMBuildInBoundsGEP2(lw->B, lw->i64, slots, &midx, 1, ""));
+            /* and which kind each result holds, after the mask */
+            for (int o = 0; o < lw->r->nouts && tup->op == IR_TUPLE; o++) {
+                LLVMValueRef kidx = fe_const_i64(lw, f->code->nargs + 2 * lw->r->nouts + 1 + o);
+                LLVMValueRef kv = LLVMBuildZExt(lw->B, fe_kind_value(lw, fe_arg(f, tup, o)), lw->i64, "");
+                LLVMBuildStore(lw->B, kv, LLVMBuildInBoundsGEP2(lw->B, lw->i64, slots, &kidx, 1, ""));
+            }
             for (int o = 0; o < lw->r->nouts; o++) {
                 const fe_type *it = t->items[o];
                 if (it->kind == FE_T_NONE)
@@ -251,6 +257,7 @@ static fe_status lower_block(lower *lw, int k)
                 return lw->err->status ? lw->err->status
                                        : fe_error_set(lw->err, FE_ERR_INTERNAL, n->loc, "lowering failed");
             lw->val[blk->nodes[i]] = v;
+            fe_lower_kind(lw, blk->nodes[i]);
         }
         }
     }
@@ -386,6 +393,7 @@ static fe_status lower_parallel(lower *lw, int li)
         if (!v)
             return lw->err->status;
         lw->val[hb->nodes[i]] = v;
+        fe_lower_kind(lw, hb->nodes[i]);
     }
     const fe_node *fi = terminator(lw, lp->header);
     uint8_t *role = malloc((size_t)f->nvars + 1);
@@ -499,6 +507,16 @@ static fe_status lower_parallel(lower *lw, int li)
 
 /* ------------------------------------------------------------ the entry */
 
+/* A parameter of several kinds starts as the kind it was called with. */
+static void param_tag(lower *lw, int var, const fe_type *called_with)
+{
+    int tag = lw->f->vars[var].tag;
+    if (tag < 0)
+        return;
+    int k = fe_kind_of_type(lw->f, called_with);
+    LLVMBuildStore(lw->B, LLVMConstInt(lw->i8, (unsigned long long)(k < 0 ? 0 : k), 0), fe_var_slot(lw, tag));
+}
+
 static void load_params(lower *lw, LLVMValueRef slots)
 {
     fe_func *f = lw->f;
@@ -569,6 +587,7 @@ static void load_params(lower *lw, LLVMValueRef slots)
             continue;
         }
         LLVMBuildStore(B, v, fe_var_slot(lw, p));
+        param_tag(lw, p, fe_t_from_arg(f->types, &lw->r->argtypes[p], p));
     }
 }
 
@@ -620,6 +639,9 @@ static fe_status alloc_tables(lower *lw)
     fe_func *f = lw->f;
     int nargs = f->code->nargs;
     lw->val = calloc((size_t)f->nnodes + 1, sizeof *lw->val);
+    lw->kindval = calloc((size_t)f->nnodes + 1, sizeof *lw->kindval);
+    if (!lw->kindval)
+        return FE_ERR_NOMEM;
     for (int k = 0; k < FE_NFACTS; k++) {
         lw->fact[k] = calloc((size_t)f->nvars + 1, 1);
         lw->fact_iter[k] = calloc((size_t)f->nvars + 1, 1);
@@ -638,6 +660,8 @@ static fe_status alloc_tables(lower *lw)
 static void free_tables(lower *lw)
 {
     free(lw->val);
+    free(lw->kindval);
+    lw->kindval = NULL;
     for (int k = 0; k < FE_NFACTS; k++) {
         free(lw->fact[k]);
         free(lw->fact_iter[k]);
@@ -665,6 +689,7 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
     sub.fn = NULL;
     /* tables of its own: none of the caller's may be freed with it */
     sub.val = NULL;
+    sub.kindval = NULL;
     sub.listout_loop = sub.par_of_loop = NULL;
     memset(sub.fact, 0, sizeof sub.fact);
     memset(sub.fact_iter, 0, sizeof sub.fact_iter);
@@ -701,8 +726,12 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
     LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(lw->C, fnv, "start");
     LLVMPositionBuilderAtEnd(lw->B, start);
     for (int v = 0; v < g->nvars; v++)
-        if (g->vars[v].is_param && g->vars[v].type)
-            LLVMBuildStore(lw->B, LLVMGetParam(fnv, (unsigned)(2 + g->vars[v].param)), fe_var_slot(&sub, v));
+        if (g->vars[v].is_param && g->vars[v].type) {
+            LLVMValueRef pv = LLVMGetParam(fnv, (unsigned)(2 + g->vars[v].param));
+            LLVMBuildStore(lw->B, fe_convert(&sub, pv, x->args[g->vars[v].param], g->vars[v].type),
+                           fe_var_slot(&sub, v));
+            param_tag(&sub, v, x->args[g->vars[v].param]);
+        }
     LLVMBuildBr(lw->B, bb_of(&sub, 0));
     st = lower_blocks(&sub);
     if (st == FE_OK) {
@@ -756,6 +785,8 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
         st = fe_track_unbound(&f, err);
     if (st == FE_OK)
         st = fe_infer(&f, err);
+    if (st == FE_OK)
+        st = fe_infer_kinds(&f, err);
     if (st == FE_OK)
         st = fe_find_loops(&f, &lw.loops, err);
     if (st != FE_OK)
@@ -815,6 +846,9 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
             ret = &f.nodes[v];
     for (int o = 0; ret && o < r->nouts; o++)
         fe_t_to_arg(f.nodes[fe_arg(&f, ret, 0)].type->items[o], &res->outtypes[o]);
+    res->nkinds = f.nkinds;
+    for (int k = 0; k < f.nkinds; k++)
+        fe_t_to_arg(f.kinds[k], &res->kinds[k]);
     for (int i = 0; i < r->nlistouts; i++) {
         const fe_type *et = f.listout_elem ? f.listout_elem[r->listouts[i].param] : NULL;
         if (et)

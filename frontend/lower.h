@@ -33,6 +33,7 @@ typedef struct lower {
     LLVMBuilderRef B;
     LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, voidt, errty;
     LLVMValueRef *val;        /* per node, in the function that computed it */
+    LLVMValueRef *kindval;    /* per node of several kinds: its kind (i8), computed with it */
     lfn *fn;
     /* per fact (FE_FACT_*) and variable: every value it holds has the fact;
      * fact_iter: every value the iterator it holds yields has it */
@@ -52,6 +53,11 @@ enum { FE_FACT_NONNEG, FE_FACT_SMALL, FE_NFACTS };
 LLVMTypeRef fe_lty(lower *lw, const fe_type *t);
 LLVMTypeRef fe_mem_lty(lower *lw, fe_dtype d);
 LLVMValueRef fe_lower_node(lower *lw, fe_node *n);
+/* The kind (an index into f->kinds, as i8) of node v's value: computed
+ * when v was lowered, or a constant when v has one kind. */
+LLVMValueRef fe_kind_value(lower *lw, fe_val v);
+/* Computes and caches the kind of node v, just lowered. */
+void fe_lower_kind(lower *lw, fe_val v);
 LLVMValueRef fe_convert(lower *lw, LLVMValueRef v, const fe_type *from, const fe_type *to);
 LLVMValueRef fe_truth(lower *lw, LLVMValueRef v, const fe_type *t);
 LLVMValueRef fe_iter_more(lower *lw, LLVMValueRef it, const fe_type *t);

@@ -317,17 +317,13 @@ const fe_type *fe_t_unify(fe_types *ts, const fe_type *a, const fe_type *b)
         return a;
     if (!fe_t_is_number(a) || !fe_t_is_number(b))
         return NULL;
-    int weak_a = a->kind != FE_T_NP, weak_b = b->kind != FE_T_NP;
-    if (weak_a && weak_b)
-        return fe_t_promote(ts, a, b);
-    if (!weak_a && !weak_b)
-        return NULL; /* later arithmetic would round differently */
-    const fe_type *w = weak_a ? a : b, *s = weak_a ? b : a;
-    int wrank = w->kind == FE_T_BOOL ? 0 : w->kind == FE_T_INT ? 1 : 2;
-    /* `s = 0` then `s += x[i]`: the variable is the NumPy type from then on. */
-    if (wrank <= kind_rank(s->dtype) && !dtype_is_complex(s->dtype))
-        return s;
-    return NULL;
+    /* The variable computes in the promoted type, which holds the values of
+     * both (ints beyond 2**53 in a float excepted); which type it holds at
+     * run time is tracked beside it (kinds.c), so results keep Python's
+     * types.  Complex numbers are not compiled yet. */
+    if ((a->kind == FE_T_NP && dtype_is_complex(a->dtype)) || (b->kind == FE_T_NP && dtype_is_complex(b->dtype)))
+        return NULL;
+    return fe_t_promote(ts, a, b);
 }
 
 const char *fe_dtype_name(fe_dtype d)

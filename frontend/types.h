@@ -109,8 +109,8 @@ int fe_dtype_is_signed(fe_dtype d);
  * NULL when either is not a number. */
 const fe_type *fe_t_promote(fe_types *ts, const fe_type *a, const fe_type *b);
 
-/* The type a variable holding both a and b takes, or NULL when Python's
- * results would differ depending on which one it held. */
+/* The type a variable holding both a and b computes in (the run-time type
+ * is tracked beside it), or NULL when no one type holds both. */
 const fe_type *fe_t_unify(fe_types *ts, const fe_type *a, const fe_type *b);
 
 /* "float32[:]", "int64", ...; writes at most cap bytes, returns the length. */

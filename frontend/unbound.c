@@ -206,6 +206,7 @@ fe_status fe_track_unbound(fe_func *f, fe_error *err)
         f->vars[flag].owned_name = 1;
         f->vars[flag].param = -1;
         f->vars[flag].flag = -1;
+        f->vars[flag].tag = -1;
         f->vars[v].flag = flag;
         if (!set_flag(f, 0, 0, flag, 0, f->region->loc)) {
             st = nomem(err);

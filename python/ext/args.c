@@ -355,3 +355,21 @@ int pyext_list_store_back(PyObject *list, const fe_argtype *t, const pyext_arg *
     }
     return 0;
 }
+
+PyObject *pyext_box_kind(const fe_argtype *st, const fe_argtype *kt, int64_t slot)
+{
+    if (memcmp(st, kt, sizeof *st) == 0)
+        return pyext_box(st, slot);
+    int st_float = st->kind == FE_ARG_FLOAT || (st->kind == FE_ARG_NPSCALAR && fe_dtype_is_float((fe_dtype)st->dtype));
+    int kt_float = kt->kind == FE_ARG_FLOAT || (kt->kind == FE_ARG_NPSCALAR && fe_dtype_is_float((fe_dtype)kt->dtype));
+    double d;
+    memcpy(&d, &slot, 8);
+    int64_t out;
+    if (kt_float) {
+        double v = st_float ? d : (double)slot;
+        memcpy(&out, &v, 8);
+    } else {
+        out = st_float ? (int64_t)d : slot;
+    }
+    return pyext_box(kt, out);
+}

@@ -28,6 +28,10 @@ void pyext_arg_release(pyext_arg *a);
 /* The Python value of an out slot of type t (a new reference). */
 PyObject *pyext_box(const fe_argtype *t, int64_t slot);
 
+/* The Python value of an out slot holding a value of static type st that
+ * is, at run time, of kind kt (an int the region held as a float, ...). */
+PyObject *pyext_box_kind(const fe_argtype *st, const fe_argtype *kt, int64_t slot);
+
 /* Appends `count` values of type t from buf to the list. */
 int pyext_extend_list(PyObject *list, const fe_argtype *t, const void *buf, int64_t count);
 

@@ -34,6 +34,8 @@ typedef struct rg_entry {
     uint8_t *written;
     char **files;             /* where errors point: the region's file, callees' */
     int nfiles;
+    fe_argtype kinds[16];     /* what a result's kind slot indexes */
+    int nkinds;
     double compile_ms, opt_ms, codegen_ms;
 } rg_entry;
 
@@ -379,6 +381,8 @@ static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
     e->written = res.written;
     e->files = res.files;
     e->nfiles = res.nfiles;
+    memcpy(e->kinds, res.kinds, sizeof e->kinds);
+    e->nkinds = res.nkinds;
     res.files = NULL;
     res.nfiles = 0;
     res.outtypes = NULL;
@@ -500,7 +504,7 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
         return NULL;
     }
     fe_argtype sig[RG_MAXARGS];
-    int64_t slots[RG_MAXARGS + 64];
+    int64_t slots[RG_MAXARGS + 3 * 64];
     pyext_arg a[RG_MAXARGS];
     memset(a, 0, sizeof a);
     int n = classify_all(r, args, sig, slots, a);
@@ -580,8 +584,10 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     PyObject *outs = PyTuple_New(r->nouts);
     int64_t bound = slots[n + r->nouts];
     for (int o = 0; outs && o < r->nouts; o++) {
+        int64_t kind = slots[n + 2 * r->nouts + 1 + o];
         PyObject *v = o < 63 && !((bound >> o) & 1) ? Py_NewRef(pyext.unbound)
-                                                     : pyext_box(&e->outtypes[o], slots[n + o]);
+                      : kind >= 0 && kind < e->nkinds ? pyext_box_kind(&e->outtypes[o], &e->kinds[kind], slots[n + o])
+                                                       : pyext_box(&e->outtypes[o], slots[n + o]);
         if (!v) {
             Py_DECREF(outs);
             return NULL;
@@ -602,7 +608,7 @@ static PyObject *region_compile(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &cargs))
         return NULL;
     fe_argtype sig[RG_MAXARGS];
-    int64_t slots[RG_MAXARGS + 64];
+    int64_t slots[RG_MAXARGS + 3 * 64];
     pyext_arg a[RG_MAXARGS];
     memset(a, 0, sizeof a);
     int n = classify_all(r, cargs, sig, slots, a);

@@ -49,7 +49,8 @@ static void check_types(const char *name)
 
 Test(infer, numpy_2_promotion_and_python_scalars) { check_types("promote"); }
 Test(infer, an_int_accumulator_of_floats_becomes_float64) { check_types("accumulate"); }
-Test(infer, a_variable_holding_int64_and_a_float_is_reported) { check_types("mixed"); }
+Test(infer, a_variable_holding_int64_and_a_float_computes_in_float64) { check_types("mixed"); }
+Test(infer, a_variable_holding_an_array_and_a_float_is_reported) { check_types("mixed_bad"); }
 
 /* The promotion table itself, against values checked with NumPy 2. */
 Test(infer, promotion_table_matches_numpy)

@@ -23,28 +23,12 @@ from test_subset import test_generated_int_expression as _gen_int
 # result is converted to one type (float; int for bool/int)
 
 
-def test_and_or_mixing_bool_and_int_operands_return_the_chosen_object():
-    # `not a or b` is the bool True when a is 0, else b (an int)
-    f = serial_expr("not a or b", ["a", "b"])
-    assert check(f, 0, 5) is True
-    assert check(f, 3, 0) == 0
 
 
-def test_min_max_of_mixed_int_and_float_return_the_chosen_object():
-    f = serial_exprs(["min(a, b)", "max(a, b)"], ["a", "b"])
-    check(f, 1, 2.5)
-    check(f, 3, 2.5)
 
 
-def test_min_max_of_equal_int_and_float_return_the_first():
-    f = serial_exprs(["min(a, b)", "max(a, b)"], ["a", "b"])
-    check(f, 2, 2.0)
 
 
-def test_conditional_expression_with_int_and_float_branches():
-    f = serial_expr("n if x > 0 else x", ["n", "x"])
-    assert same(check(f, 1, 2.5), 1)
-    assert same(check(f, 1, -2.5), -2.5)
 
 
 # ==========================================================================
@@ -102,20 +86,6 @@ def test_tuple_of_scalars_assigned_in_region_is_used_after():
 
 
 
-def test_float_scalar_untouched_by_a_loop_that_never_runs_stays_float():
-    # s is the Python float 0.0 when x is empty; compiled code must not make
-    # it a numpy.float64
-    @acc
-    def f(x):
-        s = 0.0
-        i = 0
-        #pragma acc serial
-        while i < x.shape[0]:
-            s += x[i]
-            i += 1
-        return s
-
-    check(f, np.zeros(0))
 
 
 # ==========================================================================

@@ -108,6 +108,13 @@ def mixed(x, n):
     return (v,)
 
 
+def mixed_bad(x, n):
+    v = x
+    if n > 0:
+        v = 1.5
+    return (n,)
+
+
 # More than 256 constants: LOAD_CONST needs EXTENDED_ARG (x[0] first keeps
 # them from being folded into one).
 exec("def many_consts(x):\n    x[0] = x[0] + " + " + ".join(f"{1000 + k}.5" for k in range(300)) + "\n")
@@ -153,7 +160,9 @@ CASES = {
     "accumulate": dict(func=accumulate, args=[ARR("float64"), PYI], loops=[(PAR_SEQ, 1)], nouts=1,
                        types={"s": "numpy.float64"}),
     "mixed": dict(func=mixed, args=[ARR("int64"), PYI], loops=[(PAR_SEQ, 1)], nouts=1,
-                  error=("type", "variable 'v' holds")),
+                  types={"v": "numpy.float64"}),
+    "mixed_bad": dict(func=mixed_bad, args=[ARR("int64"), PYI], nouts=1,
+                      error=("type", "variable 'v' holds")),
     "many_consts": dict(func=many_consts, args=[ARR("float64")], expect=["store double"]),
     "matrix_f": dict(func=matrix, args=[ARR("float64", 2, "F"), ARR("float64", 2, "A")],
                      loops=[(PAR_INDEPENDENT, 1)],
