@@ -276,10 +276,10 @@ static fe_status infer_binop(infer *in, fe_node *n)
         return type_error(in, n, fmt, a, b);
     }
     int weak = a->kind != FE_T_NP && b->kind != FE_T_NP;
+    /* int ** int is an int for an exponent >= 0 and a float below: held as a
+     * float when the sign is not known, its kind (kinds.c) says which */
     if (op == FE_NB_POWER && fe_t_is_intlike(r) && weak && !is_const_nonneg_int(in, fe_arg(in->f, n, 1)))
-        return unsupported(in, n, "%s with an int exponent that may be negative (its type "
-                                  "would depend on the value): write a float exponent",
-                           "int ** int");
+        r = T(in, FE_T_FLOAT);
     set_type(in, n, r);
     return FE_OK;
 }

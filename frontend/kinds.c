@@ -56,6 +56,14 @@ static uint16_t node_kinds(fe_func *f, fe_node *n)
     }
     case IR_BINOP: {
         int op = n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
+        if (op == FE_NB_POWER && n->type->kind == FE_T_FLOAT && fe_t_is_intlike(f->nodes[fe_arg(f, n, 0)].type) &&
+            fe_t_is_intlike(f->nodes[fe_arg(f, n, 1)].type)) {
+            /* int ** int: the exponent's sign decides */
+            const fe_node *e = &f->nodes[fe_arg(f, n, 1)];
+            if (e->op == IR_CONST)
+                return single(f, n->type);
+            return single(f, fe_t_simple(f->types, FE_T_INT)) | single(f, n->type);
+        }
         uint16_t a = set_of(f, fe_arg(f, n, 0)), b = set_of(f, fe_arg(f, n, 1)), out = 0;
         for (int i = 0; i < f->nkinds; i++)
             for (int j = 0; j < f->nkinds; j++)

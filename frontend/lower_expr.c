@@ -445,17 +445,87 @@ static LLVMValueRef int_true_divide(lower *lw, fe_val na, fe_val nb, LLVMValueRe
     return phi;
 }
 
-/* x ** n for a constant n >= 0, by repeated squaring. */
-static LLVMValueRef int_pow_const(lower *lw, LLVMValueRef x, int64_t n, int weak)
+/* Python's int ** int where the result is held as a float: a negative
+ * exponent gives a float (0 ** -1 raises), any other an int, computed
+ * exactly and checked to fit the float exactly; the node's kind says which
+ * of the two the value is. */
+static LLVMValueRef int_power_any(lower *lw, fe_node *n, LLVMValueRef a, LLVMValueRef b)
 {
-    LLVMValueRef result = LLVMConstInt(LLVMTypeOf(x), 1, 0), base = x;
+    LLVMBuilderRef B = lw->B;
+    fe_func *f = lw->f;
+    LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, b, fe_const_i64(lw, 0), "");
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(B));
+    LLVMBasicBlockRef as_float = LLVMAppendBasicBlockInContext(lw->C, fn, "pow.float");
+    LLVMBasicBlockRef as_int = LLVMAppendBasicBlockInContext(lw->C, fn, "pow.int");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(lw->C, fn, "pow.done");
+    LLVMBuildCondBr(B, neg, as_float, as_int);
+
+    LLVMPositionBuilderAtEnd(B, as_float);
+    fe_check(lw, LLVMBuildICmp(B, LLVMIntEQ, a, fe_const_i64(lw, 0), ""), RT_ERR_ZERO_DIVISION, n->loc,
+             fe_const_i64(lw, 5), fe_const_i64(lw, 0));
+    LLVMValueRef pargs[2] = {LLVMBuildSIToFP(B, a, lw->f64, ""), LLVMBuildSIToFP(B, b, lw->f64, "")};
+    LLVMValueRef fr = fe_intrinsic(lw, "llvm.pow", lw->f64, pargs, 2);
+    LLVMBasicBlockRef float_end = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+
+    LLVMPositionBuilderAtEnd(B, as_int);
+    LLVMValueRef ir = fe_int_power(lw, a, b, 1, 1, n->loc);
+    LLVMValueRef absargs[2] = {ir, LLVMConstInt(lw->i1, 0, 0)};
+    LLVMValueRef mag = fe_intrinsic(lw, "llvm.abs", lw->i64, absargs, 2);
+    fe_check(lw, LLVMBuildICmp(B, LLVMIntUGT, mag, fe_const_i64(lw, (int64_t)1 << 53), ""), RT_ERR_OVERFLOW,
+             n->loc, fe_const_i64(lw, 2), ir);
+    LLVMValueRef ifr = LLVMBuildSIToFP(B, ir, lw->f64, "");
+    LLVMBasicBlockRef int_end = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMValueRef phi = LLVMBuildPhi(B, lw->f64, "");
+    LLVMValueRef vals[2] = {fr, ifr};
+    LLVMBasicBlockRef from[2] = {float_end, int_end};
+    LLVMAddIncoming(phi, vals, from, 2);
+    int kf = fe_kind_of_type(f, fe_t_simple(f->types, FE_T_FLOAT));
+    int ki = fe_kind_of_type(f, fe_t_simple(f->types, FE_T_INT));
+    if (kf >= 0 && ki >= 0)
+        lw->kindval[n - f->nodes] = LLVMBuildSelect(B, neg, LLVMConstInt(lw->i8, (unsigned long long)kf, 0),
+                                                    LLVMConstInt(lw->i8, (unsigned long long)ki, 0), "");
+    return phi;
+}
+
+/* x ** n for a constant n >= 0, by repeated squaring, unrolled.  checked:
+ * a Python int, which raises OverflowError rather than wrap past int64. */
+static LLVMValueRef int_pow_const(lower *lw, LLVMValueRef x, int64_t n, int checked, fe_loc loc)
+{
+    LLVMTypeRef t = LLVMTypeOf(x);
+    LLVMValueRef result = LLVMConstInt(t, 1, 0), base = x, ovf = LLVMConstInt(lw->i1, 0, 0);
+    int first = 1;
     while (n > 0) {
-        if (n & 1)
-            result = weak ? LLVMBuildNSWMul(lw->B, result, base, "") : LLVMBuildMul(lw->B, result, base, "");
+        if (n & 1) {
+            if (first) {
+                result = base; /* 1 * base */
+            } else if (checked) {
+                LLVMValueRef m[2] = {result, base};
+                LLVMValueRef p = fe_intrinsic(lw, "llvm.smul.with.overflow", t, m, 2);
+                result = LLVMBuildExtractValue(lw->B, p, 0, "");
+                ovf = LLVMBuildOr(lw->B, ovf, LLVMBuildExtractValue(lw->B, p, 1, ""), "");
+            } else {
+                result = LLVMBuildMul(lw->B, result, base, "");
+            }
+            first = 0;
+        }
         n >>= 1;
-        if (n)
-            base = weak ? LLVMBuildNSWMul(lw->B, base, base, "") : LLVMBuildMul(lw->B, base, base, "");
+        if (n) {
+            if (checked) {
+                LLVMValueRef m[2] = {base, base};
+                LLVMValueRef p = fe_intrinsic(lw, "llvm.smul.with.overflow", t, m, 2);
+                base = LLVMBuildExtractValue(lw->B, p, 0, "");
+                ovf = LLVMBuildOr(lw->B, ovf, LLVMBuildExtractValue(lw->B, p, 1, ""), "");
+            } else {
+                base = LLVMBuildMul(lw->B, base, base, "");
+            }
+        }
     }
+    if (checked)
+        fe_check(lw, ovf, RT_ERR_OVERFLOW, loc, fe_const_i64(lw, 0), fe_const_i64(lw, 0));
     return result;
 }
 
@@ -530,14 +600,12 @@ static LLVMValueRef lower_binop(lower *lw, fe_node *n)
         if (!isf) {
             const fe_node *e = &f->nodes[fe_arg(f, n, 1)];
             if (e->op == IR_CONST && e->c.kind == FE_CONST_INT && e->c.i >= 0)
-                return int_pow_const(lw, a, e->c.i, weak);
-            /* NumPy integer power by a run-time exponent: a loop would do;
-             * inference only lets NumPy ints through here */
-            LLVMValueRef fa = LLVMBuildSIToFP(B, a, lw->f64, ""), fb = LLVMBuildSIToFP(B, b, lw->f64, "");
-            LLVMValueRef args[2] = {fa, fb};
-            LLVMValueRef p = fe_intrinsic(lw, "llvm.pow", lw->f64, args, 2);
-            return LLVMBuildFPToSI(B, p, LLVMTypeOf(a), "");
+                return int_pow_const(lw, a, e->c.i, weak, n->loc);
+            return fe_int_power(lw, a, b, sgn, weak, n->loc);
         }
+        if (weak && fe_t_is_intlike(ta) && fe_t_is_intlike(tb))
+            return int_power_any(lw, n, arg_as(lw, n, 0, fe_t_simple(f->types, FE_T_INT)),
+                                 arg_as(lw, n, 1, fe_t_simple(f->types, FE_T_INT)));
         if (weak) {
             /* 0.0 ** negative raises; a negative base with a fractional
              * exponent gives a complex number in Python */

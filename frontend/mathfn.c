@@ -321,13 +321,11 @@ LLVMValueRef fe_float_to_int(lower *lw, LLVMValueRef x, fe_loc loc)
     return LLVMBuildFPToSI(B, x, lw->i64, "");
 }
 
-/* numpy.power of integers: repeated squaring; a negative exponent is a
- * ValueError in NumPy. */
-static LLVMValueRef int_power(lower *lw, LLVMValueRef base, LLVMValueRef ex, int is_signed, fe_loc loc)
+LLVMValueRef fe_int_power(lower *lw, LLVMValueRef base, LLVMValueRef ex, int is_signed, int checked, fe_loc loc)
 {
     LLVMBuilderRef B = lw->B;
     LLVMTypeRef t = LLVMTypeOf(base);
-    if (is_signed)
+    if (is_signed && !checked) /* NumPy: no negative integer powers */
         fe_check(lw, LLVMBuildICmp(B, LLVMIntSLT, ex, LLVMConstNull(t), ""), RT_ERR_VALUE, loc,
                  fe_const_i64(lw, 5), fe_const_i64(lw, 0));
     LLVMValueRef f = LLVMGetBasicBlockParent(LLVMGetInsertBlock(B));
@@ -337,20 +335,39 @@ static LLVMValueRef int_power(lower *lw, LLVMValueRef base, LLVMValueRef ex, int
     LLVMBuildBr(B, head);
     LLVMPositionBuilderAtEnd(B, head);
     LLVMValueRef r = LLVMBuildPhi(B, t, "r"), b = LLVMBuildPhi(B, t, "b"), e = LLVMBuildPhi(B, t, "e");
+    LLVMValueRef ovf = LLVMBuildPhi(B, lw->i1, "ovf");
     LLVMValueRef odd = LLVMBuildTrunc(B, e, lw->i1, "");
-    LLVMValueRef r2 = LLVMBuildSelect(B, odd, LLVMBuildMul(B, r, b, ""), r, "");
-    LLVMValueRef b2 = LLVMBuildMul(B, b, b, "");
     LLVMValueRef e2 = LLVMBuildLShr(B, e, LLVMConstInt(t, 1, 0), "");
     LLVMValueRef more = LLVMBuildICmp(B, LLVMIntNE, e2, LLVMConstNull(t), "");
+    LLVMValueRef rb, bb, ovf2 = ovf;
+    if (checked) {
+        /* a Python int would grow past int64: overflow, where it matters
+         * (the last squaring of b is never used) */
+        LLVMValueRef m1[2] = {r, b}, m2[2] = {b, b};
+        LLVMValueRef p1 = fe_intrinsic(lw, "llvm.smul.with.overflow", t, m1, 2);
+        LLVMValueRef p2 = fe_intrinsic(lw, "llvm.smul.with.overflow", t, m2, 2);
+        rb = LLVMBuildExtractValue(B, p1, 0, "");
+        bb = LLVMBuildExtractValue(B, p2, 0, "");
+        ovf2 = LLVMBuildOr(B, ovf, LLVMBuildAnd(B, odd, LLVMBuildExtractValue(B, p1, 1, ""), ""), "");
+        ovf2 = LLVMBuildOr(B, ovf2, LLVMBuildAnd(B, more, LLVMBuildExtractValue(B, p2, 1, ""), ""), "");
+    } else {
+        rb = LLVMBuildMul(B, r, b, "");
+        bb = LLVMBuildMul(B, b, b, "");
+    }
+    LLVMValueRef r2 = LLVMBuildSelect(B, odd, rb, r, "");
     LLVMBasicBlockRef body_end = LLVMGetInsertBlock(B);
     LLVMBuildCondBr(B, more, head, done);
     LLVMValueRef one = LLVMConstInt(t, 1, 0);
-    LLVMValueRef vr[2] = {one, r2}, vb[2] = {base, b2}, ve[2] = {ex, e2};
+    LLVMValueRef vr[2] = {one, r2}, vb[2] = {base, bb}, ve[2] = {ex, e2};
+    LLVMValueRef vo[2] = {LLVMConstInt(lw->i1, 0, 0), ovf2};
     LLVMBasicBlockRef from[2] = {pre, body_end};
     LLVMAddIncoming(r, vr, from, 2);
     LLVMAddIncoming(b, vb, from, 2);
     LLVMAddIncoming(e, ve, from, 2);
+    LLVMAddIncoming(ovf, vo, from, 2);
     LLVMPositionBuilderAtEnd(B, done);
+    if (checked)
+        fe_check(lw, ovf2, RT_ERR_OVERFLOW, loc, fe_const_i64(lw, 0), fe_const_i64(lw, 0));
     /* x ** 0 is 1: the loop ran once with e == 0 and kept r == 1 */
     return r2;
 }
@@ -429,7 +446,7 @@ LLVMValueRef fe_math_lower(lower *lw, fe_node *n, fe_builtin id, int first, int 
         break;
     }
     if (numpy && id == FE_BI_POW && fe_t_is_intlike(tc))
-        return int_power(lw, a[0], a[1], fe_dtype_is_signed(fe_t_dtype(tc)), n->loc);
+        return fe_int_power(lw, a[0], a[1], fe_dtype_is_signed(fe_t_dtype(tc)), 0, n->loc);
     if (!numpy && (id == FE_BI_GAMMA || id == FE_BI_LGAMMA || id == FE_BI_HYPOT))
         return python_math(lw, m, a, n->loc);
     LLVMValueRef r = call(lw, m, a);

@@ -21,6 +21,11 @@ LLVMValueRef fe_math_lower(lower *lw, fe_node *n, fe_builtin id, int first, int 
 /* round(x, ndigits) of a Python float: CPython's own (correctly rounded). */
 LLVMValueRef fe_math_round(lower *lw, LLVMValueRef x, LLVMValueRef ndigits, fe_loc loc);
 
+/* base ** ex for integers, by repeated squaring (ex >= 0).  checked: a
+ * Python int, raising OverflowError past int64; otherwise NumPy's, wrapping,
+ * with ValueError for a negative exponent of a signed type. */
+LLVMValueRef fe_int_power(lower *lw, LLVMValueRef base, LLVMValueRef ex, int is_signed, int checked, fe_loc loc);
+
 /* A float to a Python int as int() does it: ValueError for NaN,
  * OverflowError for infinities and values beyond int64. */
 LLVMValueRef fe_float_to_int(lower *lw, LLVMValueRef x, fe_loc loc);

@@ -446,8 +446,12 @@ static PyObject *raise_runtime(rg_region *r, const rg_entry *e, const rt_error *
         if (a >= 100 && a < 100 + FE_DT_COUNT_)
             snprintf(msg, sizeof msg, "Python integer %lld out of bounds for %s", b,
                      fe_dtype_name((fe_dtype)(a - 100)));
+        else if (a == 2)
+            snprintf(msg, sizeof msg, "int ** int gave %lld, beyond 2**53, which this region holds as a "
+                     "float and cannot keep exact", b);
         else
-            snprintf(msg, sizeof msg, "%s", a == 1 ? "math range error" : "integer out of the int64 range");
+            snprintf(msg, sizeof msg, "%s", a == 1 ? "math range error"
+                                             : "integer overflow: the result passes the int64 range");
         break;
     case RT_ERR_UNBOUND:
         type = PyExc_UnboundLocalError;

@@ -35,27 +35,12 @@ from test_subset import test_generated_int_expression as _gen_int
 # int ** int with an exponent not known to be >= 0 runs in the interpreter
 
 
-@pytest.mark.parametrize("a,b", [(2, 10), (-3, 3), (7, 0), (0, 0), (-2, 1), (3, -2), (2, -1),
-                                 (-2, -3), (10, 15)])
-def test_int_power_follows_python(a, b):
-    f = serial_expr("a ** b", ["a", "b"])
-    check(f, a, b)
 
 
-def test_int_power_with_constant_negative_exponent_is_float():
-    f = serial_expr("n ** -2", ["n"])
-    assert check(f, 4) == 0.0625
 
 
-def test_constant_int_base_power_of_int_variable():
-    f = serial_expr("2 ** n", ["n"])
-    check(f, 10)
-    check(f, -2)
 
 
-def test_int_zero_to_negative_int_power_is_zero_division():
-    f = serial_expr("a ** b", ["a", "b"])
-    check_raises(f, ZeroDivisionError, 0, -1)
 
 
 # ==========================================================================

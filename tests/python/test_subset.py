@@ -2756,3 +2756,33 @@ def test_float_scalar_untouched_by_a_loop_that_never_runs_stays_float():
         return s
 
     check(f, np.zeros(0))
+
+
+@pytest.mark.parametrize("a,b", [(2, 10), (-3, 3), (7, 0), (0, 0), (-2, 1), (3, -2), (2, -1),
+                                 (-2, -3), (10, 15)])
+def test_int_power_follows_python(a, b):
+    f = serial_expr("a ** b", ["a", "b"])
+    check(f, a, b)
+
+
+def test_int_power_with_constant_negative_exponent_is_float():
+    f = serial_expr("n ** -2", ["n"])
+    assert check(f, 4) == 0.0625
+
+
+def test_constant_int_base_power_of_int_variable():
+    f = serial_expr("2 ** n", ["n"])
+    check(f, 10)
+    check(f, -2)
+
+
+def test_int_zero_to_negative_int_power_is_zero_division():
+    f = serial_expr("a ** b", ["a", "b"])
+    check_raises(f, ZeroDivisionError, 0, -1)
+
+
+def test_int_power_past_int64_raises_overflow_error_instead_of_wrapping():
+    f = serial_expr("a ** 3", ["a"])
+    check(f, 5)
+    with pytest.raises(OverflowError):
+        f(10 ** 7)

@@ -131,7 +131,7 @@ CASES = {
                   reject=["fmul double"]),
     "seed": dict(func=seed, args=[("list", "int64", 1, "C"), ("list_out", "bool", 0, "C"), PYI],
                  listouts=[(1, 2)], loops=[(PAR_INDEPENDENT, 1)],
-                 expect=["call void @pyacc.parallel_loop", "mul nsw i64", "store i64"]),
+                 expect=["call void @pyacc.parallel_loop", "llvm.smul.with.overflow.i64", "store i64"]),
     "serial_steps": dict(func=serial_steps, args=[ARR("int64"), PYI], loops=[(PAR_SEQ, 1)],
                          expect=["store i64"], reject=["pyacc.parallel_loop"]),
     "floordiv": dict(func=floordiv, args=[ARR("int64"), PYI], loops=[(PAR_INDEPENDENT, 1)],
