@@ -370,7 +370,8 @@ typedef enum fe_argkind {
     FE_ARG_LIST,      /* a list (layout 0) or tuple (layout 1) of Python numbers, copied
                          in as dtype bool/int64/float64, and a written list back out */
     FE_ARG_LIST_OUT,  /* a list the region appends to (copyout target) */
-    FE_ARG_OPAQUE     /* anything else: usable only if the region ignores it */
+    FE_ARG_OPAQUE,    /* anything else: usable only if the region ignores it */
+    FE_ARG_TUPLE      /* a result only: a tuple of ndim numbers (fe_result.outitems) */
 } fe_argkind;
 
 typedef struct fe_argtype {
@@ -445,7 +446,12 @@ typedef struct fe_result {
     int nfiles;
     fe_argtype kinds[16];      /* the kinds a result's kind slot indexes */
     int nkinds;
+    fe_argtype *outitems;      /* nouts * FE_MAX_OUT_ITEMS: a tuple result's item types */
 } fe_result;
+
+/* A tuple result holds at most this many numbers: its slot points to as
+ * many int64/double cells, which the caller provides. */
+#define FE_MAX_OUT_ITEMS 16
 
 /* Lowers a region to LLVM IR in ctx (an LLVMContextRef) for the given
  * argument types.  The entry has the shape

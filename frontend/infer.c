@@ -776,9 +776,15 @@ static fe_status infer_node(infer *in, fe_node *n)
             return fe_error_set(in->err, FE_ERR_INTERNAL, n->loc, "region returns the wrong values");
         for (int i = 0; i < want; i++) {
             fe_argtype a;
-            if (!fe_t_to_arg(t->items[i], &a))
-                return type_error(in, n, "a value of type '%s' cannot be used after the region%s",
-                                  t->items[i], NULL);
+            const fe_type *it = t->items[i];
+            int ok = fe_t_to_arg(it, &a);
+            if (!ok && it->kind == FE_T_TUPLE && it->nitems <= FE_MAX_OUT_ITEMS) {
+                ok = 1; /* a tuple of numbers: its items come back one by one */
+                for (int k = 0; k < it->nitems; k++)
+                    ok &= fe_t_to_arg(it->items[k], &a) && a.kind != FE_ARG_NONE;
+            }
+            if (!ok)
+                return type_error(in, n, "a value of type '%s' cannot be used after the region%s", it, NULL);
         }
         return FE_OK;
     }

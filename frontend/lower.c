@@ -241,6 +241,21 @@ static fe_status lower_block(lower *lw, int k)
                 const fe_type *it = t->items[o];
                 if (it->kind == FE_T_NONE)
                     continue; /* never bound: nothing to store */
+                if (it->kind == FE_T_TUPLE) { /* into the cells the slot points to */
+                    LLVMValueRef idx = fe_const_i64(lw, f->code->nargs + o);
+                    LLVMValueRef cells = LLVMBuildLoad2(lw->B, lw->ptr,
+                                                        LLVMBuildInBoundsGEP2(lw->B, lw->i64, slots, &idx, 1, ""), "");
+                    LLVMValueRef tv = LLVMBuildExtractValue(lw->B, v, (unsigned)o, "");
+                    for (int k = 0; k < it->nitems; k++) {
+                        const fe_type *kt = it->items[k];
+                        const fe_type *st = fe_t_is_floatlike(kt) ? fe_t_simple(f->types, FE_T_FLOAT)
+                                                                  : fe_t_simple(f->types, FE_T_INT);
+                        LLVMValueRef x = fe_convert(lw, LLVMBuildExtractValue(lw->B, tv, (unsigned)k, ""), kt, st);
+                        LLVMValueRef ki = fe_const_i64(lw, k);
+                        LLVMBuildStore(lw->B, x, LLVMBuildInBoundsGEP2(lw->B, lw->i64, cells, &ki, 1, ""));
+                    }
+                    continue;
+                }
                 LLVMValueRef x = LLVMBuildExtractValue(lw->B, v, (unsigned)o, "");
                 const fe_type *st = fe_t_is_floatlike(it) ? fe_t_simple(f->types, FE_T_FLOAT)
                                                           : fe_t_simple(f->types, FE_T_INT);
@@ -844,8 +859,18 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
     for (int v = 0; v < f.nnodes; v++)
         if (f.nodes[v].op == IR_RET && f.blocks[f.nodes[v].block].reachable)
             ret = &f.nodes[v];
-    for (int o = 0; ret && o < r->nouts; o++)
-        fe_t_to_arg(f.nodes[fe_arg(&f, ret, 0)].type->items[o], &res->outtypes[o]);
+    res->outitems = calloc((size_t)r->nouts * FE_MAX_OUT_ITEMS + 1, sizeof *res->outitems);
+    for (int o = 0; ret && o < r->nouts; o++) {
+        const fe_type *it = f.nodes[fe_arg(&f, ret, 0)].type->items[o];
+        if (it->kind == FE_T_TUPLE && res->outitems) {
+            res->outtypes[o].kind = FE_ARG_TUPLE;
+            res->outtypes[o].ndim = (uint8_t)it->nitems;
+            for (int k = 0; k < it->nitems; k++)
+                fe_t_to_arg(it->items[k], &res->outitems[o * FE_MAX_OUT_ITEMS + k]);
+        } else {
+            fe_t_to_arg(it, &res->outtypes[o]);
+        }
+    }
     res->nkinds = f.nkinds;
     for (int k = 0; k < f.nkinds; k++)
         fe_t_to_arg(f.kinds[k], &res->kinds[k]);
@@ -866,6 +891,7 @@ out:
 
 void fe_result_free(fe_result *res)
 {
+    free(res->outitems);
     for (int i = 0; res->files && i < res->nfiles; i++)
         free(res->files[i]);
     free(res->files);

@@ -162,7 +162,8 @@ const fe_type *fe_t_from_arg(fe_types *ts, const fe_argtype *a, int param)
         return fe_t_list(ts, fe_t_simple(ts, ek), a->layout == 1);
     }
     case FE_ARG_LIST_OUT: return fe_t_listout(ts, param);
-    case FE_ARG_OPAQUE: break;
+    case FE_ARG_OPAQUE:
+    case FE_ARG_TUPLE: break;
     }
     return fe_t_simple(ts, FE_T_OPAQUE);
 }
@@ -402,6 +403,7 @@ int fe_argtype_str(const fe_argtype *a, char *buf, size_t cap)
     case FE_ARG_LIST:
         return snprintf(buf, cap, "%s[%s]", a->layout == 1 ? "tuple" : "list", fe_dtype_name((fe_dtype)a->dtype));
     case FE_ARG_LIST_OUT: return snprintf(buf, cap, "list");
+    case FE_ARG_TUPLE: return snprintf(buf, cap, "tuple");
     case FE_ARG_OPAQUE: break;
     }
     return snprintf(buf, cap, "object");

@@ -36,6 +36,7 @@ typedef struct rg_entry {
     int nfiles;
     fe_argtype kinds[16];     /* what a result's kind slot indexes */
     int nkinds;
+    fe_argtype *outitems;     /* a tuple result's item types */
     double compile_ms, opt_ms, codegen_ms;
 } rg_entry;
 
@@ -193,6 +194,7 @@ static void free_entry(rg_entry *e)
     if (e->handle && pyext.host)
         jit_host_remove(pyext.host, e->handle);
     free(e->outtypes);
+    free(e->outitems);
     free(e->listout_types);
     free(e->written);
     for (int i = 0; e->files && i < e->nfiles; i++)
@@ -383,6 +385,8 @@ static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
     e->nfiles = res.nfiles;
     memcpy(e->kinds, res.kinds, sizeof e->kinds);
     e->nkinds = res.nkinds;
+    e->outitems = res.outitems;
+    res.outitems = NULL;
     res.files = NULL;
     res.nfiles = 0;
     res.outtypes = NULL;
@@ -559,6 +563,18 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
         a[p].desc.data = a[p].temp;
         a[p].desc.shape[0] = cap;
     }
+    /* cells for the results that are tuples */
+    int64_t cells[8][FE_MAX_OUT_ITEMS];
+    int ncells = 0;
+    for (int o = 0; o < r->nouts; o++)
+        if (e->outtypes[o].kind == FE_ARG_TUPLE) {
+            if (ncells == 8) {
+                release_all(a, n);
+                PyErr_SetString(PyExc_NotImplementedError, "pyacc: more than 8 tuple results in one region");
+                return NULL;
+            }
+            slots[n + o] = (int64_t)(intptr_t)cells[ncells++];
+        }
     rt_error err = {0};
     int32_t rc;
     rg_fn fn = e->fn;
@@ -589,6 +605,24 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     int64_t bound = slots[n + r->nouts];
     for (int o = 0; outs && o < r->nouts; o++) {
         int64_t kind = slots[n + 2 * r->nouts + 1 + o];
+        if (e->outtypes[o].kind == FE_ARG_TUPLE && !(o < 63 && !((bound >> o) & 1))) {
+            const int64_t *c = (const int64_t *)(intptr_t)slots[n + o];
+            PyObject *t = PyTuple_New(e->outtypes[o].ndim);
+            for (int k = 0; t && k < e->outtypes[o].ndim; k++) {
+                PyObject *item = pyext_box(&e->outitems[o * FE_MAX_OUT_ITEMS + k], c[k]);
+                if (!item) {
+                    Py_CLEAR(t);
+                    break;
+                }
+                PyTuple_SetItem(t, k, item);
+            }
+            if (!t) {
+                Py_DECREF(outs);
+                return NULL;
+            }
+            PyTuple_SetItem(outs, o, t);
+            continue;
+        }
         PyObject *v = o < 63 && !((bound >> o) & 1) ? Py_NewRef(pyext.unbound)
                       : kind >= 0 && kind < e->nkinds ? pyext_box_kind(&e->outtypes[o], &e->kinds[kind], slots[n + o])
                                                        : pyext_box(&e->outtypes[o], slots[n + o]);
