@@ -31,6 +31,46 @@ G_UNBOUND, G_BUILTIN, G_MODULE, G_CONST, G_OTHER, G_FUNCTION = range(6)
 _BUILTINS = {"range", "len", "min", "max", "abs", "int", "float", "bool", "round", "enumerate"}
 
 
+_routines = weakref.WeakKeyDictionary()
+
+
+def routine_pragma(func):
+    """The `#pragma acc routine ...` on the lines above func's def (above its
+    decorators too), parsed, or None.  A malformed one raises
+    PragmaSyntaxError at its line.  On the host a routine is compiled where
+    it is called, like any function in the subset; its level (seq, vector,
+    worker, gang) describes the parallelism of loops inside it."""
+    if func in _routines:
+        return _routines[func]
+    import inspect
+    import linecache
+
+    from .pragmas import find_pragmas
+    found = None
+    try:
+        _, first = inspect.getsourcelines(func)
+    except (OSError, TypeError):
+        first = 0
+    filename = func.__code__.co_filename
+    line = first - 1
+    group = []
+    while line >= 1:
+        text = linecache.getline(filename, line)
+        stripped = text.strip()
+        if not stripped.startswith("#"):
+            break
+        group.insert(0, (line, text))
+        line -= 1
+    if group:
+        indent = min(len(t) - len(t.lstrip()) for _, t in group)
+        lines = [t[indent:] for _, t in group]
+        for p in find_pragmas(lines, group[0][0], indent, filename):
+            if p.kind == "routine":
+                found = p
+    _routines[func] = found
+    return found
+
+
 def resolve_globals(fglobals, names):
     """For each name a region reads as a global: what it is bound to now.
     Constants are compiled in, so later changes to them are not seen by
@@ -53,6 +93,7 @@ def resolve_globals(fglobals, names):
         elif type(v) in (int, float, bool):
             out.append((G_CONST, None, v))
         elif isinstance(v, types.FunctionType):
+            routine_pragma(v)                               # checked, if there is one
             out.append((G_FUNCTION, v.__qualname__, v))    # compiled where it is called
         elif isinstance(getattr(v, "py_func", None), types.FunctionType) and not v._regions:
             out.append((G_FUNCTION, v.__qualname__, v.py_func))  # an @acc function without regions

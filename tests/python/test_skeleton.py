@@ -430,3 +430,38 @@ def test_assigning_into_a_tuple_is_a_type_error_before_running():
         g((1, 2), x)
     assert "t[0] = 1" in str(info.value) and "^" in str(info.value)
     assert x[0] == 0  # nothing ran
+
+
+#pragma acc routine seq
+def _twice(v):
+    return v * 2
+
+
+#pragma acc routine sq
+def _bad_routine(v):
+    return v
+
+
+def test_a_routine_function_is_compiled_where_called():
+    @acc
+    def f(x):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            x[i] = _twice(x[i])
+
+    check(f, np.arange(5.0))
+    assert pyacc.regions.routine_pragma(_twice).kind == "routine"
+
+
+def test_a_malformed_routine_pragma_is_reported_at_its_line():
+    @acc
+    def g(x):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            x[i] = _bad_routine(x[i])
+
+    with pytest.raises(pyacc.PragmaSyntaxError) as info:
+        g(np.ones(2))
+    lines = open(__file__).read().splitlines()
+    assert lines[info.value.lineno - 1].strip() == "#pragma acc routine sq"
+    assert "did you mean 'seq'" in str(info.value)
