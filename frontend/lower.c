@@ -22,7 +22,7 @@
 
 /* ---------------------------------------------------------- plumbing */
 
-static LLVMBasicBlockRef bb_of(lower *lw, int k)
+LLVMBasicBlockRef fe_bb_of(lower *lw, int k)
 {
     lfn *fn = lw->fn;
     if (!fn->bb[k]) {
@@ -91,13 +91,13 @@ void fe_check(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef
     LLVMPositionBuilderAtEnd(lw->B, ok);
 }
 
-static const fe_node *terminator(lower *lw, int k)
+const fe_node *fe_terminator(lower *lw, int k)
 {
     const fe_block *b = &lw->f->blocks[k];
     return &lw->f->nodes[b->nodes[b->nnodes - 1]];
 }
 
-static int loop_iter_var(lower *lw, int li) { return terminator(lw, lw->loops.loop[li].header)->var; }
+static int loop_iter_var(lower *lw, int li) { return fe_terminator(lw, lw->loops.loop[li].header)->var; }
 
 LLVMValueRef fe_iteration_index(lower *lw, int li)
 {
@@ -111,12 +111,12 @@ LLVMValueRef fe_iteration_index(lower *lw, int li)
     return LLVMBuildSub(lw->B, k, fe_const_i64(lw, 1), "");
 }
 
-static int in_body(const fe_loop *lp, int k) { return k != lp->header && lp->in_loop[k]; }
+int fe_in_body(const fe_loop *lp, int k) { return k != lp->header && lp->in_loop[k]; }
 
 static int par_body_of(lower *lw, int k)
 {
     for (int li = 0; li < lw->loops.n; li++)
-        if (lw->par_of_loop[li] && in_body(&lw->loops.loop[li], k))
+        if (lw->par_of_loop[li] && fe_in_body(&lw->loops.loop[li], k))
             return li;
     return -1;
 }
@@ -134,10 +134,10 @@ static LLVMBasicBlockRef target(lower *lw, int k)
     lfn *fn = lw->fn;
     if (fn->par_loop >= 0 && k == lw->loops.loop[fn->par_loop].header)
         return fn->latch;
-    return bb_of(lw, k);
+    return fe_bb_of(lw, k);
 }
 
-static lfn *lfn_new(lower *lw, LLVMValueRef fnv, int par_loop)
+lfn *fe_lfn_new(lower *lw, LLVMValueRef fnv, int par_loop)
 {
     lfn *fn = calloc(1, sizeof *fn);
     if (!fn)
@@ -157,7 +157,7 @@ static lfn *lfn_new(lower *lw, LLVMValueRef fnv, int par_loop)
     return fn;
 }
 
-static void lfn_free(lfn *fn)
+void fe_lfn_free(lfn *fn)
 {
     if (fn) {
         free(fn->bb);
@@ -166,7 +166,7 @@ static void lfn_free(lfn *fn)
     }
 }
 
-static void add_fn_attr(lower *lw, LLVMValueRef fn, unsigned idx, const char *name)
+void fe_add_fn_attr(lower *lw, LLVMValueRef fn, unsigned idx, const char *name)
 {
     unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
     LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(lw->C, kind, 0));
@@ -174,14 +174,13 @@ static void add_fn_attr(lower *lw, LLVMValueRef fn, unsigned idx, const char *na
 
 /* ----------------------------------------------------------- the blocks */
 
-static fe_status lower_parallel(lower *lw, int li);
 
 /* Lowers the nodes of block k into the current function, terminator too. */
 static fe_status lower_block(lower *lw, int k)
 {
     fe_func *f = lw->f;
     fe_block *blk = &f->blocks[k];
-    LLVMPositionBuilderAtEnd(lw->B, bb_of(lw, k));
+    LLVMPositionBuilderAtEnd(lw->B, fe_bb_of(lw, k));
     for (int i = 0; i < blk->nnodes; i++) {
         fe_node *n = &f->nodes[blk->nodes[i]];
         switch (n->op) {
@@ -280,7 +279,7 @@ static fe_status lower_block(lower *lw, int k)
 }
 
 /* Lowers every reachable block that belongs in the current function. */
-static fe_status lower_blocks(lower *lw)
+fe_status fe_lower_blocks(lower *lw)
 {
     lfn *fn = lw->fn;
     for (int k = 0; k < lw->f->nblocks; k++) {
@@ -291,232 +290,15 @@ static fe_status lower_blocks(lower *lw)
             if (par_body_of(lw, k) >= 0)
                 continue;
             int li = par_header_of(lw, k);
-            st = li >= 0 ? lower_parallel(lw, li) : lower_block(lw, k);
+            st = li >= 0 ? fe_lower_parallel(lw, li) : lower_block(lw, k);
         } else {
-            if (!in_body(&lw->loops.loop[fn->par_loop], k))
+            if (!fe_in_body(&lw->loops.loop[fn->par_loop], k))
                 continue;
             st = lower_block(lw, k);
         }
         if (st != FE_OK)
             return st;
     }
-    return FE_OK;
-}
-
-/* --------------------------------------------------------- parallel loops */
-
-/* A rough count of the work in one iteration, to decide how many
- * iterations make a thread's start worth it. */
-static int64_t min_parallel(lower *lw, int li)
-{
-    const fe_loop *lp = &lw->loops.loop[li];
-    int64_t cost = 0;
-    for (int k = 0; k < lw->f->nblocks; k++) {
-        if (!in_body(lp, k) || !lw->f->blocks[k].reachable)
-            continue;
-        int64_t c = lw->f->blocks[k].nnodes;
-        if (lw->loops.innermost[k] != li)
-            c *= 16; /* in an inner loop */
-        cost += c;
-    }
-    int64_t m = ((int64_t)1 << 17) / (cost ? cost : 1);
-    return m < 2 ? 2 : m;
-}
-
-/* Builds the outlined body of loop li.  Fields of ctx: err, n, then the
- * shared variables, then the lastprivate ones, as listed in vars[]. */
-static fe_status build_body(lower *lw, int li, LLVMTypeRef ctxty, const int *vars, int nshared,
-                            int nlast, LLVMValueRef *out_fn)
-{
-    fe_func *f = lw->f;
-    const fe_loop *lp = &lw->loops.loop[li];
-    char name[300];
-    snprintf(name, sizeof name, "%s.loop%d", lw->r->symbol, lw->nbody++);
-    LLVMTypeRef ptys[4] = {lw->ptr, lw->i64, lw->i64, lw->i32};
-    LLVMValueRef fnv = LLVMAddFunction(lw->M, name, LLVMFunctionType(lw->voidt, ptys, 4, 0));
-    LLVMSetLinkage(fnv, LLVMInternalLinkage);
-    add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "nounwind");
-    add_fn_attr(lw, fnv, 1, "noalias");
-    lfn *fn = lfn_new(lw, fnv, li), *outer = lw->fn;
-    if (!fn)
-        return fe_error_set(lw->err, FE_ERR_NOMEM, lw->r->loc, "out of memory");
-    LLVMBasicBlockRef saved = LLVMGetInsertBlock(lw->B);
-    lw->fn = fn;
-    LLVMValueRef ctx = LLVMGetParam(fnv, 0);
-    LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(lw->C, fnv, "start");
-    LLVMPositionBuilderAtEnd(lw->B, start);
-    fn->err = LLVMBuildLoad2(lw->B, lw->ptr, LLVMBuildStructGEP2(lw->B, ctxty, ctx, 0, ""), "err");
-    LLVMValueRef n = LLVMBuildLoad2(lw->B, lw->i64, LLVMBuildStructGEP2(lw->B, ctxty, ctx, 1, ""), "n");
-    for (int i = 0; i < nshared; i++) {
-        LLVMTypeRef t = fe_lty(lw, f->vars[vars[i]].type);
-        LLVMValueRef v = LLVMBuildLoad2(lw->B, t, LLVMBuildStructGEP2(lw->B, ctxty, ctx, (unsigned)(2 + i), ""), "");
-        LLVMBuildStore(lw->B, v, fe_var_slot(lw, vars[i]));
-    }
-    fn->k = fe_entry_alloca(lw, lw->i64, "k");
-    LLVMBuildStore(lw->B, LLVMGetParam(fnv, 1), fn->k);
-    LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(lw->C, fnv, "cond");
-    fn->latch = LLVMAppendBasicBlockInContext(lw->C, fnv, "latch");
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(lw->C, fnv, "done");
-    LLVMBuildBr(lw->B, cond);
-    LLVMPositionBuilderAtEnd(lw->B, cond);
-    LLVMValueRef kv = LLVMBuildLoad2(lw->B, lw->i64, fn->k, "");
-    LLVMBuildCondBr(lw->B, LLVMBuildICmp(lw->B, LLVMIntSLT, kv, LLVMGetParam(fnv, 2), ""),
-                    bb_of(lw, lp->body_start), done);
-    fe_status st = lower_blocks(lw);
-    if (st == FE_OK) {
-        LLVMPositionBuilderAtEnd(lw->B, fn->latch);
-        kv = LLVMBuildLoad2(lw->B, lw->i64, fn->k, "");
-        LLVMBuildStore(lw->B, LLVMBuildNSWAdd(lw->B, kv, fe_const_i64(lw, 1), ""), fn->k);
-        LLVMBuildBr(lw->B, cond);
-        /* the chunk holding the last iteration hands back its values */
-        LLVMPositionBuilderAtEnd(lw->B, done);
-        if (nlast) {
-            LLVMBasicBlockRef give = LLVMAppendBasicBlockInContext(lw->C, fnv, "lastprivate");
-            LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(lw->C, fnv, "end");
-            LLVMBuildCondBr(lw->B, LLVMBuildICmp(lw->B, LLVMIntEQ, LLVMGetParam(fnv, 2), n, ""), give, end);
-            LLVMPositionBuilderAtEnd(lw->B, give);
-            for (int i = 0; i < nlast; i++) {
-                int var = vars[nshared + i];
-                LLVMValueRef v = LLVMBuildLoad2(lw->B, fe_lty(lw, f->vars[var].type), fe_var_slot(lw, var), "");
-                LLVMBuildStore(lw->B, v, LLVMBuildStructGEP2(lw->B, ctxty, ctx, (unsigned)(2 + nshared + i), ""));
-            }
-            LLVMBuildBr(lw->B, end);
-            LLVMPositionBuilderAtEnd(lw->B, end);
-        }
-        LLVMBuildRetVoid(lw->B);
-        LLVMPositionBuilderAtEnd(lw->B, fn->fail);
-        LLVMBuildRetVoid(lw->B);
-        LLVMPositionBuilderAtEnd(lw->B, fn->entry);
-        LLVMBuildBr(lw->B, start);
-    }
-    lw->fn = outer;
-    lfn_free(fn);
-    LLVMPositionBuilderAtEnd(lw->B, saved);
-    *out_fn = fnv;
-    return st;
-}
-
-static fe_status lower_parallel(lower *lw, int li)
-{
-    fe_func *f = lw->f;
-    const fe_loop *lp = &lw->loops.loop[li];
-    const fe_block *hb = &f->blocks[lp->header];
-    LLVMPositionBuilderAtEnd(lw->B, bb_of(lw, lp->header));
-    for (int i = 0; i + 1 < hb->nnodes; i++) {
-        fe_node *n = &f->nodes[hb->nodes[i]];
-        LLVMValueRef v = fe_lower_node(lw, n);
-        if (!v)
-            return lw->err->status;
-        lw->val[hb->nodes[i]] = v;
-        fe_lower_kind(lw, hb->nodes[i]);
-    }
-    const fe_node *fi = terminator(lw, lp->header);
-    uint8_t *role = malloc((size_t)f->nvars + 1);
-    int *vars = malloc(((size_t)f->nvars + 1) * sizeof *vars);
-    if (!role || !vars) {
-        free(role);
-        free(vars);
-        return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
-    }
-    fe_status st = fe_loop_roles(f, &lw->loops, li, role, lw->err);
-    for (int v = 0; st == FE_OK && v < f->nvars; v++) {
-        if (role[v] != FE_ROLE_CARRIED)
-            continue;
-        int is_red = 0;
-        for (int i = 0; lp->spec && i < lp->spec->nred; i++)
-            is_red |= strcmp(lp->spec->reds[i].name, f->vars[v].name) == 0;
-        if (is_red)
-            st = fe_error_set(lw->err, FE_ERR_UNSUPPORTED, fi->loc,
-                              "the reduction on '%s' is not implemented yet", f->vars[v].name);
-        else
-            st = fe_error_set(lw->err, FE_ERR_UNSUPPORTED, f->vars[v].first_store.line ? f->vars[v].first_store : fi->loc,
-                              "'%s' carries a value from one iteration of the parallel loop at line %d "
-                              "to the next; name it in a reduction clause or make the loop `seq`",
-                              f->vars[v].name, fi->loc.line);
-    }
-    if (st != FE_OK) {
-        free(role);
-        free(vars);
-        return st;
-    }
-    int nshared = 0, nlast = 0;
-    for (int v = 0; v < f->nvars; v++)
-        if (role[v] == FE_ROLE_SHARED && f->vars[v].type)
-            vars[nshared++] = v;
-    for (int v = 0; v < f->nvars; v++)
-        if (role[v] == FE_ROLE_LASTPRIVATE)
-            vars[nshared + nlast++] = v;
-    free(role);
-
-    LLVMTypeRef *fields = malloc(((size_t)nshared + (size_t)nlast + 2) * sizeof *fields);
-    if (!fields) {
-        free(vars);
-        return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
-    }
-    fields[0] = lw->ptr;
-    fields[1] = lw->i64;
-    for (int i = 0; i < nshared + nlast; i++)
-        fields[2 + i] = fe_lty(lw, f->vars[vars[i]].type);
-    LLVMTypeRef ctxty = LLVMStructTypeInContext(lw->C, fields, (unsigned)(2 + nshared + nlast), 0);
-    free(fields);
-
-    /* the trip count, and the copyout lists it must fit */
-    const fe_type *itt = f->vars[fi->var].type;
-    LLVMValueRef it = LLVMBuildLoad2(lw->B, fe_lty(lw, itt), fe_var_slot(lw, fi->var), "");
-    LLVMValueRef n = fe_iter_count(lw, it, itt);
-    for (int p = 0; p < f->code->nargs; p++) {
-        if (lw->listout_loop[p] != li)
-            continue;
-        LLVMValueRef lst = LLVMBuildLoad2(lw->B, fe_lty(lw, f->vars[p].type), fe_var_slot(lw, p), "");
-        LLVMValueRef cap = LLVMBuildExtractValue(lw->B, lst, 1, "");
-        fe_check(lw, LLVMBuildICmp(lw->B, LLVMIntSGT, n, cap, ""), RT_ERR_LIST_LENGTH, fi->loc, cap, n);
-    }
-    LLVMValueRef ctx = fe_entry_alloca(lw, ctxty, "ctx");
-    LLVMBuildStore(lw->B, lw->fn->err, LLVMBuildStructGEP2(lw->B, ctxty, ctx, 0, ""));
-    LLVMBuildStore(lw->B, n, LLVMBuildStructGEP2(lw->B, ctxty, ctx, 1, ""));
-    for (int i = 0; i < nshared; i++) {
-        LLVMValueRef v = LLVMBuildLoad2(lw->B, fe_lty(lw, f->vars[vars[i]].type), fe_var_slot(lw, vars[i]), "");
-        LLVMBuildStore(lw->B, v, LLVMBuildStructGEP2(lw->B, ctxty, ctx, (unsigned)(2 + i), ""));
-    }
-    LLVMValueRef body = NULL;
-    st = build_body(lw, li, ctxty, vars, nshared, nlast, &body);
-    if (st != FE_OK) {
-        free(vars);
-        return st;
-    }
-    LLVMTypeRef ptys[4] = {lw->ptr, lw->ptr, lw->i64, lw->i64};
-    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 4, 0);
-    LLVMValueRef marker = LLVMGetNamedFunction(lw->M, "pyacc.parallel_loop");
-    if (!marker)
-        marker = LLVMAddFunction(lw->M, "pyacc.parallel_loop", fty);
-    LLVMValueRef args[4] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, li))};
-    LLVMBuildCall2(lw->B, fty, marker, args, 4, "");
-    lw->nparallel++;
-    /* an error in any chunk ends the region */
-    LLVMValueRef kind = LLVMBuildLoad2(lw->B, lw->i32, lw->fn->err, "");
-    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "joined");
-    LLVMBuildCondBr(lw->B, LLVMBuildICmp(lw->B, LLVMIntNE, kind, LLVMConstInt(lw->i32, 0, 0), ""),
-                    lw->fn->fail, ok);
-    LLVMPositionBuilderAtEnd(lw->B, ok);
-    for (int i = 0; i < nlast; i++) {
-        int var = vars[nshared + i];
-        LLVMTypeRef t = fe_lty(lw, f->vars[var].type);
-        LLVMValueRef v = LLVMBuildLoad2(lw->B, t, LLVMBuildStructGEP2(lw->B, ctxty, ctx, (unsigned)(2 + nshared + i), ""), "");
-        /* no iterations, no new value: keep the one from before the loop */
-        LLVMValueRef old = LLVMBuildLoad2(lw->B, t, fe_var_slot(lw, var), "");
-        LLVMValueRef ran = LLVMBuildICmp(lw->B, LLVMIntSGT, n, fe_const_i64(lw, 0), "");
-        LLVMBuildStore(lw->B, LLVMBuildSelect(lw->B, ran, v, old, ""), fe_var_slot(lw, var));
-    }
-    free(vars);
-    for (int p = 0; p < f->code->nargs; p++) {
-        if (lw->listout_loop[p] != li)
-            continue;
-        LLVMValueRef lst = LLVMBuildLoad2(lw->B, fe_lty(lw, f->vars[p].type), fe_var_slot(lw, p), "");
-        LLVMValueRef off = fe_const_i64(lw, offsetof(fe_arraydesc, shape));
-        LLVMValueRef cntp = LLVMBuildInBoundsGEP2(lw->B, lw->i8, LLVMBuildExtractValue(lw->B, lst, 2, ""), &off, 1, "");
-        LLVMBuildStore(lw->B, n, cntp);
-    }
-    LLVMBuildBr(lw->B, bb_of(lw, lp->exit));
     return FE_OK;
 }
 
@@ -726,11 +508,11 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
              g->code->qualname ? g->code->qualname : "f");
     LLVMValueRef fnv = LLVMAddFunction(lw->M, name, fty);
     LLVMSetLinkage(fnv, LLVMInternalLinkage);
-    add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "nounwind");
-    add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "alwaysinline");
+    fe_add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "nounwind");
+    fe_add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "alwaysinline");
     x->llvm_fn = fnv;
     LLVMBasicBlockRef saved = LLVMGetInsertBlock(lw->B);
-    lfn *fn = lfn_new(&sub, fnv, -1);
+    lfn *fn = fe_lfn_new(&sub, fnv, -1);
     if (!fn) {
         free_tables(&sub);
         fe_error_set(lw->err, FE_ERR_NOMEM, x->region.loc, "out of memory");
@@ -747,8 +529,8 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
                            fe_var_slot(&sub, v));
             param_tag(&sub, v, x->args[g->vars[v].param]);
         }
-    LLVMBuildBr(lw->B, bb_of(&sub, 0));
-    st = lower_blocks(&sub);
+    LLVMBuildBr(lw->B, fe_bb_of(&sub, 0));
+    st = fe_lower_blocks(&sub);
     if (st == FE_OK) {
         LLVMPositionBuilderAtEnd(lw->B, fn->fail);
         LLVMBuildRet(lw->B, LLVMBuildLoad2(lw->B, lw->i32, fn->err, "kind"));
@@ -756,7 +538,7 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
         LLVMBuildBr(lw->B, start);
     }
     lw->nparallel += sub.nparallel;
-    lfn_free(fn);
+    fe_lfn_free(fn);
     free_tables(&sub);
     if (saved)
         LLVMPositionBuilderAtEnd(lw->B, saved);
@@ -767,8 +549,8 @@ static fe_status lower_entry(lower *lw)
 {
     LLVMTypeRef ptys[2] = {lw->ptr, lw->ptr};
     LLVMValueRef fnv = LLVMAddFunction(lw->M, lw->r->symbol, LLVMFunctionType(lw->i32, ptys, 2, 0));
-    add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "nounwind");
-    lfn *fn = lfn_new(lw, fnv, -1);
+    fe_add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "nounwind");
+    lfn *fn = fe_lfn_new(lw, fnv, -1);
     if (!fn)
         return fe_error_set(lw->err, FE_ERR_NOMEM, lw->r->loc, "out of memory");
     lw->fn = fn;
@@ -776,8 +558,8 @@ static fe_status lower_entry(lower *lw)
     LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(lw->C, fnv, "start");
     LLVMPositionBuilderAtEnd(lw->B, start);
     load_params(lw, LLVMGetParam(fnv, 0));
-    LLVMBuildBr(lw->B, bb_of(lw, 0));
-    fe_status st = lower_blocks(lw);
+    LLVMBuildBr(lw->B, fe_bb_of(lw, 0));
+    fe_status st = fe_lower_blocks(lw);
     if (st == FE_OK) {
         LLVMPositionBuilderAtEnd(lw->B, fn->fail);
         LLVMBuildRet(lw->B, LLVMBuildLoad2(lw->B, lw->i32, fn->err, "kind"));
@@ -785,7 +567,7 @@ static fe_status lower_entry(lower *lw)
         LLVMBuildBr(lw->B, start);
     }
     lw->fn = NULL;
-    lfn_free(fn);
+    fe_lfn_free(fn);
     return st;
 }
 

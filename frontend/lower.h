@@ -77,6 +77,18 @@ LLVMValueRef fe_const_i64(lower *lw, int64_t v);
 LLVMValueRef fe_intrinsic(lower *lw, const char *name, LLVMTypeRef overload, LLVMValueRef *args,
                           int nargs);
 LLVMValueRef fe_iteration_index(lower *lw, int loop);
+LLVMBasicBlockRef fe_bb_of(lower *lw, int block);
+fe_status fe_lower_blocks(lower *lw);
+lfn *fe_lfn_new(lower *lw, LLVMValueRef fnv, int par_loop);
+void fe_lfn_free(lfn *fn);
+void fe_add_fn_attr(lower *lw, LLVMValueRef fn, unsigned idx, const char *name);
+const fe_node *fe_terminator(lower *lw, int block);
+int fe_in_body(const fe_loop *lp, int block);
+
+/* parallel.c: lowers parallel loop li at its header, in the entry: the body
+ * outlined into a function the pool runs, variables handed over by role,
+ * reductions combined after. */
+fe_status fe_lower_parallel(lower *lw, int li);
 LLVMValueRef fe_entry_alloca(lower *lw, LLVMTypeRef t, const char *name);
 /* The LLVM function of a called Python function's instance:
  * i32 (ptr err, ptr ret, params...), made on first use; NULL on error. */

@@ -63,7 +63,8 @@ typedef enum rt_error_kind {
     RT_ERR_OVERFLOW,      /* OverflowError */
     RT_ERR_LIST_LENGTH,   /* a copyout list section does not match the appends:
                              info[0] section length, info[1] iterations */
-    RT_ERR_UNBOUND        /* UnboundLocalError: info[0] the local's index */
+    RT_ERR_UNBOUND,       /* UnboundLocalError: info[0] the local's index */
+    RT_ERR_NOMEM          /* MemoryError: info[0] the bytes asked for */
 } rt_error_kind;
 
 typedef struct rt_error {
@@ -80,6 +81,13 @@ typedef struct rt_error {
  * concurrent chunks).  Returns kind.  Called by compiled code. */
 int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t file, int32_t line, int32_t col,
                        int32_t end_col, int64_t info0, int64_t info1);
+
+/* ------------------------------------------------------------- scratch */
+
+/* Memory for the length of a region (reduction partials, private copies of
+ * arrays being reduced): 64-byte aligned; NULL when out of memory. */
+void *pyacc_rt_scratch(int64_t bytes);
+void pyacc_rt_scratch_free(void *p);
 
 /* ---------------------------------------------------------- arithmetic */
 

@@ -56,6 +56,9 @@ jit_host *pyext_host(void)
         {"pyacc_rt_error", (void *)pyacc_rt_error},
         {"pyacc_py_math", (void *)py_math},
         {"pyacc_rt_int_truediv", (void *)pyacc_rt_int_truediv},
+        {"pyacc_rt_num_threads", (void *)pyacc_rt_num_threads},
+        {"pyacc_rt_scratch", (void *)pyacc_rt_scratch},
+        {"pyacc_rt_scratch_free", (void *)pyacc_rt_scratch_free},
     };
     char err[512];
     pyext.host = jit_host_create(syms, (int)(sizeof syms / sizeof syms[0]), err, sizeof err);

@@ -462,6 +462,10 @@ static PyObject *raise_runtime(rg_region *r, const rg_entry *e, const rt_error *
         snprintf(msg, sizeof msg, "cannot access local variable '%s' where it is not associated with a value",
                  err->file == 0 && a >= 0 && a < r->pc.code.nlocals ? r->pc.varnames[a] : "?");
         break;
+    case RT_ERR_NOMEM:
+        type = PyExc_MemoryError;
+        snprintf(msg, sizeof msg, "pyacc: out of memory (%lld bytes for a reduction)", a);
+        break;
     case RT_ERR_LIST_LENGTH:
         type = PyExc_ValueError;
         snprintf(msg, sizeof msg,

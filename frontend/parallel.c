@@ -1,0 +1,657 @@
+/* parallel.c - a parallel loop outlined for the thread pool.
+ *
+ * The body becomes `void sym.loopN(ptr ctx, i64 begin, i64 end, i32 tid)`
+ * running iterations [begin, end); the entry fills ctx, calls the marker
+ * `pyacc.parallel_loop(body, ctx, n, min_parallel)` and takes the results
+ * back.  Each variable the body touches gets its part by role:
+ *   shared      read only: its value travels in ctx;
+ *   private     its own in each chunk, nothing travels;
+ *   last        private, and the chunk holding the last iteration hands its
+ *               value back (Python's value after the loop);
+ *   first-last  both ways (the kind tag of a reduction variable);
+ *   reduction   each chunk starts from the operator's identity and leaves
+ *               its result in a per-thread slot; the entry combines the
+ *               original value with the slots in thread order, so a given
+ *               thread count always gives the same answer;
+ *   array reduction  each thread works on a private copy of the array,
+ *               combined into it element by element after the loop.
+ */
+#include "lower.h"
+
+#include "rt.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { P_SHARED, P_LAST, P_FIRSTLAST, P_RED, P_ARED, P_NKINDS };
+
+typedef struct plan {
+    int *vars[P_NKINDS];
+    fe_red_op *ops[P_NKINDS]; /* P_RED, P_ARED */
+    int n[P_NKINDS];
+    int field0[P_NKINDS];     /* ctx field of the first variable of each kind */
+    LLVMTypeRef ctxty;
+} plan;
+
+/* ctx: err, n, the number of partial slots, then the variables by kind */
+enum { F_ERR, F_N, F_SLOTS, F_FIRST };
+
+static LLVMValueRef ctx_field(lower *lw, plan *p, LLVMValueRef ctx, int field)
+{
+    return LLVMBuildStructGEP2(lw->B, p->ctxty, ctx, (unsigned)field, "");
+}
+
+/* ------------------------------------------------------------ operators */
+
+static const char *op_name(fe_red_op op)
+{
+    static const char *const names[] = {"?", "+", "*", "max", "min", "&", "|", "^", "&&", "||"};
+    return (unsigned)op < 10 ? names[op] : "?";
+}
+
+/* Whether reduction op applies to numbers of type t. */
+static int op_fits(fe_red_op op, const fe_type *t)
+{
+    if (!fe_t_is_number(t))
+        return 0;
+    if (op == FE_RED_BITAND || op == FE_RED_BITOR || op == FE_RED_BITXOR)
+        return fe_t_is_intlike(t);
+    return 1;
+}
+
+/* The identity of op in type t: 0 for + | ^ ||, 1 for * &&, all ones for
+ * &, the lowest value for max and the highest for min. */
+static LLVMValueRef identity(lower *lw, fe_red_op op, const fe_type *t)
+{
+    LLVMTypeRef lt = fe_lty(lw, t);
+    fe_dtype d = fe_t_dtype(t);
+    int isf = fe_dtype_is_float(d);
+    switch (op) {
+    case FE_RED_MUL:
+        return isf ? LLVMConstReal(lt, 1.0) : LLVMConstInt(lt, 1, 0);
+    case FE_RED_AND:
+        return isf ? LLVMConstReal(lt, 1.0) : LLVMConstInt(lt, 1, 0);
+    case FE_RED_BITAND:
+        return LLVMConstAllOnes(lt);
+    case FE_RED_MAX:
+    case FE_RED_MIN: {
+        int hi = op == FE_RED_MIN;
+        if (isf)
+            return LLVMConstReal(lt, hi ? __builtin_inf() : -__builtin_inf());
+        if (d == FE_DT_BOOL)
+            return LLVMConstInt(lt, (unsigned long long)hi, 0);
+        int bits = fe_dtype_bits(d);
+        if (fe_dtype_is_signed(d)) {
+            unsigned long long mn = 1ULL << (bits - 1);
+            return LLVMConstInt(lt, hi ? mn - 1 : mn, 0);
+        }
+        return hi ? LLVMConstAllOnes(lt) : LLVMConstInt(lt, 0, 0);
+    }
+    default:
+        return LLVMConstNull(lt);
+    }
+}
+
+/* a op b in type t; max and min as Python's (the first of equals). */
+static LLVMValueRef combine(lower *lw, fe_red_op op, const fe_type *t, LLVMValueRef a, LLVMValueRef b)
+{
+    LLVMBuilderRef B = lw->B;
+    fe_dtype d = fe_t_dtype(t);
+    int isf = fe_dtype_is_float(d), sgn = fe_dtype_is_signed(d);
+    switch (op) {
+    case FE_RED_ADD:
+        return isf ? LLVMBuildFAdd(B, a, b, "") : d == FE_DT_BOOL ? LLVMBuildOr(B, a, b, "") : LLVMBuildAdd(B, a, b, "");
+    case FE_RED_MUL:
+        return isf ? LLVMBuildFMul(B, a, b, "") : d == FE_DT_BOOL ? LLVMBuildAnd(B, a, b, "") : LLVMBuildMul(B, a, b, "");
+    case FE_RED_MAX:
+    case FE_RED_MIN: {
+        int mx = op == FE_RED_MAX;
+        LLVMValueRef better = isf ? LLVMBuildFCmp(B, mx ? LLVMRealOGT : LLVMRealOLT, b, a, "")
+                                  : LLVMBuildICmp(B, mx ? (sgn ? LLVMIntSGT : LLVMIntUGT) : (sgn ? LLVMIntSLT : LLVMIntULT),
+                                                  b, a, "");
+        return LLVMBuildSelect(B, better, b, a, "");
+    }
+    case FE_RED_BITAND: return LLVMBuildAnd(B, a, b, "");
+    case FE_RED_BITOR: return LLVMBuildOr(B, a, b, "");
+    case FE_RED_BITXOR: return LLVMBuildXor(B, a, b, "");
+    case FE_RED_AND:
+    case FE_RED_OR: {
+        LLVMValueRef ta = fe_truth(lw, a, t), tb = fe_truth(lw, b, t);
+        LLVMValueRef r = op == FE_RED_AND ? LLVMBuildAnd(B, ta, tb, "") : LLVMBuildOr(B, ta, tb, "");
+        return fe_convert(lw, r, fe_t_simple(lw->f->types, FE_T_BOOL), t);
+    }
+    default:
+        return a;
+    }
+}
+
+/* ------------------------------------------------------------- the plan */
+
+static fe_red_op reduction_of(const fe_loop *lp, const char *name)
+{
+    for (int i = 0; lp->spec && i < lp->spec->nred; i++)
+        if (strcmp(lp->spec->reds[i].name, name) == 0)
+            return lp->spec->reds[i].op;
+    return FE_RED_NONE;
+}
+
+static int is_private_clause(const fe_loop *lp, const char *name)
+{
+    for (int i = 0; lp->spec && i < lp->spec->nprivate; i++)
+        if (strcmp(lp->spec->privates[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The variable whose flag or tag v is, or -1. */
+static int owner_of(const fe_func *f, int v)
+{
+    for (int u = 0; u < f->nvars; u++)
+        if (f->vars[u].flag == v || f->vars[u].tag == v)
+            return u;
+    return -1;
+}
+
+static void add(plan *p, int kind, int v, fe_red_op op)
+{
+    p->ops[kind][p->n[kind]] = op;
+    p->vars[kind][p->n[kind]++] = v;
+}
+
+static fe_status make_plan(lower *lw, int li, plan *p)
+{
+    fe_func *f = lw->f;
+    const fe_loop *lp = &lw->loops.loop[li];
+    const fe_node *fi = fe_terminator(lw, lp->header);
+    memset(p, 0, sizeof *p);
+    uint8_t *role = malloc((size_t)f->nvars + 1);
+    for (int k = 0; k < P_NKINDS; k++) {
+        p->vars[k] = malloc(((size_t)f->nvars + 1) * sizeof *p->vars[k]);
+        p->ops[k] = malloc(((size_t)f->nvars + 1) * sizeof *p->ops[k]);
+        if (!p->vars[k] || !p->ops[k]) {
+            free(role);
+            return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
+        }
+    }
+    if (!role)
+        return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
+    fe_status st = fe_loop_roles(f, &lw->loops, li, role, lw->err);
+    for (int v = 0; st == FE_OK && v < f->nvars; v++) {
+        const fe_var *var = &f->vars[v];
+        if (!var->type)
+            continue;
+        fe_red_op op = reduction_of(lp, var->name);
+        if (op != FE_RED_NONE && !var->is_stack && var->type->kind == FE_T_ARRAY) {
+            /* an array being reduced: read-only as a variable, its elements
+             * are what the threads accumulate */
+            if (var->type->layout == FE_LAYOUT_A && var->type->ndim > 1) {
+                st = fe_error_set(lw->err, FE_ERR_UNSUPPORTED, fi->loc, "reduction(%s:%s) of a strided "
+                                  "multi-dimensional array (make it contiguous)", op_name(op), var->name);
+                break;
+            }
+            if (!op_fits(op, fe_t_np(f->types, var->type->dtype))) {
+                st = fe_error_set(lw->err, FE_ERR_TYPE, fi->loc, "reduction(%s:%s) needs integers",
+                                  op_name(op), var->name);
+                break;
+            }
+            add(p, P_SHARED, v, FE_RED_NONE);
+            add(p, P_ARED, v, op);
+            continue;
+        }
+        switch (role[v]) {
+        case FE_ROLE_SHARED: add(p, P_SHARED, v, FE_RED_NONE); break;
+        case FE_ROLE_LASTPRIVATE: add(p, P_LAST, v, FE_RED_NONE); break;
+        case FE_ROLE_CARRIED: {
+            int owner = owner_of(f, v);
+            if (op != FE_RED_NONE) {
+                if (!op_fits(op, var->type)) {
+                    st = fe_error_set(lw->err, FE_ERR_TYPE, fi->loc, "reduction(%s:%s) on a value of type "
+                                      "that operator does not take", op_name(op), var->name);
+                    break;
+                }
+                add(p, P_RED, v, op);
+            } else if (owner >= 0 && reduction_of(lp, f->vars[owner].name) != FE_RED_NONE) {
+                add(p, P_FIRSTLAST, v, FE_RED_NONE); /* the tag or flag of a reduction variable */
+            } else if (is_private_clause(lp, var->name)) {
+                /* private(x) promises each iteration sets x before reading it */
+            } else {
+                st = fe_error_set(lw->err, FE_ERR_UNSUPPORTED,
+                                  var->first_store.line ? var->first_store : fi->loc,
+                                  "'%s' carries a value from one iteration of the parallel loop at line %d "
+                                  "to the next; name it in a reduction clause or make the loop `seq`",
+                                  var->name, fi->loc.line);
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    free(role);
+    if (st != FE_OK)
+        return st;
+    /* ctx layout */
+    int nf = F_FIRST;
+    for (int k = 0; k < P_NKINDS; k++) {
+        p->field0[k] = nf;
+        nf += p->n[k];
+    }
+    LLVMTypeRef *fields = malloc((size_t)nf * sizeof *fields);
+    if (!fields)
+        return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
+    fields[F_ERR] = lw->ptr;
+    fields[F_N] = lw->i64;
+    fields[F_SLOTS] = lw->i64;
+    for (int k = 0; k < P_NKINDS; k++)
+        for (int i = 0; i < p->n[k]; i++)
+            fields[p->field0[k] + i] = k == P_RED || k == P_ARED ? lw->ptr : fe_lty(lw, f->vars[p->vars[k][i]].type);
+    p->ctxty = LLVMStructTypeInContext(lw->C, fields, (unsigned)nf, 0);
+    free(fields);
+    return FE_OK;
+}
+
+static void free_plan(plan *p)
+{
+    for (int k = 0; k < P_NKINDS; k++) {
+        free(p->vars[k]);
+        free(p->ops[k]);
+    }
+}
+
+/* A rough count of the work in one iteration, to decide how many
+ * iterations make a thread's start worth it. */
+static int64_t min_parallel(lower *lw, int li)
+{
+    const fe_loop *lp = &lw->loops.loop[li];
+    int64_t cost = 0;
+    for (int k = 0; k < lw->f->nblocks; k++) {
+        if (!fe_in_body(lp, k) || !lw->f->blocks[k].reachable)
+            continue;
+        int64_t c = lw->f->blocks[k].nnodes;
+        if (lw->loops.innermost[k] != li)
+            c *= 16; /* in an inner loop */
+        cost += c;
+    }
+    int64_t m = ((int64_t)1 << 17) / (cost ? cost : 1);
+    return m < 2 ? 2 : m;
+}
+
+/* ------------------------------------------------------ array reductions */
+
+/* Elements of an array value (the product of its shape). */
+static LLVMValueRef elements(lower *lw, const fe_type *t, LLVMValueRef a)
+{
+    LLVMValueRef n = fe_const_i64(lw, 1);
+    for (int d = 0; d < t->ndim; d++)
+        n = LLVMBuildMul(lw->B, n, LLVMBuildExtractValue(lw->B, LLVMBuildExtractValue(lw->B, a, 1, ""), (unsigned)d, ""), "");
+    return n;
+}
+
+/* The array value viewing thread tid's private copy: same shape, packed in
+ * the order the type's layout indexes in (F for Fortran, else C). */
+static LLVMValueRef private_view(lower *lw, const fe_type *t, LLVMValueRef a, LLVMValueRef base, LLVMValueRef tid)
+{
+    LLVMBuilderRef B = lw->B;
+    LLVMValueRef size = elements(lw, t, a);
+    LLVMValueRef off = LLVMBuildMul(B, LLVMBuildSExt(B, tid, lw->i64, ""), size, "");
+    LLVMValueRef data = LLVMBuildInBoundsGEP2(B, fe_mem_lty(lw, t->dtype), base, &off, 1, "");
+    LLVMValueRef shape = LLVMBuildExtractValue(B, a, 1, "");
+    LLVMValueRef strides = LLVMGetUndef(LLVMArrayType2(lw->i64, t->ndim));
+    LLVMValueRef step = fe_const_i64(lw, 1);
+    for (int i = 0; i < t->ndim; i++) {
+        int d = t->layout == FE_LAYOUT_F ? i : t->ndim - 1 - i;
+        strides = LLVMBuildInsertValue(B, strides, step, (unsigned)d, "");
+        step = LLVMBuildMul(B, step, LLVMBuildExtractValue(B, shape, (unsigned)d, ""), "");
+    }
+    LLVMValueRef v = LLVMBuildInsertValue(B, a, data, 0, "");
+    return LLVMBuildInsertValue(B, v, strides, 2, "");
+}
+
+/* A counted loop `for i in [0, n)` around body(i): returns i, with the
+ * builder inside the body; loop_end closes it. */
+typedef struct cloop {
+    LLVMBasicBlockRef head, body, exit;
+    LLVMValueRef i, slot;
+} cloop;
+
+static cloop loop_begin(lower *lw, LLVMValueRef n, const char *name)
+{
+    LLVMBuilderRef B = lw->B;
+    cloop c;
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(B));
+    c.slot = fe_entry_alloca(lw, lw->i64, name);
+    LLVMBuildStore(B, fe_const_i64(lw, 0), c.slot);
+    c.head = LLVMAppendBasicBlockInContext(lw->C, fn, name);
+    c.body = LLVMAppendBasicBlockInContext(lw->C, fn, name);
+    c.exit = LLVMAppendBasicBlockInContext(lw->C, fn, name);
+    LLVMBuildBr(B, c.head);
+    LLVMPositionBuilderAtEnd(B, c.head);
+    c.i = LLVMBuildLoad2(B, lw->i64, c.slot, "");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, c.i, n, ""), c.body, c.exit);
+    LLVMPositionBuilderAtEnd(B, c.body);
+    return c;
+}
+
+static void loop_end(lower *lw, cloop *c)
+{
+    LLVMBuildStore(lw->B, LLVMBuildAdd(lw->B, c->i, fe_const_i64(lw, 1), ""), c->slot);
+    LLVMBuildBr(lw->B, c->head);
+    LLVMPositionBuilderAtEnd(lw->B, c->exit);
+}
+
+/* The address of linear element e of an array value in its own layout
+ * (C/F contiguous, or one-dimensional with a stride). */
+static LLVMValueRef linear_ptr(lower *lw, const fe_type *t, LLVMValueRef a, LLVMValueRef e)
+{
+    LLVMValueRef idx = e;
+    if (t->layout == FE_LAYOUT_A) /* 1-D strided */
+        idx = LLVMBuildMul(lw->B, e, LLVMBuildExtractValue(lw->B, LLVMBuildExtractValue(lw->B, a, 2, ""), 0, ""), "");
+    return LLVMBuildInBoundsGEP2(lw->B, fe_mem_lty(lw, t->dtype), LLVMBuildExtractValue(lw->B, a, 0, ""), &idx, 1, "");
+}
+
+static LLVMValueRef load_el(lower *lw, fe_dtype d, LLVMValueRef p)
+{
+    LLVMValueRef v = LLVMBuildLoad2(lw->B, fe_mem_lty(lw, d), p, "");
+    return d == FE_DT_BOOL ? LLVMBuildICmp(lw->B, LLVMIntNE, v, LLVMConstInt(lw->i8, 0, 0), "") : v;
+}
+
+static void store_el(lower *lw, fe_dtype d, LLVMValueRef p, LLVMValueRef v)
+{
+    LLVMBuildStore(lw->B, d == FE_DT_BOOL ? LLVMBuildZExt(lw->B, v, lw->i8, "") : v, p);
+}
+
+/* ------------------------------------------------------------- the body */
+
+static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
+{
+    fe_func *f = lw->f;
+    const fe_loop *lp = &lw->loops.loop[li];
+    char name[300];
+    snprintf(name, sizeof name, "%s.loop%d", lw->r->symbol, lw->nbody++);
+    LLVMTypeRef ptys[4] = {lw->ptr, lw->i64, lw->i64, lw->i32};
+    LLVMValueRef fnv = LLVMAddFunction(lw->M, name, LLVMFunctionType(lw->voidt, ptys, 4, 0));
+    LLVMSetLinkage(fnv, LLVMInternalLinkage);
+    fe_add_fn_attr(lw, fnv, LLVMAttributeFunctionIndex, "nounwind");
+    fe_add_fn_attr(lw, fnv, 1, "noalias");
+    lfn *fn = fe_lfn_new(lw, fnv, li), *outer = lw->fn;
+    if (!fn)
+        return fe_error_set(lw->err, FE_ERR_NOMEM, lw->r->loc, "out of memory");
+    LLVMBasicBlockRef saved = LLVMGetInsertBlock(lw->B);
+    lw->fn = fn;
+    LLVMBuilderRef B = lw->B;
+    LLVMValueRef ctx = LLVMGetParam(fnv, 0), tid = LLVMGetParam(fnv, 3);
+    LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(lw->C, fnv, "start");
+    LLVMPositionBuilderAtEnd(B, start);
+    fn->err = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, F_ERR), "err");
+    LLVMValueRef n = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, F_N), "n");
+    /* what comes in */
+    for (int k = P_SHARED; k <= P_FIRSTLAST; k++) {
+        if (k == P_LAST)
+            continue;
+        for (int i = 0; i < p->n[k]; i++) {
+            int v = p->vars[k][i];
+            LLVMValueRef val = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), ctx_field(lw, p, ctx, p->field0[k] + i), "");
+            LLVMBuildStore(B, val, fe_var_slot(lw, v));
+        }
+    }
+    for (int i = 0; i < p->n[P_RED]; i++) {
+        int v = p->vars[P_RED][i];
+        LLVMBuildStore(B, identity(lw, p->ops[P_RED][i], f->vars[v].type), fe_var_slot(lw, v));
+    }
+    for (int i = 0; i < p->n[P_ARED]; i++) { /* this thread's private copy */
+        int v = p->vars[P_ARED][i];
+        const fe_type *t = f->vars[v].type;
+        /* the shared array value travels with the shared ones */
+        int si = -1;
+        for (int j = 0; j < p->n[P_SHARED]; j++)
+            if (p->vars[P_SHARED][j] == v)
+                si = j;
+        LLVMValueRef arr = si >= 0 ? LLVMBuildLoad2(B, fe_lty(lw, t), ctx_field(lw, p, ctx, p->field0[P_SHARED] + si), "")
+                                   : LLVMGetUndef(fe_lty(lw, t));
+        LLVMValueRef base = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, p->field0[P_ARED] + i), "");
+        LLVMBuildStore(B, private_view(lw, t, arr, base, tid), fe_var_slot(lw, v));
+    }
+    fn->k = fe_entry_alloca(lw, lw->i64, "k");
+    LLVMBuildStore(B, LLVMGetParam(fnv, 1), fn->k);
+    LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(lw->C, fnv, "cond");
+    fn->latch = LLVMAppendBasicBlockInContext(lw->C, fnv, "latch");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(lw->C, fnv, "done");
+    LLVMBuildBr(B, cond);
+    LLVMPositionBuilderAtEnd(B, cond);
+    LLVMValueRef kv = LLVMBuildLoad2(B, lw->i64, fn->k, "");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kv, LLVMGetParam(fnv, 2), ""), fe_bb_of(lw, lp->body_start), done);
+    fe_status st = fe_lower_blocks(lw);
+    if (st == FE_OK) {
+        LLVMPositionBuilderAtEnd(B, fn->latch);
+        kv = LLVMBuildLoad2(B, lw->i64, fn->k, "");
+        LLVMBuildStore(B, LLVMBuildNSWAdd(B, kv, fe_const_i64(lw, 1), ""), fn->k);
+        LLVMBuildBr(B, cond);
+        /* what goes out: every chunk its partial results, the chunk holding
+         * the last iteration its last values */
+        LLVMPositionBuilderAtEnd(B, done);
+        for (int i = 0; i < p->n[P_RED]; i++) {
+            int v = p->vars[P_RED][i];
+            LLVMTypeRef t = fe_lty(lw, f->vars[v].type);
+            LLVMValueRef slots = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, p->field0[P_RED] + i), "");
+            LLVMValueRef at = LLVMBuildSExt(B, tid, lw->i64, "");
+            LLVMBuildStore(B, LLVMBuildLoad2(B, t, fe_var_slot(lw, v), ""), LLVMBuildInBoundsGEP2(B, t, slots, &at, 1, ""));
+        }
+        if (p->n[P_LAST] + p->n[P_FIRSTLAST]) {
+            LLVMBasicBlockRef give = LLVMAppendBasicBlockInContext(lw->C, fnv, "lastprivate");
+            LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(lw->C, fnv, "end");
+            LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, LLVMGetParam(fnv, 2), n, ""), give, end);
+            LLVMPositionBuilderAtEnd(B, give);
+            for (int k = P_LAST; k <= P_FIRSTLAST; k++)
+                for (int i = 0; i < p->n[k]; i++) {
+                    int v = p->vars[k][i];
+                    LLVMValueRef val = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), fe_var_slot(lw, v), "");
+                    LLVMBuildStore(B, val, ctx_field(lw, p, ctx, p->field0[k] + i));
+                }
+            LLVMBuildBr(B, end);
+            LLVMPositionBuilderAtEnd(B, end);
+        }
+        LLVMBuildRetVoid(B);
+        LLVMPositionBuilderAtEnd(B, fn->fail);
+        LLVMBuildRetVoid(B);
+        LLVMPositionBuilderAtEnd(B, fn->entry);
+        LLVMBuildBr(B, start);
+    }
+    lw->fn = outer;
+    fe_lfn_free(fn);
+    LLVMPositionBuilderAtEnd(B, saved);
+    *out_fn = fnv;
+    return st;
+}
+
+/* ------------------------------------------------------------ the entry */
+
+/* Scratch memory from the runtime; MemoryError when there is none. */
+static LLVMValueRef scratch(lower *lw, LLVMValueRef bytes, fe_loc loc)
+{
+    LLVMTypeRef pt = lw->i64;
+    LLVMTypeRef fty = LLVMFunctionType(lw->ptr, &pt, 1, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(lw->M, "pyacc_rt_scratch");
+    if (!fn)
+        fn = LLVMAddFunction(lw->M, "pyacc_rt_scratch", fty);
+    LLVMValueRef p = LLVMBuildCall2(lw->B, fty, fn, &bytes, 1, "");
+    fe_check(lw, LLVMBuildIsNull(lw->B, p, ""), RT_ERR_NOMEM, loc, bytes, fe_const_i64(lw, 0));
+    return p;
+}
+
+static void scratch_free(lower *lw, LLVMValueRef p)
+{
+    LLVMTypeRef pt = lw->ptr;
+    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, &pt, 1, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(lw->M, "pyacc_rt_scratch_free");
+    if (!fn)
+        fn = LLVMAddFunction(lw->M, "pyacc_rt_scratch_free", fty);
+    LLVMBuildCall2(lw->B, fty, fn, &p, 1, "");
+}
+
+static LLVMValueRef thread_slots(lower *lw)
+{
+    LLVMTypeRef fty = LLVMFunctionType(lw->i32, NULL, 0, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(lw->M, "pyacc_rt_num_threads");
+    if (!fn)
+        fn = LLVMAddFunction(lw->M, "pyacc_rt_num_threads", fty);
+    return LLVMBuildSExt(lw->B, LLVMBuildCall2(lw->B, fty, fn, NULL, 0, "threads"), lw->i64, "");
+}
+
+fe_status fe_lower_parallel(lower *lw, int li)
+{
+    fe_func *f = lw->f;
+    LLVMBuilderRef B = lw->B;
+    const fe_loop *lp = &lw->loops.loop[li];
+    const fe_block *hb = &f->blocks[lp->header];
+    LLVMPositionBuilderAtEnd(B, fe_bb_of(lw, lp->header));
+    for (int i = 0; i + 1 < hb->nnodes; i++) {
+        fe_node *n = &f->nodes[hb->nodes[i]];
+        LLVMValueRef v = fe_lower_node(lw, n);
+        if (!v)
+            return lw->err->status;
+        lw->val[hb->nodes[i]] = v;
+        fe_lower_kind(lw, hb->nodes[i]);
+    }
+    const fe_node *fi = fe_terminator(lw, lp->header);
+    plan p;
+    fe_status st = make_plan(lw, li, &p);
+    if (st != FE_OK) {
+        free_plan(&p);
+        return st;
+    }
+    /* the trip count, and the copyout lists it must fit */
+    const fe_type *itt = f->vars[fi->var].type;
+    LLVMValueRef it = LLVMBuildLoad2(B, fe_lty(lw, itt), fe_var_slot(lw, fi->var), "");
+    LLVMValueRef n = fe_iter_count(lw, it, itt);
+    for (int a = 0; a < f->code->nargs; a++) {
+        if (lw->listout_loop[a] != li)
+            continue;
+        LLVMValueRef lst = LLVMBuildLoad2(B, fe_lty(lw, f->vars[a].type), fe_var_slot(lw, a), "");
+        LLVMValueRef cap = LLVMBuildExtractValue(B, lst, 1, "");
+        fe_check(lw, LLVMBuildICmp(B, LLVMIntSGT, n, cap, ""), RT_ERR_LIST_LENGTH, fi->loc, cap, n);
+    }
+    LLVMValueRef ctx = fe_entry_alloca(lw, p.ctxty, "ctx");
+    LLVMValueRef nslots = thread_slots(lw);
+    LLVMBuildStore(B, lw->fn->err, ctx_field(lw, &p, ctx, F_ERR));
+    LLVMBuildStore(B, n, ctx_field(lw, &p, ctx, F_N));
+    LLVMBuildStore(B, nslots, ctx_field(lw, &p, ctx, F_SLOTS));
+    for (int k = P_SHARED; k <= P_FIRSTLAST; k++) {
+        if (k == P_LAST)
+            continue;
+        for (int i = 0; i < p.n[k]; i++) {
+            int v = p.vars[k][i];
+            LLVMValueRef val = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), fe_var_slot(lw, v), "");
+            LLVMBuildStore(B, val, ctx_field(lw, &p, ctx, p.field0[k] + i));
+        }
+    }
+    /* scalar reductions: a slot per thread, starting at the identity */
+    LLVMValueRef *partials = calloc((size_t)p.n[P_RED] + (size_t)p.n[P_ARED] + 1, sizeof *partials);
+    for (int i = 0; i < p.n[P_RED]; i++) {
+        int v = p.vars[P_RED][i];
+        LLVMTypeRef t = fe_lty(lw, f->vars[v].type);
+        LLVMValueRef bytes = LLVMBuildMul(B, nslots, LLVMSizeOf(t), "");
+        partials[i] = scratch(lw, bytes, fi->loc);
+        cloop c = loop_begin(lw, nslots, "red.init");
+        LLVMBuildStore(B, identity(lw, p.ops[P_RED][i], f->vars[v].type), LLVMBuildInBoundsGEP2(B, t, partials[i], &c.i, 1, ""));
+        loop_end(lw, &c);
+        LLVMBuildStore(B, partials[i], ctx_field(lw, &p, ctx, p.field0[P_RED] + i));
+    }
+    /* array reductions: a private copy per thread, at the identity */
+    for (int i = 0; i < p.n[P_ARED]; i++) {
+        int v = p.vars[P_ARED][i];
+        const fe_type *t = f->vars[v].type;
+        LLVMValueRef arr = LLVMBuildLoad2(B, fe_lty(lw, t), fe_var_slot(lw, v), "");
+        LLVMValueRef per = elements(lw, t, arr);
+        LLVMValueRef count = LLVMBuildMul(B, per, nslots, "");
+        LLVMTypeRef et = fe_mem_lty(lw, t->dtype);
+        LLVMValueRef base = scratch(lw, LLVMBuildMul(B, count, LLVMSizeOf(et), ""), fi->loc);
+        partials[p.n[P_RED] + i] = base;
+        const fe_type *st_el = fe_t_np(f->types, t->dtype);
+        cloop c = loop_begin(lw, count, "ared.init");
+        store_el(lw, t->dtype, LLVMBuildInBoundsGEP2(B, et, base, &c.i, 1, ""), identity(lw, p.ops[P_ARED][i], st_el));
+        loop_end(lw, &c);
+        LLVMBuildStore(B, base, ctx_field(lw, &p, ctx, p.field0[P_ARED] + i));
+    }
+    LLVMValueRef body = NULL;
+    st = build_body(lw, li, &p, &body);
+    if (st != FE_OK) {
+        free(partials);
+        free_plan(&p);
+        return st;
+    }
+    LLVMTypeRef ptys[4] = {lw->ptr, lw->ptr, lw->i64, lw->i64};
+    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 4, 0);
+    LLVMValueRef marker = LLVMGetNamedFunction(lw->M, "pyacc.parallel_loop");
+    if (!marker)
+        marker = LLVMAddFunction(lw->M, "pyacc.parallel_loop", fty);
+    LLVMValueRef args[4] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, li))};
+    LLVMBuildCall2(B, fty, marker, args, 4, "");
+    lw->nparallel++;
+    /* an error in any chunk ends the region (the scratch goes with it) */
+    LLVMValueRef kind = LLVMBuildLoad2(B, lw->i32, lw->fn->err, "");
+    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "joined");
+    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "failed");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, kind, LLVMConstInt(lw->i32, 0, 0), ""), bad, ok);
+    LLVMPositionBuilderAtEnd(B, bad);
+    for (int i = 0; i < p.n[P_RED] + p.n[P_ARED]; i++)
+        scratch_free(lw, partials[i]);
+    LLVMBuildBr(B, lw->fn->fail);
+    LLVMPositionBuilderAtEnd(B, ok);
+    LLVMValueRef ran = LLVMBuildICmp(B, LLVMIntSGT, n, fe_const_i64(lw, 0), "");
+    for (int k = P_LAST; k <= P_FIRSTLAST; k++)
+        for (int i = 0; i < p.n[k]; i++) {
+            int v = p.vars[k][i];
+            LLVMTypeRef t = fe_lty(lw, f->vars[v].type);
+            LLVMValueRef val = LLVMBuildLoad2(B, t, ctx_field(lw, &p, ctx, p.field0[k] + i), "");
+            /* no iterations, no new value: keep the one from before the loop */
+            LLVMValueRef old = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
+            LLVMBuildStore(B, LLVMBuildSelect(B, ran, val, old, ""), fe_var_slot(lw, v));
+        }
+    /* reductions: the original value, then each thread's, in order */
+    for (int i = 0; i < p.n[P_RED]; i++) {
+        int v = p.vars[P_RED][i];
+        const fe_type *vt = f->vars[v].type;
+        LLVMTypeRef t = fe_lty(lw, vt);
+        cloop c = loop_begin(lw, nslots, "red.combine");
+        LLVMValueRef acc = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
+        LLVMValueRef part = LLVMBuildLoad2(B, t, LLVMBuildInBoundsGEP2(B, t, partials[i], &c.i, 1, ""), "");
+        LLVMBuildStore(B, combine(lw, p.ops[P_RED][i], vt, acc, part), fe_var_slot(lw, v));
+        loop_end(lw, &c);
+        scratch_free(lw, partials[i]);
+    }
+    for (int i = 0; i < p.n[P_ARED]; i++) {
+        int v = p.vars[P_ARED][i];
+        const fe_type *t = f->vars[v].type;
+        const fe_type *el = fe_t_np(f->types, t->dtype);
+        LLVMTypeRef et = fe_mem_lty(lw, t->dtype);
+        LLVMValueRef arr = LLVMBuildLoad2(B, fe_lty(lw, t), fe_var_slot(lw, v), "");
+        LLVMValueRef per = elements(lw, t, arr);
+        LLVMValueRef base = partials[p.n[P_RED] + i];
+        cloop ce = loop_begin(lw, per, "ared.combine");
+        LLVMValueRef dst = linear_ptr(lw, t, arr, ce.i);
+        LLVMValueRef accslot = fe_entry_alloca(lw, fe_lty(lw, el), "acc");
+        LLVMBuildStore(B, load_el(lw, t->dtype, dst), accslot);
+        cloop ct = loop_begin(lw, nslots, "ared.threads");
+        LLVMValueRef at = LLVMBuildAdd(B, LLVMBuildMul(B, ct.i, per, ""), ce.i, "");
+        LLVMValueRef part = load_el(lw, t->dtype, LLVMBuildInBoundsGEP2(B, et, base, &at, 1, ""));
+        LLVMBuildStore(B, combine(lw, p.ops[P_ARED][i], el, LLVMBuildLoad2(B, fe_lty(lw, el), accslot, ""), part), accslot);
+        loop_end(lw, &ct);
+        store_el(lw, t->dtype, dst, LLVMBuildLoad2(B, fe_lty(lw, el), accslot, ""));
+        loop_end(lw, &ce);
+        scratch_free(lw, base);
+    }
+    free(partials);
+    free_plan(&p);
+    for (int a = 0; a < f->code->nargs; a++) {
+        if (lw->listout_loop[a] != li)
+            continue;
+        LLVMValueRef lst = LLVMBuildLoad2(B, fe_lty(lw, f->vars[a].type), fe_var_slot(lw, a), "");
+        LLVMValueRef off = fe_const_i64(lw, offsetof(fe_arraydesc, shape));
+        LLVMValueRef cntp = LLVMBuildInBoundsGEP2(B, lw->i8, LLVMBuildExtractValue(B, lst, 2, ""), &off, 1, "");
+        LLVMBuildStore(B, n, cntp);
+    }
+    LLVMBuildBr(B, fe_bb_of(lw, lp->exit));
+    return FE_OK;
+}
