@@ -419,6 +419,12 @@ typedef struct fe_listout {
     int len_param;
 } fe_listout;
 
+/* An atomic directive: its kind and the source lines of its statement(s). */
+typedef struct fe_atomic {
+    fe_atomic_kind kind;
+    int first_line, last_line;
+} fe_atomic;
+
 typedef struct fe_region {
     const fe_optable *optable;
     const fe_code *code;
@@ -430,6 +436,8 @@ typedef struct fe_region {
     int nlistouts;
     const fe_listout *listouts;
     int nouts;                  /* the code returns a tuple of this many values */
+    int natomics;
+    const fe_atomic *atomics;
     const char *symbol;         /* the entry's symbol name, unique in the process */
     int boundscheck;
 } fe_region;

@@ -491,6 +491,10 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
     memset(sub.fact, 0, sizeof sub.fact);
     memset(sub.fact_iter, 0, sizeof sub.fact_iter);
     memset(&sub.loops, 0, sizeof sub.loops);
+    sub.atomic_role = NULL; /* a called function has no directives of its own */
+    sub.atomic_of = NULL;
+    sub.atomic = NULL;
+    sub.atomic_var = NULL;
     fe_status st = fe_find_loops(g, &sub.loops, lw->err);
     if (st == FE_OK && alloc_tables(&sub) != FE_OK)
         st = fe_error_set(lw->err, FE_ERR_NOMEM, x->region.loc, "out of memory");
@@ -597,7 +601,7 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
         goto out;
     }
     decide_parallel(&lw);
-    if ((st = place_appends(&lw)) != FE_OK)
+    if ((st = place_appends(&lw)) != FE_OK || (st = fe_plan_atomics(&lw)) != FE_OK)
         goto out;
     fe_compute_nonneg(&lw);
 
@@ -665,6 +669,7 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
     }
 out:
     free_tables(&lw);
+    fe_atomics_free(&lw);
     fe_func_free(&f);
     if (st != FE_OK)
         fe_result_free(res);

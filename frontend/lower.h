@@ -43,6 +43,12 @@ typedef struct lower {
     int *par_of_loop;         /* per loop: outlined as a parallel loop */
     LLVMValueRef *listout_desc; /* per parameter: entry-function load of its desc pointer */
     int nbody;                /* outlined bodies so far, for unique names */
+    /* atomic.c: per node, its part in an atomic statement; per directive,
+     * what its lowering found */
+    uint8_t *atomic_role;
+    int16_t *atomic_of;
+    struct fe_atomic_state *atomic;
+    uint8_t *atomic_var;      /* per variable: a scalar updated atomically */
     int file;                 /* 0 in the region, 1 + instance index in a callee */
     int nparallel;
 } lower;
@@ -53,6 +59,10 @@ enum { FE_FACT_NONNEG, FE_FACT_SMALL, FE_NFACTS };
 LLVMTypeRef fe_lty(lower *lw, const fe_type *t);
 LLVMTypeRef fe_mem_lty(lower *lw, fe_dtype d);
 LLVMValueRef fe_lower_node(lower *lw, fe_node *n);
+/* The address of a[idx...] for array (or list) value a of type at; *nidx
+ * gets the number of indices. */
+LLVMValueRef fe_element_ptr(lower *lw, const fe_type *at, LLVMValueRef a, fe_val idxnode, int *nidx,
+                            fe_loc loc);
 /* The kind (an index into f->kinds, as i8) of node v's value: computed
  * when v was lowered, or a constant when v has one kind. */
 LLVMValueRef fe_kind_value(lower *lw, fe_val v);
@@ -84,6 +94,13 @@ void fe_lfn_free(lfn *fn);
 void fe_add_fn_attr(lower *lw, LLVMValueRef fn, unsigned idx, const char *name);
 const fe_node *fe_terminator(lower *lw, int block);
 int fe_in_body(const fe_loop *lp, int block);
+
+/* atomic.c */
+enum { FE_AR_NONE, FE_AR_UPDATE, FE_AR_WRITE, FE_AR_READ, FE_AR_CAPTURE_READ, FE_AR_DEFERRED };
+fe_status fe_plan_atomics(lower *lw);
+void fe_atomics_free(lower *lw);
+/* Lowers node n, which has an atomic role; NULL with lw->err set on error. */
+LLVMValueRef fe_lower_atomic(lower *lw, fe_node *n);
 
 /* parallel.c: lowers parallel loop li at its header, in the entry: the body
  * outlined into a function the pool runs, variables handed over by role,

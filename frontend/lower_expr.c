@@ -783,7 +783,7 @@ static int index_parts(lower *lw, fe_val idx, fe_val *parts)
 }
 
 /* Address of a[idx...] (k indices into an n-dimensional array value). */
-static LLVMValueRef element_ptr(lower *lw, const fe_type *at, LLVMValueRef a, fe_val idxnode,
+LLVMValueRef fe_element_ptr(lower *lw, const fe_type *at, LLVMValueRef a, fe_val idxnode,
                                 int *nidx, fe_loc loc)
 {
     LLVMBuilderRef B = lw->B;
@@ -882,11 +882,11 @@ static LLVMValueRef lower_subscr(lower *lw, fe_node *n)
         int np = index_parts(lw, fe_arg(lw->f, n, 1), parts);
         if (np >= 0 && np < ct->ndim) {
             const fe_type *at = fe_t_array(lw->f->types, ct->dtype, ct->ndim, FE_LAYOUT_A);
-            LLVMValueRef p = element_ptr(lw, at, c, fe_arg(lw->f, n, 1), &k, n->loc);
+            LLVMValueRef p = fe_element_ptr(lw, at, c, fe_arg(lw->f, n, 1), &k, n->loc);
             return subarray(lw, ct, c, p, k, n->type);
         }
     }
-    LLVMValueRef p = element_ptr(lw, ct, c, fe_arg(lw->f, n, 1), &k, n->loc);
+    LLVMValueRef p = fe_element_ptr(lw, ct, c, fe_arg(lw->f, n, 1), &k, n->loc);
     if (ct->kind == FE_T_LIST)
         return load_elem(lw, fe_t_dtype(ct->elem), p);
     if (k == ct->ndim)
@@ -898,7 +898,7 @@ static LLVMValueRef lower_store_subscr(lower *lw, fe_node *n)
 {
     const fe_type *ct = arg_type(lw, n, 0);
     int k;
-    LLVMValueRef p = element_ptr(lw, ct, arg_val(lw, n, 0), fe_arg(lw->f, n, 1), &k, n->loc);
+    LLVMValueRef p = fe_element_ptr(lw, ct, arg_val(lw, n, 0), fe_arg(lw->f, n, 1), &k, n->loc);
     if (ct->kind == FE_T_LIST) { /* the element's own type: checked by inference */
         store_elem(lw, fe_t_dtype(ct->elem), p, arg_val(lw, n, 2));
         return LLVMGetUndef(lw->i8);
@@ -1310,6 +1310,8 @@ void fe_lower_kind(lower *lw, fe_val v)
 LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
 {
     fe_func *f = lw->f;
+    if (lw->atomic_role && lw->atomic_role[n - f->nodes])
+        return fe_lower_atomic(lw, n);
     switch ((fe_irop)n->op) {
     case IR_CONST: return const_val(lw, &n->c, n->type);
     case IR_NULL: return LLVMGetUndef(lw->i8);

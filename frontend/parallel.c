@@ -14,7 +14,9 @@
  *               original value with the slots in thread order, so a given
  *               thread count always gives the same answer;
  *   array reduction  each thread works on a private copy of the array,
- *               combined into it element by element after the loop.
+ *               combined into it element by element after the loop;
+ *   atomic      a scalar some atomic directive updates: every chunk uses
+ *               the entry's own variable, through a pointer.
  */
 #include "lower.h"
 
@@ -25,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { P_SHARED, P_LAST, P_FIRSTLAST, P_RED, P_ARED, P_NKINDS };
+enum { P_SHARED, P_LAST, P_FIRSTLAST, P_RED, P_ARED, P_ATOMIC, P_NKINDS };
 
 typedef struct plan {
     int *vars[P_NKINDS];
@@ -182,6 +184,11 @@ static fe_status make_plan(lower *lw, int li, plan *p)
         const fe_var *var = &f->vars[v];
         if (!var->type)
             continue;
+        int owner = owner_of(f, v);
+        if (lw->atomic_var && (lw->atomic_var[v] || (owner >= 0 && lw->atomic_var[owner]))) {
+            add(p, P_ATOMIC, v, FE_RED_NONE); /* it and its flag and tag, shared */
+            continue;
+        }
         fe_red_op op = reduction_of(lp, var->name);
         if (op != FE_RED_NONE && !var->is_stack && var->type->kind == FE_T_ARRAY) {
             /* an array being reduced: read-only as a variable, its elements
@@ -204,7 +211,6 @@ static fe_status make_plan(lower *lw, int li, plan *p)
         case FE_ROLE_SHARED: add(p, P_SHARED, v, FE_RED_NONE); break;
         case FE_ROLE_LASTPRIVATE: add(p, P_LAST, v, FE_RED_NONE); break;
         case FE_ROLE_CARRIED: {
-            int owner = owner_of(f, v);
             if (op != FE_RED_NONE) {
                 if (!op_fits(op, var->type)) {
                     st = fe_error_set(lw->err, FE_ERR_TYPE, fi->loc, "reduction(%s:%s) on a value of type "
@@ -246,7 +252,8 @@ static fe_status make_plan(lower *lw, int li, plan *p)
     fields[F_SLOTS] = lw->i64;
     for (int k = 0; k < P_NKINDS; k++)
         for (int i = 0; i < p->n[k]; i++)
-            fields[p->field0[k] + i] = k == P_RED || k == P_ARED ? lw->ptr : fe_lty(lw, f->vars[p->vars[k][i]].type);
+            fields[p->field0[k] + i] = k == P_RED || k == P_ARED || k == P_ATOMIC ? lw->ptr
+                                                                                  : fe_lty(lw, f->vars[p->vars[k][i]].type);
     p->ctxty = LLVMStructTypeInContext(lw->C, fields, (unsigned)nf, 0);
     free(fields);
     return FE_OK;
@@ -400,6 +407,8 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
         int v = p->vars[P_RED][i];
         LLVMBuildStore(B, identity(lw, p->ops[P_RED][i], f->vars[v].type), fe_var_slot(lw, v));
     }
+    for (int i = 0; i < p->n[P_ATOMIC]; i++) /* the entry's variable itself */
+        fn->slot[p->vars[P_ATOMIC][i]] = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, p->field0[P_ATOMIC] + i), "");
     for (int i = 0; i < p->n[P_ARED]; i++) { /* this thread's private copy */
         int v = p->vars[P_ARED][i];
         const fe_type *t = f->vars[v].type;
@@ -546,6 +555,8 @@ fe_status fe_lower_parallel(lower *lw, int li)
             LLVMBuildStore(B, val, ctx_field(lw, &p, ctx, p.field0[k] + i));
         }
     }
+    for (int i = 0; i < p.n[P_ATOMIC]; i++)
+        LLVMBuildStore(B, fe_var_slot(lw, p.vars[P_ATOMIC][i]), ctx_field(lw, &p, ctx, p.field0[P_ATOMIC] + i));
     /* scalar reductions: a slot per thread, starting at the identity */
     LLVMValueRef *partials = calloc((size_t)p.n[P_RED] + (size_t)p.n[P_ARED] + 1, sizeof *partials);
     for (int i = 0; i < p.n[P_RED]; i++) {

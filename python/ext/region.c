@@ -51,6 +51,8 @@ typedef struct rg_region {
     int nloops;
     fe_listout *listouts;
     int nlistouts;
+    fe_atomic *atomics;
+    int natomics;
     uint8_t *is_listout;       /* per parameter */
     int nouts;
     int strict, boundscheck, warned;
@@ -141,6 +143,21 @@ static int read_info(rg_region *r, PyObject *info)
             ls->nprivate++;
         }
     }
+    /* atomics: [(kind, first line, last line)] */
+    PyObject *at = PyDict_GetItemString(info, "atomics");
+    if (!at || !PyList_Check(at))
+        goto bad;
+    r->natomics = (int)PyList_Size(at);
+    r->atomics = PyMem_Calloc((size_t)r->natomics + 1, sizeof *r->atomics);
+    if (!r->atomics)
+        return -1;
+    for (int i = 0; i < r->natomics; i++) {
+        int kind;
+        if (!PyArg_ParseTuple(PyList_GetItem(at, i), "iii", &kind, &r->atomics[i].first_line,
+                              &r->atomics[i].last_line))
+            return -1;
+        r->atomics[i].kind = (fe_atomic_kind)kind;
+    }
     /* listouts: [(param, len_param)] */
     PyObject *lo = PyDict_GetItemString(info, "listouts");
     if (!lo || !PyList_Check(lo))
@@ -224,6 +241,7 @@ static void region_dealloc(PyObject *self)
     }
     PyMem_Free(r->loops);
     PyMem_Free(r->listouts);
+    PyMem_Free(r->atomics);
     PyMem_Free(r->is_listout);
     Py_XDECREF(r->func);
     Py_XDECREF(r->fglobals);
@@ -311,6 +329,8 @@ static fe_status lower_for(rg_region *r, const fe_argtype *sig, const char *symb
         .nlistouts = r->nlistouts,
         .listouts = r->listouts,
         .nouts = r->nouts,
+        .natomics = r->natomics,
+        .atomics = r->atomics,
         .symbol = symbol,
         .boundscheck = r->boundscheck,
     };

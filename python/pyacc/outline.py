@@ -47,6 +47,7 @@ class RegionSpec:
     loops: list = field(default_factory=list)    # (line, par, collapse, [(name, op)], [names])
     listouts: list = field(default_factory=list)  # (param index, length param index)
     maybe_unbound: list = field(default_factory=list)  # outs that may stay unassigned
+    atomics: list = field(default_factory=list)  # (fe_atomic_kind, first line, last line)
     interpret: str = ""                          # why it must run in the interpreter, if it must
     pragmas: list = field(default_factory=list)  # the pragmas stacked on it
     name: str = ""
@@ -213,6 +214,27 @@ def _const_int(item, filename, what):
         raise error_at(f"{what} needs a positive integer constant, not {item['text']!r}",
                        filename, item["line"], item["col"])
     return v
+
+
+# fe_atomic_kind numbering (frontend/fe.h)
+ATOMIC_KINDS = {"read": 1, "write": 2, "update": 3, "capture": 4}
+
+
+def _atomic_lines(p, node, parent, idx, ends, filename):
+    """The lines an atomic directive covers: its statement, or for the
+    two-statement capture form everything up to `#pragma acc end atomic`."""
+    close = [e for e in ends if e.directive["end_of"] == "atomic" and e.col == p.col and e.line > p.line]
+    if close:
+        ends.remove(close[0])
+        body = [s for s in parent[idx:] if s.lineno < close[0].line]
+        if p.directive["atomic"] != "capture" or len(body) != 2:
+            raise error_at("'atomic ... end atomic' holds the two statements of an atomic capture",
+                           filename, p.line, p.col)
+        return body[0].lineno, body[-1].end_lineno or body[-1].lineno
+    if not isinstance(node, (ast.Assign, ast.AugAssign)):
+        raise error_at(f"'atomic {p.directive['atomic'] or 'update'}' applies to an assignment", filename,
+                       p.line, p.col)
+    return node.lineno, node.end_lineno or node.lineno
 
 
 def _loop_spec(for_node, pragmas, construct, filename):
@@ -466,7 +488,7 @@ def outline(func):
     stmts = []
     _statements(fdef.body, fdef.body, stmts)
 
-    regions, ignored, loop_groups = [], [], []
+    regions, ignored, loop_groups, atomic_groups = [], [], [], []
     groups = _groups(pragmas)
     ends = [g[0] for g in groups if g[0].kind == "end"]
     for g in groups:
@@ -485,7 +507,10 @@ def outline(func):
             raise error_at(f"'{g[-1].kind}' is not followed by a statement", filename,
                            g[-1].line, g[-1].col)
         node, parent, idx = tgt
-        ignored.extend(p for p in g if p.kind in LATER or p.kind == "atomic")
+        ignored.extend(p for p in g if p.kind in LATER)
+        for p in g:
+            if p.kind == "atomic":
+                atomic_groups.append((p, _atomic_lines(p, node, parent, idx, ends, filename)))
         loopish = [p for p in g if p.kind == "loop" or p.kind in COMBINED]
         if loopish:
             loop_groups.append((loopish, node))
@@ -515,10 +540,14 @@ def outline(func):
             raise error_at(f"'{p.kind}' outside a compute construct (parallel, kernels or serial)",
                            filename, p.line, p.col)
         owner._loops = getattr(owner, "_loops", []) + [(ps, node)]
+    # every atomic too
+    for p, (lo, hi) in atomic_groups:
+        owner = [r for r in regions if r.stmts[0].lineno <= lo and hi <= (r.stmts[-1].end_lineno or 0)]
+        if not owner:
+            raise error_at("'atomic' outside a compute construct (parallel, kernels or serial)",
+                           filename, p.line, p.col)
+        owner[0].atomics.append((ATOMIC_KINDS[p.directive["atomic"] or "update"], lo, hi))
     for r in regions:
-        inner = [p for p in ignored if r.stmts[0].lineno <= p.line <= (r.stmts[-1].end_lineno or 0)]
-        if any(p.kind == "atomic" for p in inner):
-            r.interpret = "atomic is not implemented yet"
         _plan_region(r, fdef, func, getattr(r, "_loops", []), filename)
 
     # replace each region's statements with its call, last first
@@ -530,7 +559,7 @@ def outline(func):
         _region_function(r, filename, func.__globals__, k)
 
     new = _rebuild(func, fdef, len(regions), filename)
-    return Outlined(new, regions, filename, [p for p in ignored if p.kind != "atomic"])
+    return Outlined(new, regions, filename, ignored)
 
 
 def _rebuild(func, fdef, nregions, filename):

@@ -160,6 +160,7 @@ def make_region(spec, outlined, qualname, strict, boundscheck):
         "flags": (int(strict), int(boundscheck)),
         "loops": spec.loops,
         "listouts": spec.listouts,
+        "atomics": spec.atomics,
     }
     code = spec.code
     # the globals dict is part of the key: names resolve in it when compiling

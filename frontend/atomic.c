@@ -1,0 +1,416 @@
+/* atomic.c - `#pragma acc atomic` read, write, update and capture.
+ *
+ * The outliner gives each atomic directive's source lines; the nodes of
+ * those lines make the statement.  The location x is an array element
+ * (a[i]) or a scalar variable, which a parallel loop then shares through a
+ * pointer (parallel.c) instead of privatising it.
+ *   read     v = x           an atomic load
+ *   write    x = e           an atomic store
+ *   update   x op= e, x = x op e, x = e op x, x = max(x, e), ...
+ *            one atomicrmw where the operation and types allow, otherwise
+ *            a compare-and-swap loop that recomputes the statement's own
+ *            expression (with Python's or NumPy's types and errors) on the
+ *            value it read, until no other thread came in between
+ *   capture  v = x; x op= e   or   x op= e; v = x   (closed by end atomic):
+ *            v gets the value before or after the atomic update.
+ * OpenACC atomics order nothing beyond themselves: monotonic.
+ */
+#include "lower.h"
+
+#include "rt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct fe_atomic_state {
+    fe_val store;        /* the update's or write's store, or the read's load */
+    fe_val xread;        /* the update's own read of x (replaced by the old value) */
+    fe_val capture_read; /* capture: the read of x by `v = x` */
+    fe_val capture_store;/* capture: that `v = ...` store */
+    int read_first;      /* capture: v gets the old value */
+    LLVMValueRef old_val, new_val;
+    const fe_type *vt;   /* x's type */
+} fe_atomic_state;
+
+/* ----------------------------------------------------------- planning */
+
+/* Whether two index (or value) expressions are the same: same loads of
+ * the same variables, same constants, same operators. */
+static int same_expr(fe_func *f, fe_val a, fe_val b, int depth)
+{
+    if (a == b)
+        return 1;
+    if (depth > 8)
+        return 0;
+    const fe_node *x = &f->nodes[a], *y = &f->nodes[b];
+    if (x->op != y->op || x->sub != y->sub || x->nargs != y->nargs)
+        return 0;
+    switch (x->op) {
+    case IR_LOADVAR: return x->var == y->var && x->block == y->block;
+    case IR_CONST: return x->c.kind == y->c.kind && x->c.i == y->c.i && x->c.f == y->c.f;
+    case IR_BINOP:
+    case IR_UNOP:
+    case IR_TUPLE:
+    case IR_SUBSCR: /* h[v[i] % 7] read twice in one statement */
+    case IR_ATTR:
+        if (x->op == IR_ATTR && x->var != y->var)
+            return 0;
+        for (int i = 0; i < x->nargs; i++)
+            if (!same_expr(f, fe_arg(f, x, i), fe_arg(f, y, i), depth + 1))
+                return 0;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Whether node r reads the location that store s writes. */
+static int reads_location(fe_func *f, fe_val r, const fe_node *s)
+{
+    const fe_node *n = &f->nodes[r];
+    if (s->op == IR_STOREVAR)
+        return n->op == IR_LOADVAR && n->var == s->var;
+    return n->op == IR_SUBSCR && same_expr(f, fe_arg(f, n, 0), fe_arg(f, s, 0), 0) &&
+           same_expr(f, fe_arg(f, n, 1), fe_arg(f, s, 1), 0);
+}
+
+/* The operand of value node v that reads x (for an update), or FE_NOVAL. */
+static fe_val update_read(fe_func *f, fe_val v, const fe_node *s)
+{
+    const fe_node *n = &f->nodes[v];
+    if (n->op == IR_BINOP) {
+        for (int i = 0; i < 2; i++)
+            if (reads_location(f, fe_arg(f, n, i), s))
+                return fe_arg(f, n, i);
+        return FE_NOVAL;
+    }
+    if (n->op == IR_CALL) { /* x = max(x, e), min, abs is no update */
+        const fe_type *ct = f->nodes[fe_arg(f, n, 0)].type;
+        if (!ct || ct->kind != FE_T_FUNC || (ct->id != FE_BI_MIN && ct->id != FE_BI_MAX))
+            return FE_NOVAL;
+        for (int i = 1; i < n->nargs; i++)
+            if (reads_location(f, fe_arg(f, n, i), s))
+                return fe_arg(f, n, i);
+    }
+    return FE_NOVAL;
+}
+
+static int is_store(const fe_func *f, const fe_node *n)
+{
+    return n->op == IR_STORE_SUBSCR || (n->op == IR_STOREVAR && !f->vars[n->var].is_stack);
+}
+
+fe_status fe_plan_atomics(lower *lw)
+{
+    fe_func *f = lw->f;
+    const fe_region *r = lw->r;
+    if (!r->natomics || f->is_routine)
+        return FE_OK;
+    lw->atomic_role = calloc((size_t)f->nnodes + 1, 1);
+    lw->atomic_of = calloc((size_t)f->nnodes + 1, sizeof *lw->atomic_of);
+    lw->atomic = calloc((size_t)r->natomics, sizeof *lw->atomic);
+    lw->atomic_var = calloc((size_t)f->nvars + 1, 1);
+    if (!lw->atomic_role || !lw->atomic_of || !lw->atomic || !lw->atomic_var)
+        return fe_error_set(lw->err, FE_ERR_NOMEM, r->loc, "out of memory");
+    for (int a = 0; a < r->natomics; a++) {
+        const fe_atomic *spec = &r->atomics[a];
+        fe_atomic_state *st = &lw->atomic[a];
+        fe_loc at = {spec->first_line, 0, -1};
+        st->store = st->xread = st->capture_read = st->capture_store = FE_NOVAL;
+        fe_val stores[4];
+        int nst = 0;
+        for (int v = 0; v < f->nnodes; v++) {
+            const fe_node *n = &f->nodes[v];
+            if (f->blocks[n->block].reachable && is_store(f, n) && n->loc.line >= spec->first_line &&
+                n->loc.line <= spec->last_line && nst < 4)
+                stores[nst++] = v;
+        }
+        const char *shape = spec->kind == FE_ATOMIC_READ      ? "v = x"
+                            : spec->kind == FE_ATOMIC_WRITE   ? "x = expr"
+                            : spec->kind == FE_ATOMIC_CAPTURE ? "v = x; x op= expr (or the reverse)"
+                                                              : "x op= expr, x = x op expr or x = expr op x";
+        int want = spec->kind == FE_ATOMIC_CAPTURE ? 2 : 1;
+        if (nst != want)
+            return fe_error_set(lw->err, FE_ERR_SYNTAX, at, "atomic %s expects %s", 
+                                spec->kind == FE_ATOMIC_READ ? "read" : spec->kind == FE_ATOMIC_WRITE ? "write"
+                                : spec->kind == FE_ATOMIC_CAPTURE ? "capture" : "update", shape);
+        if (spec->kind == FE_ATOMIC_READ) {
+            const fe_node *s = &f->nodes[stores[0]];
+            fe_val rd = fe_arg(f, s, s->op == IR_STOREVAR ? 0 : 2);
+            const fe_node *rn = &f->nodes[rd];
+            if (s->op != IR_STOREVAR || (rn->op != IR_SUBSCR && rn->op != IR_LOADVAR))
+                return fe_error_set(lw->err, FE_ERR_SYNTAX, at, "atomic read expects %s", shape);
+            st->store = rd;
+            lw->atomic_role[rd] = FE_AR_READ;
+            lw->atomic_of[rd] = (int16_t)a;
+            if (rn->op == IR_LOADVAR)
+                lw->atomic_var[rn->var] = 1;
+            continue;
+        }
+        if (spec->kind == FE_ATOMIC_WRITE) {
+            st->store = stores[0];
+            lw->atomic_role[stores[0]] = FE_AR_WRITE;
+            lw->atomic_of[stores[0]] = (int16_t)a;
+            if (f->nodes[stores[0]].op == IR_STOREVAR)
+                lw->atomic_var[f->nodes[stores[0]].var] = 1;
+            continue;
+        }
+        /* update, or capture: find the update among the stores */
+        int u = -1;
+        for (int i = 0; i < nst; i++) {
+            const fe_node *s = &f->nodes[stores[i]];
+            fe_val val = fe_arg(f, s, s->op == IR_STOREVAR ? 0 : 2);
+            if (update_read(f, val, s) != FE_NOVAL) {
+                u = i;
+                st->xread = update_read(f, val, s);
+            }
+        }
+        if (u < 0)
+            return fe_error_set(lw->err, FE_ERR_SYNTAX, at, "atomic %s expects %s",
+                                spec->kind == FE_ATOMIC_CAPTURE ? "capture" : "update", shape);
+        st->store = stores[u];
+        const fe_node *us = &f->nodes[st->store];
+        lw->atomic_role[st->store] = FE_AR_UPDATE;
+        lw->atomic_of[st->store] = (int16_t)a;
+        if (us->op == IR_STOREVAR)
+            lw->atomic_var[us->var] = 1;
+        if (spec->kind == FE_ATOMIC_CAPTURE) {
+            const fe_node *cs = &f->nodes[stores[1 - u]];
+            fe_val rd = cs->op == IR_STOREVAR ? fe_arg(f, cs, 0) : FE_NOVAL;
+            if (rd == FE_NOVAL || !reads_location(f, rd, us))
+                return fe_error_set(lw->err, FE_ERR_SYNTAX, at, "atomic capture expects %s", shape);
+            st->capture_read = rd;
+            st->capture_store = stores[1 - u];
+            st->read_first = cs->loc.line < us->loc.line;
+            lw->atomic_role[rd] = FE_AR_CAPTURE_READ;
+            lw->atomic_of[rd] = (int16_t)a;
+            if (st->read_first) { /* v is stored with the old value, by the update */
+                lw->atomic_role[stores[1 - u]] = FE_AR_DEFERRED;
+                lw->atomic_of[stores[1 - u]] = (int16_t)a;
+            }
+        }
+    }
+    return FE_OK;
+}
+
+void fe_atomics_free(lower *lw)
+{
+    free(lw->atomic_role);
+    free(lw->atomic_of);
+    free(lw->atomic);
+    free(lw->atomic_var);
+    lw->atomic_role = NULL;
+    lw->atomic_of = NULL;
+    lw->atomic = NULL;
+    lw->atomic_var = NULL;
+}
+
+/* ----------------------------------------------------------- lowering */
+
+/* Where x lives, and its type in memory. */
+static LLVMValueRef location(lower *lw, const fe_node *s, const fe_type **vt, fe_dtype *mem)
+{
+    fe_func *f = lw->f;
+    if (s->op == IR_STOREVAR || s->op == IR_LOADVAR) {
+        *vt = f->vars[s->var].type;
+        *mem = FE_DT_COUNT_; /* a register type, no memory conversion */
+        return fe_var_slot(lw, s->var);
+    }
+    const fe_type *at = f->nodes[fe_arg(f, s, 0)].type;
+    int k;
+    LLVMValueRef p = fe_element_ptr(lw, at, fe_node_val(lw, fe_arg(f, s, 0)), fe_arg(f, s, 1), &k, s->loc);
+    *mem = at->kind == FE_T_LIST ? fe_t_dtype(at->elem) : at->dtype;
+    *vt = at->kind == FE_T_LIST ? at->elem : fe_t_np(f->types, at->dtype);
+    return p;
+}
+
+/* Memory type <-> register value (bools are bytes in memory). */
+static LLVMTypeRef cell_type(lower *lw, const fe_type *vt, fe_dtype mem)
+{
+    return mem == FE_DT_COUNT_ ? fe_lty(lw, vt) : fe_mem_lty(lw, mem);
+}
+
+static LLVMValueRef from_cell(lower *lw, LLVMValueRef c, fe_dtype mem)
+{
+    return mem == FE_DT_BOOL ? LLVMBuildICmp(lw->B, LLVMIntNE, c, LLVMConstNull(LLVMTypeOf(c)), "") : c;
+}
+
+static LLVMValueRef to_cell(lower *lw, LLVMValueRef v, fe_dtype mem)
+{
+    return mem == FE_DT_BOOL ? LLVMBuildZExt(lw->B, v, lw->i8, "") : v;
+}
+
+/* The integer type of the same width, for cmpxchg of floats. */
+static LLVMTypeRef bits_type(lower *lw, LLVMTypeRef t)
+{
+    if (LLVMGetTypeKind(t) == LLVMIntegerTypeKind)
+        return t;
+    return LLVMGetTypeKind(t) == LLVMFloatTypeKind ? lw->i32 : lw->i64;
+}
+
+static LLVMValueRef atomic_load(lower *lw, LLVMTypeRef t, LLVMValueRef p)
+{
+    LLVMValueRef v = LLVMBuildLoad2(lw->B, t, p, "");
+    LLVMSetOrdering(v, LLVMAtomicOrderingMonotonic);
+    LLVMSetAlignment(v, (unsigned)(LLVMGetTypeKind(t) == LLVMIntegerTypeKind ? LLVMGetIntTypeWidth(t) / 8
+                                   : LLVMGetTypeKind(t) == LLVMFloatTypeKind  ? 4
+                                                                              : 8));
+    return v;
+}
+
+/* The new value of x from its old one: the update's expression lowered
+ * again with its read of x standing for old, then converted as the store
+ * converts. */
+static LLVMValueRef recompute(lower *lw, fe_atomic_state *st, const fe_node *s, LLVMValueRef old, const fe_type *vt)
+{
+    fe_func *f = lw->f;
+    fe_val val = fe_arg(f, s, s->op == IR_STOREVAR ? 0 : 2);
+    LLVMValueRef saved = lw->val[st->xread];
+    lw->val[st->xread] = old;
+    LLVMValueRef r = fe_lower_node(lw, &f->nodes[val]);
+    lw->val[st->xread] = saved;
+    if (!r)
+        return NULL;
+    return fe_convert(lw, r, f->nodes[val].type, vt);
+}
+
+/* The atomicrmw operation for the update, when one does it exactly. */
+static int rmw_op(lower *lw, fe_atomic_state *st, const fe_node *s, const fe_type *vt, LLVMAtomicRMWBinOp *op,
+                  fe_val *operand)
+{
+    fe_func *f = lw->f;
+    const fe_node *v = &f->nodes[fe_arg(f, s, s->op == IR_STOREVAR ? 0 : 2)];
+    if (v->op != IR_BINOP || v->type != vt)
+        return 0; /* the expression computes in another type: recompute */
+    int bop = v->sub >= FE_NB_INPLACE_ADD ? v->sub - FE_NB_INPLACE_ADD : v->sub;
+    int x_left = fe_arg(f, v, 0) == st->xread;
+    fe_val e = fe_arg(f, v, x_left ? 1 : 0);
+    int isf = fe_t_is_floatlike(vt);
+    if (vt->kind == FE_T_BOOL || (vt->kind == FE_T_NP && vt->dtype == FE_DT_BOOL))
+        return 0;
+    switch (bop) {
+    case FE_NB_ADD: *op = isf ? LLVMAtomicRMWBinOpFAdd : LLVMAtomicRMWBinOpAdd; break;
+    case FE_NB_SUBTRACT:
+        if (!x_left)
+            return 0;
+        *op = isf ? LLVMAtomicRMWBinOpFSub : LLVMAtomicRMWBinOpSub;
+        break;
+    case FE_NB_AND: *op = LLVMAtomicRMWBinOpAnd; break;
+    case FE_NB_OR: *op = LLVMAtomicRMWBinOpOr; break;
+    case FE_NB_XOR: *op = LLVMAtomicRMWBinOpXor; break;
+    default: return 0;
+    }
+    /* the operand must convert to x's type without changing the result:
+     * Python ints as Python ints, or already x's type */
+    const fe_type *et = f->nodes[e].type;
+    if (et != vt && !(et->kind == FE_T_INT && vt->kind == FE_T_INT))
+        return 0;
+    *operand = e;
+    return 1;
+}
+
+static LLVMValueRef lower_update(lower *lw, fe_atomic_state *st)
+{
+    fe_func *f = lw->f;
+    LLVMBuilderRef B = lw->B;
+    const fe_node *s = &f->nodes[st->store];
+    const fe_type *vt;
+    fe_dtype mem;
+    LLVMValueRef ptr = location(lw, s, &vt, &mem);
+    LLVMTypeRef ct = cell_type(lw, vt, mem);
+    st->vt = vt;
+    LLVMAtomicRMWBinOp op;
+    fe_val e;
+    if (mem != FE_DT_BOOL && rmw_op(lw, st, s, vt, &op, &e)) {
+        LLVMValueRef ev = fe_convert(lw, fe_node_val(lw, e), f->nodes[e].type, vt);
+        LLVMValueRef old = LLVMBuildAtomicRMW(B, op, ptr, ev, LLVMAtomicOrderingMonotonic, 0);
+        st->old_val = from_cell(lw, old, mem);
+        st->new_val = recompute(lw, st, s, st->old_val, vt);
+        return st->new_val;
+    }
+    /* compare and swap until no other thread wrote between */
+    LLVMTypeRef it = bits_type(lw, ct);
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(B));
+    LLVMValueRef first = atomic_load(lw, it, ptr);
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(B);
+    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(lw->C, fn, "atomic.cas");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(lw->C, fn, "atomic.done");
+    LLVMBuildBr(B, loop);
+    LLVMPositionBuilderAtEnd(B, loop);
+    LLVMValueRef cur = LLVMBuildPhi(B, it, "seen");
+    LLVMValueRef oldv = from_cell(lw, it == ct ? cur : LLVMBuildBitCast(B, cur, ct, ""), mem);
+    LLVMValueRef newv = recompute(lw, st, s, oldv, vt);
+    if (!newv)
+        return NULL;
+    LLVMValueRef newc = to_cell(lw, newv, mem);
+    if (it != ct)
+        newc = LLVMBuildBitCast(B, newc, it, "");
+    LLVMValueRef pair = LLVMBuildAtomicCmpXchg(B, ptr, cur, newc, LLVMAtomicOrderingMonotonic,
+                                               LLVMAtomicOrderingMonotonic, 0);
+    LLVMValueRef seen = LLVMBuildExtractValue(B, pair, 0, "");
+    LLVMValueRef ok = LLVMBuildExtractValue(B, pair, 1, "");
+    LLVMBasicBlockRef tail = LLVMGetInsertBlock(B);
+    LLVMBuildCondBr(B, ok, done, loop);
+    LLVMValueRef vals[2] = {first, seen};
+    LLVMBasicBlockRef from[2] = {pre, tail};
+    LLVMAddIncoming(cur, vals, from, 2);
+    LLVMPositionBuilderAtEnd(B, done);
+    st->old_val = oldv;
+    st->new_val = newv;
+    return newv;
+}
+
+LLVMValueRef fe_lower_atomic(lower *lw, fe_node *n)
+{
+    fe_func *f = lw->f;
+    fe_val v = (fe_val)(n - f->nodes);
+    fe_atomic_state *st = &lw->atomic[lw->atomic_of[v]];
+    LLVMBuilderRef B = lw->B;
+    switch (lw->atomic_role[v]) {
+    case FE_AR_READ: {
+        const fe_type *vt;
+        fe_dtype mem;
+        LLVMValueRef p = location(lw, n, &vt, &mem);
+        LLVMTypeRef ct = cell_type(lw, vt, mem), it = bits_type(lw, ct);
+        LLVMValueRef c = atomic_load(lw, it, p);
+        if (it != ct)
+            c = LLVMBuildBitCast(B, c, ct, "");
+        return from_cell(lw, c, mem);
+    }
+    case FE_AR_WRITE: {
+        const fe_type *vt;
+        fe_dtype mem;
+        LLVMValueRef p = location(lw, n, &vt, &mem);
+        fe_val val = fe_arg(f, n, n->op == IR_STOREVAR ? 0 : 2);
+        LLVMValueRef x = to_cell(lw, fe_convert(lw, fe_node_val(lw, val), f->nodes[val].type, vt), mem);
+        LLVMTypeRef ct = cell_type(lw, vt, mem), it = bits_type(lw, ct);
+        LLVMValueRef s = LLVMBuildStore(B, it != ct ? LLVMBuildBitCast(B, x, it, "") : x, p);
+        LLVMSetOrdering(s, LLVMAtomicOrderingMonotonic);
+        LLVMSetAlignment(s, LLVMGetTypeKind(it) == LLVMIntegerTypeKind ? LLVMGetIntTypeWidth(it) / 8 : 8);
+        return LLVMGetUndef(lw->i8);
+    }
+    case FE_AR_UPDATE: {
+        if (!lower_update(lw, st))
+            return NULL;
+        if (st->capture_store != FE_NOVAL && st->read_first) {
+            /* v = x came first: v gets the value before the update */
+            const fe_node *cs = &f->nodes[st->capture_store];
+            LLVMValueRef old = fe_convert(lw, st->old_val, f->nodes[st->capture_read].type, f->vars[cs->var].type);
+            LLVMBuildStore(B, old, fe_var_slot(lw, cs->var));
+            if (f->vars[cs->var].tag >= 0)
+                LLVMBuildStore(B, fe_kind_value(lw, st->capture_read), fe_var_slot(lw, f->vars[cs->var].tag));
+        }
+        return LLVMGetUndef(lw->i8);
+    }
+    case FE_AR_CAPTURE_READ:
+        /* after the update: its new value; before it: nothing to load (the
+         * update stores v itself) */
+        if (!st->read_first && st->new_val)
+            return fe_convert(lw, st->new_val, st->vt, n->type);
+        return LLVMGetUndef(fe_lty(lw, n->type));
+    case FE_AR_DEFERRED:
+        return LLVMGetUndef(lw->i8);
+    default:
+        return NULL;
+    }
+}

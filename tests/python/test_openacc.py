@@ -1,0 +1,220 @@
+"""OpenACC 2.7 on the host device: constructs, clauses and directives, each
+checked against the plain function (or, where parallel execution may order
+floating-point operations differently, against the exact answer)."""
+
+import numpy as np
+import pytest
+
+import pyacc
+from pyacc import acc
+from conftest import check
+from test_subset import make
+
+
+@pytest.fixture(autouse=True)
+def many_threads():
+    """More threads than cores, so that chunks really interleave."""
+    old = pyacc.num_threads()
+    pyacc.num_threads(8)
+    yield
+    pyacc.num_threads(old)
+
+
+# ------------------------------------------------------------- reductions
+
+def test_sum_reduction_over_a_million_elements():
+    @acc
+    def total(x):
+        s = 0
+        #pragma acc parallel loop reduction(+:s)
+        for i in range(x.shape[0]):
+            s += x[i]
+        return s
+
+    check(total, np.arange(1_000_003, dtype=np.int64))
+    x = np.random.default_rng(0).random(1_000_003)
+    assert total(x) == pytest.approx(x.sum(), rel=1e-12)  # float order may differ
+
+
+@pytest.mark.parametrize("op,init,expr", [
+    ("+", "0", "acc + x[i]"),
+    ("*", "1", "acc * (1 + (x[i] % 2))"),
+    ("max", "-1", "max(acc, x[i])"),
+    ("min", "10**9", "min(acc, x[i])"),
+    ("&", "-1", "acc & (x[i] | 4)"),
+    ("|", "0", "acc | x[i]"),
+    ("^", "0", "acc ^ x[i]"),
+    ("&&", "True", "acc and x[i] >= 0"),
+    ("||", "False", "acc or x[i] > 60"),
+])
+def test_every_reduction_operator(op, init, expr):
+    f = make(f"""
+@acc
+def f(x):
+    acc = {init}
+    #pragma acc parallel loop reduction({op}:acc)
+    for i in range(x.shape[0]):
+        acc = {expr}
+    return acc
+""")
+    check(f, np.arange(64, dtype=np.int64))
+    check(f, np.arange(0, dtype=np.int64))  # no iteration: the initial value
+
+
+def test_array_reduction_histogram():
+    @acc
+    def hist(v, h):
+        #pragma acc parallel loop reduction(+:h)
+        for i in range(v.shape[0]):
+            h[v[i] % 10] += 1
+
+    check(hist, np.arange(100_003, dtype=np.int64), np.zeros(10, dtype=np.int64))
+
+
+def test_array_reduction_max_on_a_2d_array():
+    @acc
+    def colmax(a, m):
+        #pragma acc parallel loop reduction(max:m)
+        for i in range(a.shape[0]):
+            for j in range(a.shape[1]):
+                m[j % 2, j] = max(m[j % 2, j], a[i, j])
+
+    a = np.random.default_rng(3).random((5000, 6))
+    check(colmax, a, np.zeros((2, 6)))
+
+
+def test_reduction_on_a_variable_not_carried_is_an_error_free_no_op():
+    @acc
+    def f(x, out):
+        s = 0.0
+        #pragma acc parallel loop reduction(+:s)
+        for i in range(x.shape[0]):
+            out[i] = x[i] * 2
+        return s
+
+    check(f, np.arange(10.0), np.zeros(10))
+
+
+def test_carried_scalar_without_a_reduction_runs_in_the_interpreter():
+    @acc
+    def f(x):
+        s = 0
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            s += x[i]
+        return s
+
+    with pytest.warns(pyacc.PyaccWarning, match="reduction clause"):
+        assert f(np.arange(10)) == 45
+
+
+# ---------------------------------------------------------------- atomics
+
+def test_atomic_update_of_array_elements_under_contention():
+    @acc
+    def hist(v, h):
+        #pragma acc parallel loop
+        for i in range(v.shape[0]):
+            #pragma acc atomic update
+            h[v[i] % 16] += 1
+
+    h = np.zeros(16, dtype=np.int64)
+    hist(np.arange(1_000_000, dtype=np.int64), h)
+    assert np.all(h == 62_500)
+
+
+def test_atomic_float_update_by_compare_and_swap():
+    @acc
+    def f(v, h):
+        #pragma acc parallel loop
+        for i in range(v.shape[0]):
+            #pragma acc atomic
+            h[v[i] % 7] = h[v[i] % 7] + 0.5
+
+    check(f, np.arange(200_000, dtype=np.int64), np.zeros(7))
+
+
+def test_atomic_update_of_a_shared_scalar():
+    @acc
+    def count(n):
+        c = 0
+        #pragma acc parallel loop
+        for i in range(n):
+            #pragma acc atomic update
+            c += 1
+        return c
+
+    assert count(1_000_000) == 1_000_000
+
+
+def test_atomic_capture_gives_each_iteration_its_own_ticket():
+    @acc
+    def tickets(n, out):
+        t = 0
+        #pragma acc parallel loop
+        for i in range(n):
+            #pragma acc atomic capture
+            mine = t
+            t += 1
+            #pragma acc end atomic
+            out[mine] = i
+        return t
+
+    out = np.full(100_000, -1, dtype=np.int64)
+    assert tickets(100_000, out) == 100_000
+    assert np.array_equal(np.sort(out), np.arange(100_000))  # a serial order
+
+
+def test_atomic_capture_of_the_new_value():
+    @acc
+    def f(n, out):
+        t = 0
+        #pragma acc parallel loop
+        for i in range(n):
+            #pragma acc atomic capture
+            t += 2
+            mine = t
+            #pragma acc end atomic
+            out[mine // 2 - 1] = 1
+        return t
+
+    out = np.zeros(50_000, dtype=np.int64)
+    assert f(50_000, out) == 100_000 and out.all()
+
+
+def test_atomic_max():
+    @acc
+    def f(x, m):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            #pragma acc atomic update
+            m[0] = max(m[0], x[i])
+
+    x = np.random.default_rng(1).random(300_000)
+    m = np.array([-1.0])
+    f(x, m)
+    assert m[0] == x.max()
+
+
+def test_atomic_read_and_write():
+    @acc
+    def f(x, out):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            #pragma acc atomic read
+            v = x[0]
+            #pragma acc atomic write
+            out[i] = v + i
+
+    check(f, np.array([5.0, 1.0, 2.0]), np.zeros(3))
+
+
+def test_atomic_on_something_else_is_a_syntax_error():
+    with pytest.raises(pyacc.PragmaSyntaxError, match="atomic"):
+        @acc
+        def f(x):
+            #pragma acc parallel loop
+            for i in range(x.shape[0]):
+                #pragma acc atomic update
+                if x[i] > 0:
+                    x[i] = 1
