@@ -438,6 +438,7 @@ typedef struct fe_region {
     int nouts;                  /* the code returns a tuple of this many values */
     int natomics;
     const fe_atomic *atomics;
+    int threads_param;          /* the parameter holding the launch's max_threads, or -1 */
     const char *symbol;         /* the entry's symbol name, unique in the process */
     int boundscheck;
 } fe_region;

@@ -920,6 +920,9 @@ fe_instance *fe_instantiate(fe_func *caller, const fe_code *code, int nargs, con
     x->region.nlistouts = 0;
     x->region.listouts = NULL;
     x->region.nouts = 0;
+    x->region.natomics = 0;
+    x->region.atomics = NULL;
+    x->region.threads_param = -1;
     x->region.loc = code->positions ? code->positions[0] : at;
     g->is_routine = 1;
     g->param_types = x->args;

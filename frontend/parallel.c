@@ -441,11 +441,15 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
          * the last iteration its last values */
         LLVMPositionBuilderAtEnd(B, done);
         for (int i = 0; i < p->n[P_RED]; i++) {
+            /* combined into the thread's slot: a thread may run several chunks */
             int v = p->vars[P_RED][i];
-            LLVMTypeRef t = fe_lty(lw, f->vars[v].type);
+            const fe_type *vt = f->vars[v].type;
+            LLVMTypeRef t = fe_lty(lw, vt);
             LLVMValueRef slots = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, p->field0[P_RED] + i), "");
             LLVMValueRef at = LLVMBuildSExt(B, tid, lw->i64, "");
-            LLVMBuildStore(B, LLVMBuildLoad2(B, t, fe_var_slot(lw, v), ""), LLVMBuildInBoundsGEP2(B, t, slots, &at, 1, ""));
+            LLVMValueRef cell = LLVMBuildInBoundsGEP2(B, t, slots, &at, 1, "");
+            LLVMValueRef mine = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
+            LLVMBuildStore(B, combine(lw, p->ops[P_RED][i], vt, LLVMBuildLoad2(B, t, cell, ""), mine), cell);
         }
         if (p->n[P_LAST] + p->n[P_FIRSTLAST]) {
             LLVMBasicBlockRef give = LLVMAppendBasicBlockInContext(lw->C, fnv, "lastprivate");
@@ -592,13 +596,20 @@ fe_status fe_lower_parallel(lower *lw, int li)
         free_plan(&p);
         return st;
     }
-    LLVMTypeRef ptys[4] = {lw->ptr, lw->ptr, lw->i64, lw->i64};
-    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 4, 0);
+    /* the marker: (body, ctx, n, min_parallel, max_threads), where
+     * max_threads comes from the construct's if, self and num_gangs */
+    LLVMTypeRef ptys[5] = {lw->ptr, lw->ptr, lw->i64, lw->i64, lw->i64};
+    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 5, 0);
     LLVMValueRef marker = LLVMGetNamedFunction(lw->M, "pyacc.parallel_loop");
     if (!marker)
         marker = LLVMAddFunction(lw->M, "pyacc.parallel_loop", fty);
-    LLVMValueRef args[4] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, li))};
-    LLVMBuildCall2(B, fty, marker, args, 4, "");
+    int tp = f->is_routine ? -1 : lw->r->threads_param;
+    LLVMValueRef maxt = tp >= 0 && f->vars[tp].type
+                            ? fe_convert(lw, LLVMBuildLoad2(B, fe_lty(lw, f->vars[tp].type), fe_var_slot(lw, tp), ""),
+                                         f->vars[tp].type, fe_t_simple(f->types, FE_T_INT))
+                            : fe_const_i64(lw, 0);
+    LLVMValueRef args[5] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, li)), maxt};
+    LLVMBuildCall2(B, fty, marker, args, 5, "");
     lw->nparallel++;
     /* an error in any chunk ends the region (the scratch goes with it) */
     LLVMValueRef kind = LLVMBuildLoad2(B, lw->i32, lw->fn->err, "");

@@ -82,6 +82,12 @@ typedef struct rt_error {
 int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t file, int32_t line, int32_t col,
                        int32_t end_col, int64_t info0, int64_t info1);
 
+/* --------------------------------------------------------------- launch */
+
+/* A compute region's parallel loop: max_threads 0 uses the pool, 1 runs on
+ * the calling thread (if(false), self), g > 1 makes g gangs (num_gangs). */
+void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads);
+
 /* ------------------------------------------------------------- scratch */
 
 /* Memory for the length of a region (reduction partials, private copies of
@@ -93,5 +99,348 @@ void pyacc_rt_scratch_free(void *p);
 
 /* Python's int / int: the double nearest the exact quotient (b != 0). */
 double pyacc_rt_int_truediv(int64_t a, int64_t b);
+
+/* =================================================================
+ * The OpenACC device, data environment and async queues (device.c,
+ * present.c, queues.c).  The acc_* routines of OpenACC 2.7 are built on
+ * these; the extension (python/ext/acc.c) is their Python face.  Nothing
+ * here prints or exits: a failing call returns a nonzero rt_acc_status and
+ * leaves a description in the calling thread's fault (rt_fault_last).
+ * ================================================================= */
+
+#include <stddef.h>
+
+/* ----------------------------------------------------- acc: faults */
+
+typedef enum rt_acc_status {
+    RT_ACC_OK = 0,
+    RT_ACC_NOT_PRESENT,   /* data a clause or routine needs is not present */
+    RT_ACC_PARTIAL,       /* a range overlaps a present range without lying inside it */
+    RT_ACC_MAPPED,        /* acc_map_data of data already present */
+    RT_ACC_NOT_MAPPED,    /* acc_unmap_data of data acc_map_data did not map */
+    RT_ACC_INVALID,       /* a bad argument: device type or number, queue, address */
+    RT_ACC_NO_MEMORY,     /* host or device memory exhausted */
+    RT_ACC_DEVICE,        /* the back end failed */
+    RT_ACC_TASK,          /* an async task failed (see rt_fault.detail) */
+    RT_ACC_STATUS_COUNT_
+} rt_acc_status;
+
+/* A failure, as the thread that observes it sees it.  `detail` is an
+ * optional payload owned by the fault (freed with free_detail): a failing
+ * task of the extension puts the Python exception there so that the wait
+ * that observes the failure can raise it unchanged. */
+typedef struct rt_fault {
+    int32_t status;               /* rt_acc_status; RT_ACC_OK when none */
+    int32_t item;                 /* the failing item of a batch call, else -1 */
+    char msg[384];
+    void *detail;
+    void (*free_detail)(void *detail);
+} rt_fault;
+
+/* Records a failure in the calling thread's fault (replacing, and freeing
+ * the detail of, any earlier one) and returns status.  printf format. */
+int32_t rt_fail(int32_t status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* As rt_fail, with a payload the fault then owns. */
+int32_t rt_fail_detail(int32_t status, void *detail, void (*free_detail)(void *), const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
+
+/* The calling thread's last fault (status RT_ACC_OK when none); valid until
+ * the thread's next rt_* call. */
+const rt_fault *rt_fault_last(void);
+
+/* Moves the calling thread's fault into *out (the caller then owns its
+ * detail: rt_fault_clear frees it) and clears the thread's. */
+void rt_fault_take(rt_fault *out);
+
+/* Moves *f into the calling thread's fault; *f is left empty. */
+void rt_fault_put(rt_fault *f);
+
+/* Frees f's detail and empties it. */
+void rt_fault_clear(rt_fault *f);
+
+/* ---------------------------------------- acc: devices and back ends */
+
+/* acc_device_t.  The values are those of NVIDIA's openacc.h. */
+typedef enum rt_device_type {
+    RT_DEVICE_NONE = 0,
+    RT_DEVICE_DEFAULT = 1,
+    RT_DEVICE_HOST = 2,
+    RT_DEVICE_NOT_HOST = 3,
+    RT_DEVICE_NVIDIA = 4,
+    RT_DEVICE_TYPE_COUNT_
+} rt_device_type;
+
+/* acc_device_property_t (the values of GCC's openacc.h). */
+typedef enum rt_property {
+    RT_PROPERTY_MEMORY = 1,
+    RT_PROPERTY_FREE_MEMORY = 2,
+    RT_PROPERTY_NAME = 0x10001,
+    RT_PROPERTY_VENDOR = 0x10002,
+    RT_PROPERTY_DRIVER = 0x10003
+} rt_property;
+
+/* How a kind of device is driven.  The host device is one implementation
+ * (device.c); the NVIDIA one (the CUDA driver, opened with dlopen) plugs in
+ * with rt_device_register and nothing above this interface changes.  Every
+ * hook returns an rt_acc_status (0 = success) after rt_fail on failure.
+ * `dev` is what init made for one device.  Device addresses are uintptr_t.
+ * Streams are optional (NULL hooks): a back end with streams gets each
+ * async queue's copies on its own in-order stream; without them, async
+ * copies run as tasks of the queue (queues.c).  A copy with stream NULL is
+ * synchronous. */
+typedef struct rt_backend {
+    const char *name;             /* "host", "nvidia" */
+    int32_t type;                 /* the rt_device_type it serves */
+    int32_t shared_memory;        /* device addresses are host addresses: clauses move nothing */
+    int32_t (*num_devices)(void); /* 0 when unusable (no driver, no GPU); never fails */
+    int32_t (*init)(int32_t num, void **dev);
+    void (*fini)(void *dev);
+    int32_t (*alloc)(void *dev, size_t bytes, uintptr_t *dptr);
+    int32_t (*free)(void *dev, uintptr_t dptr);
+    int32_t (*copy_in)(void *dev, uintptr_t dst, const void *src, size_t bytes, void *stream);
+    int32_t (*copy_out)(void *dev, void *dst, uintptr_t src, size_t bytes, void *stream);
+    int32_t (*copy_device)(void *dev, uintptr_t dst, uintptr_t src, size_t bytes, void *stream);
+    /* A numeric property in *value or a text one in *text (static storage
+     * or owned by the back end until fini); works without init. */
+    int32_t (*property)(int32_t num, int32_t prop, size_t *value, const char **text);
+    int32_t (*stream_create)(void *dev, void **stream);
+    void (*stream_destroy)(void *dev, void *stream);
+    int32_t (*stream_sync)(void *dev, void *stream);
+    int32_t (*stream_done)(void *dev, void *stream); /* 1 idle, 0 busy, < 0 -status */
+} rt_backend;
+
+/* One device of one kind: what the present table and the queues act on.
+ * Devices are made on first use and live as long as the process (shutdown
+ * empties them), so a pointer to one stays valid. */
+typedef struct rt_device {
+    const rt_backend *be;
+    int32_t type;                 /* RT_DEVICE_HOST or RT_DEVICE_NVIDIA */
+    int32_t num;
+    void *dev;                    /* be->init's state; valid while `ready` */
+    int32_t ready;                /* initialised (acc_init, or first use) */
+    struct rt_table *table;       /* present.c: the present table */
+} rt_device;
+
+/* Plugs in the back end for be->type (RT_DEVICE_NVIDIA; the host's is
+ * built in), replacing any earlier one; be must outlive the process.
+ * Devices of that type already made are shut down first. */
+int32_t rt_device_register(const rt_backend *be);
+
+/* The current device, initialised: made on the first call from
+ * ACC_DEVICE_TYPE and ACC_DEVICE_NUM (read then, once), or from
+ * rt_device_set_type / rt_device_set_num.  NULL (with a fault) only when the
+ * back end cannot initialise. */
+rt_device *rt_device_current(void);
+
+/* acc_get_num_devices: 1 for the host; devices of an installed back end. */
+int32_t rt_device_count(int32_t type);
+
+/* acc_set_device_type.  A type with no device (nvidia without a GPU) falls
+ * back to the host, leaving a warning for rt_device_warning; RT_ACC_INVALID
+ * for acc_device_none or an unknown type. */
+int32_t rt_device_set_type(int32_t type);
+
+/* acc_get_device_type: the current device's type (never none/default). */
+int32_t rt_device_get_type(void);
+
+/* acc_set_device_num: num of `type` (default/not_host: the current
+ * type) becomes current; RT_ACC_INVALID when out of range. */
+int32_t rt_device_set_num(int32_t num, int32_t type);
+
+/* acc_get_device_num for `type` (the number a switch to it would use). */
+int32_t rt_device_get_num(int32_t type);
+
+/* acc_init: makes `type` current (with the same fallback) and initialises it. */
+int32_t rt_device_init(int32_t type);
+
+/* acc_shutdown: waits for every queue, then empties the present tables of
+ * the devices of `type` (stale data-construct tokens then do nothing),
+ * frees what acc_malloc gave, and releases the devices.  The next use
+ * initialises them again. */
+int32_t rt_device_shutdown(int32_t type);
+
+/* acc_get_property / acc_get_property_string of device num of `type`. */
+int32_t rt_device_property(int32_t num, int32_t type, int32_t prop, size_t *value,
+                           const char **text);
+
+/* A warning the device layer left (a fallback to the host), copied into
+ * buf once: 1 if there was one, else 0.  Cheap when there is none. */
+int32_t rt_device_warning(char *buf, size_t size);
+
+/* acc_on_device for code running on the host: true for host and none. */
+int32_t pyacc_rt_on_device(int32_t type);
+
+/* ------------------------------------------ acc: the present table
+ *
+ * Entries are keyed by a host address range [host, host+bytes) and hold a
+ * device address (the host address on a shared-memory device), a
+ * structured and a dynamic reference count, and the attach counts of
+ * pointers inside.  A range inside an entry is present; a range that
+ * overlaps one otherwise is RT_ACC_PARTIAL.  Data is copied out and the
+ * entry removed only when both counts reach zero.  One mutex guards each
+ * device's table: every call below is thread-safe.
+ *
+ * A batch call takes an array of items, acts on them in order and is
+ * all-or-nothing: when one fails (its index in rt_fault.item), what the
+ * items before it did is undone. */
+
+typedef enum rt_clause {
+    RT_CLAUSE_COPY,
+    RT_CLAUSE_COPYIN,
+    RT_CLAUSE_COPYOUT,
+    RT_CLAUSE_CREATE,
+    RT_CLAUSE_NO_CREATE,
+    RT_CLAUSE_PRESENT,
+    RT_CLAUSE_DEVICEPTR,
+    RT_CLAUSE_ATTACH,          /* host: the address of a pointer (bytes ignored) */
+    RT_CLAUSE_DETACH,
+    RT_CLAUSE_DELETE,
+    RT_CLAUSE_UPDATE_SELF,     /* update self(...) / host(...) */
+    RT_CLAUSE_UPDATE_DEVICE,
+    RT_CLAUSE_COUNT_
+} rt_clause;
+
+/* The spelling of a clause, for messages ("copyin"). */
+const char *rt_clause_name(int32_t clause);
+
+typedef struct rt_data_item {
+    const void *host;          /* in: the host address */
+    size_t bytes;              /* in: the length; 0 does nothing */
+    int32_t clause;            /* in: rt_clause */
+    uint32_t done;             /* out: what the enter did (the exit undoes it) */
+    uintptr_t dev;             /* out: the device address (host for absent no_create, deviceptr) */
+} rt_data_item;
+
+/* The structured part of a data or compute construct (data, parallel,
+ * kernels, serial, declare): copy, copyin, copyout, create, no_create,
+ * present, deviceptr, attach.  *epoch receives what rt_data_exit needs.
+ * Data movement of a copy-in goes on `queue` (an async number, or
+ * RT_ASYNC_SYNC); reference counts change at once. */
+int32_t rt_data_enter(rt_device *d, rt_data_item *items, int32_t n, int32_t queue,
+                      uint64_t *epoch);
+
+/* The end of that construct: undoes what rt_data_enter did to the same
+ * items, in reverse order (detaches first), copying out copy/copyout data
+ * whose counts reach zero.  Items of an older epoch (the device was shut
+ * down meanwhile) are left alone.  Fails only when the back end does. */
+int32_t rt_data_exit(rt_device *d, rt_data_item *items, int32_t n, int32_t queue, uint64_t epoch);
+
+/* enter data / acc_copyin / acc_create / acc_attach: copyin, create,
+ * attach with dynamic counts. */
+int32_t rt_data_enter_dynamic(rt_device *d, rt_data_item *items, int32_t n, int32_t queue);
+
+/* exit data / acc_copyout / acc_delete / acc_detach (and _finalize):
+ * copyout, delete, detach.  Absent data is no error (OpenACC 2.6 on);
+ * partially present data is. */
+int32_t rt_data_exit_dynamic(rt_device *d, rt_data_item *items, int32_t n, int32_t queue,
+                             int32_t finalize);
+
+/* update self/device (items RT_CLAUSE_UPDATE_*): copies each range between
+ * host and device.  Absent data is RT_ACC_NOT_PRESENT unless if_present. */
+int32_t rt_data_update(rt_device *d, rt_data_item *items, int32_t n, int32_t queue,
+                       int32_t if_present);
+
+/* acc_is_present: 1 when [host, host+bytes) lies inside one entry (bytes
+ * 0: host inside one), else 0. */
+int32_t rt_is_present(rt_device *d, const void *host, size_t bytes);
+
+/* acc_deviceptr: the device address of host (0 when not present). */
+uintptr_t rt_deviceptr(rt_device *d, const void *host);
+
+/* acc_hostptr: the host address of device address dptr (0 when none). */
+const void *rt_hostptr(rt_device *d, uintptr_t dptr);
+
+/* acc_map_data / acc_unmap_data. */
+int32_t rt_map_data(rt_device *d, const void *host, uintptr_t dptr, size_t bytes);
+int32_t rt_unmap_data(rt_device *d, const void *host);
+
+/* acc_malloc (bytes 0 gives 0) and acc_free (0 is no error; an address
+ * acc_malloc did not return is RT_ACC_INVALID). */
+int32_t rt_acc_malloc(rt_device *d, size_t bytes, uintptr_t *dptr);
+int32_t rt_acc_free(rt_device *d, uintptr_t dptr);
+
+/* acc_memcpy_to_device / _from_device / _device.  Device ranges must lie
+ * inside an acc_malloc block or a present entry's device copy. */
+int32_t rt_memcpy_to_device(rt_device *d, uintptr_t dst, const void *src, size_t bytes,
+                            int32_t queue);
+int32_t rt_memcpy_from_device(rt_device *d, void *dst, uintptr_t src, size_t bytes,
+                              int32_t queue);
+int32_t rt_memcpy_device(rt_device *d, uintptr_t dst, uintptr_t src, size_t bytes, int32_t queue);
+
+/* For tests and diagnostics: the counts of the entry holding host (-1 when
+ * absent); *attach_count the attach count of the pointer at host. */
+int32_t rt_present_counts(rt_device *d, const void *host, int64_t *structured, int64_t *dynamic,
+                          int64_t *attach_count);
+
+/* The number of entries in d's table. */
+int64_t rt_present_size(rt_device *d);
+
+/* Used by device.c: a table, and emptying one (freeing device copies). */
+struct rt_table *rt_table_new(void);
+void rt_table_clear(rt_device *d);
+
+/* -------------------------------------------------- acc: async queues
+ *
+ * A queue is an ordered list of tasks run one after another by a worker
+ * thread of its own, started when the queue gets work and gone after a
+ * short idle spell, so async work overlaps with the caller and queues
+ * overlap with each other; a program that never uses async starts no
+ * thread.  A task that fails keeps its fault in the queue, the queue's
+ * later tasks are skipped (their ctx still freed) until a wait reports it;
+ * each fault is reported once. */
+
+#define RT_ASYNC_NOVAL (-1) /* acc_async_noval: the default async queue */
+#define RT_ASYNC_SYNC (-2)  /* acc_async_sync: synchronous */
+
+/* A task: returns 0, or an rt_acc_status after rt_fail. */
+typedef int32_t (*rt_task_fn)(void *ctx);
+
+/* Queues fn(ctx) on `queue` (a number >= 0, RT_ASYNC_NOVAL) and returns
+ * at once; free_ctx(ctx) (if not NULL) runs after it, or instead of it when
+ * it is skipped.  RT_ASYNC_SYNC runs it now on the calling thread and
+ * returns its status.  RT_ACC_INVALID for other negative numbers (then
+ * free_ctx has run). */
+int32_t rt_queue_submit(int32_t queue, rt_task_fn fn, void *ctx, void (*free_ctx)(void *));
+
+/* An async copy in the order of `queue` (kind: the clause-free direction,
+ * 0 host to device, 1 device to host, 2 device to device); synchronous
+ * for RT_ASYNC_SYNC. */
+int32_t rt_queue_copy(rt_device *d, int32_t queue, int32_t kind, uintptr_t dst, uintptr_t src,
+                      size_t bytes);
+
+/* The queue an async argument names: RT_ASYNC_NOVAL resolves to the
+ * default async queue (which is RT_ASYNC_NOVAL's own queue until
+ * acc_set_default_async changes it).  RT_ACC_INVALID for numbers < -2. */
+int32_t rt_queue_resolve(int32_t async, int32_t *queue);
+
+/* acc_async_test / acc_async_test_all: 1 when all work is done (a kept
+ * fault is left for a wait), else 0; negative -RT_ACC_INVALID for a bad
+ * number. */
+int32_t rt_queue_test(int32_t queue);
+int32_t rt_queue_test_all(void);
+
+/* acc_wait / acc_wait_all: block until done, then report (and forget) a
+ * kept fault.  Waiting on a queue from its own task is RT_ACC_INVALID. */
+int32_t rt_queue_wait(int32_t queue);
+int32_t rt_queue_wait_all(void);
+
+/* acc_wait_async / acc_wait_all_async: `on` waits for the work now queued
+ * on `queue` (every other queue) before running what follows; at once when
+ * `on` is RT_ASYNC_SYNC. */
+int32_t rt_queue_wait_async(int32_t queue, int32_t on);
+int32_t rt_queue_wait_all_async(int32_t on);
+
+/* acc_get_default_async / acc_set_default_async (RT_ASYNC_NOVAL restores
+ * the initial default). */
+int32_t rt_queue_get_default(void);
+int32_t rt_queue_set_default(int32_t async);
+
+/* Worker threads alive now (tests check that unused async costs none). */
+int32_t rt_queue_workers(void);
+
+/* Waits for every queue and lets the workers exit (at interpreter exit, and
+ * in acc_shutdown).  Returns the first kept fault's status. */
+int32_t rt_queue_shutdown(void);
 
 #endif

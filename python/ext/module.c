@@ -51,7 +51,7 @@ jit_host *pyext_host(void)
     if (pyext.host)
         return pyext.host;
     jit_symbol syms[] = {
-        {"pyacc.parallel_loop", (void *)pyacc_rt_parallel_for},
+        {"pyacc.parallel_loop", (void *)pyacc_rt_launch},
         {"pyacc_rt_parallel_for", (void *)pyacc_rt_parallel_for},
         {"pyacc_rt_error", (void *)pyacc_rt_error},
         {"pyacc_py_math", (void *)py_math},

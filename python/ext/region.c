@@ -53,6 +53,7 @@ typedef struct rg_region {
     int nlistouts;
     fe_atomic *atomics;
     int natomics;
+    int threads_param;         /* the parameter holding max_threads, or -1 */
     uint8_t *is_listout;       /* per parameter */
     int nouts;
     int strict, boundscheck, warned;
@@ -143,6 +144,10 @@ static int read_info(rg_region *r, PyObject *info)
             ls->nprivate++;
         }
     }
+    PyObject *tp = PyDict_GetItemString(info, "threads_param");
+    r->threads_param = tp ? (int)PyLong_AsLong(tp) : -1;
+    if (r->threads_param == -1 && PyErr_Occurred())
+        return -1;
     /* atomics: [(kind, first line, last line)] */
     PyObject *at = PyDict_GetItemString(info, "atomics");
     if (!at || !PyList_Check(at))
@@ -331,6 +336,7 @@ static fe_status lower_for(rg_region *r, const fe_argtype *sig, const char *symb
         .nouts = r->nouts,
         .natomics = r->natomics,
         .atomics = r->atomics,
+        .threads_param = r->threads_param,
         .symbol = symbol,
         .boundscheck = r->boundscheck,
     };

@@ -47,6 +47,7 @@ class RegionSpec:
     loops: list = field(default_factory=list)    # (line, par, collapse, [(name, op)], [names])
     listouts: list = field(default_factory=list)  # (param index, length param index)
     maybe_unbound: list = field(default_factory=list)  # outs that may stay unassigned
+    threads_param: int = -1                      # the hidden parameter of the launch's thread limit
     atomics: list = field(default_factory=list)  # (fe_atomic_kind, first line, last line)
     interpret: str = ""                          # why it must run in the interpreter, if it must
     pragmas: list = field(default_factory=list)  # the pragmas stacked on it
@@ -237,21 +238,39 @@ def _atomic_lines(p, node, parent, idx, ends, filename):
     return node.lineno, node.end_lineno or node.lineno
 
 
-def _loop_spec(for_node, pragmas, construct, filename):
+def active_clauses(pragmas, device="host"):
+    """The clauses of pragmas that apply on `device`: a clause after
+    device_type(...) applies only when the list names the device or `*`."""
+    out = []
+    for p in pragmas:
+        applies = True
+        for c in p.directive["clauses"]:
+            if c["name"] == "device_type":
+                types = {it["text"] or "*" for it in c["items"]} | \
+                        {"*" for it in c["items"] if it["kind"] == "star"}
+                applies = "*" in types or device in types
+                continue
+            if applies:
+                out.append(c)
+    return out
+
+
+def _loop_spec(for_node, pragmas, construct, filename, inherited=()):
     """(line, par, collapse, reductions, privates) of a for loop carrying
-    loop clauses (from `loop` or a combined construct)."""
+    loop clauses (from `loop` or a combined construct); `inherited` are the
+    enclosing compute construct's own clauses (its reduction and private
+    apply to the loops inside it)."""
     names = set()
     reds, privs, collapse = [], [], 1
-    for p in pragmas:
-        for c in p.directive["clauses"]:
-            names.add(c["name"])
-            if c["name"] == "reduction":
-                op = RED_OPS[c["op"]]
-                reds += [(it["text"], op) for it in c["items"]]
-            elif c["name"] == "private":
-                privs += [it["text"] for it in c["items"]]
-            elif c["name"] == "collapse":
-                collapse = _const_int(c["items"][0], filename, "collapse")
+    for c in list(inherited) + active_clauses(pragmas):
+        names.add(c["name"])
+        if c["name"] == "reduction":
+            op = RED_OPS[c["op"]]
+            reds += [(it["text"], op) for it in c["items"] if (it["text"], op) not in reds]
+        elif c["name"] in ("private", "firstprivate"):
+            privs += [it["text"] for it in c["items"]]
+        elif c["name"] == "collapse":
+            collapse = _const_int(c["items"][0], filename, "collapse")
     if "seq" in names or construct.startswith("serial"):
         par = PAR_SEQ
     elif "independent" in names:
@@ -337,12 +356,19 @@ def _plan_region(spec, fdef, func, region_pragmas, filename):
     spec.outs = [n for n in used.order if n in used.stores and n in locals_ and n in loads_outside]
     spec.maybe_unbound = [n for n in spec.outs if n not in params]
 
-    # loops: the combined construct's own loop and every `loop` inside
+    # loops: the combined construct's own loop and every `loop` inside; the
+    # construct's reduction and private clauses reach the loops inside it
+    compute = [p for p in spec.pragmas if p.kind in COMPUTE]
+    construct_clauses = [c for c in active_clauses(compute)
+                         if c["name"] in ("reduction", "private", "firstprivate")]
     for s_pragmas, node in region_pragmas:
         if not isinstance(node, ast.For):
             p = s_pragmas[0]
             raise error_at(f"'{p.kind}' must be followed by a for loop", filename, p.line, p.col)
-        spec.loops.append(_loop_spec(node, s_pragmas, spec.construct, filename))
+        inherit = () if spec.construct in COMBINED else construct_clauses
+        spec.loops.append(_loop_spec(node, s_pragmas, spec.construct, filename, inherit))
+    _check_default_none(spec, filename)
+    _control(spec, filename)
 
     # lists the region appends to need their length from a data clause
     appended = _appended(stmts)
@@ -368,6 +394,53 @@ def _plan_region(spec, fdef, func, region_pragmas, filename):
                 ast.BinOp(length, ast.Sub(), _expr(lo, lo_line, lo_col, filename)), length)
         spec.hidden.append((f"__pyacc_n{len(spec.hidden)}", length))
         spec.listouts.append((params.index(name), len(params) + len(spec.hidden) - 1))
+
+
+DATA_CLAUSES = {"copy", "copyin", "copyout", "create", "no_create", "present", "deviceptr", "attach",
+                "private", "firstprivate", "reduction"}
+
+
+def _check_default_none(spec, filename):
+    """default(none): every variable the region uses must be named by a
+    clause of the construct (or of a loop inside it)."""
+    clauses = active_clauses(spec.pragmas)
+    dflt = [c for c in clauses if c["name"] == "default" and c["default"] == "none"]
+    if not dflt:
+        return
+    named = {it["text"] for c in clauses if c["name"] in DATA_CLAUSES for it in c["items"]}
+    for line, _, _, reds, privs in spec.loops:
+        named |= {r[0] for r in reds} | set(privs)
+    missing = [p for p in spec.params if p not in named]
+    if missing:
+        c = dflt[0]
+        raise error_at(f"default(none): {', '.join(repr(m) for m in missing)} "
+                       f"{'is' if len(missing) == 1 else 'are'} used in the region but named in no "
+                       f"data, private or reduction clause", filename, c["line"], c["col"])
+
+
+def _clause_expr(c, filename):
+    it = c["items"][0]
+    return _expr(it["text"], it["line"], it["col"], filename)
+
+
+def _control(spec, filename):
+    """The launch's thread limit from if, self and num_gangs, computed by the
+    caller as `__pyacc_ctl(cond=..., self_=..., gangs=...)`."""
+    compute = [p for p in spec.pragmas if p.kind in COMPUTE]
+    kw = []
+    for c in active_clauses(compute):
+        if c["name"] == "if":
+            kw.append(ast.keyword("cond", _clause_expr(c, filename)))
+        elif c["name"] == "self":
+            kw.append(ast.keyword("self_", _clause_expr(c, filename) if c["items"] else ast.Constant(True)))
+        elif c["name"] == "num_gangs":
+            kw.append(ast.keyword("gangs", _clause_expr(c, filename)))
+    if not kw:
+        return
+    call = ast.Call(ast.Name("__pyacc_ctl", ast.Load()), [], kw)
+    ast.copy_location(call, kw[0].value)
+    spec.hidden.append(("__pyacc_threads", call))
+    spec.threads_param = len(spec.params) + len(spec.hidden) - 1
 
 
 def _funcdef(name, args, body):
@@ -568,7 +641,8 @@ def _rebuild(func, fdef, nregions, filename):
     free variables of the new function; returns a function that takes the
     dispatchers and gives the new function."""
     code = func.__code__
-    names = [f"__pyacc_r{k}" for k in range(nregions)] + ["__pyacc_unbound"] + list(code.co_freevars)
+    names = [f"__pyacc_r{k}" for k in range(nregions)] + ["__pyacc_unbound", "__pyacc_ctl"] + \
+        list(code.co_freevars)
     factory = _funcdef("__pyacc_factory", [ast.arg(n) for n in names],
                        [fdef, ast.Return(ast.Name(fdef.name, ast.Load()))])
     mod = ast.Module([factory], [])
@@ -580,13 +654,15 @@ def _rebuild(func, fdef, nregions, filename):
     orig_cells = dict(zip(code.co_freevars, func.__closure__ or ()))
 
     def make(dispatchers):
-        from .regions import UNBOUND
+        from .regions import UNBOUND, control
         cells = []
         for n in inner.co_freevars:
             if n in orig_cells:
                 cells.append(orig_cells[n])
             elif n == "__pyacc_unbound":
                 cells.append(types.CellType(UNBOUND))
+            elif n == "__pyacc_ctl":
+                cells.append(types.CellType(control))
             else:
                 cells.append(types.CellType(dispatchers[int(n[len("__pyacc_r"):])]))
         f = types.FunctionType(inner, func.__globals__, func.__name__, func.__defaults__,

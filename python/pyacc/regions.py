@@ -25,6 +25,21 @@ class _Unbound:
 
 UNBOUND = _Unbound()
 
+def control(cond=None, self_=False, gangs=0):
+    """A compute construct's thread limit: 1 to run on the local thread (an
+    if clause that is false; a true self clause, unless an if clause is
+    there and true, which overrides it), the gang count of num_gangs, or 0
+    for all the pool's threads."""
+    if cond is not None and not cond:
+        return 1
+    if self_ and cond is None:
+        return 1
+    g = int(gangs)
+    if g < 0:
+        raise ValueError(f"num_gangs must be positive, not {g}")
+    return g
+
+
 # fe_global_kind numbering (frontend/fe.h)
 G_UNBOUND, G_BUILTIN, G_MODULE, G_CONST, G_OTHER, G_FUNCTION = range(6)
 
@@ -161,6 +176,7 @@ def make_region(spec, outlined, qualname, strict, boundscheck):
         "loops": spec.loops,
         "listouts": spec.listouts,
         "atomics": spec.atomics,
+        "threads_param": spec.threads_param,
     }
     code = spec.code
     # the globals dict is part of the key: names resolve in it when compiling

@@ -292,6 +292,7 @@ fe_region fx_region(fx_fixture *fx, const char *symbol)
         .nlistouts = fx->nlistouts,
         .listouts = fx->listouts,
         .nouts = fx->nouts,
+        .threads_param = -1,
         .symbol = symbol,
     };
     return r;

@@ -14,7 +14,7 @@ typedef int32_t (*region_fn)(int64_t *slots, rt_error *err);
 
 static jit_host *host(void)
 {
-    jit_symbol syms[] = {{"pyacc.parallel_loop", (void *)pyacc_rt_parallel_for},
+    jit_symbol syms[] = {{"pyacc.parallel_loop", (void *)pyacc_rt_launch},
                          {"pyacc_rt_error", (void *)pyacc_rt_error},
                          {"pyacc_rt_num_threads", (void *)pyacc_rt_num_threads},
                          {"pyacc_rt_scratch", (void *)pyacc_rt_scratch},

@@ -218,3 +218,120 @@ def test_atomic_on_something_else_is_a_syntax_error():
                 #pragma acc atomic update
                 if x[i] > 0:
                     x[i] = 1
+
+
+# ------------------------------------------------- compute construct clauses
+
+def _tickets_src(clauses):
+    return make(f"""
+@acc
+def f(n, out, c):
+    t = 0
+    #pragma acc parallel loop {clauses}
+    for i in range(n):
+        #pragma acc atomic capture
+        mine = t
+        t += 1
+        #pragma acc end atomic
+        out[mine] = i
+    return t
+""")
+
+
+@pytest.mark.parametrize("clauses,c", [("if(c)", False), ("self(c)", True), ("self", 0),
+                                       ("num_gangs(c)", 1), ("if(c) self(True)", False)])
+def test_if_false_and_self_run_on_the_local_thread_in_order(clauses, c):
+    f = _tickets_src(clauses)
+    out = np.full(200_000, -1, dtype=np.int64)
+    assert f(200_000, out, c) == 200_000
+    assert np.array_equal(out, np.arange(200_000))  # one thread: tickets in iteration order
+
+
+@pytest.mark.parametrize("gangs", [1, 2, 3, 5, 64])
+def test_num_gangs_gives_the_same_results(gangs):
+    f = make("""
+@acc
+def f(x, y, g):
+    s = 0
+    #pragma acc parallel loop num_gangs(g) reduction(+:s)
+    for i in range(x.shape[0]):
+        y[i] = x[i] * 2
+        s += x[i]
+    return s
+""")
+    check(f, np.arange(10_001, dtype=np.int64), np.zeros(10_001, dtype=np.int64), gangs)
+
+
+def test_num_workers_and_vector_length_are_accepted():
+    f = make("""
+@acc
+def f(x):
+    #pragma acc parallel loop num_workers(4) vector_length(128) gang vector
+    for i in range(x.shape[0]):
+        x[i] = x[i] + 1
+""")
+    check(f, np.arange(1000.0))
+
+
+def test_device_type_selects_the_clauses_for_the_host():
+    f = _tickets_src("device_type(nvidia) num_gangs(1000) device_type(host) num_gangs(c)")
+    out = np.full(50_000, -1, dtype=np.int64)
+    f(50_000, out, 1)
+    assert np.array_equal(out, np.arange(50_000))  # the host's num_gangs(1) applied
+
+
+def test_construct_reduction_reaches_the_loop_inside():
+    f = make("""
+@acc
+def f(x):
+    s = 0
+    #pragma acc parallel reduction(+:s)
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+""")
+    f2 = make("""
+@acc
+def f(x):
+    s = 0
+    #pragma acc parallel reduction(+:s)
+    #pragma acc loop
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+""")
+    check(f, np.arange(100_000))
+    check(f2, np.arange(100_000))
+
+
+def test_private_clause_promises_each_iteration_sets_the_variable():
+    f = make("""
+@acc
+def f(x, y):
+    t = 0.0
+    #pragma acc parallel loop private(t)
+    for i in range(x.shape[0]):
+        t = x[i] * 2
+        y[i] = t + 1
+""")
+    check(f, np.arange(1000.0), np.zeros(1000))
+
+
+def test_default_none_names_what_is_missing():
+    with pytest.raises(pyacc.PragmaSyntaxError, match="'y'") as info:
+        make("""
+@acc
+def f(x, y):
+    #pragma acc parallel loop default(none) copyin(x)
+    for i in range(x.shape[0]):
+        y[i] = x[i]
+""")
+    assert "default(none)" in str(info.value)
+    f = make("""
+@acc
+def f(x, y):
+    #pragma acc parallel loop default(none) copyin(x) copyout(y)
+    for i in range(x.shape[0]):
+        y[i] = x[i]
+""")
+    check(f, np.arange(10.0), np.zeros(10))

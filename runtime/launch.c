@@ -1,0 +1,40 @@
+/* launch.c - how a compute region's parallel loop starts: on every thread
+ * of the pool, on the calling thread alone (if(false), self), or as a given
+ * number of gangs (num_gangs), each running a contiguous share of the
+ * iterations. */
+#include "rt.h"
+
+typedef struct gangs {
+    rt_body_fn body;
+    void *ctx;
+    int64_t n, ngangs;
+} gangs;
+
+/* Runs gangs [gb, ge) on thread tid: gang g covers its near-equal share. */
+static void run_gangs(void *p, int64_t gb, int64_t ge, int32_t tid)
+{
+    const gangs *g = p;
+    for (int64_t k = gb; k < ge; k++) {
+        int64_t lo = g->n * k / g->ngangs, hi = g->n * (k + 1) / g->ngangs;
+        if (hi > lo)
+            g->body(g->ctx, lo, hi, tid);
+    }
+}
+
+void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads)
+{
+    if (n <= 0)
+        return;
+    if (max_threads == 1) { /* the local thread */
+        body(ctx, 0, n, 0);
+        return;
+    }
+    if (max_threads <= 0) {
+        pyacc_rt_parallel_for(body, ctx, n, min_parallel);
+        return;
+    }
+    /* num_gangs(g): g shares of the iterations, spread over the pool; a
+     * thread may run several, each body call combining into its own slot */
+    gangs g = {body, ctx, n, max_threads < n ? max_threads : n};
+    pyacc_rt_parallel_for(run_gangs, &g, g.ngangs, 2);
+}
