@@ -358,6 +358,10 @@ typedef enum fe_dtype {
 
 typedef enum fe_layout { FE_LAYOUT_C, FE_LAYOUT_F, FE_LAYOUT_A } fe_layout;
 
+/* Set in an array argument's layout byte when its memory overlaps another
+ * array argument's: kernels then runs loops writing it in order. */
+#define FE_LAYOUT_OVERLAPS 0x80
+
 /* The type of one argument of one call.  Four bytes, compared as bytes by
  * the dispatcher: it is the signature. */
 typedef enum fe_argkind {

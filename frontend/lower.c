@@ -15,6 +15,7 @@
 #include "rt.h"
 
 #include <llvm-c/Analysis.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,19 +415,58 @@ static fe_status place_appends(lower *lw)
     return FE_OK;
 }
 
+/* Appends a line to the diagnostics PYACC_DEBUG prints. */
+static void note(lower *lw, const char *fmt, ...)
+{
+    char line[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    size_t old = lw->notes ? strlen(lw->notes) : 0, add = strlen(line);
+    char *n = realloc(lw->notes, old + add + 2);
+    if (!n)
+        return;
+    memcpy(n + old, line, add);
+    n[old + add] = '\n';
+    n[old + add + 1] = 0;
+    lw->notes = n;
+}
+
 static void decide_parallel(lower *lw)
 {
     for (int li = 0; li < lw->loops.n; li++) {
         const fe_loop *lp = &lw->loops.loop[li];
-        if (!lp->is_for || !lp->spec || lp->spec->par != FE_PAR_INDEPENDENT)
+        if (!lp->is_for || !lp->spec)
+            continue;
+        int line = fe_terminator(lw, lp->header)->loc.line;
+        if (lp->spec->par == FE_PAR_AUTO) {
+            /* kernels and `loop auto`: parallel only when proven independent */
+            char why[300];
+            int nested = 0;
+            for (int a = lp->parent; a >= 0; a = lw->loops.loop[a].parent)
+                nested |= lw->par_of_loop[a];
+            if (nested)
+                continue;
+            if (fe_loop_independent(lw, li, why, sizeof why)) {
+                lw->par_of_loop[li] = 1;
+                note(lw, "line %d: loop runs in parallel (its iterations are independent)", line);
+            } else {
+                note(lw, "line %d: loop runs in order: %s", line, why);
+            }
+            continue;
+        }
+        if (lp->spec->par != FE_PAR_INDEPENDENT)
             continue;
         int nested = 0;
         for (int a = lp->parent; a >= 0; a = lw->loops.loop[a].parent)
             nested |= lw->par_of_loop[a] || (lw->loops.loop[a].spec != NULL);
         /* the outermost parallel loop is spread over threads; loops inside
          * it run in each thread, vectorised where LLVM can */
-        if (!nested)
+        if (!nested) {
             lw->par_of_loop[li] = 1;
+            note(lw, "line %d: loop runs in parallel (independent by its directive)", line);
+        }
     }
 }
 
@@ -600,9 +640,9 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
         st = fe_error_set(err, FE_ERR_NOMEM, r->loc, "out of memory");
         goto out;
     }
-    decide_parallel(&lw);
     if ((st = place_appends(&lw)) != FE_OK || (st = fe_plan_atomics(&lw)) != FE_OK)
         goto out;
+    decide_parallel(&lw); /* after the atomics: atomic updates do not make loops dependent */
     fe_compute_nonneg(&lw);
 
     LLVMContextRef C = lw.C;
@@ -632,6 +672,8 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
     }
     res->module = lw.M;
     res->nparallel = lw.nparallel;
+    res->notes = lw.notes;
+    lw.notes = NULL;
     /* the files errors may point into: the region's, then each callee's */
     res->nfiles = 1 + (f.inst ? f.inst->n : 0);
     res->files = calloc((size_t)res->nfiles, sizeof *res->files);
@@ -668,6 +710,7 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
             res->listout_types[i].kind = FE_ARG_NONE;
     }
 out:
+    free(lw.notes);
     free_tables(&lw);
     fe_atomics_free(&lw);
     fe_func_free(&f);

@@ -43,6 +43,7 @@ typedef struct lower {
     int *par_of_loop;         /* per loop: outlined as a parallel loop */
     LLVMValueRef *listout_desc; /* per parameter: entry-function load of its desc pointer */
     int nbody;                /* outlined bodies so far, for unique names */
+    char *notes;              /* what PYACC_DEBUG prints: which loops run in parallel */
     /* atomic.c: per node, its part in an atomic statement; per directive,
      * what its lowering found */
     uint8_t *atomic_role;
@@ -101,6 +102,9 @@ fe_status fe_plan_atomics(lower *lw);
 void fe_atomics_free(lower *lw);
 /* Lowers node n, which has an atomic role; NULL with lw->err set on error. */
 LLVMValueRef fe_lower_atomic(lower *lw, fe_node *n);
+
+/* depend.c: whether loop li's iterations are independent; if not, why. */
+int fe_loop_independent(lower *lw, int li, char *why, size_t whylen);
 
 /* parallel.c: lowers parallel loop li at its header, in the entry: the body
  * outlined into a function the pool runs, variables handed over by role,

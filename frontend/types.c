@@ -154,7 +154,7 @@ const fe_type *fe_t_from_arg(fe_types *ts, const fe_argtype *a, int param)
     case FE_ARG_ARRAY:
         if (a->ndim < 1 || a->ndim > FE_MAX_NDIM || a->dtype >= FE_DT_COUNT_)
             return fe_t_simple(ts, FE_T_OPAQUE);
-        return fe_t_array(ts, (fe_dtype)a->dtype, a->ndim, (fe_layout)a->layout);
+        return fe_t_array(ts, (fe_dtype)a->dtype, a->ndim, (fe_layout)(a->layout & 3));
     case FE_ARG_LIST: {
         fe_tkind ek = a->dtype == FE_DT_BOOL    ? FE_T_BOOL
                       : a->dtype == FE_DT_INT64 ? FE_T_INT
@@ -399,7 +399,12 @@ int fe_argtype_str(const fe_argtype *a, char *buf, size_t cap)
     case FE_ARG_INT: return snprintf(buf, cap, "int");
     case FE_ARG_FLOAT: return snprintf(buf, cap, "float");
     case FE_ARG_NPSCALAR: return snprintf(buf, cap, "np.%s", fe_dtype_name((fe_dtype)a->dtype));
-    case FE_ARG_ARRAY: return array_str((fe_dtype)a->dtype, a->ndim, a->layout, buf, cap);
+    case FE_ARG_ARRAY: {
+        int k = array_str((fe_dtype)a->dtype, a->ndim, a->layout & 3, buf, cap);
+        if ((a->layout & FE_LAYOUT_OVERLAPS) && (size_t)k < cap)
+            k += snprintf(buf + k, cap - (size_t)k, " (overlapping)");
+        return k;
+    }
     case FE_ARG_LIST:
         return snprintf(buf, cap, "%s[%s]", a->layout == 1 ? "tuple" : "list", fe_dtype_name((fe_dtype)a->dtype));
     case FE_ARG_LIST_OUT: return snprintf(buf, cap, "list");

@@ -166,6 +166,42 @@ static int classify_buffer(PyObject *o, fe_argtype *t, int64_t *slot, pyext_arg 
     return 1;
 }
 
+/* The bytes array argument a spans: [*lo, *hi). */
+static void extent(const pyext_arg *a, int ndim, int64_t itemsize, uintptr_t *lo, uintptr_t *hi)
+{
+    intptr_t first = 0, last = 0;
+    for (int d = 0; d < ndim; d++) {
+        if (a->desc.shape[d] == 0) {
+            *lo = *hi = (uintptr_t)a->desc.data;
+            return;
+        }
+        intptr_t span = (intptr_t)(a->desc.shape[d] - 1) * (intptr_t)a->desc.strides[d];
+        if (span < 0)
+            first += span;
+        else
+            last += span;
+    }
+    *lo = (uintptr_t)a->desc.data + (uintptr_t)first;
+    *hi = (uintptr_t)a->desc.data + (uintptr_t)last + (uintptr_t)itemsize;
+}
+
+void pyext_mark_overlaps(fe_argtype *sig, const pyext_arg *a, int n)
+{
+    uintptr_t lo[64], hi[64];
+    int idx[64], m = 0;
+    for (int i = 0; i < n && m < 64; i++)
+        if (sig[i].kind == FE_ARG_ARRAY) {
+            extent(&a[i], sig[i].ndim, a[i].view.itemsize, &lo[m], &hi[m]);
+            idx[m++] = i;
+        }
+    for (int x = 0; x < m; x++)
+        for (int y = x + 1; y < m; y++)
+            if (lo[x] < hi[y] && lo[y] < hi[x]) {
+                sig[idx[x]].layout |= FE_LAYOUT_OVERLAPS;
+                sig[idx[y]].layout |= FE_LAYOUT_OVERLAPS;
+            }
+}
+
 int pyext_arg_classify(PyObject *o, int is_listout, fe_argtype *t, int64_t *slot, pyext_arg *a)
 {
     memset(t, 0, sizeof *t);

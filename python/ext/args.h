@@ -18,6 +18,10 @@ typedef struct pyext_arg {
  * only on a Python error (out of memory). */
 int pyext_arg_classify(PyObject *o, int is_listout, fe_argtype *t, int64_t *slot, pyext_arg *a);
 
+/* Marks (FE_LAYOUT_OVERLAPS) each of the n array arguments whose memory
+ * overlaps another's, so that kernels regions can tell x from f(x, x). */
+void pyext_mark_overlaps(fe_argtype *sig, const pyext_arg *a, int n);
+
 /* Writes a list argument's buffer back into the list (after a region that
  * stores into it). */
 int pyext_list_store_back(PyObject *list, const fe_argtype *t, const pyext_arg *a);

@@ -37,6 +37,7 @@ typedef struct rg_entry {
     fe_argtype kinds[16];     /* what a result's kind slot indexes */
     int nkinds;
     fe_argtype *outitems;     /* a tuple result's item types */
+    char *notes;              /* which loops run in parallel and why */
     double compile_ms, opt_ms, codegen_ms;
 } rg_entry;
 
@@ -217,6 +218,7 @@ static void free_entry(rg_entry *e)
         jit_host_remove(pyext.host, e->handle);
     free(e->outtypes);
     free(e->outitems);
+    free(e->notes);
     free(e->listout_types);
     free(e->written);
     for (int i = 0; e->files && i < e->nfiles; i++)
@@ -353,6 +355,8 @@ static fe_status lower_for(rg_region *r, const fe_argtype *sig, const char *symb
     return st;
 }
 
+static PyObject *signature_str(rg_region *r, const fe_argtype *sig);
+
 /* Compiles the region for sig; returns the new entry (maybe a fallback
  * one) or NULL with an exception set. */
 static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
@@ -412,7 +416,9 @@ static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
     memcpy(e->kinds, res.kinds, sizeof e->kinds);
     e->nkinds = res.nkinds;
     e->outitems = res.outitems;
+    e->notes = res.notes;
     res.outitems = NULL;
+    res.notes = NULL;
     res.files = NULL;
     res.nfiles = 0;
     res.outtypes = NULL;
@@ -420,6 +426,21 @@ static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
     res.written = NULL;
     fe_result_free(&res);
     e->compile_ms = now_ms() - t0;
+    if (e->notes && getenv("PYACC_DEBUG") && *getenv("PYACC_DEBUG") && strcmp(getenv("PYACC_DEBUG"), "0")) {
+        PyObject *sigs = signature_str(r, sig);
+        const char *line = e->notes;
+        while (sigs && *line) {
+            const char *end = strchr(line, '\n');
+            int len = end ? (int)(end - line) : (int)strlen(line);
+            PyObject *text = PyUnicode_FromStringAndSize(line, len);
+            if (text)
+                PySys_FormatStderr("pyacc: %s %U: %U\n", r->filename, sigs, text);
+            Py_XDECREF(text);
+            line += len + (end != NULL);
+        }
+        Py_XDECREF(sigs);
+        PyErr_Clear();
+    }
     e->opt_ms = out.opt_ms;
     e->codegen_ms = out.codegen_ms;
     r->compiles++;
@@ -525,6 +546,8 @@ static int classify_all(rg_region *r, PyObject *args, fe_argtype *sig, int64_t *
                 pyext_arg_release(&a[k]);
             return -1;
         }
+    if (n > 1)
+        pyext_mark_overlaps(sig, a, (int)n);
     return (int)n;
 }
 
@@ -790,7 +813,33 @@ static PyObject *region_signatures(PyObject *self, PyObject *noargs)
     return l;
 }
 
+/* notes() -> {signature: text}: which loops each compiled signature runs
+ * in parallel, and for kernels loops that run in order, why. */
+static PyObject *region_notes(PyObject *self, PyObject *noargs)
+{
+    (void)noargs;
+    rg_region *r = (rg_region *)self;
+    PyObject *out = PyDict_New();
+    for (int i = 0; out && i < r->nentries; i++) {
+        rg_entry *e = &r->entries[i];
+        if (e->fallback)
+            continue;
+        PyObject *key = signature_str(r, e->sig);
+        PyObject *val = PyUnicode_FromString(e->notes ? e->notes : "");
+        if (!key || !val || PyDict_SetItem(out, key, val) < 0) {
+            Py_XDECREF(key);
+            Py_XDECREF(val);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(key);
+        Py_DECREF(val);
+    }
+    return out;
+}
+
 static PyMethodDef region_methods[] = {
+    {"notes", region_notes, METH_NOARGS, "notes() -> {signature: which loops run in parallel}"},
     {"compile", region_compile, METH_VARARGS, "compile(args) -> bool"},
     {"inspect", region_inspect, METH_VARARGS, "inspect('llvm'|'asm') -> {signature: text}"},
     {"stats", region_stats, METH_NOARGS, "counters of this region"},

@@ -82,6 +82,16 @@ class AccFunction:
                 out[f"line {spec.line} {sig}"] = text
         return out
 
+    def notes(self):
+        """{"line N (types)": text}: for every compiled region, which loops
+        run in parallel and, for loops left in order (kernels, loop auto),
+        why.  PYACC_DEBUG=1 prints the same when each region compiles."""
+        out = {}
+        for spec, r in zip(self._outlined.regions if self._regions else [], self._regions):
+            for sig, text in r.notes().items():
+                out[f"line {spec.line} {sig}"] = text
+        return out
+
     def inspect_llvm(self):
         """{"line N (types)": optimised LLVM IR} for every compiled region."""
         return self._inspect("llvm")

@@ -367,6 +367,15 @@ def _plan_region(spec, fdef, func, region_pragmas, filename):
             raise error_at(f"'{p.kind}' must be followed by a for loop", filename, p.line, p.col)
         inherit = () if spec.construct in COMBINED else construct_clauses
         spec.loops.append(_loop_spec(node, s_pragmas, spec.construct, filename, inherit))
+    if spec.construct == "kernels":
+        # in kernels every loop is the compiler's to parallelise: those with
+        # no loop directive are `loop auto`, run in parallel where proven
+        # independent
+        marked = {id(node) for _, node in region_pragmas}
+        for s in stmts:
+            for node in ast.walk(s):
+                if isinstance(node, ast.For) and id(node) not in marked:
+                    spec.loops.append(_loop_spec(node, [], "kernels", filename, construct_clauses))
     _check_default_none(spec, filename)
     _control(spec, filename)
 

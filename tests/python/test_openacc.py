@@ -335,3 +335,162 @@ def f(x, y):
         y[i] = x[i]
 """)
     check(f, np.arange(10.0), np.zeros(10))
+
+
+# ---------------------------------------------------------------- kernels
+
+def _notes(f):
+    """The notes of f's compiled regions, one string."""
+    return "\n".join(f.notes().values())
+
+
+def test_kernels_runs_an_independent_loop_in_parallel():
+    @acc
+    def f(x, y):
+        #pragma acc kernels
+        for i in range(x.shape[0]):
+            y[i] = 2.0 * x[i] + 1.0
+        return y
+
+    check(f, np.arange(100_000.0), np.zeros(100_000))
+    assert "loop runs in parallel (its iterations are independent)" in _notes(f)
+
+
+def test_kernels_keeps_a_recurrence_in_order():
+    @acc
+    def f(a):
+        #pragma acc kernels
+        for i in range(1, a.shape[0]):
+            a[i] = a[i - 1] + 1
+        return a
+
+    out = check(f, np.zeros(200_000, dtype=np.int64))
+    assert out[-1] == 199_999
+    assert "loop runs in order: 'a' is written and read at different indices" in _notes(f)
+
+
+def test_kernels_keeps_a_carried_scalar_in_order_without_falling_back():
+    @acc
+    def f(x):
+        s = 0.0
+        #pragma acc kernels
+        for i in range(x.shape[0]):
+            s = s * 0.5 + x[i]
+        return s
+
+    check(f, np.random.default_rng(0).random(10_000))
+    assert "'s' carries a value from one iteration to the next" in _notes(f)
+
+
+def test_kernels_reduction_clause_makes_the_loop_parallel():
+    @acc
+    def f(x):
+        s = 0
+        #pragma acc kernels loop reduction(+:s)
+        for i in range(x.shape[0]):
+            s += x[i] * x[i]
+        return s
+
+    check(f, np.arange(100_000, dtype=np.int64))
+    assert "in parallel" in _notes(f)
+
+
+def test_kernels_sees_through_overlapping_arguments():
+    @acc
+    def shift(dst, src):
+        #pragma acc kernels
+        for i in range(dst.shape[0]):
+            dst[i] = src[i] + 1
+        return dst
+
+    # dst[i] = dst[i-1] + 1 in disguise: only correct in order
+    x = np.zeros(100_001, dtype=np.int64)
+    y = x.copy()
+    shift(x[1:], x[:-1])
+    shift.py_func(y[1:], y[:-1])
+    assert np.array_equal(x, y) and x[-1] == 100_000
+    assert "'dst' overlaps another argument in memory" in _notes(shift)
+    # the same region on separate arrays is compiled apart, and parallel
+    check(shift, np.zeros(1000, dtype=np.int64), np.arange(1000, dtype=np.int64))
+    assert "(its iterations are independent)" in _notes(shift)
+
+
+def test_kernels_parallelises_the_outer_of_two_loops_over_rows():
+    @acc
+    def f(a, out):
+        #pragma acc kernels
+        for i in range(a.shape[0]):
+            for j in range(a.shape[1]):
+                out[i, j] = a[i, j] * 2 + a[i][j]
+        return out
+
+    check(f, np.arange(300 * 200.0).reshape(300, 200), np.zeros((300, 200)))
+    notes = f.notes()
+    text = _notes(f)
+    assert text.count("in parallel") == 1, notes
+
+
+def test_kernels_inner_loop_is_parallel_when_the_outer_carries():
+    @acc
+    def f(a):
+        #pragma acc kernels
+        for t in range(1, a.shape[0]):
+            for j in range(a.shape[1]):
+                a[t, j] = a[t - 1, j] + j
+        return a
+
+    check(f, np.ones((50, 1000)))
+    text = _notes(f)
+    assert "written and read at different indices" in text and "in parallel" in text
+
+
+@pytest.mark.parametrize("body,why", [
+    ("a[i % 3] += x[i]", "does not move with 'i'"),
+    ("a[0] = x[i]", "does not move with 'i'"),
+    ("a[i] = x[i]\n        if a[i] > 5: break", None),
+    ("put(a, i, x[i])", "which writes an array"),
+])
+def test_kernels_leaves_loops_it_cannot_prove_in_order(body, why):
+    f = make(f"""
+def put(a, i, v):
+    a[i] = v
+
+@acc
+def f(a, x):
+    #pragma acc kernels
+    for i in range(x.shape[0]):
+        {body}
+    return a
+""")
+    check(f, np.zeros(1000), np.arange(1000.0))
+    text = _notes(f)
+    assert "in order" in text and "in parallel" not in text
+    if why:
+        assert why in text
+
+
+def test_loop_auto_inside_parallel_is_analysed_like_kernels():
+    @acc
+    def f(a, b):
+        #pragma acc parallel loop auto
+        for i in range(1, a.shape[0]):
+            a[i] = a[i - 1] + b[i]
+        return a
+
+    check(f, np.zeros(10_000), np.ones(10_000))
+    assert "in order" in _notes(f)
+
+
+def test_pyacc_debug_prints_the_decisions(monkeypatch, capfd):
+    monkeypatch.setenv("PYACC_DEBUG", "1")
+
+    @acc
+    def f(x):
+        #pragma acc kernels
+        for i in range(x.shape[0]):
+            x[i] += 1
+        return x
+
+    check(f, np.zeros(10))
+    err = capfd.readouterr().err
+    assert "loop runs in parallel" in err and "test_openacc.py" in err
