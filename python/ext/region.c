@@ -14,6 +14,7 @@
 
 #include <structmember.h>
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +62,9 @@ typedef struct rg_region {
     PyObject *func;            /* the region as a Python function */
     PyObject *fglobals;        /* the globals its names resolve in */
     /* the dispatch table */
-    rg_entry *entries;
+    rg_entry **entries;        /* each allocated apart: a call running with
+                                  the GIL released keeps its pointer while
+                                  another thread adds entries */
     int nentries, capentries, mru;
     long long compiles, memory_hits, fallbacks;
     double compile_ms;
@@ -231,8 +234,10 @@ static void region_dealloc(PyObject *self)
     rg_region *r = (rg_region *)self;
     if (r->weakreflist)
         PyObject_ClearWeakRefs(self);
-    for (int i = 0; i < r->nentries; i++)
-        free_entry(&r->entries[i]);
+    for (int i = 0; i < r->nentries; i++) {
+        free_entry(r->entries[i]);
+        PyMem_Free(r->entries[i]);
+    }
     PyMem_Free(r->entries);
     pyext_code_clear(&r->pc);
     PyMem_Free(r->filename);
@@ -301,16 +306,20 @@ static rg_entry *new_entry(rg_region *r, const fe_argtype *sig)
 {
     if (r->nentries == r->capentries) {
         int cap = r->capentries ? 2 * r->capentries : 4;
-        rg_entry *e = PyMem_Realloc(r->entries, (size_t)cap * sizeof *e);
-        if (!e) {
+        rg_entry **es = PyMem_Realloc(r->entries, (size_t)cap * sizeof *es);
+        if (!es) {
             PyErr_NoMemory();
             return NULL;
         }
-        r->entries = e;
+        r->entries = es;
         r->capentries = cap;
     }
-    rg_entry *e = &r->entries[r->nentries++];
-    memset(e, 0, sizeof *e);
+    rg_entry *e = PyMem_Calloc(1, sizeof *e);
+    if (!e) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    r->entries[r->nentries++] = e;
     memcpy(e->sig, sig, (size_t)r->pc.code.nargs * sizeof *sig);
     return e;
 }
@@ -357,9 +366,9 @@ static fe_status lower_for(rg_region *r, const fe_argtype *sig, const char *symb
 
 static PyObject *signature_str(rg_region *r, const fe_argtype *sig);
 
-/* Compiles the region for sig; returns the new entry (maybe a fallback
- * one) or NULL with an exception set. */
-static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
+/* Compiles the region for sig, holding the compile lock; returns the new
+ * entry (maybe a fallback one) or NULL with an exception set. */
+static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
 {
     jit_host *host = pyext_host();
     if (!host)
@@ -451,14 +460,65 @@ static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
 static rg_entry *find_entry(rg_region *r, const fe_argtype *sig)
 {
     size_t n = (size_t)r->pc.code.nargs * sizeof *sig;
-    if (r->mru < r->nentries && memcmp(r->entries[r->mru].sig, sig, n) == 0)
-        return &r->entries[r->mru];
+    if (r->mru < r->nentries && memcmp(r->entries[r->mru]->sig, sig, n) == 0)
+        return r->entries[r->mru];
     for (int i = 0; i < r->nentries; i++)
-        if (memcmp(r->entries[i].sig, sig, n) == 0) {
+        if (memcmp(r->entries[i]->sig, sig, n) == 0) {
             r->mru = i;
-            return &r->entries[i];
+            return r->entries[i];
         }
     return NULL;
+}
+
+/* Compiles run one at a time in the process: they release the GIL while
+ * LLVM works, and two threads meeting the same new signature must not both
+ * add it.  Recursive, since a warning hook a compile calls could, in
+ * principle, call a region that needs compiling too. */
+static pthread_mutex_t compile_mutex;
+static pthread_once_t compile_once = PTHREAD_ONCE_INIT;
+
+static void compile_mutex_init(void)
+{
+    pthread_mutexattr_t at;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&compile_mutex, &at);
+    pthread_mutexattr_destroy(&at);
+}
+
+/* A child forked while another thread compiled gets the lock afresh: that
+ * thread does not exist there. */
+static void compile_mutex_first_init(void)
+{
+    compile_mutex_init();
+    pthread_atfork(NULL, NULL, compile_mutex_init);
+}
+
+static void compile_lock(void)
+{
+    pthread_once(&compile_once, compile_mutex_first_init);
+    if (pthread_mutex_trylock(&compile_mutex) == 0)
+        return;
+    Py_BEGIN_ALLOW_THREADS /* wait without the GIL: the holder may need it */
+    pthread_mutex_lock(&compile_mutex);
+    Py_END_ALLOW_THREADS
+}
+
+static void compile_unlock(void)
+{
+    pthread_mutex_unlock(&compile_mutex);
+}
+
+/* The entry for sig, compiled now unless another thread did it meanwhile;
+ * NULL with an exception set. */
+static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
+{
+    compile_lock();
+    rg_entry *e = find_entry(r, sig);
+    if (!e)
+        e = compile_entry_locked(r, sig);
+    compile_unlock();
+    return e;
 }
 
 /* --------------------------------------------------------------- call */
@@ -729,18 +789,14 @@ static PyObject *signature_str(rg_region *r, const fe_argtype *sig)
 /* inspect(kind) -> {signature: text}, kind "llvm" or "asm": the optimised
  * IR or the assembly of every compiled signature, made again on demand so
  * that ordinary compiles never pay for printing. */
-static PyObject *region_inspect(PyObject *self, PyObject *args)
+static PyObject *inspect_locked(rg_region *r, const char *kind)
 {
-    rg_region *r = (rg_region *)self;
-    const char *kind;
-    if (!PyArg_ParseTuple(args, "s", &kind))
-        return NULL;
     jit_host *host = pyext_host();
     if (!host)
         return NULL;
     PyObject *out = PyDict_New();
     for (int i = 0; out && i < r->nentries; i++) {
-        rg_entry *e = &r->entries[i];
+        rg_entry *e = r->entries[i];
         if (e->fallback)
             continue;
         jit_ctx *ctx = NULL;
@@ -784,6 +840,17 @@ static PyObject *region_inspect(PyObject *self, PyObject *args)
     return out;
 }
 
+static PyObject *region_inspect(PyObject *self, PyObject *args)
+{
+    const char *kind;
+    if (!PyArg_ParseTuple(args, "s", &kind))
+        return NULL;
+    compile_lock(); /* it compiles again, and walks the entries without the GIL */
+    PyObject *out = inspect_locked((rg_region *)self, kind);
+    compile_unlock();
+    return out;
+}
+
 static PyObject *region_stats(PyObject *self, PyObject *noargs)
 {
     (void)noargs;
@@ -798,8 +865,8 @@ static PyObject *region_signatures(PyObject *self, PyObject *noargs)
     rg_region *r = (rg_region *)self;
     PyObject *l = PyList_New(0);
     for (int i = 0; l && i < r->nentries; i++) {
-        PyObject *s = signature_str(r, r->entries[i].sig);
-        rg_entry *e = &r->entries[i];
+        PyObject *s = signature_str(r, r->entries[i]->sig);
+        rg_entry *e = r->entries[i];
         PyObject *t = s ? Py_BuildValue("(Nisdsdsd)", s, !e->fallback, "total_ms", e->compile_ms, "opt_ms",
                                         e->opt_ms, "codegen_ms", e->codegen_ms)
                         : NULL;
@@ -821,7 +888,7 @@ static PyObject *region_notes(PyObject *self, PyObject *noargs)
     rg_region *r = (rg_region *)self;
     PyObject *out = PyDict_New();
     for (int i = 0; out && i < r->nentries; i++) {
-        rg_entry *e = &r->entries[i];
+        rg_entry *e = r->entries[i];
         if (e->fallback)
             continue;
         PyObject *key = signature_str(r, e->sig);
