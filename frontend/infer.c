@@ -89,7 +89,7 @@ static const named builtins[] = {
     {"range", FE_BI_RANGE}, {"len", FE_BI_LEN},     {"min", FE_BI_MIN},
     {"max", FE_BI_MAX},     {"abs", FE_BI_ABS},     {"int", FE_BI_INT},
     {"float", FE_BI_FLOAT}, {"bool", FE_BI_BOOL},   {"round", FE_BI_ROUND},
-    {"enumerate", FE_BI_ENUMERATE},
+    {"enumerate", FE_BI_ENUMERATE}, {"acc_on_device", FE_BI_ACC_ON_DEVICE},
 };
 
 static int lookup(const named *tab, size_t n, const char *name, fe_builtin *out)
@@ -121,6 +121,24 @@ int fe_module_constant(const char *name, double *value)
     return 0;
 }
 
+int fe_pyacc_constant(const char *name, int64_t *value)
+{
+    /* acc_device_t as in NVIDIA's openacc.h, and the version macro */
+    static const struct {
+        const char *name;
+        int64_t v;
+    } consts[] = {
+        {"acc_device_none", 0}, {"acc_device_default", 1}, {"acc_device_host", 2},
+        {"acc_device_not_host", 3}, {"acc_device_nvidia", 4}, {"_OPENACC", 201811},
+    };
+    for (size_t i = 0; i < NELEM(consts); i++)
+        if (strcmp(consts[i].name, name) == 0) {
+            *value = consts[i].v;
+            return 1;
+        }
+    return 0;
+}
+
 static fe_status infer_global(infer *in, fe_node *n)
 {
     const fe_code *code = in->f->code;
@@ -140,6 +158,8 @@ static fe_status infer_global(infer *in, fe_node *n)
             set_type(in, n, fe_t_module(in->ts, FE_MOD_MATH));
         else if (strcmp(g->name, "numpy") == 0)
             set_type(in, n, fe_t_module(in->ts, FE_MOD_NUMPY));
+        else if (strcmp(g->name, "pyacc") == 0)
+            set_type(in, n, fe_t_module(in->ts, FE_MOD_PYACC));
         else
             return unsupported(in, n, "module '%s' is not supported in a compute region", g->name);
         return FE_OK;
@@ -184,6 +204,18 @@ static fe_status infer_attr(infer *in, fe_node *n)
         break;
     case FE_T_MODULE: {
         int math = o->id == FE_MOD_MATH;
+        if (o->id == FE_MOD_PYACC) {
+            int64_t iv;
+            if (fe_pyacc_constant(name, &iv)) {
+                set_type(in, n, T(in, FE_T_INT));
+                return FE_OK;
+            }
+            if (strcmp(name, "acc_on_device") == 0) {
+                set_type(in, n, fe_t_func(in->ts, FE_BI_ACC_ON_DEVICE, FE_FUNC_BUILTIN));
+                return FE_OK;
+            }
+            return unsupported(in, n, "'pyacc.%s' is not supported in a compute region", name);
+        }
         if (fe_module_constant(name, &cv) && (math || strcmp(name, "tau") != 0)) {
             set_type(in, n, T(in, FE_T_FLOAT));
             return FE_OK;
@@ -599,6 +631,13 @@ static fe_status infer_call(infer *in, fe_node *n)
         set_type(in, n, T(in, k));
         return FE_OK;
     }
+    case FE_BI_ACC_ON_DEVICE:
+        if ((st = check_arity(in, n, "acc_on_device", na, 1, 1)))
+            return st;
+        if (!fe_t_is_intlike(at[0]))
+            return type_error(in, n, "acc_on_device() takes a device type, not '%s'%s", at[0], NULL);
+        set_type(in, n, T(in, FE_T_BOOL));
+        return FE_OK;
     case FE_BI_ENUMERATE:
         if ((st = check_arity(in, n, "enumerate", na, 1, 2)))
             return st;

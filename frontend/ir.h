@@ -188,6 +188,9 @@ void fe_mark_written(fe_func *f, uint8_t *written);
 /* infer.c: math.pi, numpy.inf, ...: 1 and *value when name is one. */
 int fe_module_constant(const char *name, double *value);
 
+/* The int constant pyacc.name (acc_device_*, _OPENACC): 1 and *value, or 0. */
+int fe_pyacc_constant(const char *name, int64_t *value);
+
 /* Node accessors. */
 static inline fe_node *fe_node_at(fe_func *f, fe_val v) { return &f->nodes[v]; }
 static inline fe_val fe_arg(const fe_func *f, const fe_node *n, int i)

@@ -1173,6 +1173,13 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
         LLVMValueRef x = arg_val(lw, n, first);
         return fe_float_to_int(lw, fe_intrinsic(lw, "llvm.roundeven", LLVMTypeOf(x), &x, 1), n->loc);
     }
+    case FE_BI_ACC_ON_DEVICE: {
+        /* compiled for the host device: true for acc_device_host, and for
+         * acc_device_none as GCC's libgomp answers */
+        LLVMValueRef d = arg_as(lw, n, first, fe_t_simple(f->types, FE_T_INT));
+        return LLVMBuildOr(B, LLVMBuildICmp(B, LLVMIntEQ, d, fe_const_i64(lw, 2), ""),
+                           LLVMBuildICmp(B, LLVMIntEQ, d, fe_const_i64(lw, 0), ""), "");
+    }
     case FE_BI_ENUMERATE: {
         LLVMValueRef it = LLVMGetUndef(fe_lty(lw, n->type));
         it = LLVMBuildInsertValue(B, it, arg_val(lw, n, first), 0, "");
@@ -1360,6 +1367,9 @@ LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
         double cv;
         if (o->kind == FE_T_MODULE && n->type->kind == FE_T_FLOAT && fe_module_constant(name, &cv))
             return cf64(lw, cv);
+        int64_t iv;
+        if (o->kind == FE_T_MODULE && o->id == FE_MOD_PYACC && fe_pyacc_constant(name, &iv))
+            return fe_const_i64(lw, iv);
         return LLVMGetUndef(lw->i8);
     }
     case IR_BINOP: return lower_binop(lw, n);

@@ -33,7 +33,7 @@ typedef enum fe_tkind {
     FE_T_OPAQUE     /* a value the region may hold but not use */
 } fe_tkind;
 
-enum { FE_MOD_MATH, FE_MOD_NUMPY };
+enum { FE_MOD_MATH, FE_MOD_NUMPY, FE_MOD_PYACC };
 enum { FE_FUNC_BUILTIN, FE_FUNC_MATH, FE_FUNC_NUMPY }; /* FE_T_FUNC's layout */
 
 /* Callables the frontend knows. */
@@ -41,6 +41,7 @@ typedef enum fe_builtin {
     FE_BI_RANGE, FE_BI_LEN, FE_BI_MIN, FE_BI_MAX, FE_BI_ABS, FE_BI_INT, FE_BI_FLOAT,
     FE_BI_BOOL, FE_BI_ROUND, FE_BI_ENUMERATE,
     FE_BI_LIST_APPEND,
+    FE_BI_ACC_ON_DEVICE, /* pyacc.acc_on_device: known when compiling for a device */
     /* math and numpy functions (mathfn.c) */
     FE_BI_SQRT, FE_BI_EXP, FE_BI_EXPM1, FE_BI_LOG, FE_BI_LOG1P, FE_BI_LOG2, FE_BI_LOG10,
     FE_BI_SIN, FE_BI_COS, FE_BI_TAN, FE_BI_ASIN, FE_BI_ACOS, FE_BI_ATAN, FE_BI_ATAN2,

@@ -86,6 +86,13 @@ def routine_pragma(func):
     return found
 
 
+def _is_acc_on_device(v):
+    """Whether v is pyacc's acc_on_device, which a region compiled for a
+    device answers without a call."""
+    import pyacc
+    return v is getattr(pyacc, "acc_on_device", None) and v is not None
+
+
 def resolve_globals(fglobals, names):
     """For each name a region reads as a global: what it is bound to now.
     Constants are compiled in, so later changes to them are not seen by
@@ -107,6 +114,10 @@ def resolve_globals(fglobals, names):
             out.append((G_BUILTIN, name, None))
         elif type(v) in (int, float, bool):
             out.append((G_CONST, None, v))
+        elif isinstance(v, int) and not isinstance(v, bool):
+            out.append((G_CONST, None, int(v)))            # acc_device_host, an IntEnum
+        elif _is_acc_on_device(v):
+            out.append((G_BUILTIN, "acc_on_device", None))
         elif isinstance(v, types.FunctionType):
             routine_pragma(v)                               # checked, if there is one
             out.append((G_FUNCTION, v.__qualname__, v))    # compiled where it is called

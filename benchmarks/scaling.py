@@ -1,0 +1,174 @@
+"""Speed-up across cores: pyacc against itself on one thread and against
+Numba's prange on the same number of threads, in the same run.
+
+Each workload runs at 1, 2, 4, ... threads up to the machine's cores
+(pyacc.num_threads(t) and numba.set_num_threads(t)); times are the best of
+several repeats after a warm-up call, so compiles are not counted.  Results
+are checked against each other before anything is timed.
+
+    python benchmarks/scaling.py [--quick]
+"""
+
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+import pyacc
+from pyacc import acc
+
+try:
+    import numba
+    from numba import njit, prange
+except ImportError:  # the table then has pyacc's columns only
+    numba = None
+
+
+# ------------------------------------------------------------- workloads
+
+@acc
+def saxpy(a, x, y):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        y[i] = a * x[i] + y[i]
+
+
+@acc
+def sum_sqrt(x):
+    s = 0.0
+    #pragma acc parallel loop reduction(+:s)
+    for i in range(x.shape[0]):
+        s += math.sqrt(x[i])
+    return s
+
+
+@acc
+def escape(out, x0, y0, dx, maxiter):
+    #pragma acc parallel loop
+    for r in range(out.shape[0]):
+        for c in range(out.shape[1]):
+            zr = 0.0
+            zi = 0.0
+            cr = x0 + c * dx
+            ci = y0 + r * dx
+            k = 0
+            while k < maxiter and zr * zr + zi * zi < 4.0:
+                zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
+                k += 1
+            out[r, c] = k
+
+
+@acc
+def jacobi(a, b):
+    # kernels: pyacc proves the row loop independent and spreads it
+    #pragma acc kernels
+    for i in range(1, a.shape[0] - 1):
+        for j in range(1, a.shape[1] - 1):
+            b[i, j] = 0.25 * (a[i - 1, j] + a[i + 1, j] + a[i, j - 1] + a[i, j + 1])
+
+
+if numba is not None:
+    @njit(parallel=True, fastmath=False, cache=False)
+    def nb_saxpy(a, x, y):
+        for i in prange(x.shape[0]):
+            y[i] = a * x[i] + y[i]
+
+    @njit(parallel=True)
+    def nb_sum_sqrt(x):
+        s = 0.0
+        for i in prange(x.shape[0]):
+            s += math.sqrt(x[i])
+        return s
+
+    @njit(parallel=True)
+    def nb_escape(out, x0, y0, dx, maxiter):
+        for r in prange(out.shape[0]):
+            for c in range(out.shape[1]):
+                zr = 0.0
+                zi = 0.0
+                cr = x0 + c * dx
+                ci = y0 + r * dx
+                k = 0
+                while k < maxiter and zr * zr + zi * zi < 4.0:
+                    zr, zi = zr * zr - zi * zi + cr, 2.0 * zr * zi + ci
+                    k += 1
+                out[r, c] = k
+
+    @njit(parallel=True)
+    def nb_jacobi(a, b):
+        for i in prange(1, a.shape[0] - 1):
+            for j in range(1, a.shape[1] - 1):
+                b[i, j] = 0.25 * (a[i - 1, j] + a[i + 1, j] + a[i, j - 1] + a[i, j + 1])
+
+
+def workloads(quick):
+    n = 1 << (22 if quick else 24)
+    side = 512 if quick else 1024
+    rng = np.random.default_rng(0)
+    x32 = rng.random(n, dtype=np.float32)
+    y32 = rng.random(n, dtype=np.float32)
+    x64 = rng.random(n)
+    grid = np.zeros((side, side), dtype=np.int64)
+    a2 = rng.random((2 * side, 2 * side))
+    b2 = np.zeros_like(a2)
+    esc = (-2.0, -1.25, 2.5 / side, 200)
+    return [
+        ("saxpy f32 n=%d" % n, lambda: saxpy(np.float32(2.0), x32, y32),
+         numba and (lambda: nb_saxpy(np.float32(2.0), x32, y32)), None),
+        ("sum sqrt reduction n=%d" % n, lambda: sum_sqrt(x64), numba and (lambda: nb_sum_sqrt(x64)),
+         lambda p, q: abs(p - q) <= 1e-9 * abs(q)),
+        ("escape time %dx%d" % (side, side), lambda: escape(grid, *esc) or grid.copy(),
+         numba and (lambda: nb_escape(grid, *esc) or grid.copy()), lambda p, q: np.array_equal(p, q)),
+        ("jacobi (kernels) %dx%d" % a2.shape, lambda: jacobi(a2, b2) or b2.copy(),
+         numba and (lambda: nb_jacobi(a2, b2) or b2.copy()), lambda p, q: np.array_equal(p, q)),
+    ]
+
+
+def best(fn, repeats):
+    fn()
+    t = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        t = min(t, time.perf_counter() - t0)
+    return t
+
+
+def main():
+    quick = "--quick" in sys.argv
+    cores = len(os.sched_getaffinity(0))
+    counts = []
+    t = 1
+    while t < cores:
+        counts.append(t)
+        t *= 2
+    counts.append(cores)
+    repeats = 3 if quick else 7
+    print(f"pyacc {pyacc.__version__}, numba {numba.__version__ if numba else 'absent'}, "
+          f"{cores} cores, python {sys.version.split()[0]}, best of {repeats}")
+    for name, p, q, agree in workloads(quick):
+        if q and agree:
+            assert agree(p(), q()), f"{name}: pyacc and numba disagree"
+        print(f"\n{name}")
+        print(f"{'threads':>8} {'pyacc ms':>10} {'speed-up':>9} {'numba ms':>10} {'speed-up':>9} "
+              f"{'numba/pyacc':>12}")
+        base_p = base_q = None
+        for t in counts:
+            pyacc.num_threads(t)
+            if numba:
+                numba.set_num_threads(t)
+            tp = best(p, repeats)
+            tq = best(q, repeats) if q else math.nan
+            base_p = base_p or tp
+            base_q = base_q or tq
+            print(f"{t:>8} {tp * 1e3:>10.2f} {base_p / tp:>8.2f}x {tq * 1e3:>10.2f} "
+                  f"{base_q / tq:>8.2f}x {tq / tp:>11.2f}x")
+    print("\nnotes: kernels (jacobi) finds its row loop independent by itself:")
+    for sig, text in jacobi.notes().items():
+        print(f"  {sig}: {text.strip()}")
+
+
+if __name__ == "__main__":
+    main()
