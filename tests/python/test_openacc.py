@@ -83,6 +83,28 @@ def test_array_reduction_max_on_a_2d_array():
     check(colmax, a, np.zeros((2, 6)))
 
 
+def test_array_section_reduction():
+    @acc
+    def hist(v, h):
+        #pragma acc parallel loop reduction(+:h[0:4])
+        for i in range(v.shape[0]):
+            h[v[i] % 4] += v[i]
+
+    check(hist, np.arange(100_003, dtype=np.int64), np.full(4, 7, dtype=np.int64))
+
+
+def test_array_element_reduction():
+    @acc
+    def top(v, h, p):
+        #pragma acc parallel loop reduction(max:h[2]) reduction(*:p[1])
+        for i in range(v.shape[0]):
+            h[2] = max(h[2], v[i])
+            p[1] = p[1] * (1 + (v[i] % 50_000 == 77))
+
+    check(top, np.arange(100_003, dtype=np.int64), np.array([1, 5, -1], dtype=np.int64),
+          np.array([4, 3], dtype=np.int64))
+
+
 def test_reduction_on_a_variable_not_carried_is_an_error_free_no_op():
     @acc
     def f(x, out):
