@@ -304,6 +304,22 @@ typedef enum rt_clause {
 /* The spelling of a clause, for messages ("copyin"). */
 const char *rt_clause_name(int32_t clause);
 
+/* The clauses each kind of construct takes, as bit sets of rt_clause. */
+#define RT_CLAUSE_BIT(c) (1u << (c))
+#define RT_CLAUSES_STRUCTURED                                                                  \
+    (RT_CLAUSE_BIT(RT_CLAUSE_COPY) | RT_CLAUSE_BIT(RT_CLAUSE_COPYIN) |                          \
+     RT_CLAUSE_BIT(RT_CLAUSE_COPYOUT) | RT_CLAUSE_BIT(RT_CLAUSE_CREATE) |                       \
+     RT_CLAUSE_BIT(RT_CLAUSE_NO_CREATE) | RT_CLAUSE_BIT(RT_CLAUSE_PRESENT) |                    \
+     RT_CLAUSE_BIT(RT_CLAUSE_DEVICEPTR) | RT_CLAUSE_BIT(RT_CLAUSE_ATTACH))
+#define RT_CLAUSES_ENTER                                                                       \
+    (RT_CLAUSE_BIT(RT_CLAUSE_COPYIN) | RT_CLAUSE_BIT(RT_CLAUSE_CREATE) |                        \
+     RT_CLAUSE_BIT(RT_CLAUSE_ATTACH))
+#define RT_CLAUSES_EXIT                                                                        \
+    (RT_CLAUSE_BIT(RT_CLAUSE_COPYOUT) | RT_CLAUSE_BIT(RT_CLAUSE_DELETE) |                       \
+     RT_CLAUSE_BIT(RT_CLAUSE_DETACH))
+#define RT_CLAUSES_UPDATE                                                                      \
+    (RT_CLAUSE_BIT(RT_CLAUSE_UPDATE_SELF) | RT_CLAUSE_BIT(RT_CLAUSE_UPDATE_DEVICE))
+
 typedef struct rt_data_item {
     const void *host;          /* in: the host address */
     size_t bytes;              /* in: the length; 0 does nothing */
@@ -379,6 +395,12 @@ int64_t rt_present_size(rt_device *d);
 /* Used by device.c: a table, and emptying one (freeing device copies). */
 struct rt_table *rt_table_new(void);
 void rt_table_clear(rt_device *d);
+
+/* Fork handlers of the tables and the queues, called by device.c's in the
+ * lock order (devices, tables, queues): phase 0 before fork, 1 in the
+ * parent after it, 2 in the child. */
+void rt_present_atfork(int phase);
+void rt_queue_atfork(int phase);
 
 /* -------------------------------------------------- acc: async queues
  *

@@ -178,6 +178,8 @@ static int ext_exec(PyObject *m)
         return -1;
     }
     Py_INCREF(region_type);
+    if (pyext_acc_exec(m) < 0)
+        return -1;
     return PyModule_AddIntConstant(m, "MAX_NDIM", FE_MAX_NDIM);
 }
 

@@ -63,3 +63,10 @@ def num_threads(n=None):
 
 __all__ = ["acc", "AccFunction", "PragmaSyntaxError", "PyaccTypeError", "PyaccWarning",
            "UnsupportedError", "num_threads", "_OPENACC"]
+
+# The OpenACC runtime routines and constants (pyacc.runtime), as pyacc.acc_*.
+from . import runtime  # noqa: E402
+from .runtime import *  # noqa: E402,F401,F403
+from .runtime import AccError  # noqa: E402,F401
+
+__all__ += runtime.__all__
