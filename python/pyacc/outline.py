@@ -18,16 +18,18 @@ import inspect
 import types
 from dataclasses import dataclass, field
 
+from . import directives
 from .errors import PragmaSyntaxError
 from .pragmas import RED_OPS, Pragma, error_at, find_pragmas
 
 COMPUTE = {"parallel", "kernels", "serial", "parallel loop", "kernels loop", "serial loop"}
 COMBINED = {"parallel loop", "kernels loop", "serial loop"}
-# Directives with effects pyacc does not implement yet on the host; data
-# clauses move nothing on the host, so ignoring them keeps results right.
-LATER = {"data", "enter data", "exit data", "update", "host_data", "declare", "wait", "init",
-         "shutdown", "set", "cache", "routine"}
-STANDALONE = {"enter data", "exit data", "update", "wait", "init", "shutdown", "set", "cache"}
+# Directives that stand alone: the executable ones become runtime calls
+# (directives.py); cache is a hint for a device's software-managed cache,
+# which the host has none of.
+STANDALONE = directives.EXECUTABLE | {"cache"}
+# Structured data constructs: runtime calls around their statements.
+DATA = {"data", "host_data", "declare"}
 
 # fe_par numbering (frontend/fe.h)
 PAR_NONE, PAR_INDEPENDENT, PAR_AUTO, PAR_SEQ = 0, 1, 2, 3
@@ -50,6 +52,9 @@ class RegionSpec:
     threads_param: int = -1                      # the hidden parameter of the launch's thread limit
     atomics: list = field(default_factory=list)  # (fe_atomic_kind, first line, last line)
     interpret: str = ""                          # why it must run in the interpreter, if it must
+    data: list = field(default_factory=list)     # enclosing data-construct pragmas, outermost first
+    if_var: str = ""                             # the variable holding the if clause's value
+    if_expr: ast.expr | None = None
     pragmas: list = field(default_factory=list)  # the pragmas stacked on it
     name: str = ""
     code: types.CodeType | None = None           # what the compiler reads
@@ -61,7 +66,7 @@ class Outlined:
     func: types.FunctionType       # the rewritten function
     regions: list
     filename: str
-    ignored: list                  # pragmas of directives not implemented yet
+    ignored: list                  # pragmas of directives without an effect here
 
 
 # ------------------------------------------------------------- source
@@ -195,9 +200,12 @@ def _groups(pragmas):
 
 
 def _target(stmts, after_line, filename, p):
-    """The statement a pragma ending at after_line applies to."""
+    """The statement a pragma ending at after_line applies to (never the
+    placeholder of an executable directive)."""
     best = None
     for s, parent, i in stmts:
+        if directives.is_placeholder(s):
+            continue
         if s.lineno > after_line and (best is None or s.lineno < best[0].lineno):
             best = (s, parent, i)
         # a pragma inside a simple statement's lines is inside an expression
@@ -439,7 +447,11 @@ def _control(spec, filename):
     kw = []
     for c in active_clauses(compute):
         if c["name"] == "if":
-            kw.append(ast.keyword("cond", _clause_expr(c, filename)))
+            # evaluated once before the launch (outline's _launch), since
+            # the data clauses need it too
+            spec.if_var, spec.if_expr = f"__pyacc_if{spec.line}", _clause_expr(c, filename)
+            kw.append(ast.keyword("cond", ast.copy_location(ast.Name(spec.if_var, ast.Load()),
+                                                            spec.if_expr)))
         elif c["name"] == "self":
             kw.append(ast.keyword("self_", _clause_expr(c, filename) if c["items"] else ast.Constant(True)))
         elif c["name"] == "num_gangs":
@@ -546,6 +558,74 @@ def _call_stmt(spec, index):
     return stmts
 
 
+def _data_extent(p, node, parent, idx, ends, filename):
+    """(pragma, first line, last line, statement list) of a data, host_data
+    or declare construct: its statement, or up to its `end`, or for declare
+    the rest of its block."""
+    if p.kind == "declare":
+        if node.col_offset != p.col:  # nothing follows it in its block
+            return (p, p.line, p.line, parent)
+        last = parent[-1]
+        return (p, p.line, last.end_lineno or last.lineno, parent)
+    close = [e for e in ends if e.directive["end_of"] == p.kind and e.col == p.col and e.line > p.line]
+    if close:
+        ends.remove(close[0])
+        return (p, p.line, close[0].line - 1, parent)
+    return (p, p.line, node.end_lineno or node.lineno, parent)
+
+
+def _wrap_data(p, lo, hi, parent, k, filename):
+    """Puts the statements of parent within lines [lo, hi] inside the data
+    construct p: enter before, exit in a finally."""
+    idx = [i for i, s in enumerate(parent) if lo <= s.lineno <= hi]
+    if not idx:
+        return
+    a, b = idx[0], idx[-1] + 1
+    cl = p.directive["clauses"]
+    if p.kind == "host_data":
+        enter = directives.host_data_enter(p, filename)
+    else:
+        enter = directives.data_enter(directives.items(cl, filename, directives.DATA_CLAUSES), cl,
+                                      filename)
+    parent[a:b] = directives.guarded(enter, parent[a:b], f"__pyacc_d{k}", p.line, p.col)
+
+
+def _launch(spec, k, filename):
+    """The statements running region k: its call, inside the data region
+    its clauses make, queued on its async queue when it has one."""
+    call_stmts = _call_stmt(spec, k)
+    compute = [p for p in spec.pragmas if p.kind in COMPUTE]
+    cl = active_clauses(compute)
+    # default(none|present) of the construct, or of the innermost data
+    # construct around it that has one
+    dflt = directives.clause(cl, "default")
+    for d in reversed(spec.data):
+        dflt = dflt or directives.clause(d.directive["clauses"], "default")
+    default_present = bool(dflt and dflt["default"] == "present")
+    item_list = directives.items(cl, filename, directives.DATA_CLAUSES)
+    asy = directives.clause(cl, "async")
+    if not (item_list.elts or default_present or asy or directives.clause(cl, "wait")):
+        return ([ast.copy_location(ast.Assign([ast.Name(spec.if_var, ast.Store())], spec.if_expr),
+                                   spec.stmts[0])] if spec.if_var else []) + call_stmts
+    listed = directives.named(cl)
+    for d in spec.data:
+        listed |= directives.named(d.directive["clauses"])
+    implicit = [p for p in spec.params if p not in listed]
+    first = spec.stmts[0]
+    pre, cond = [], None
+    if spec.if_var:  # the if clause, evaluated once for the launch and the data
+        cond = ast.Name(spec.if_var, ast.Load())
+        pre = [ast.copy_location(ast.Assign([ast.Name(spec.if_var, ast.Store())], spec.if_expr), first)]
+    enter = directives.data_enter(item_list, cl, filename, default_present, implicit, cond)
+    body = call_stmts
+    if asy is not None:
+        queue = directives.async_kw(cl, filename)[0][1]
+        if isinstance(queue, ast.Constant) and queue.value is True:
+            queue = ast.Attribute(ast.Name(directives.RT, ast.Load()), "acc_async_noval", ast.Load())
+        body = directives.async_launch(k, queue, call_stmts, bool(spec.outs), cond)
+    return pre + directives.guarded(enter, body, f"__pyacc_t{k}", spec.line, spec.col)
+
+
 def outline(func):
     """Returns an Outlined for func, or None when it has no pragma (it then
     runs exactly as written).  Raises PragmaSyntaxError for a bad pragma."""
@@ -557,29 +637,34 @@ def outline(func):
     pragmas = find_pragmas(lines, first, indent, filename)
     if not pragmas:
         return None
-    tree = ast.parse("".join(lines), filename)
+    for p in pragmas:
+        if not p.own_line:
+            raise error_at("a pragma must be on a line of its own", filename, p.line, p.col)
+    lines, found = directives.placeholders(pragmas, lines, first, indent, filename)
+    try:
+        tree = ast.parse("".join(lines), filename)
+    except SyntaxError as exc:  # only a misplaced executable directive can cause it here
+        bad = [p for p in found.values() if exc.lineno is not None and p.line == exc.lineno + first - 1]
+        if not bad:
+            raise
+        raise error_at(f"'{bad[0].kind}' must be indented like the statements around it",
+                       filename, bad[0].line, bad[0].col) from None
     ast.increment_lineno(tree, first - 1)
     _shift_columns(tree, indent)
     fdef = tree.body[0]
     if not isinstance(fdef, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
     fdef.decorator_list = []
-    for p in pragmas:
-        if not p.own_line:
-            raise error_at("a pragma must be on a line of its own", filename, p.line, p.col)
     stmts = []
     _statements(fdef.body, fdef.body, stmts)
 
-    regions, ignored, loop_groups, atomic_groups = [], [], [], []
+    regions, ignored, loop_groups, atomic_groups, data = [], [], [], [], []
     groups = _groups(pragmas)
     ends = [g[0] for g in groups if g[0].kind == "end"]
     for g in groups:
         kinds = [p.kind for p in g]
-        if kinds[0] == "end":
-            continue
-        if kinds[0] in STANDALONE:
-            ignored.extend(g)
-            continue
+        if kinds[0] == "end" or kinds[0] in STANDALONE:
+            continue  # executable directives are placeholders already
         compute = [p for p in g if p.kind in COMPUTE]
         if len(compute) > 1:
             raise error_at(f"'{compute[1].kind}' inside '{compute[0].kind}': compute constructs "
@@ -589,7 +674,9 @@ def outline(func):
             raise error_at(f"'{g[-1].kind}' is not followed by a statement", filename,
                            g[-1].line, g[-1].col)
         node, parent, idx = tgt
-        ignored.extend(p for p in g if p.kind in LATER)
+        for p in g:
+            if p.kind in DATA:
+                data.append(_data_extent(p, node, parent, idx, ends, filename))
         for p in g:
             if p.kind == "atomic":
                 atomic_groups.append((p, _atomic_lines(p, node, parent, idx, ends, filename)))
@@ -609,6 +696,16 @@ def outline(func):
         spec = RegionSpec(c.line, c.col, c.kind, body, pragmas=g)
         spec._parent, spec._index = parent, idx
         regions.append(spec)
+
+    # data constructs and executable directives stay outside compute regions
+    def inside(line, r):
+        return r.stmts[0].lineno <= line <= (r.stmts[-1].end_lineno or r.stmts[-1].lineno)
+    for r in regions:
+        for p in [d[0] for d in data] + list(found.values()):
+            if inside(p.line, r) and p.line > r.line:
+                raise error_at(f"'{p.kind}' inside a compute construct ('{r.construct}' at line "
+                               f"{r.line})", filename, p.line, p.col)
+        r.data = [d[0] for d in sorted(data, key=lambda d: d[1]) if d[1] <= r.line <= d[2]]
 
     # every loop directive belongs to a region
     for ps, node in loop_groups:
@@ -635,7 +732,16 @@ def outline(func):
     # replace each region's statements with its call, last first
     for k, r in sorted(enumerate(regions), key=lambda kr: -kr[1].stmts[0].lineno):
         parent, idx = r._parent, r._index
-        parent[idx:idx + len(r.stmts)] = _call_stmt(r, k)
+        parent[idx:idx + len(r.stmts)] = _launch(r, k, filename)
+    # executable directives: their calls in place of the placeholders
+    for s, parent, idx in stmts:
+        p = directives.placeholder_of(s, found)
+        if p is not None:
+            parent[parent.index(s)] = directives.executable(p, filename)
+    # data constructs around their statements, innermost first
+    for k, (p, lo, hi, parent) in sorted(enumerate(data), key=lambda kd: (kd[1][2] - kd[1][1],
+                                                                          -kd[1][0].line)):
+        _wrap_data(p, lo, hi, parent, k, filename)
 
     for k, r in enumerate(regions):
         _region_function(r, filename, func.__globals__, k)
@@ -650,8 +756,8 @@ def _rebuild(func, fdef, nregions, filename):
     free variables of the new function; returns a function that takes the
     dispatchers and gives the new function."""
     code = func.__code__
-    names = [f"__pyacc_r{k}" for k in range(nregions)] + ["__pyacc_unbound", "__pyacc_ctl"] + \
-        list(code.co_freevars)
+    names = [f"__pyacc_r{k}" for k in range(nregions)] + \
+        ["__pyacc_unbound", "__pyacc_ctl", directives.RT, "__pyacc_dirs"] + list(code.co_freevars)
     factory = _funcdef("__pyacc_factory", [ast.arg(n) for n in names],
                        [fdef, ast.Return(ast.Name(fdef.name, ast.Load()))])
     mod = ast.Module([factory], [])
@@ -672,6 +778,11 @@ def _rebuild(func, fdef, nregions, filename):
                 cells.append(types.CellType(UNBOUND))
             elif n == "__pyacc_ctl":
                 cells.append(types.CellType(control))
+            elif n == directives.RT:
+                from . import runtime
+                cells.append(types.CellType(runtime))
+            elif n == "__pyacc_dirs":
+                cells.append(types.CellType(directives))
             else:
                 cells.append(types.CellType(dispatchers[int(n[len("__pyacc_r"):])]))
         f = types.FunctionType(inner, func.__globals__, func.__name__, func.__defaults__,

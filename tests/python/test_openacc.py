@@ -516,3 +516,33 @@ def test_pyacc_debug_prints_the_decisions(monkeypatch, capfd):
     check(f, np.zeros(10))
     err = capfd.readouterr().err
     assert "loop runs in parallel" in err and "test_openacc.py" in err
+
+
+# ------------------------------------------------- routines in regions
+
+from pyacc import acc_device_host, acc_device_nvidia, acc_device_not_host, acc_on_device  # noqa: E402
+
+
+def test_acc_on_device_inside_a_region():
+    @acc
+    def f(out):
+        #pragma acc parallel loop
+        for i in range(out.shape[0]):
+            out[i] = (acc_on_device(acc_device_host) * 100 + acc_on_device(acc_device_nvidia) * 10
+                      + acc_on_device(acc_device_not_host) + (pyacc._OPENACC == 201811) * 1000)
+        return out
+
+    got = check(f, np.zeros(4, dtype=np.int64))
+    assert list(got) == [1100] * 4
+
+
+def test_acc_on_device_through_the_module_and_a_runtime_argument():
+    @acc
+    def f(out, dev):
+        #pragma acc parallel loop
+        for i in range(out.shape[0]):
+            out[i] = pyacc.acc_on_device(dev + i - i)
+        return out
+
+    for dev in (pyacc.acc_device_none, pyacc.acc_device_host, pyacc.acc_device_nvidia):
+        check(f, np.zeros(3, dtype=np.int64), int(dev))
