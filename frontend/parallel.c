@@ -220,14 +220,16 @@ static fe_status make_plan(lower *lw, int li, plan *p)
                 add(p, P_RED, v, op);
             } else if (owner >= 0 && reduction_of(lp, f->vars[owner].name) != FE_RED_NONE) {
                 add(p, P_FIRSTLAST, v, FE_RED_NONE); /* the tag or flag of a reduction variable */
-            } else if (is_private_clause(lp, var->name)) {
+            } else if (is_private_clause(lp, owner >= 0 ? f->vars[owner].name : var->name)) {
                 /* private(x) promises each iteration sets x before reading it */
             } else {
+                /* a tag or flag is named after the variable it describes */
+                const fe_var *named = owner >= 0 ? &f->vars[owner] : var;
                 st = fe_error_set(lw->err, FE_ERR_UNSUPPORTED,
-                                  var->first_store.line ? var->first_store : fi->loc,
+                                  named->first_store.line ? named->first_store : fi->loc,
                                   "'%s' carries a value from one iteration of the parallel loop at line %d "
                                   "to the next; name it in a reduction clause or make the loop `seq`",
-                                  var->name, fi->loc.line);
+                                  named->name, fi->loc.line);
             }
             break;
         }

@@ -546,3 +546,166 @@ def test_acc_on_device_through_the_module_and_a_runtime_argument():
 
     for dev in (pyacc.acc_device_none, pyacc.acc_device_host, pyacc.acc_device_nvidia):
         check(f, np.zeros(3, dtype=np.int64), int(dev))
+
+
+# ------------------------------------------------------ pragma syntax
+
+_BAD = [
+    ("#pragma acc paralel loop", "paralel", "directive"),
+    ("#pragma acc parallel loop copyy(x)", "copyy", "clause"),
+    ("#pragma acc serial loop num_gangs(2)", "num_gangs", "serial"),
+    ("#pragma acc parallel loop copy(x[0:3)", "[", ""),
+    ("#pragma acc parallel loop reduction(-:s)", "-", "reduction"),
+    ("#pragma acc parallel loop collapse(3)", "collapse", "3"),
+]
+
+
+@pytest.mark.parametrize("pragma,at,word", _BAD)
+def test_malformed_pragmas_raise_at_file_line_and_column(pragma, at, word):
+    src = f"""
+@acc
+def f(x):
+    s = 0
+    {pragma}
+    for i in range(x.shape[0]):
+        for j in range(2):
+            s += x[i]
+    return s
+"""
+    with pytest.raises(pyacc.PragmaSyntaxError) as info:
+        make(src)
+    e = info.value
+    assert isinstance(e, SyntaxError)
+    assert e.filename.endswith(".py") and open(e.filename).read() == src
+    assert e.lineno == 5, str(e)
+    col = src.splitlines()[4].index(at)
+    assert e.offset - 1 <= col, (e.offset, col, str(e))
+    assert word in str(e)
+
+
+def test_a_loop_directive_must_be_followed_by_a_for():
+    with pytest.raises(pyacc.PragmaSyntaxError, match="for loop") as info:
+        make("""
+@acc
+def f(x):
+    #pragma acc parallel loop
+    x[0] = 1
+""")
+    assert info.value.lineno == 4
+
+
+def test_clause_spellings_continuations_and_end_closings():
+    # spaces or commas between clauses, `clause=value`, a backslash
+    # continuation, stacked pragmas and an `end parallel` closing
+    f = make("""
+@acc
+def f(x, y, n):
+    s = 0
+    #pragma acc data copyin(x[0:n]), copy=y[0:n]
+    #pragma acc parallel num_gangs(n // 4), vector_length(32) \\
+    #    reduction(+:s)
+    #pragma acc loop gang vector
+    for i in range(n):
+        y[i] = x[i] + 1
+        s += x[i]
+    #pragma acc loop
+    for i in range(n):
+        y[i] *= 2
+    #pragma acc end parallel
+    return s
+""")
+    check(f, np.arange(1000.0), np.zeros(1000), 1000)
+    assert f.stats()["fallbacks"] == 0
+
+
+# ---------------------------------------------------------- loop clauses
+
+@pytest.mark.parametrize("clauses", ["gang", "gang(num:8)", "worker(4)", "vector(128)",
+                                     "gang worker vector", "gang(static:*)", "independent",
+                                     "auto", "seq", "tile(8, 4)", "tile(*, *)", "collapse(2)",
+                                     "collapse(2) gang vector"])
+def test_loop_clauses_on_a_2d_nest(clauses):
+    f = make(f"""
+@acc
+def f(a, out):
+    #pragma acc parallel loop {clauses}
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[i, j] = a[i, j] * 2 + i - j
+    return out
+""")
+    check(f, np.arange(37 * 41.0).reshape(37, 41), np.zeros((37, 41)))
+
+
+def test_nested_gang_worker_vector_levels():
+    f = make("""
+@acc
+def f(a, out):
+    #pragma acc parallel
+    #pragma acc loop gang
+    for i in range(a.shape[0]):
+        #pragma acc loop worker
+        for j in range(a.shape[1]):
+            #pragma acc loop vector
+            for k in range(a.shape[2]):
+                out[i, j, k] = a[i, j, k] + i * j * k
+    #pragma acc end parallel
+    return out
+""")
+    check(f, np.arange(5 * 6 * 70.0).reshape(5, 6, 70), np.zeros((5, 6, 70)))
+    notes = "\n".join(f.notes().values())
+    assert notes.count("in parallel") == 1  # the outer level across cores
+
+
+def test_prefix_sums_under_serial_loop_seq():
+    f = make("""
+@acc
+def f(x, out):
+    #pragma acc serial loop seq
+    for i in range(1, x.shape[0]):
+        out[i] = out[i - 1] + x[i]
+    return out
+""")
+    x = np.arange(100_000, dtype=np.int64)
+    got = check(f, x, np.zeros(100_000, dtype=np.int64))
+    assert np.array_equal(got[1:], np.cumsum(x)[1:])
+
+
+def test_firstprivate_brings_the_value_from_before_the_loop():
+    f = make("""
+@acc
+def f(x, y, t):
+    #pragma acc parallel loop firstprivate(t)
+    for i in range(x.shape[0]):
+        y[i] = t * x[i]
+    return y
+""")
+    check(f, np.arange(100.0), np.zeros(100), -5.0)
+
+
+def test_a_carried_variable_is_named_in_the_warning():
+    f = make("""
+@acc
+def f(x, y, t):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        if i % 2:
+            t = x[i]
+        y[i] = t
+    return y
+""")
+    with pytest.warns(pyacc.PyaccWarning, match="'t' carries a value"):
+        check_fallback = f(np.arange(10.0), np.zeros(10), 1.0)
+    assert np.array_equal(check_fallback, f.py_func(np.arange(10.0), np.zeros(10), 1.0))
+
+
+def test_pyacc_num_threads_from_the_environment(tmp_path):
+    import subprocess
+    import sys
+    import os
+    script = tmp_path / "n.py"
+    script.write_text("import pyacc; print(pyacc.num_threads())\n")
+    env = dict(os.environ, PYACC_NUM_THREADS="3")
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "3"
