@@ -1,10 +1,13 @@
 """Speed-up across cores: pyacc against itself on one thread and against
-Numba's prange on the same number of threads, in the same run.
+Numba's prange on the same number of threads.
 
 Each workload runs at 1, 2, 4, ... threads up to the machine's cores
 (pyacc.num_threads(t) and numba.set_num_threads(t)); times are the best of
-several repeats after a warm-up call, so compiles are not counted.  Results
-are checked against each other before anything is timed.
+several repeats after a warm-up call, so compiles are not counted.  pyacc
+and Numba are measured in separate child processes, one after the other:
+in one process each one's idle threads (spinning after a loop, as thread
+pools do) would slow the other down.  Their results are checked against
+each other.
 
     python benchmarks/scaling.py [--quick]
 """
@@ -136,36 +139,74 @@ def best(fn, repeats):
     return t
 
 
-def main():
-    quick = "--quick" in sys.argv
+def thread_counts():
     cores = len(os.sched_getaffinity(0))
-    counts = []
-    t = 1
+    counts, t = [], 1
     while t < cores:
         counts.append(t)
         t *= 2
-    counts.append(cores)
+    return counts + [cores]
+
+
+def child(which, quick):
+    """Measures one implementation; prints JSON {workload: {"ms": {t: ms},
+    "result": a digest of its answer}}."""
+    import hashlib
+    import json
     repeats = 3 if quick else 7
-    print(f"pyacc {pyacc.__version__}, numba {numba.__version__ if numba else 'absent'}, "
-          f"{cores} cores, python {sys.version.split()[0]}, best of {repeats}")
+    out = {}
     for name, p, q, agree in workloads(quick):
+        fn = p if which == "pyacc" else q
+        if fn is None:
+            continue
+        ms = {}
+        for t in thread_counts():
+            if which == "pyacc":
+                pyacc.num_threads(t)
+            else:
+                numba.set_num_threads(t)
+            ms[t] = best(fn, repeats) * 1e3
+        r = fn()
+        if isinstance(r, np.ndarray):
+            r = hashlib.sha256(np.ascontiguousarray(r).tobytes()).hexdigest()
+        out[name] = {"ms": ms, "result": r if agree else None}
+    print(json.dumps(out))
+
+
+def main():
+    import json
+    import subprocess
+    quick = "--quick" in sys.argv
+    if "--child" in sys.argv:
+        child(sys.argv[sys.argv.index("--child") + 1], quick)
+        return
+    runs = {}
+    for which in ["pyacc"] + (["numba"] if numba else []):
+        cmd = [sys.executable, __file__, "--child", which] + (["--quick"] if quick else [])
+        runs[which] = json.loads(subprocess.run(cmd, check=True, capture_output=True,
+                                                text=True).stdout)
+    print(f"pyacc {pyacc.__version__}, numba {numba.__version__ if numba else 'absent'}, "
+          f"{len(os.sched_getaffinity(0))} cores, python {sys.version.split()[0]}, "
+          f"best of {3 if quick else 7}, each in its own process")
+    for name, _, _, agree in workloads(quick):
+        p = runs["pyacc"][name]
+        q = runs.get("numba", {}).get(name)
         if q and agree:
-            assert agree(p(), q()), f"{name}: pyacc and numba disagree"
+            same = p["result"] == q["result"] if isinstance(p["result"], str) \
+                else agree(p["result"], q["result"])
+            assert same, f"{name}: pyacc and numba disagree"
         print(f"\n{name}")
         print(f"{'threads':>8} {'pyacc ms':>10} {'speed-up':>9} {'numba ms':>10} {'speed-up':>9} "
               f"{'numba/pyacc':>12}")
-        base_p = base_q = None
-        for t in counts:
-            pyacc.num_threads(t)
-            if numba:
-                numba.set_num_threads(t)
-            tp = best(p, repeats)
-            tq = best(q, repeats) if q else math.nan
-            base_p = base_p or tp
-            base_q = base_q or tq
-            print(f"{t:>8} {tp * 1e3:>10.2f} {base_p / tp:>8.2f}x {tq * 1e3:>10.2f} "
-                  f"{base_q / tq:>8.2f}x {tq / tp:>11.2f}x")
+        for t in p["ms"]:
+            tp = p["ms"][t]
+            tq = q["ms"][t] if q else math.nan
+            bp = p["ms"][str(1)] if "1" in p["ms"] else tp
+            bq = q["ms"]["1"] if q else math.nan
+            print(f"{t:>8} {tp:>10.2f} {bp / tp:>8.2f}x {tq:>10.2f} {bq / tq:>8.2f}x "
+                  f"{tq / tp:>11.2f}x")
     print("\nnotes: kernels (jacobi) finds its row loop independent by itself:")
+    jacobi(np.zeros((4, 4)), np.zeros((4, 4)))
     for sig, text in jacobi.notes().items():
         print(f"  {sig}: {text.strip()}")
 

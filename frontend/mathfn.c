@@ -272,6 +272,25 @@ static void range_error(lower *lw, LLVMValueRef failed, fe_loc loc)
 static void math_errors(lower *lw, const mathfn *m, LLVMValueRef *a, LLVMValueRef r, fe_loc loc)
 {
     LLVMBuilderRef B = lw->B;
+    /* Where the domain is a half-line the checks above reduce to one
+     * comparison of the argument (NaN passes, infinities behave): cheaper
+     * in hot loops, and the same errors. */
+    LLVMValueRef zero = LLVMConstNull(LLVMTypeOf(a[0]));
+    switch (m->id) {
+    case FE_BI_SQRT: /* sqrt(x < 0), sqrt(-inf) */
+        domain_error(lw, LLVMBuildFCmp(B, LLVMRealOLT, a[0], zero, ""), loc);
+        return;
+    case FE_BI_LOG:
+    case FE_BI_LOG2:
+    case FE_BI_LOG10: /* log(0) is -inf from a finite argument: also a domain error */
+        domain_error(lw, LLVMBuildFCmp(B, LLVMRealOLE, a[0], zero, ""), loc);
+        return;
+    case FE_BI_LOG1P:
+        domain_error(lw, LLVMBuildFCmp(B, LLVMRealOLE, a[0], LLVMConstReal(LLVMTypeOf(a[0]), -1.0), ""), loc);
+        return;
+    default:
+        break;
+    }
     LLVMValueRef args_ok = LLVMBuildNot(B, is_nan(lw, a[0]), ""); /* no NaN argument */
     LLVMValueRef args_finite = is_finite(lw, a[0]);
     if (m->nargs == 2) {

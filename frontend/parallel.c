@@ -373,6 +373,44 @@ static void store_el(lower *lw, fe_dtype d, LLVMValueRef p, LLVMValueRef v)
 
 /* ------------------------------------------------------------- the body */
 
+/* The step of the range variable var walks, when it is a constant (range
+ * with one or two arguments, or a literal step): 1 and *step, else 0. */
+static int const_range_step(lower *lw, int var, int64_t *step)
+{
+    fe_func *f = lw->f;
+    const fe_node *store = NULL;
+    for (int v = 0; v < f->nnodes; v++) {
+        const fe_node *n = &f->nodes[v];
+        if (n->op == IR_STOREVAR && n->var == var && f->blocks[n->block].reachable) {
+            if (store)
+                return 0;
+            store = n;
+        }
+    }
+    if (!store)
+        return 0;
+    const fe_node *gi = &f->nodes[fe_arg(f, store, 0)];
+    if (gi->op != IR_GETITER)
+        return 0;
+    const fe_node *call = &f->nodes[fe_arg(f, gi, 0)];
+    if (call->op != IR_CALL)
+        return 0;
+    const fe_type *ct = f->nodes[fe_arg(f, call, 0)].type;
+    if (!ct || ct->kind != FE_T_FUNC || ct->id != FE_BI_RANGE)
+        return 0;
+    int na = call->nargs - 1;
+    if (na == 1 || na == 2) {
+        *step = 1;
+        return 1;
+    }
+    const fe_node *st = &f->nodes[fe_arg(f, call, 3)];
+    if (na == 3 && st->op == IR_CONST && st->c.kind == FE_CONST_INT && st->c.i != 0) {
+        *step = st->c.i;
+        return 1;
+    }
+    return 0;
+}
+
 static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
 {
     fe_func *f = lw->f;
@@ -402,6 +440,12 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
         for (int i = 0; i < p->n[k]; i++) {
             int v = p->vars[k][i];
             LLVMValueRef val = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), ctx_field(lw, p, ctx, p->field0[k] + i), "");
+            /* a constant step stays one here, so that unit-stride accesses
+             * look unit-stride to the vectoriser */
+            int64_t step;
+            if (v == fe_terminator(lw, lp->header)->var && f->vars[v].type->kind == FE_T_RANGEITER &&
+                const_range_step(lw, v, &step))
+                val = LLVMBuildInsertValue(B, val, fe_const_i64(lw, step), 1, "");
             LLVMBuildStore(B, val, fe_var_slot(lw, v));
         }
     }
@@ -598,10 +642,21 @@ fe_status fe_lower_parallel(lower *lw, int li)
         free_plan(&p);
         return st;
     }
-    /* the marker: (body, ctx, n, min_parallel, max_threads), where
-     * max_threads comes from the construct's if, self and num_gangs */
-    LLVMTypeRef ptys[5] = {lw->ptr, lw->ptr, lw->i64, lw->i64, lw->i64};
-    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 5, 0);
+    /* the marker: (body, ctx, n, min_parallel, max_threads, flags), where
+     * max_threads comes from the construct's if, self and num_gangs, and
+     * the pool may balance uneven work unless floating-point partials
+     * combined per thread would then round differently from run to run */
+    int64_t flags = RT_LAUNCH_BALANCE;
+    for (int i = 0; i < p.n[P_RED]; i++)
+        if (!fe_t_is_intlike(f->vars[p.vars[P_RED][i]].type))
+            flags = 0;
+    for (int i = 0; i < p.n[P_ARED]; i++) {
+        const fe_type *t = f->vars[p.vars[P_ARED][i]].type;
+        if (!fe_t_is_intlike(fe_t_np(f->types, t->dtype)))
+            flags = 0;
+    }
+    LLVMTypeRef ptys[6] = {lw->ptr, lw->ptr, lw->i64, lw->i64, lw->i64, lw->i64};
+    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 6, 0);
     LLVMValueRef marker = LLVMGetNamedFunction(lw->M, "pyacc.parallel_loop");
     if (!marker)
         marker = LLVMAddFunction(lw->M, "pyacc.parallel_loop", fty);
@@ -610,8 +665,8 @@ fe_status fe_lower_parallel(lower *lw, int li)
                             ? fe_convert(lw, LLVMBuildLoad2(B, fe_lty(lw, f->vars[tp].type), fe_var_slot(lw, tp), ""),
                                          f->vars[tp].type, fe_t_simple(f->types, FE_T_INT))
                             : fe_const_i64(lw, 0);
-    LLVMValueRef args[5] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, li)), maxt};
-    LLVMBuildCall2(B, fty, marker, args, 5, "");
+    LLVMValueRef args[6] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, li)), maxt, fe_const_i64(lw, flags)};
+    LLVMBuildCall2(B, fty, marker, args, 6, "");
     lw->nparallel++;
     /* an error in any chunk ends the region (the scratch goes with it) */
     LLVMValueRef kind = LLVMBuildLoad2(B, lw->i32, lw->fn->err, "");

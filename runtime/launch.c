@@ -21,7 +21,8 @@ static void run_gangs(void *p, int64_t gb, int64_t ge, int32_t tid)
     }
 }
 
-void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads)
+void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads,
+                     int64_t flags)
 {
     if (n <= 0)
         return;
@@ -30,7 +31,10 @@ void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel
         return;
     }
     if (max_threads <= 0) {
-        pyacc_rt_parallel_for(body, ctx, n, min_parallel);
+        if (flags & RT_LAUNCH_BALANCE)
+            rt_parallel_for_balanced(body, ctx, n, min_parallel);
+        else
+            pyacc_rt_parallel_for(body, ctx, n, min_parallel);
         return;
     }
     /* num_gangs(g): g shares of the iterations, spread over the pool; a

@@ -1,7 +1,7 @@
 /* pool.c - pyacc's host thread pool: the pool section of rt.h.
  *
  * Owns the persistent worker threads that run compiled parallel loops on all
- * cores, the static split of [0, n) into contiguous chunks, the thread count
+ * cores, the split of [0, n) into contiguous chunks, the thread count
  * (PYACC_NUM_THREADS, the affinity mask, rt_set_num_threads), shutdown, and
  * fork safety.  Nothing else in the runtime touches the workers.
  *
@@ -18,7 +18,11 @@
  * wake-up system call only when somebody actually sleeps.
  *
  * Worker i always runs chunk i, so a thread's tid is stable from loop to loop
- * (good for caches and for later per-thread reduction slots).  A worker that
+ * (good for caches and for later per-thread reduction slots).  Under the
+ * balanced schedule (rt_parallel_for_balanced) chunk i is still worker i's
+ * first, but handed out in pieces, and a worker done with its own takes the
+ * pieces others have not started (struct share): uneven loops (escape-time
+ * fractals, triangular nests) then keep every core busy.  A worker that
  * finds itself on the caller's CPU when a loop starts moves itself off it
  * (move_off_cpu says why).
  *
@@ -98,6 +102,20 @@ struct job {
     int64_t r;       /* ... the first r of them q + 1 */
     int32_t nchunks; /* chunks of this loop, <= nworkers + 1 */
     int32_t caller_cpu; /* the CPU the caller published from, or -1 */
+    bool balanced;   /* chunks are handed out in pieces (g_shares) */
+};
+
+/* The balanced schedule's chunks: chunk k still has [next, end) to hand out,
+ * in pieces of `piece` indices.  Its own thread takes pieces from the front;
+ * a thread done with its own chunk takes pieces of the others'.  A loop
+ * whose work is even thus runs as the static schedule does (each thread
+ * its own contiguous chunk, the same from call to call, so its data stays
+ * in that core's cache); an uneven one ends with every thread busy.  One
+ * line per chunk: the owner's fetch-adds do not disturb its neighbours. */
+struct share {
+    _Alignas(64) _Atomic int64_t next;
+    int64_t end;
+    int64_t piece;
 };
 
 /* Read by every worker on every loop: job and generation share one cache
@@ -113,6 +131,11 @@ static struct {
     _Alignas(64) _Atomic uint32_t pending; /* workers still busy | SLEEPER_BIT */
     char pad[64 - sizeof(uint32_t)];       /* keep other globals off the line */
 } g_done;
+
+/* Written by the caller before it publishes a balanced loop (like the job),
+ * then consumed with relaxed fetch-adds: the pieces' writes are published
+ * by worker_done like any chunk's. */
+static struct share g_shares[RT_MAX_THREADS];
 
 /* The pool proper.  All fields but the atomics are guarded by pool_lock. */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -390,6 +413,27 @@ static inline void chunk_bounds(const struct job *j, int32_t tid, int64_t *b, in
     *e = *b + j->q + (t < j->r ? 1 : 0);
 }
 
+/* Thread tid's part of a loop: its chunk, or under the balanced schedule
+ * its chunk's pieces and then whatever pieces the others have left. */
+static void run_part(const struct job *j, int32_t tid)
+{
+    if (!j->balanced) {
+        int64_t b, e;
+        chunk_bounds(j, tid, &b, &e);
+        j->body(j->ctx, b, e, tid);
+        return;
+    }
+    for (int32_t k = 0; k < j->nchunks; k++) {
+        struct share *sh = &g_shares[(tid + k) % j->nchunks];
+        for (;;) {
+            int64_t b = atomic_fetch_add_explicit(&sh->next, sh->piece, memory_order_relaxed);
+            if (b >= sh->end)
+                break;
+            j->body(j->ctx, b, b + sh->piece < sh->end ? b + sh->piece : sh->end, tid);
+        }
+    }
+}
+
 static void *worker_main(void *arg)
 {
     const int32_t tid = (int32_t)(intptr_t)arg;
@@ -404,11 +448,8 @@ static void *worker_main(void *arg)
          * move first.  sched_getcpu reads the kernel's rseq area: a few ns. */
         if (move_off_caller && sched_getcpu() == j.caller_cpu)
             move_off_cpu(tid, j.caller_cpu);
-        if (tid < j.nchunks) {
-            int64_t b, e;
-            chunk_bounds(&j, tid, &b, &e);
-            j.body(j.ctx, b, e, tid);
-        }
+        if (tid < j.nchunks)
+            run_part(&j, tid);
         /* Also when idle this loop: the caller must not rewrite the job
          * while any worker may still be reading it. */
         worker_done();
@@ -554,7 +595,19 @@ static void run_inline(rt_body_fn body, void *ctx, int64_t n)
     tl_in_loop = was;
 }
 
+static void parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, bool balanced);
+
 void pyacc_rt_parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel)
+{
+    parallel_for(body, ctx, n, min_parallel, false);
+}
+
+void rt_parallel_for_balanced(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel)
+{
+    parallel_for(body, ctx, n, min_parallel, true);
+}
+
+static void parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, bool balanced)
 {
     if (n <= 0)
         return;
@@ -589,6 +642,17 @@ void pyacc_rt_parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_pa
     j->r = n % nchunks;
     j->nchunks = nchunks;
     j->caller_cpu = sched_getcpu();
+    j->balanced = balanced && nchunks > 1;
+    if (j->balanced)
+        for (int32_t k = 0; k < nchunks; k++) {
+            int64_t b, e;
+            chunk_bounds(j, k, &b, &e);
+            /* eight pieces a chunk: a thread idle at the end waits for at
+             * most an eighth of someone's share */
+            g_shares[k].end = e;
+            g_shares[k].piece = (e - b + 7) / 8;
+            atomic_store_explicit(&g_shares[k].next, b, memory_order_relaxed);
+        }
     /* Relaxed: published to the workers by the release in
      * publish_generation, and nobody touches it before that. */
     atomic_store_explicit(&g_done.pending, (uint32_t)pool_nworkers, memory_order_relaxed);
@@ -597,10 +661,8 @@ void pyacc_rt_parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_pa
     uint32_t g = atomic_load_explicit(&g_go.gen, memory_order_relaxed) & ~GEN_SLEEPER;
     publish_generation(g + GEN_STEP);
 
-    int64_t b, e;
-    chunk_bounds(j, 0, &b, &e);
     tl_in_loop = true;
-    body(ctx, b, e, 0);
+    run_part(j, 0);
     tl_in_loop = false;
 
     wait_for_workers();

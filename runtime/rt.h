@@ -35,6 +35,15 @@ typedef void (*rt_body_fn)(void *ctx, int64_t begin, int64_t end, int32_t tid);
  * (they take turns on the pool).  The body must return (no longjmp out). */
 void pyacc_rt_parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel);
 
+/* As pyacc_rt_parallel_for, but the balanced schedule: each thread starts
+ * on its own contiguous chunk, taken in pieces, and a thread that finishes
+ * early takes pieces of the chunks still running.  The body is then called
+ * several times per thread, with pieces in no fixed order and a tid that
+ * need not own the piece: for loops whose result does not depend on which
+ * thread ran which iterations (not floating-point reductions combined per
+ * thread). */
+void rt_parallel_for_balanced(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel);
+
 /* The number of threads a parallel loop uses: PYACC_NUM_THREADS if set,
  * else the CPUs this process may run on. */
 int32_t pyacc_rt_num_threads(void);
@@ -85,8 +94,12 @@ int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t file, int32_t line, 
 /* --------------------------------------------------------------- launch */
 
 /* A compute region's parallel loop: max_threads 0 uses the pool, 1 runs on
- * the calling thread (if(false), self), g > 1 makes g gangs (num_gangs). */
-void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads);
+ * the calling thread (if(false), self), g > 1 makes g gangs (num_gangs).
+ * flags: RT_LAUNCH_BALANCE lets the pool balance uneven work (the loop's
+ * result does not depend on which thread runs which iterations). */
+enum { RT_LAUNCH_BALANCE = 1 };
+void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads,
+                     int64_t flags);
 
 /* ------------------------------------------------------------- scratch */
 

@@ -195,6 +195,84 @@ Test(pool, coverage_default_threads)
         check_loop(n, 0, expect_chunks(n, t));
 }
 
+/* ----------------------------------------------------- balanced schedule */
+
+struct uneven {
+    _Atomic int *visits;
+    int32_t nthreads;
+    _Atomic int bad_tid;
+    _Atomic int64_t per_tid[64]; /* iterations each thread ran */
+};
+
+/* Work grows with the index, cubically: the static schedule would leave the
+ * last thread with most of it. */
+static void uneven_body(void *ctx, int64_t b, int64_t e, int32_t tid)
+{
+    struct uneven *u = ctx;
+    if (tid < 0 || tid >= u->nthreads)
+        atomic_store(&u->bad_tid, 1);
+    for (int64_t i = b; i < e; i++) {
+        volatile int64_t x = 0;
+        for (int64_t k = 0; k < (i * i * i) / 4000000; k++)
+            x += k;
+        atomic_fetch_add(&u->visits[i], 1);
+        atomic_fetch_add(&u->per_tid[tid & 63], 1);
+    }
+}
+
+static void balanced_for(int32_t nthreads, int64_t n)
+{
+    cr_assert_eq(rt_set_num_threads(nthreads), nthreads);
+    struct uneven *u = calloc(1, sizeof *u);
+    u->visits = calloc((size_t)(n > 0 ? n : 1), sizeof *u->visits);
+    u->nthreads = nthreads;
+    rt_parallel_for_balanced(uneven_body, u, n, 0);
+    for (int64_t i = 0; i < n; i++)
+        cr_assert_eq(atomic_load(&u->visits[i]), 1, "n=%lld threads=%d: index %lld ran %d times",
+                     (long long)n, nthreads, (long long)i, atomic_load(&u->visits[i]));
+    cr_assert_eq(atomic_load(&u->bad_tid), 0);
+    free(u->visits);
+    free(u);
+}
+
+Test(pool, balanced_covers_every_index_once)
+{
+    const int64_t ns[] = {0, 1, 2, 3, 7, 8, 9, 63, 64, 65, 1000, 4099};
+    const int32_t ts[] = {1, 2, 3, 8};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++)
+            balanced_for(ts[k], ns[i]);
+}
+
+Test(pool, balanced_lets_idle_threads_take_others_work)
+{
+    /* With 4 threads, thread 0's own chunk is the cheapest quarter; under
+     * the balanced schedule it goes on to run some of the costly ones. */
+    cr_assert_eq(rt_set_num_threads(4), 4);
+    struct uneven *u = calloc(1, sizeof *u);
+    const int64_t n = 4000;
+    u->visits = calloc((size_t)n, sizeof *u->visits);
+    u->nthreads = 4;
+    rt_parallel_for_balanced(uneven_body, u, n, 0);
+    int64_t ran = 0;
+    for (int t = 0; t < 4; t++)
+        ran += atomic_load(&u->per_tid[t]);
+    cr_assert_eq(ran, n);
+    cr_assert_gt(atomic_load(&u->per_tid[0]), n / 4, "thread 0 ran only %lld iterations",
+                 (long long)atomic_load(&u->per_tid[0]));
+    free(u->visits);
+    free(u);
+}
+
+Test(pool, balanced_and_static_loops_interleave)
+{
+    cr_assert_eq(rt_set_num_threads(3), 3);
+    for (int rep = 0; rep < 50; rep++) {
+        balanced_for(3, 97 + rep);
+        check_loop(101 + rep, 0, 3);
+    }
+}
+
 /* 64-bit trip counts: the split must not overflow 32 bits. */
 Test(pool, huge_n_no_overflow)
 {

@@ -709,3 +709,38 @@ def test_pyacc_num_threads_from_the_environment(tmp_path):
     out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "3"
+
+
+# ------------------------------------------------------------ schedules
+
+def test_uneven_work_is_balanced_and_correct():
+    f = make("""
+@acc
+def f(out):
+    total = 0
+    #pragma acc parallel loop reduction(+:total)
+    for i in range(out.shape[0]):
+        k = 0
+        for j in range(i * i // 50):
+            k += j % 7
+        out[i] = k
+        total += k
+    return total
+""")
+    check(f, np.zeros(2000, dtype=np.int64))
+
+
+def test_float_reductions_give_the_same_bits_every_call():
+    f = make("""
+@acc
+def f(x):
+    s = 0.0
+    #pragma acc parallel loop reduction(+:s)
+    for i in range(x.shape[0]):
+        s += x[i] * (1 + (i * i) % 97)
+    return s
+""")
+    x = np.random.default_rng(7).random(300_001)
+    first = f(x)
+    assert all(f(x) == first for _ in range(30))
+    assert first == pytest.approx(f.py_func(x), rel=1e-12)
