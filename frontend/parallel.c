@@ -591,8 +591,27 @@ fe_status fe_lower_parallel(lower *lw, int li)
         LLVMValueRef cap = LLVMBuildExtractValue(B, lst, 1, "");
         fe_check(lw, LLVMBuildICmp(B, LLVMIntSGT, n, cap, ""), RT_ERR_LIST_LENGTH, fi->loc, cap, n);
     }
+    /* How the pool may schedule it.  Integer partials combine the same in
+     * any grouping: uneven work is balanced over the threads.  Floating-point
+     * partials must combine in a fixed grouping for results to repeat from
+     * run to run: balanced with a slot per piece (pieces do not depend on
+     * which thread runs them), unless arrays are reduced too (a private copy
+     * per piece would cost too much memory): then the static schedule. */
+    int64_t flags = RT_LAUNCH_BALANCE;
+    for (int i = 0; i < p.n[P_RED]; i++)
+        if (!fe_t_is_intlike(f->vars[p.vars[P_RED][i]].type))
+            flags = RT_LAUNCH_PIECES;
+    for (int i = 0; i < p.n[P_ARED] && flags == RT_LAUNCH_PIECES; i++)
+        flags = 0;
+    for (int i = 0; i < p.n[P_ARED]; i++) {
+        const fe_type *t = f->vars[p.vars[P_ARED][i]].type;
+        if (!fe_t_is_intlike(fe_t_np(f->types, t->dtype)))
+            flags = 0;
+    }
     LLVMValueRef ctx = fe_entry_alloca(lw, p.ctxty, "ctx");
     LLVMValueRef nslots = thread_slots(lw);
+    if (flags & RT_LAUNCH_PIECES)
+        nslots = LLVMBuildMul(B, nslots, fe_const_i64(lw, RT_PIECES), "slots");
     LLVMBuildStore(B, lw->fn->err, ctx_field(lw, &p, ctx, F_ERR));
     LLVMBuildStore(B, n, ctx_field(lw, &p, ctx, F_N));
     LLVMBuildStore(B, nslots, ctx_field(lw, &p, ctx, F_SLOTS));
@@ -642,21 +661,10 @@ fe_status fe_lower_parallel(lower *lw, int li)
         free_plan(&p);
         return st;
     }
-    /* the marker: (body, ctx, n, min_parallel, max_threads, flags), where
-     * max_threads comes from the construct's if, self and num_gangs, and
-     * the pool may balance uneven work unless floating-point partials
-     * combined per thread would then round differently from run to run */
-    int64_t flags = RT_LAUNCH_BALANCE;
-    for (int i = 0; i < p.n[P_RED]; i++)
-        if (!fe_t_is_intlike(f->vars[p.vars[P_RED][i]].type))
-            flags = 0;
-    for (int i = 0; i < p.n[P_ARED]; i++) {
-        const fe_type *t = f->vars[p.vars[P_ARED][i]].type;
-        if (!fe_t_is_intlike(fe_t_np(f->types, t->dtype)))
-            flags = 0;
-    }
-    LLVMTypeRef ptys[6] = {lw->ptr, lw->ptr, lw->i64, lw->i64, lw->i64, lw->i64};
-    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 6, 0);
+    /* the marker: (body, ctx, n, min_parallel, max_threads, flags, slots),
+     * where max_threads comes from the construct's if, self and num_gangs */
+    LLVMTypeRef ptys[7] = {lw->ptr, lw->ptr, lw->i64, lw->i64, lw->i64, lw->i64, lw->i64};
+    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 7, 0);
     LLVMValueRef marker = LLVMGetNamedFunction(lw->M, "pyacc.parallel_loop");
     if (!marker)
         marker = LLVMAddFunction(lw->M, "pyacc.parallel_loop", fty);
@@ -665,8 +673,9 @@ fe_status fe_lower_parallel(lower *lw, int li)
                             ? fe_convert(lw, LLVMBuildLoad2(B, fe_lty(lw, f->vars[tp].type), fe_var_slot(lw, tp), ""),
                                          f->vars[tp].type, fe_t_simple(f->types, FE_T_INT))
                             : fe_const_i64(lw, 0);
-    LLVMValueRef args[6] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, li)), maxt, fe_const_i64(lw, flags)};
-    LLVMBuildCall2(B, fty, marker, args, 6, "");
+    LLVMValueRef args[7] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, li)), maxt, fe_const_i64(lw, flags),
+                            nslots};
+    LLVMBuildCall2(B, fty, marker, args, 7, "");
     lw->nparallel++;
     /* an error in any chunk ends the region (the scratch goes with it) */
     LLVMValueRef kind = LLVMBuildLoad2(B, lw->i32, lw->fn->err, "");

@@ -22,23 +22,24 @@ static void run_gangs(void *p, int64_t gb, int64_t ge, int32_t tid)
 }
 
 void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads,
-                     int64_t flags)
+                     int64_t flags, int64_t slots)
 {
     if (n <= 0)
         return;
+    int32_t tids = slots > INT32_MAX ? INT32_MAX : slots < 1 ? 1 : (int32_t)slots;
     if (max_threads == 1) { /* the local thread */
         body(ctx, 0, n, 0);
         return;
     }
     if (max_threads <= 0) {
-        if (flags & RT_LAUNCH_BALANCE)
-            rt_parallel_for_balanced(body, ctx, n, min_parallel);
+        if (flags & (RT_LAUNCH_BALANCE | RT_LAUNCH_PIECES))
+            rt_parallel_for_balanced(body, ctx, n, min_parallel, tids, (flags & RT_LAUNCH_PIECES) != 0);
         else
-            pyacc_rt_parallel_for(body, ctx, n, min_parallel);
+            rt_parallel_for_limited(body, ctx, n, min_parallel, tids);
         return;
     }
     /* num_gangs(g): g shares of the iterations, spread over the pool; a
      * thread may run several, each body call combining into its own slot */
     gangs g = {body, ctx, n, max_threads < n ? max_threads : n};
-    pyacc_rt_parallel_for(run_gangs, &g, g.ngangs, 2);
+    rt_parallel_for_limited(run_gangs, &g, g.ngangs, 2, tids);
 }

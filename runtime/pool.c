@@ -103,6 +103,7 @@ struct job {
     int32_t nchunks; /* chunks of this loop, <= nworkers + 1 */
     int32_t caller_cpu; /* the CPU the caller published from, or -1 */
     bool balanced;   /* chunks are handed out in pieces (g_shares) */
+    bool piece_tids; /* the body's tid argument is the piece's index */
 };
 
 /* The balanced schedule's chunks: chunk k still has [next, end) to hand out,
@@ -424,12 +425,15 @@ static void run_part(const struct job *j, int32_t tid)
         return;
     }
     for (int32_t k = 0; k < j->nchunks; k++) {
-        struct share *sh = &g_shares[(tid + k) % j->nchunks];
+        int32_t c = (tid + k) % j->nchunks;
+        struct share *sh = &g_shares[c];
+        int64_t first = c * j->q + (c < j->r ? c : j->r);
         for (;;) {
             int64_t b = atomic_fetch_add_explicit(&sh->next, sh->piece, memory_order_relaxed);
             if (b >= sh->end)
                 break;
-            j->body(j->ctx, b, b + sh->piece < sh->end ? b + sh->piece : sh->end, tid);
+            int32_t who = j->piece_tids ? c * RT_PIECES + (int32_t)((b - first) / sh->piece) : tid;
+            j->body(j->ctx, b, b + sh->piece < sh->end ? b + sh->piece : sh->end, who);
         }
     }
 }
@@ -595,19 +599,27 @@ static void run_inline(rt_body_fn body, void *ctx, int64_t n)
     tl_in_loop = was;
 }
 
-static void parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, bool balanced);
+static void parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int32_t max_tids,
+                         bool balanced, bool piece_tids);
 
 void pyacc_rt_parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel)
 {
-    parallel_for(body, ctx, n, min_parallel, false);
+    parallel_for(body, ctx, n, min_parallel, INT32_MAX, false, false);
 }
 
-void rt_parallel_for_balanced(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel)
+void rt_parallel_for_limited(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int32_t max_tids)
 {
-    parallel_for(body, ctx, n, min_parallel, true);
+    parallel_for(body, ctx, n, min_parallel, max_tids, false, false);
 }
 
-static void parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, bool balanced)
+void rt_parallel_for_balanced(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int32_t max_tids,
+                              bool piece_tids)
+{
+    parallel_for(body, ctx, n, min_parallel, max_tids, true, piece_tids);
+}
+
+static void parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int32_t max_tids,
+                         bool balanced, bool piece_tids)
 {
     if (n <= 0)
         return;
@@ -627,13 +639,17 @@ static void parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_para
         stop_workers_locked();
         start_workers_locked(nthreads);
     }
-    if (pool_nworkers == 0) { /* no threads to be had */
+    /* as many chunks as threads, fewer when the body's tids must stay below
+     * max_tids (its per-thread slots were counted before the loop) */
+    int64_t avail = (int64_t)pool_nworkers + 1;
+    int64_t cap = piece_tids ? max_tids / RT_PIECES : max_tids;
+    if (avail > cap)
+        avail = cap > 1 ? cap : 1;
+    if (avail == 1) { /* no threads to be had, or no slots for them */
         pthread_mutex_unlock(&pool_lock);
         run_inline(body, ctx, n);
         return;
     }
-
-    int64_t avail = (int64_t)pool_nworkers + 1;
     int32_t nchunks = (int32_t)(n < avail ? n : avail);
     struct job *j = &g_go.job;
     j->body = body;
@@ -643,6 +659,7 @@ static void parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_para
     j->nchunks = nchunks;
     j->caller_cpu = sched_getcpu();
     j->balanced = balanced && nchunks > 1;
+    j->piece_tids = j->balanced && piece_tids;
     if (j->balanced)
         for (int32_t k = 0; k < nchunks; k++) {
             int64_t b, e;
@@ -650,7 +667,7 @@ static void parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_para
             /* eight pieces a chunk: a thread idle at the end waits for at
              * most an eighth of someone's share */
             g_shares[k].end = e;
-            g_shares[k].piece = (e - b + 7) / 8;
+            g_shares[k].piece = (e - b + RT_PIECES - 1) / RT_PIECES;
             atomic_store_explicit(&g_shares[k].next, b, memory_order_relaxed);
         }
     /* Relaxed: published to the workers by the release in

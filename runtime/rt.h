@@ -10,6 +10,7 @@
 #ifndef PYACC_RT_H
 #define PYACC_RT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* --------------------------------------------------------------- the pool
@@ -35,14 +36,24 @@ typedef void (*rt_body_fn)(void *ctx, int64_t begin, int64_t end, int32_t tid);
  * (they take turns on the pool).  The body must return (no longjmp out). */
 void pyacc_rt_parallel_for(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel);
 
-/* As pyacc_rt_parallel_for, but the balanced schedule: each thread starts
- * on its own contiguous chunk, taken in pieces, and a thread that finishes
- * early takes pieces of the chunks still running.  The body is then called
- * several times per thread, with pieces in no fixed order and a tid that
- * need not own the piece: for loops whose result does not depend on which
- * thread ran which iterations (not floating-point reductions combined per
- * thread). */
-void rt_parallel_for_balanced(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel);
+/* As pyacc_rt_parallel_for, with tids below max_tids (fewer chunks when
+ * there are more threads): for bodies indexing per-thread slots counted
+ * before the loop, which a concurrent rt_set_num_threads must not outgrow. */
+void rt_parallel_for_limited(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int32_t max_tids);
+
+/* Pieces per chunk under the balanced schedule. */
+#define RT_PIECES 8
+
+/* As rt_parallel_for_limited, but the balanced schedule: each thread starts
+ * on its own contiguous chunk, taken in RT_PIECES pieces, and a thread that
+ * finishes early takes pieces of the chunks still running.  The body is then
+ * called several times per thread, for pieces in no fixed order.  Its tid
+ * argument is the running thread's (below max_tids), or with piece_tids the
+ * piece's own index, chunk * RT_PIECES + piece (below max_tids too): the
+ * same pieces whichever thread runs them, so per-piece partial results
+ * combined in index order come out the same on every run. */
+void rt_parallel_for_balanced(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int32_t max_tids,
+                              bool piece_tids);
 
 /* The number of threads a parallel loop uses: PYACC_NUM_THREADS if set,
  * else the CPUs this process may run on. */
@@ -95,11 +106,12 @@ int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t file, int32_t line, 
 
 /* A compute region's parallel loop: max_threads 0 uses the pool, 1 runs on
  * the calling thread (if(false), self), g > 1 makes g gangs (num_gangs).
- * flags: RT_LAUNCH_BALANCE lets the pool balance uneven work (the loop's
- * result does not depend on which thread runs which iterations). */
-enum { RT_LAUNCH_BALANCE = 1 };
+ * The body's tids stay below slots.  flags: RT_LAUNCH_BALANCE lets the pool
+ * balance uneven work; RT_LAUNCH_PIECES also makes tid the piece's index
+ * (slots then counts RT_PIECES per thread). */
+enum { RT_LAUNCH_BALANCE = 1, RT_LAUNCH_PIECES = 2 };
 void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads,
-                     int64_t flags);
+                     int64_t flags, int64_t slots);
 
 /* ------------------------------------------------------------- scratch */
 

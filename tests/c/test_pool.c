@@ -226,7 +226,7 @@ static void balanced_for(int32_t nthreads, int64_t n)
     struct uneven *u = calloc(1, sizeof *u);
     u->visits = calloc((size_t)(n > 0 ? n : 1), sizeof *u->visits);
     u->nthreads = nthreads;
-    rt_parallel_for_balanced(uneven_body, u, n, 0);
+    rt_parallel_for_balanced(uneven_body, u, n, 0, INT32_MAX, false);
     for (int64_t i = 0; i < n; i++)
         cr_assert_eq(atomic_load(&u->visits[i]), 1, "n=%lld threads=%d: index %lld ran %d times",
                      (long long)n, nthreads, (long long)i, atomic_load(&u->visits[i]));
@@ -253,7 +253,7 @@ Test(pool, balanced_lets_idle_threads_take_others_work)
     const int64_t n = 4000;
     u->visits = calloc((size_t)n, sizeof *u->visits);
     u->nthreads = 4;
-    rt_parallel_for_balanced(uneven_body, u, n, 0);
+    rt_parallel_for_balanced(uneven_body, u, n, 0, INT32_MAX, false);
     int64_t ran = 0;
     for (int t = 0; t < 4; t++)
         ran += atomic_load(&u->per_tid[t]);
@@ -270,6 +270,64 @@ Test(pool, balanced_and_static_loops_interleave)
     for (int rep = 0; rep < 50; rep++) {
         balanced_for(3, 97 + rep);
         check_loop(101 + rep, 0, 3);
+    }
+}
+
+/* Piece tids: every piece has its own index, and the same bounds on every
+ * run whichever thread runs it. */
+struct pieces {
+    int64_t begin[8 * RT_PIECES], end[8 * RT_PIECES];
+    _Atomic int calls;
+    _Atomic int clash;
+};
+
+static void piece_body(void *ctx, int64_t b, int64_t e, int32_t tid)
+{
+    struct pieces *p = ctx;
+    atomic_fetch_add(&p->calls, 1);
+    if (tid < 0 || tid >= 8 * RT_PIECES || p->end[tid] != 0) {
+        atomic_store(&p->clash, 1);
+        return;
+    }
+    p->begin[tid] = b;
+    p->end[tid] = e;
+    volatile int64_t x = 0; /* uneven: later pieces cost more */
+    for (int64_t k = 0; k < b * 50; k++)
+        x += k;
+}
+
+Test(pool, balanced_piece_tids_are_fixed_per_piece)
+{
+    cr_assert_eq(rt_set_num_threads(4), 4);
+    struct pieces first;
+    for (int rep = 0; rep < 20; rep++) {
+        struct pieces *p = calloc(1, sizeof *p);
+        rt_parallel_for_balanced(piece_body, p, 1003, 0, 8 * RT_PIECES, true);
+        cr_assert_eq(atomic_load(&p->clash), 0);
+        int64_t covered = 0;
+        for (int t = 0; t < 8 * RT_PIECES; t++)
+            covered += p->end[t] - p->begin[t];
+        cr_assert_eq(covered, 1003);
+        if (rep == 0)
+            first = *p;
+        for (int t = 0; t < 8 * RT_PIECES; t++)
+            cr_assert(p->begin[t] == first.begin[t] && p->end[t] == first.end[t], "piece %d moved", t);
+        free(p);
+    }
+}
+
+Test(pool, limited_keeps_tids_below_the_cap)
+{
+    cr_assert_eq(rt_set_num_threads(8), 8);
+    for (int32_t cap = 1; cap <= 9; cap++) {
+        struct rec *r = calloc(1, sizeof *r);
+        rt_parallel_for_limited(record_body, r, 1000, 0, cap);
+        int nc = atomic_load(&r->nchunks);
+        cr_assert_eq(nc, cap < 8 ? cap : 8);
+        for (int k = 0; k < nc; k++)
+            cr_assert_lt(r->chunks[k].tid, cap);
+        cr_assert_eq(atomic_load(&r->total), 1000);
+        free(r);
     }
 }
 
