@@ -24,6 +24,9 @@
  *               | "data" | "host_data" | "atomic"
  *   clauses     = [clause ([","] clause)*]
  *   clause      = clause-name ["(" args ")" | "=" value]
+ *                 -- clause-name may be a 2.0 alternate name: pcopy,
+ *                    present_or_copy (copy), pcopyin, present_or_copyin,
+ *                    pcopyout, present_or_copyout, pcreate, present_or_create
  *   value       = "(" args ")" | args
  *                 -- a value ends at a top-level ",", at blanks followed by
  *                    a clause name allowed on this directive (and not by
@@ -555,11 +558,26 @@ static fe_status skip_string(parser *p, uint32_t pos, uint32_t end, uint32_t *af
     return syntax_at(p, pos, triple ? 3 : 1, "unterminated string");
 }
 
+/* OpenACC 2.0's names, which 2.7 keeps as alternate names (2.7.5-2.7.8):
+ * since 2.5 copy and friends act only on absent data anyway. */
+static const struct {
+    const char *name;
+    int clause;
+} clause_aliases[] = {
+    {"pcopy", FE_CL_COPY},           {"present_or_copy", FE_CL_COPY},
+    {"pcopyin", FE_CL_COPYIN},       {"present_or_copyin", FE_CL_COPYIN},
+    {"pcopyout", FE_CL_COPYOUT},     {"present_or_copyout", FE_CL_COPYOUT},
+    {"pcreate", FE_CL_CREATE},       {"present_or_create", FE_CL_CREATE},
+};
+
 static int clause_lookup(const parser *p, uint32_t off, uint32_t len)
 {
     for (int k = 0; k < FE_CL_COUNT_; k++)
         if (word_is(p, off, len, clause_info[k].name))
             return k;
+    for (size_t k = 0; k < sizeof clause_aliases / sizeof clause_aliases[0]; k++)
+        if (word_is(p, off, len, clause_aliases[k].name))
+            return clause_aliases[k].clause;
     return -1;
 }
 

@@ -1534,3 +1534,29 @@ Test(error_set, formats_the_message_and_returns_the_status)
     fe_error_set(&e, FE_ERR_SYNTAX, loc, "%s", big);
     cr_assert_eq(strlen(e.msg), sizeof e.msg - 1);
 }
+
+/* OpenACC 2.0's present_or_ names are 2.7's alternate names for the data
+ * clauses. */
+Test(clause, present_or_aliases_are_the_data_clauses)
+{
+    static const struct {
+        const char *text;
+        fe_clause_kind kind;
+    } cases[] = {
+        {"#pragma acc data pcopy(a)", FE_CL_COPY},
+        {"#pragma acc data present_or_copy(a)", FE_CL_COPY},
+        {"#pragma acc enter data pcopyin(a)", FE_CL_COPYIN},
+        {"#pragma acc data present_or_copyin(a)", FE_CL_COPYIN},
+        {"#pragma acc parallel pcopyout(a)", FE_CL_COPYOUT},
+        {"#pragma acc exit data present_or_copyout(a)", FE_CL_COPYOUT},
+        {"#pragma acc kernels pcreate(a)", FE_CL_CREATE},
+        {"#pragma acc declare present_or_create(a)", FE_CL_CREATE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fe_directive *d = parse_ok(cases[i].text);
+        cr_assert_eq(d->nclauses, 1, "%s", cases[i].text);
+        cr_assert_eq(d->clauses[0].kind, cases[i].kind, "%s", cases[i].text);
+        cr_assert_eq(d->clauses[0].nitems, 1);
+        fe_directive_free(d);
+    }
+}

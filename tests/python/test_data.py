@@ -470,3 +470,41 @@ def test_an_error_in_an_async_region_is_raised_by_the_wait():
         pyacc.acc_wait(8)
     f(np.zeros(4, dtype=np.int64), 1)  # the queue works again
     pyacc.acc_wait(8)
+
+
+# ------------------------------------------------ the other data clauses
+
+def test_no_create_deviceptr_attach_and_detach_clauses():
+    @acc
+    def f(a, p, target, seen):
+        #pragma acc data no_create(a)
+        seen.append(acc_is_present(a))                 # absent stays absent
+        #pragma acc data copy(a) deviceptr(target)
+        #pragma acc data no_create(a)
+        seen.append(present_counts(a))                 # present: used, counted
+        #pragma acc enter data copyin(p, target)
+        #pragma acc enter data attach(p)
+        seen.append(present_counts(p)[2])
+        #pragma acc data attach(p)
+        seen.append(present_counts(p)[2])
+        #pragma acc exit data detach(p)
+        seen.append(present_counts(p)[2])
+        #pragma acc exit data delete(p, target)
+        seen.append(acc_is_present(p) or acc_is_present(target))
+
+    target = np.arange(4.0)
+    p = np.array([target.ctypes.data], dtype=np.uintp)  # a pointer, as a struct holds it
+    seen = []
+    f(np.zeros(3), p, target, seen)
+    assert seen == [False, (2, 0, 0), 1, 2, 0, False]
+
+
+def test_present_or_aliases_and_pcopy():
+    @acc
+    def f(a, seen):
+        #pragma acc data pcopy(a) present_or_copyin(a)
+        seen.append(present_counts(a))
+
+    seen = []
+    f(np.zeros(3), seen)
+    assert seen == [(2, 0, 0)]

@@ -2,6 +2,8 @@
 checked against the plain function (or, where parallel execution may order
 floating-point operations differently, against the exact answer)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -655,6 +657,8 @@ def f(a, out):
     check(f, np.arange(5 * 6 * 70.0).reshape(5, 6, 70), np.zeros((5, 6, 70)))
     notes = "\n".join(f.notes().values())
     assert notes.count("in parallel") == 1  # the outer level across cores
+    ir = "\n".join(f.inspect_llvm().values())
+    assert re.search(r"<\d+ x double>", ir), "the innermost (vector) loop is not vectorised"
 
 
 def test_prefix_sums_under_serial_loop_seq():
