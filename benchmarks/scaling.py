@@ -72,6 +72,15 @@ def jacobi(a, b):
             b[i, j] = 0.25 * (a[i - 1, j] + a[i + 1, j] + a[i, j - 1] + a[i, j + 1])
 
 
+@acc
+def sqrt_rows(a, out):
+    # four rows, sixteen cores: collapse(2) spreads all the points
+    #pragma acc parallel loop collapse(2)
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            out[i, j] = math.sqrt(a[i, j]) * 2.0 + 1.0
+
+
 if numba is not None:
     @njit(parallel=True, fastmath=False, cache=False)
     def nb_saxpy(a, x, y):
@@ -100,6 +109,12 @@ if numba is not None:
                 out[r, c] = k
 
     @njit(parallel=True)
+    def nb_sqrt_rows(a, out):
+        for i in prange(a.shape[0]):
+            for j in range(a.shape[1]):
+                out[i, j] = math.sqrt(a[i, j]) * 2.0 + 1.0
+
+    @njit(parallel=True)
     def nb_jacobi(a, b):
         for i in prange(1, a.shape[0] - 1):
             for j in range(1, a.shape[1] - 1):
@@ -117,6 +132,8 @@ def workloads(quick):
     a2 = rng.random((2 * side, 2 * side))
     b2 = np.zeros_like(a2)
     esc = (-2.0, -1.25, 2.5 / side, 200)
+    r4 = rng.random((4, n // 4))
+    o4 = np.zeros_like(r4)
     return [
         ("saxpy f32 n=%d" % n, lambda: saxpy(np.float32(2.0), x32, y32),
          numba and (lambda: nb_saxpy(np.float32(2.0), x32, y32)), None),
@@ -124,6 +141,8 @@ def workloads(quick):
          lambda p, q: abs(p - q) <= 1e-9 * abs(q)),
         ("escape time %dx%d" % (side, side), lambda: escape(grid, *esc) or grid.copy(),
          numba and (lambda: nb_escape(grid, *esc) or grid.copy()), lambda p, q: np.array_equal(p, q)),
+        ("collapse(2) sqrt, 4x%d" % (n // 4), lambda: sqrt_rows(r4, o4) or o4.copy(),
+         numba and (lambda: nb_sqrt_rows(r4, o4) or o4.copy()), lambda p, q: np.array_equal(p, q)),
         ("jacobi (kernels) %dx%d" % a2.shape, lambda: jacobi(a2, b2) or b2.copy(),
          numba and (lambda: nb_jacobi(a2, b2) or b2.copy()), lambda p, q: np.array_equal(p, q)),
     ]

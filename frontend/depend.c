@@ -68,7 +68,7 @@ static access access_of(fe_func *f, const fe_node *n)
 }
 
 /* Whether variable var is written anywhere in the loop's body. */
-static int written_in(fe_func *f, const fe_loop *lp, int var)
+int fe_written_in(const fe_func *f, const fe_loop *lp, int var)
 {
     for (int v = 0; v < f->nnodes; v++) {
         const fe_node *n = &f->nodes[v];
@@ -95,7 +95,7 @@ static int moves_with(fe_func *f, const fe_loop *lp, int ivar, fe_val c)
         if (op == FE_NB_SUBTRACT && side == 1)
             break; /* c - i moves the other way, which is fine, but keep it simple */
         if (a->op == IR_LOADVAR && a->var == ivar &&
-            (b->op == IR_CONST || (b->op == IR_LOADVAR && !written_in(f, lp, b->var))))
+            (b->op == IR_CONST || (b->op == IR_LOADVAR && !fe_written_in(f, lp, b->var))))
             return 1;
     }
     return 0;

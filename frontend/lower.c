@@ -416,7 +416,7 @@ static fe_status place_appends(lower *lw)
 }
 
 /* Appends a line to the diagnostics PYACC_DEBUG prints. */
-static void note(lower *lw, const char *fmt, ...)
+void fe_note(lower *lw, const char *fmt, ...)
 {
     char line[400];
     va_list ap;
@@ -450,9 +450,9 @@ static void decide_parallel(lower *lw)
                 continue;
             if (fe_loop_independent(lw, li, why, sizeof why)) {
                 lw->par_of_loop[li] = 1;
-                note(lw, "line %d: loop runs in parallel (its iterations are independent)", line);
+                fe_note(lw, "line %d: loop runs in parallel (its iterations are independent)", line);
             } else {
-                note(lw, "line %d: loop runs in order: %s", line, why);
+                fe_note(lw, "line %d: loop runs in order: %s", line, why);
             }
             continue;
         }
@@ -465,7 +465,7 @@ static void decide_parallel(lower *lw)
          * it run in each thread, vectorised where LLVM can */
         if (!nested) {
             lw->par_of_loop[li] = 1;
-            note(lw, "line %d: loop runs in parallel (independent by its directive)", line);
+            fe_note(lw, "line %d: loop runs in parallel (independent by its directive)", line);
         }
     }
 }

@@ -11,6 +11,9 @@
 
 /* One LLVM function being generated: the region's entry, or the outlined
  * body of a parallel loop. */
+/* Loops of one collapse(n) nest beyond the outermost. */
+#define FE_MAX_COLLAPSE 7
+
 typedef struct lfn {
     LLVMValueRef fn;
     LLVMBasicBlockRef entry;  /* allocas only */
@@ -21,6 +24,13 @@ typedef struct lfn {
     int par_loop;             /* the loop outlined into this function, or -1 */
     LLVMValueRef k;           /* body: alloca of the current iteration index */
     LLVMBasicBlockRef latch;  /* body: the back edge's target */
+    /* body of a collapse(n) nest run as one iteration space (parallel.c):
+     * the inner loops' iterators, and per level the piece's first and last
+     * multi-index and whether the loops outside it are at those */
+    int ncol;
+    int col_var[FE_MAX_COLLAPSE];
+    LLVMValueRef col_lo[FE_MAX_COLLAPSE + 1], col_hi[FE_MAX_COLLAPSE + 1];
+    LLVMValueRef col_first[FE_MAX_COLLAPSE + 1], col_last[FE_MAX_COLLAPSE + 1];
 } lfn;
 
 typedef struct lower {
@@ -103,8 +113,19 @@ void fe_atomics_free(lower *lw);
 /* Lowers node n, which has an atomic role; NULL with lw->err set on error. */
 LLVMValueRef fe_lower_atomic(lower *lw, fe_node *n);
 
+/* lower.c: appends a line to the notes PYACC_DEBUG prints and f.notes()
+ * returns (which loops run in parallel, and why). */
+void fe_note(lower *lw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* depend.c: whether variable var is assigned in loop lp's body. */
+int fe_written_in(const fe_func *f, const fe_loop *lp, int var);
+
 /* depend.c: whether loop li's iterations are independent; if not, why. */
 int fe_loop_independent(lower *lw, int li, char *why, size_t whylen);
+
+/* parallel.c: the iterator value v about to be stored into variable var,
+ * narrowed to the piece when var is a collapsed inner loop's iterator. */
+LLVMValueRef fe_collapse_iterator(lower *lw, int var, LLVMValueRef v);
 
 /* parallel.c: lowers parallel loop li at its header, in the entry: the body
  * outlined into a function the pool runs, variables handed over by role,

@@ -1335,6 +1335,8 @@ LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
     case IR_STOREVAR: {
         const fe_type *t = f->vars[n->var].type;
         LLVMValueRef v = fe_convert(lw, arg_val(lw, n, 0), arg_type(lw, n, 0), t);
+        if (lw->fn->ncol)
+            v = fe_collapse_iterator(lw, n->var, v);
         LLVMBuildStore(lw->B, v, fe_var_slot(lw, n->var));
         if (f->vars[n->var].tag >= 0) /* which kind it holds now */
             LLVMBuildStore(lw->B, fe_kind_value(lw, fe_arg(f, n, 0)), fe_var_slot(lw, f->vars[n->var].tag));

@@ -748,3 +748,64 @@ def f(x):
     first = f(x)
     assert all(f(x) == first for _ in range(30))
     assert first == pytest.approx(f.py_func(x), rel=1e-12)
+
+
+# ------------------------------------------------------------- collapse
+
+_COLLAPSE2 = """
+@acc
+def f(a, out):
+    #pragma acc parallel loop collapse(2)
+    for i in range(a.shape[0]):
+        for j in range(1, a.shape[1], 2):
+            out[i, j] = a[i, j] * 2 + i - j
+    return out
+"""
+
+
+@pytest.mark.parametrize("shape", [(3, 1001), (1, 5), (2, 0), (0, 4), (7, 3), (2, 2)])
+def test_collapse_runs_the_nest_as_one_space(shape):
+    f = make(_COLLAPSE2)
+    a = np.random.default_rng(0).random(shape)
+    check(f, a, np.zeros(shape))
+    assert "the collapse(2) nest runs as one iteration space" in "\n".join(f.notes().values())
+
+
+def test_collapse_3_with_a_float_reduction_repeats_exactly():
+    f = make("""
+@acc
+def f(a, n):
+    s = 0.0
+    #pragma acc parallel loop collapse(3) reduction(+:s)
+    for i in range(a.shape[0]):
+        for j in range(n):
+            for k in range(a.shape[2] - 1, -1, -1):
+                s += a[i, j, k] * (i + 1) / (j + k + 1)
+    return s
+""")
+    a = np.random.default_rng(1).random((2, 5, 3001))
+    first = f(a, 5)
+    assert first == pytest.approx(f.py_func(a, 5), rel=1e-12)
+    assert all(f(a, 5) == first for _ in range(10))
+    assert f(a, 0) == 0.0
+    assert "collapse(3) nest runs as one iteration space" in "\n".join(f.notes().values())
+
+
+@pytest.mark.parametrize("body,tail,why", [
+    ("for j in range(i, a.shape[1]):", "", "triangular"),
+    ("for j in range(a.shape[1]):", "last = i", "i used after"),
+])
+def test_collapse_of_a_nest_that_does_not_qualify_still_runs_right(body, tail, why):
+    f = make(f"""
+@acc
+def f(a, out):
+    last = -1
+    #pragma acc parallel loop collapse(2)
+    for i in range(a.shape[0]):
+        {body}
+            out[i, j] = a[i, j]
+    {tail}
+    return out, last
+""")
+    check(f, np.arange(12.0).reshape(3, 4), np.zeros((3, 4)))
+    assert "one iteration space" not in "\n".join(f.notes().values()), why
