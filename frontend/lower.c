@@ -17,6 +17,7 @@
 #include <llvm-c/Analysis.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -485,6 +486,11 @@ static fe_status alloc_tables(lower *lw)
         if (!lw->fact[k] || !lw->fact_iter[k])
             return FE_ERR_NOMEM;
     }
+    lw->lower_bound = malloc(((size_t)f->nvars + 1) * sizeof *lw->lower_bound);
+    if (!lw->lower_bound)
+        return FE_ERR_NOMEM;
+    for (int v = 0; v <= f->nvars; v++)
+        lw->lower_bound[v] = INT64_MIN;
     lw->listout_loop = calloc((size_t)nargs + 1, sizeof *lw->listout_loop);
     lw->par_of_loop = calloc((size_t)lw->loops.n + 1, sizeof *lw->par_of_loop);
     if (!lw->val || !lw->listout_loop || !lw->par_of_loop)
@@ -504,6 +510,8 @@ static void free_tables(lower *lw)
         free(lw->fact_iter[k]);
         lw->fact[k] = lw->fact_iter[k] = NULL;
     }
+    free(lw->lower_bound);
+    lw->lower_bound = NULL;
     free(lw->listout_loop);
     free(lw->par_of_loop);
     fe_loops_free(&lw->loops);

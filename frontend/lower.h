@@ -49,6 +49,10 @@ typedef struct lower {
      * fact_iter: every value the iterator it holds yields has it */
     uint8_t *fact[2];
     uint8_t *fact_iter[2];
+    int64_t *lower_bound;     /* per variable: no value it holds is below this
+                                 (INT64_MIN: unknown); range indices with a
+                                 constant start, so that a[i - 1] needs no
+                                 negative-index wraparound */
     int *listout_loop;        /* per parameter: the loop whose iterations append, or -1 */
     int *par_of_loop;         /* per loop: outlined as a parallel loop */
     LLVMValueRef *listout_desc; /* per parameter: entry-function load of its desc pointer */

@@ -231,6 +231,16 @@ static int node_fact(lower *lw, fe_val v, int fact)
     case IR_BINOP: {
         int op = n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
         int l = node_fact(lw, fe_arg(f, n, 0), fact), r = node_fact(lw, fe_arg(f, n, 1), fact);
+        if (fact == FE_FACT_NONNEG) {
+            /* i - k, i + (-k) with i never below k: a stencil's a[i - 1] */
+            const fe_node *a = &f->nodes[fe_arg(f, n, 0)], *b = &f->nodes[fe_arg(f, n, 1)];
+            if ((op == FE_NB_SUBTRACT || op == FE_NB_ADD) && a->op == IR_LOADVAR && b->op == IR_CONST &&
+                b->c.kind == FE_CONST_INT && b->c.i > INT64_MIN + 1 && lw->lower_bound[a->var] != INT64_MIN) {
+                int64_t k = op == FE_NB_SUBTRACT ? b->c.i : -b->c.i;
+                if (k <= lw->lower_bound[a->var])
+                    return 1;
+            }
+        }
         if (fact == FE_FACT_NONNEG)
             return (op == FE_NB_ADD || op == FE_NB_MULTIPLY || op == FE_NB_FLOOR_DIVIDE ||
                     op == FE_NB_REMAINDER || op == FE_NB_AND || op == FE_NB_RSHIFT) && l && r;
@@ -298,9 +308,68 @@ static int iter_fact(lower *lw, fe_val v, int fact)
     return step->op == IR_CONST && step->c.kind == FE_CONST_INT && step->c.i > 0;
 }
 
+/* The least value a range(start, stop[, step]) call's iterator yields,
+ * for a constant start and a positive constant step; INT64_MIN otherwise. */
+static int64_t range_start(lower *lw, fe_val v)
+{
+    fe_func *f = lw->f;
+    const fe_node *n = &f->nodes[v];
+    if (n->op != IR_CALL)
+        return INT64_MIN;
+    const fe_type *ct = f->nodes[fe_arg(f, n, 0)].type;
+    int na = n->nargs - 1;
+    if (!ct || ct->kind != FE_T_FUNC || ct->id != FE_BI_RANGE || na < 1)
+        return INT64_MIN;
+    if (na == 1)
+        return 0;
+    const fe_node *st = &f->nodes[fe_arg(f, n, 1)];
+    if (st->op != IR_CONST || st->c.kind != FE_CONST_INT)
+        return INT64_MIN;
+    if (na == 3) {
+        const fe_node *sp = &f->nodes[fe_arg(f, n, 3)];
+        if (sp->op != IR_CONST || sp->c.kind != FE_CONST_INT || sp->c.i <= 0)
+            return INT64_MIN;
+    }
+    return st->c.i;
+}
+
+/* lw->lower_bound: for each variable only ever stored from a range loop's
+ * element, the least start of those ranges. */
+static void compute_lower_bounds(lower *lw)
+{
+    fe_func *f = lw->f;
+    for (int var = 0; var < f->nvars; var++) {
+        int64_t low = INT64_MAX;
+        int stores = 0;
+        for (int v = 0; v < f->nnodes && low != INT64_MIN; v++) {
+            const fe_node *n = &f->nodes[v];
+            if (n->op != IR_STOREVAR || n->var != var || !f->blocks[n->block].reachable)
+                continue;
+            stores++;
+            const fe_node *src = &f->nodes[fe_arg(f, n, 0)];
+            if (src->op != IR_ITERNEXT) {
+                low = INT64_MIN;
+                break;
+            }
+            /* every iterator the element comes from */
+            for (int w = 0; w < f->nnodes && low != INT64_MIN; w++) {
+                const fe_node *m = &f->nodes[w];
+                if (m->op != IR_STOREVAR || m->var != src->var || !f->blocks[m->block].reachable)
+                    continue;
+                const fe_node *gi = &f->nodes[fe_arg(f, m, 0)];
+                int64_t s = gi->op == IR_GETITER ? range_start(lw, fe_arg(f, gi, 0)) : INT64_MIN;
+                low = s < low ? s : low;
+            }
+        }
+        if (stores && !f->vars[var].is_param && low != INT64_MAX)
+            lw->lower_bound[var] = low;
+    }
+}
+
 void fe_compute_nonneg(lower *lw)
 {
     fe_func *f = lw->f;
+    compute_lower_bounds(lw);
     /* Start from "nothing known" and only ever learn: a variable has a fact
      * once every store into it has. */
     for (int fact = 0; fact < FE_NFACTS; fact++) {

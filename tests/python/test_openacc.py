@@ -809,3 +809,18 @@ def f(a, out):
 """)
     check(f, np.arange(12.0).reshape(3, 4), np.zeros((3, 4)))
     assert "one iteration space" not in "\n".join(f.notes().values()), why
+
+
+@pytest.mark.parametrize("start,off", [(0, 1), (1, 1), (1, 2), (2, 2), (3, -1)])
+def test_stencil_offsets_wrap_only_where_python_does(start, off):
+    # a[i - off] is negative for the first iterations when start < off:
+    # Python then reads from the end, and so must the compiled loop
+    f = make(f"""
+@acc
+def f(a, out):
+    #pragma acc parallel loop
+    for i in range({start}, a.shape[0] - 1):
+        out[i] = a[i - {off}] * 10 + a[i + -{off}]
+    return out
+""")
+    check(f, np.arange(50.0), np.zeros(50))
