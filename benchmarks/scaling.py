@@ -132,7 +132,7 @@ def workloads(quick):
     a2 = rng.random((2 * side, 2 * side))
     b2 = np.zeros_like(a2)
     esc = (-2.0, -1.25, 2.5 / side, 200)
-    r4 = rng.random((4, n // 4))
+    r4 = rng.random((4, n // 64))
     o4 = np.zeros_like(r4)
     return [
         ("saxpy f32 n=%d" % n, lambda: saxpy(np.float32(2.0), x32, y32),
@@ -141,7 +141,7 @@ def workloads(quick):
          lambda p, q: abs(p - q) <= 1e-9 * abs(q)),
         ("escape time %dx%d" % (side, side), lambda: escape(grid, *esc) or grid.copy(),
          numba and (lambda: nb_escape(grid, *esc) or grid.copy()), lambda p, q: np.array_equal(p, q)),
-        ("collapse(2) sqrt, 4x%d" % (n // 4), lambda: sqrt_rows(r4, o4) or o4.copy(),
+        ("collapse(2) sqrt, 4x%d" % (n // 64), lambda: sqrt_rows(r4, o4) or o4.copy(),
          numba and (lambda: nb_sqrt_rows(r4, o4) or o4.copy()), lambda p, q: np.array_equal(p, q)),
         ("jacobi (kernels) %dx%d" % a2.shape, lambda: jacobi(a2, b2) or b2.copy(),
          numba and (lambda: nb_jacobi(a2, b2) or b2.copy()), lambda p, q: np.array_equal(p, q)),

@@ -59,8 +59,10 @@ LLVMValueRef fe_var_slot(lower *lw, int var)
 
 LLVMValueRef fe_node_val(lower *lw, fe_val v) { return lw->val[v]; }
 
-void fe_check(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef info0,
-              LLVMValueRef info1)
+/* When `failed`, records the error and goes to `fail` (NULL: on, past the
+ * check). */
+static void check_to(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef info0,
+                     LLVMValueRef info1, LLVMBasicBlockRef fail)
 {
     if (LLVMIsAConstantInt(failed) && LLVMConstIntGetZExtValue(failed) == 0)
         return;
@@ -89,8 +91,55 @@ void fe_check(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef
                              LLVMBuildSExtOrBitCast(lw->B, info0, lw->i64, ""),
                              LLVMBuildSExtOrBitCast(lw->B, info1, lw->i64, "")};
     LLVMBuildCall2(lw->B, fty, rt, cargs, 8, "");
-    LLVMBuildBr(lw->B, fn->fail);
+    LLVMBuildBr(lw->B, fail ? fail : ok);
     LLVMPositionBuilderAtEnd(lw->B, ok);
+}
+
+void fe_check(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef info0,
+              LLVMValueRef info1)
+{
+    check_to(lw, failed, kind, loc, info0, info1, lw->fn->fail);
+}
+
+/* Records the error when `failed`, and goes on either way. */
+static void check_reported(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef info0,
+                              LLVMValueRef info1)
+{
+    check_to(lw, failed, kind, loc, info0, info1, NULL);
+}
+
+void fe_check_deferred(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef info0,
+                       LLVMValueRef info1)
+{
+    lfn *fn = lw->fn;
+    const int cap = (int)(sizeof fn->deferred / sizeof fn->deferred[0]);
+    if (fn->par_loop < 0 || fn->ndeferred == cap || !LLVMIsAConstant(info0) || !LLVMIsAConstant(info1)) {
+        fe_check(lw, failed, kind, loc, info0, info1);
+        return;
+    }
+    if (LLVMIsAConstantInt(failed) && LLVMConstIntGetZExtValue(failed) == 0)
+        return;
+    struct fe_deferred *d = &fn->deferred[fn->ndeferred++];
+    d->flag = fe_entry_alloca(lw, lw->i1, "failed");
+    d->kind = kind;
+    d->file = lw->file;
+    d->loc = loc;
+    d->info0 = info0;
+    d->info1 = info1;
+    LLVMValueRef was = LLVMBuildLoad2(lw->B, lw->i1, d->flag, "");
+    LLVMBuildStore(lw->B, LLVMBuildOr(lw->B, was, failed, ""), d->flag);
+}
+
+void fe_report_deferred(lower *lw)
+{
+    lfn *fn = lw->fn;
+    for (int i = 0; i < fn->ndeferred; i++) {
+        const struct fe_deferred *d = &fn->deferred[i];
+        int saved = lw->file;
+        lw->file = d->file;
+        check_reported(lw, LLVMBuildLoad2(lw->B, lw->i1, d->flag, ""), d->kind, d->loc, d->info0, d->info1);
+        lw->file = saved;
+    }
 }
 
 const fe_node *fe_terminator(lower *lw, int k)

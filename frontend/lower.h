@@ -31,6 +31,15 @@ typedef struct lfn {
     int col_var[FE_MAX_COLLAPSE];
     LLVMValueRef col_lo[FE_MAX_COLLAPSE + 1], col_hi[FE_MAX_COLLAPSE + 1];
     LLVMValueRef col_first[FE_MAX_COLLAPSE + 1], col_last[FE_MAX_COLLAPSE + 1];
+    /* body: checks recorded as flags and reported once the piece is done
+     * (fe_check_deferred), so that loops making them stay vectorisable */
+    int ndeferred;
+    struct fe_deferred {
+        LLVMValueRef flag; /* alloca i1, false at the piece's start */
+        int kind, file;
+        fe_loc loc;
+        LLVMValueRef info0, info1; /* constants */
+    } deferred[16];
 } lfn;
 
 typedef struct lower {
@@ -96,6 +105,19 @@ LLVMValueRef fe_var_slot(lower *lw, int var);
 LLVMValueRef fe_node_val(lower *lw, fe_val v);
 /* Branches to a new block that records the error and leaves the function
  * when `failed` is true; the builder continues on the other side. */
+/* As fe_check, for a failure that leaves a harmless value behind (a math
+ * domain error's NaN): in a parallel loop's body it only sets a flag, and
+ * the error is recorded when the piece ends (fe_report_deferred), so the
+ * loop has no early exit and vectorises.  A parallel loop promises no order
+ * among its iterations, so which of several failing ones is reported and
+ * how far the others got may differ from the interpreter's; that an error
+ * is raised does not.  Elsewhere it is fe_check. */
+void fe_check_deferred(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef info0,
+                       LLVMValueRef info1);
+
+/* Records the first deferred check that failed in this piece, if any. */
+void fe_report_deferred(lower *lw);
+
 void fe_check(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef info0,
               LLVMValueRef info1);
 LLVMValueRef fe_const_i64(lower *lw, int64_t v);

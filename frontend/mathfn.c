@@ -258,14 +258,16 @@ static LLVMValueRef is_finite(lower *lw, LLVMValueRef x)
     return LLVMBuildFCmp(lw->B, LLVMRealOLT, ax, LLVMConstReal(LLVMTypeOf(x), __builtin_inf()), "");
 }
 
+/* Both leave a NaN or an infinity, harmless to go on with: deferred in a
+ * parallel loop, which then stays vectorisable. */
 static void domain_error(lower *lw, LLVMValueRef failed, fe_loc loc)
 {
-    fe_check(lw, failed, RT_ERR_VALUE, loc, fe_const_i64(lw, 0), fe_const_i64(lw, 0));
+    fe_check_deferred(lw, failed, RT_ERR_VALUE, loc, fe_const_i64(lw, 0), fe_const_i64(lw, 0));
 }
 
 static void range_error(lower *lw, LLVMValueRef failed, fe_loc loc)
 {
-    fe_check(lw, failed, RT_ERR_OVERFLOW, loc, fe_const_i64(lw, 1), fe_const_i64(lw, 0));
+    fe_check_deferred(lw, failed, RT_ERR_OVERFLOW, loc, fe_const_i64(lw, 1), fe_const_i64(lw, 0));
 }
 
 /* CPython's checks after calling the C function. */

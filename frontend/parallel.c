@@ -769,6 +769,7 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
         /* what goes out: every chunk its partial results, the chunk holding
          * the last iteration its last values */
         LLVMPositionBuilderAtEnd(B, done);
+        fe_report_deferred(lw);
         for (int i = 0; i < p->n[P_RED]; i++) {
             /* combined into the thread's slot: a thread may run several chunks */
             int v = p->vars[P_RED][i];
@@ -798,6 +799,8 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
         LLVMPositionBuilderAtEnd(B, fn->fail);
         LLVMBuildRetVoid(B);
         LLVMPositionBuilderAtEnd(B, fn->entry);
+        for (int i = 0; i < fn->ndeferred; i++) /* no deferred check failed yet */
+            LLVMBuildStore(B, LLVMConstInt(lw->i1, 0, 0), fn->deferred[i].flag);
         LLVMBuildBr(B, start);
     }
     lw->fn = outer;

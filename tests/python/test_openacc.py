@@ -824,3 +824,62 @@ def f(a, out):
     return out
 """)
     check(f, np.arange(50.0), np.zeros(50))
+
+
+def test_math_domain_error_in_a_parallel_loop_is_raised_at_its_line():
+    f = make("""
+import math
+
+@acc
+def f(x, out):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        out[i] = math.sqrt(x[i]) + math.log(x[i] + 2.0)
+    return out
+""")
+    x = np.random.default_rng(3).random(1_000_003)
+    check(f, x, np.zeros_like(x))
+    x[654_321] = -1.0
+    with pytest.raises(ValueError, match="math domain error") as info:
+        f(x, np.zeros_like(x))
+    assert info.value.__traceback__ is not None
+    assert traceback_line(info.value) == 8
+
+
+def test_a_checked_math_call_does_not_stop_vectorisation():
+    f = make("""
+import math
+
+@acc
+def f(x, out):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        out[i] = math.sqrt(x[i]) * 2.0
+    return out
+""")
+    check(f, np.arange(1000.0), np.zeros(1000))
+    assert re.search(r"<\d+ x double>", "\n".join(f.inspect_llvm().values()))
+
+
+def test_math_domain_error_in_a_serial_loop_stops_where_python_does():
+    f = make("""
+import math
+
+@acc
+def f(x, out):
+    #pragma acc serial loop
+    for i in range(x.shape[0]):
+        out[i] = math.sqrt(x[i])
+    return out
+""")
+    x = np.arange(10.0)
+    x[6] = -1.0
+    out = np.zeros(10)
+    with pytest.raises(ValueError, match="math domain error"):
+        f(x, out)
+    assert np.array_equal(out[:6], np.sqrt(np.arange(6.0))) and not out[6:].any()
+
+
+def traceback_line(exc):
+    import traceback as tb
+    return tb.extract_tb(exc.__traceback__)[-1].lineno
