@@ -12,7 +12,9 @@
  *            expression (with Python's or NumPy's types and errors) on the
  *            value it read, until no other thread came in between
  *   capture  v = x; x op= e   or   x op= e; v = x   (closed by end atomic):
- *            v gets the value before or after the atomic update.
+ *            v gets the value before or after the atomic update;
+ *            v = x = x op e   (Python's one-statement form, a chained
+ *            assignment): v gets the value after it.
  * OpenACC atomics order nothing beyond themselves: monotonic.
  */
 #include "lower.h"
@@ -28,6 +30,7 @@ typedef struct fe_atomic_state {
     fe_val capture_read; /* capture: the read of x by `v = x` */
     fe_val capture_store;/* capture: that `v = ...` store */
     int read_first;      /* capture: v gets the old value */
+    int chained;         /* capture v = x = expr: v gets the new value, stored by the update */
     LLVMValueRef old_val, new_val;
     const fe_type *vt;   /* x's type */
 } fe_atomic_state;
@@ -127,7 +130,7 @@ fe_status fe_plan_atomics(lower *lw)
         }
         const char *shape = spec->kind == FE_ATOMIC_READ      ? "v = x"
                             : spec->kind == FE_ATOMIC_WRITE   ? "x = expr"
-                            : spec->kind == FE_ATOMIC_CAPTURE ? "v = x; x op= expr (or the reverse)"
+                            : spec->kind == FE_ATOMIC_CAPTURE ? "v = x; x op= expr (or the reverse), or v = x = x op expr"
                                                               : "x op= expr, x = x op expr or x = expr op x";
         int want = spec->kind == FE_ATOMIC_CAPTURE ? 2 : 1;
         if (nst != want)
@@ -176,6 +179,15 @@ fe_status fe_plan_atomics(lower *lw)
             lw->atomic_var[us->var] = 1;
         if (spec->kind == FE_ATOMIC_CAPTURE) {
             const fe_node *cs = &f->nodes[stores[1 - u]];
+            fe_val uval = fe_arg(f, us, us->op == IR_STOREVAR ? 0 : 2);
+            if (cs->op == IR_STOREVAR && fe_arg(f, cs, 0) == uval) {
+                /* v = x = expr: one value, stored to both */
+                st->capture_store = stores[1 - u];
+                st->chained = 1;
+                lw->atomic_role[stores[1 - u]] = FE_AR_DEFERRED;
+                lw->atomic_of[stores[1 - u]] = (int16_t)a;
+                continue;
+            }
             fe_val rd = cs->op == IR_STOREVAR ? fe_arg(f, cs, 0) : FE_NOVAL;
             if (rd == FE_NOVAL || !reads_location(f, rd, us))
                 return fe_error_set(lw->err, FE_ERR_SYNTAX, at, "atomic capture expects %s", shape);
@@ -392,6 +404,13 @@ LLVMValueRef fe_lower_atomic(lower *lw, fe_node *n)
     case FE_AR_UPDATE: {
         if (!lower_update(lw, st))
             return NULL;
+        if (st->chained) { /* v = x = expr: v gets what x now holds */
+            const fe_node *cs = &f->nodes[st->capture_store];
+            fe_val uval = fe_arg(f, n, n->op == IR_STOREVAR ? 0 : 2);
+            LLVMBuildStore(B, fe_convert(lw, st->new_val, st->vt, f->vars[cs->var].type), fe_var_slot(lw, cs->var));
+            if (f->vars[cs->var].tag >= 0)
+                LLVMBuildStore(B, fe_kind_value(lw, uval), fe_var_slot(lw, f->vars[cs->var].tag));
+        }
         if (st->capture_store != FE_NOVAL && st->read_first) {
             /* v = x came first: v gets the value before the update */
             const fe_node *cs = &f->nodes[st->capture_store];

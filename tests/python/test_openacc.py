@@ -883,3 +883,47 @@ def f(x, out):
 def traceback_line(exc):
     import traceback as tb
     return tb.extract_tb(exc.__traceback__)[-1].lineno
+
+
+# --------------------------------------------------- atomic operators
+
+@pytest.mark.parametrize("stmt,init,n,dtype", [
+    ("x[0] += 3", 1, 10_000, np.int64),
+    ("x[0] = x[0] * -1", 5, 10_000, np.int64),
+    ("x[0] -= 2", 0, 10_000, np.int64),
+    ("x[0] = x[0] / 2.0", 1.0, 100, np.float64),
+    ("x[0] &= ~(1 << (i % 60))", -1, 10_000, np.int64),
+    ("x[0] ^= i", 0, 10_000, np.int64),
+    ("x[0] |= 1 << (i % 60)", 0, 10_000, np.int64),
+    ("x[0] <<= 1", 1, 40, np.int64),
+    ("x[0] >>= 1", 1 << 60, 40, np.int64),
+    ("x[0] = 3 - x[0]", 1, 10_001, np.int64),
+    ("x[0] = 2 * x[0]", 1, 40, np.int64),
+    ("x[0] = min(x[0], 1000 - i)", 10**9, 10_000, np.int64),
+])
+def test_atomic_update_operators_and_forms(stmt, init, n, dtype):
+    f = make(f"""
+@acc
+def f(x, n):
+    #pragma acc parallel loop
+    for i in range(n):
+        #pragma acc atomic update
+        {stmt}
+    return x
+""")
+    check(f, np.array([init], dtype=dtype), n)
+
+
+def test_atomic_capture_in_one_statement():
+    f = make("""
+@acc
+def f(n, out, h):
+    #pragma acc parallel loop
+    for i in range(n):
+        #pragma acc atomic capture
+        mine = h[0] = h[0] + 1
+        out[mine - 1] = i
+    return out, h
+""")
+    out, h = f(50_000, np.full(50_000, -1, dtype=np.int64), np.zeros(1, dtype=np.int64))
+    assert h[0] == 50_000 and np.array_equal(np.sort(out), np.arange(50_000))
