@@ -927,3 +927,29 @@ def f(n, out, h):
 """)
     out, h = f(50_000, np.full(50_000, -1, dtype=np.int64), np.zeros(1, dtype=np.int64))
     assert h[0] == 50_000 and np.array_equal(np.sort(out), np.arange(50_000))
+
+
+@pytest.mark.parametrize("env,warns", [
+    ({"ACC_DEVICE_TYPE": "host", "ACC_DEVICE_NUM": "0"}, None),
+    ({"ACC_DEVICE_TYPE": "HOST"}, None),
+    ({"ACC_DEVICE_NUM": "5"}, "ACC_DEVICE_NUM=5 is not a device number"),
+    ({"ACC_DEVICE_TYPE": "bogus"}, "ACC_DEVICE_TYPE=bogus is not a device type"),
+])
+def test_acc_device_type_and_num_are_read_at_start(env, warns):
+    import os
+    import subprocess
+    import sys
+    code = ("import warnings; warnings.simplefilter('always'); import pyacc; "
+            "print(pyacc.acc_get_device_type() == pyacc.acc_device_host, "
+            "pyacc.acc_get_device_num(pyacc.acc_device_host), pyacc._OPENACC)")
+    full = dict(os.environ)
+    full.pop("ACC_DEVICE_TYPE", None)
+    full.pop("ACC_DEVICE_NUM", None)
+    full.update(env)
+    out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["True", "0", "201811"]
+    if warns:
+        assert warns in out.stderr
+    else:
+        assert "Warning" not in out.stderr
