@@ -13,6 +13,8 @@
 #include "llvm_compat.h"
 
 #include <llvm-c/Analysis.h>
+#include <llvm-c/BitReader.h>
+#include <llvm-c/BitWriter.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Target.h>
@@ -241,11 +243,45 @@ int jit_host_add(jit_host *h, jit_ctx *c, void *module, const char *entry, const
     if (opt && opt->keep_asm)
         out->asm_text = emit_asm(h, m);
     LLVMOrcResourceTrackerRef rt = LLVMOrcJITDylibCreateResourceTracker(h->jd);
-    LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, c->ts);
-    LLVMErrorRef e = LLVMOrcLLJITAddLLVMIRModuleWithRT(h->jit, rt, tsm); /* takes tsm */
+    LLVMErrorRef e = NULL;
+    if (opt && opt->keep_object) {
+        /* machine code made here, with the JIT's own target settings, so that
+         * the same bytes can be cached and loaded in a later process */
+        LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(m);
+        if (bc) {
+            out->bitcode_size = LLVMGetBufferSize(bc);
+            out->bitcode = malloc(out->bitcode_size ? out->bitcode_size : 1);
+            if (out->bitcode)
+                memcpy(out->bitcode, LLVMGetBufferStart(bc), out->bitcode_size);
+            LLVMDisposeMemoryBuffer(bc);
+        }
+        LLVMMemoryBufferRef obj = NULL;
+        char *msg = NULL;
+        if (LLVMTargetMachineEmitToMemoryBuffer(h->tm, m, LLVMObjectFile, &msg, &obj)) {
+            snprintf(err, errlen, "generating host code: %s", msg ? msg : "?");
+            LLVMDisposeMessage(msg);
+            LLVMDisposeModule(m);
+            LLVMOrcReleaseResourceTracker(rt);
+            pthread_mutex_unlock(&h->lock);
+            free(out->ir);
+            free(out->asm_text);
+            free(out->bitcode);
+            memset(out, 0, sizeof *out);
+            return -1;
+        }
+        LLVMDisposeModule(m);
+        out->object_size = LLVMGetBufferSize(obj);
+        out->object = malloc(out->object_size ? out->object_size : 1);
+        if (out->object)
+            memcpy(out->object, LLVMGetBufferStart(obj), out->object_size);
+        e = LLVMOrcLLJITAddObjectFileWithRT(h->jit, rt, obj); /* takes obj */
+    } else {
+        LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, c->ts);
+        e = LLVMOrcLLJITAddLLVMIRModuleWithRT(h->jit, rt, tsm); /* takes tsm */
+    }
     LLVMOrcExecutorAddress addr = 0;
     if (!e)
-        e = LLVMOrcLLJITLookup(h->jit, &addr, entry); /* machine code is made here */
+        e = LLVMOrcLLJITLookup(h->jit, &addr, entry); /* machine code is made (or linked) here */
     double t2 = now_ms();
     pthread_mutex_unlock(&h->lock);
     if (e) {
@@ -256,6 +292,8 @@ int jit_host_add(jit_host *h, jit_ctx *c, void *module, const char *entry, const
         LLVMOrcReleaseResourceTracker(rt);
         free(out->ir);
         free(out->asm_text);
+        free(out->object);
+        free(out->bitcode);
         memset(out, 0, sizeof *out);
         return -1;
     }
@@ -264,6 +302,62 @@ int jit_host_add(jit_host *h, jit_ctx *c, void *module, const char *entry, const
     out->opt_ms = t1 - t0;
     out->codegen_ms = t2 - t1;
     return 0;
+}
+
+int jit_host_add_object(jit_host *h, const void *object, size_t size, const char *entry, jit_compiled *out,
+                        char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = now_ms();
+    /* copied: the JIT keeps the buffer for the code's lifetime */
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(object, size, "pyacc-cached");
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pthread_mutex_lock(&h->lock);
+    LLVMOrcResourceTrackerRef rt = LLVMOrcJITDylibCreateResourceTracker(h->jd);
+    LLVMErrorRef e = LLVMOrcLLJITAddObjectFileWithRT(h->jit, rt, buf); /* takes buf */
+    LLVMOrcExecutorAddress addr = 0;
+    if (!e)
+        e = LLVMOrcLLJITLookup(h->jit, &addr, entry); /* links it */
+    pthread_mutex_unlock(&h->lock);
+    if (e) {
+        llvm_fail(e, "loading cached code", err, errlen);
+        jit_host_remove(h, rt);
+        return -1;
+    }
+    out->entry = (void *)(uintptr_t)addr;
+    out->handle = rt;
+    out->codegen_ms = now_ms() - t0;
+    return 0;
+}
+
+char *jit_bitcode_text(jit_host *h, const void *bitcode, size_t size, int want_asm, char *err, size_t errlen)
+{
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(bitcode, size, "pyacc-bitcode");
+    LLVMModuleRef m = NULL;
+    char *text = NULL;
+    if (!buf || LLVMParseBitcodeInContext2(ctx, buf, &m)) {
+        snprintf(err, errlen, "the cached bitcode does not read back");
+    } else if (want_asm) {
+        pthread_mutex_lock(&h->lock);
+        text = emit_asm(h, m);
+        pthread_mutex_unlock(&h->lock);
+        if (!text)
+            snprintf(err, errlen, "no assembly could be made from the cached bitcode");
+    } else {
+        char *s = LLVMPrintModuleToString(m);
+        text = strdup(s);
+        LLVMDisposeMessage(s);
+    }
+    if (m)
+        LLVMDisposeModule(m);
+    if (buf)
+        LLVMDisposeMemoryBuffer(buf);
+    LLVMContextDispose(ctx);
+    return text;
 }
 
 int jit_host_inspect(jit_host *h, void *module, const jit_options *opt, jit_compiled *out, char *err,

@@ -41,8 +41,9 @@ const char *jit_host_cpu(const jit_host *h);
 const char *jit_host_features(const jit_host *h);
 
 typedef struct jit_options {
-    int keep_ir;   /* return the optimised IR as text */
-    int keep_asm;  /* return the assembly as text */
+    int keep_ir;     /* return the optimised IR as text */
+    int keep_asm;    /* return the assembly as text */
+    int keep_object; /* return the object code and the optimised bitcode, to cache */
 } jit_options;
 
 /* What a compile produced.  ir and asm_text are malloc'd (or NULL) and
@@ -52,6 +53,10 @@ typedef struct jit_compiled {
     void *handle;
     char *ir;
     char *asm_text;
+    void *object;      /* keep_object: the relocatable object (ELF) the code came from */
+    size_t object_size;
+    void *bitcode;     /* keep_object: the optimised module, as bitcode */
+    size_t bitcode_size;
     double opt_ms;     /* optimisation */
     double codegen_ms; /* machine code and linking */
 } jit_compiled;
@@ -63,6 +68,16 @@ typedef struct jit_compiled {
 int jit_host_add(jit_host *h, jit_ctx *c, void *module, const char *entry, const jit_options *opt,
                  jit_compiled *out, char *err, size_t errlen);
 
+/* Adds object code made by jit_host_add (maybe in another process, for the
+ * same target) and looks up `entry`: no code is generated.  Returns 0, or -1
+ * with a message in err (a damaged object, a symbol defined twice). */
+int jit_host_add_object(jit_host *h, const void *object, size_t size, const char *entry, jit_compiled *out,
+                        char *err, size_t errlen);
+
+/* The IR text, or the assembly for this host, of bitcode jit_host_add kept
+ * (malloc'd; NULL with a message in err). */
+char *jit_bitcode_text(jit_host *h, const void *bitcode, size_t size, int want_asm, char *err, size_t errlen);
+
 /* Optimises module as jit_host_add would and returns the IR and/or the
  * assembly (as opt asks) without adding it to the JIT; takes the module. */
 int jit_host_inspect(jit_host *h, void *module, const jit_options *opt, jit_compiled *out, char *err,
@@ -70,5 +85,65 @@ int jit_host_inspect(jit_host *h, void *module, const jit_options *opt, jit_comp
 
 /* Frees the code of one compile (its handle); its entry must not run again. */
 void jit_host_remove(jit_host *h, void *handle);
+
+/* ------------------------------------------------------------- the cache
+ *
+ * Compiled code on disk (cache.c): payloads under hex keys, with an index
+ * of what each is.  Never a crash, never a wrong entry: a damaged one is
+ * dropped and reported, and the caller compiles again. */
+typedef struct jit_cache jit_cache;
+
+/* One entry's row in the index. */
+typedef struct jit_cache_meta {
+    char key[129];
+    char qualname[256];
+    char file[1024];
+    int line;
+    char signature[1024];
+    char target[512];
+    int64_t size;      /* bytes on disk */
+    double compile_ms;
+    int64_t created, last_used, hits; /* seconds since 1970; loads */
+} jit_cache_meta;
+
+/* Opens the cache in dir (made if missing) with a size limit in bytes (0:
+ * 1 GiB).  A directory that cannot be written opens read-only.  NULL with a
+ * message when there is no cache to be had. */
+jit_cache *jit_cache_open(const char *dir, int64_t limit, char *err, size_t errlen);
+void jit_cache_close(jit_cache *c);
+
+/* What opening had to repair (an index rebuilt), or NULL. */
+const char *jit_cache_note(const jit_cache *c);
+int jit_cache_read_only(const jit_cache *c);
+const char *jit_cache_dir(const jit_cache *c);
+
+/* The payload under key: 1 with *data (malloc'd) and *size, 0 when absent,
+ * -1 when the entry was damaged (it is dropped; why in err) or the index
+ * failed.  A hit counts in the index. */
+int jit_cache_get(jit_cache *c, const char *key, void **data, size_t *size, char *err, size_t errlen);
+
+/* Stores a payload under m->key (the other fields describe it), atomically,
+ * then evicts least recently used entries past the limit.  0 or -1. */
+int jit_cache_put(jit_cache *c, const jit_cache_meta *m, const void *data, size_t size, char *err,
+                  size_t errlen);
+
+/* Removes one entry. */
+int jit_cache_drop(jit_cache *c, const char *key);
+
+/* The rows whose key starts with key_prefix ("" for all), malloc'd. */
+int jit_cache_list(jit_cache *c, const char *key_prefix, jit_cache_meta **out, int *n, char *err,
+                   size_t errlen);
+
+/* Removes the entries unused for older_than_days (<= 0: all, and whatever
+ * files a crash left behind). */
+int jit_cache_clear(jit_cache *c, double older_than_days, int *removed, char *err, size_t errlen);
+
+/* Reads every entry, checks its frame and then check(payload) (may be
+ * NULL): entries failing either are reported and dropped. */
+typedef int (*jit_cache_check)(const jit_cache_meta *m, const void *data, size_t size, void *arg, char *why,
+                               size_t whylen);
+typedef void (*jit_cache_report)(const jit_cache_meta *m, const char *why, void *arg);
+int jit_cache_verify(jit_cache *c, jit_cache_check check, jit_cache_report report, void *arg, int *checked,
+                     int *bad, char *err, size_t errlen);
 
 #endif
