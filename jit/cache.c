@@ -327,6 +327,7 @@ static int write_payload(jit_cache *c, const char *key, const void *data, size_t
     int fd = mkstemp(tmp);
     if (fd < 0)
         return fail(err, errlen, "cannot write in %s: %s", dir, strerror(errno));
+    fchmod(fd, 0644); /* readable like the index (mkstemp makes it private) */
     unsigned char head[FRAME_HEADER];
     uint64_t len = size, sum = checksum(data, size);
     memcpy(head, FRAME_MAGIC, 8);

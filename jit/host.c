@@ -47,6 +47,8 @@ static void init_targets(void)
     LLVMInitializeNativeAsmParser();
 }
 
+const char *jit_llvm_version(void) { return LLVM_VERSION_STRING; }
+
 jit_ctx *jit_ctx_new(void)
 {
     jit_ctx *c = malloc(sizeof *c);

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The LLVM version pyacc was built with ("19.1.7"): part of cache keys. */
+const char *jit_llvm_version(void);
+
 /* An LLVM context a module is built in: one per compile, never shared
  * between threads (an ORC thread-safe context underneath). */
 typedef struct jit_ctx jit_ctx;

@@ -24,6 +24,8 @@ typedef struct pyext_state {
     PyObject *unsupported;       /* pyacc.errors.unsupported(region, msg, file, line, col) */
     PyObject *resolve_globals;   /* pyacc.regions.resolve_globals(fglobals, names) -> list */
     PyObject *unbound;           /* pyacc.regions.UNBOUND: a result the region left unassigned */
+    PyObject *entry_key;         /* pyacc.regions.entry_key(static_key, func, sig, target) -> hex */
+    PyObject *cache_warning;     /* pyacc.errors.cache_warning(msg) */
     PyObject *np_scalar[FE_DT_COUNT_]; /* numpy.bool_, numpy.int8, ... */
 } pyext_state;
 

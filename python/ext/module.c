@@ -1,6 +1,7 @@
 /* module.c - the `pyacc._pyacc` module: set-up, the host JIT, teardown. */
 #include "ext.h"
 
+#include "cache.h"
 #include "rt.h"
 
 #include <string.h>
@@ -103,6 +104,7 @@ static PyObject *ext_init(PyObject *self, PyObject *args)
         {"pragma_error", &pyext.pragma_error}, {"raise_at", &pyext.raise_at},
         {"type_error", &pyext.type_error},     {"unsupported", &pyext.unsupported},
         {"resolve_globals", &pyext.resolve_globals}, {"unbound", &pyext.unbound},
+        {"entry_key", &pyext.entry_key},             {"cache_warning", &pyext.cache_warning},
     };
     for (size_t i = 0; i < sizeof hookslots / sizeof hookslots[0]; i++) {
         PyObject *v = PyDict_GetItemString(hooks, hookslots[i].key); /* borrowed */
@@ -178,7 +180,9 @@ static int ext_exec(PyObject *m)
         return -1;
     }
     Py_INCREF(region_type);
-    if (pyext_acc_exec(m) < 0)
+    if (pyext_acc_exec(m) < 0 || PyModule_AddFunctions(m, pyext_cache_methods) < 0)
+        return -1;
+    if (PyModule_AddStringConstant(m, "llvm_version", jit_llvm_version()) < 0)
         return -1;
     return PyModule_AddIntConstant(m, "MAX_NDIM", FE_MAX_NDIM);
 }

@@ -8,6 +8,7 @@
  * instead, after one warning.
  */
 #include "args.h"
+#include "cache.h"
 #include "code.h"
 
 #include "rt.h"
@@ -39,6 +40,7 @@ typedef struct rg_entry {
     int nkinds;
     fe_argtype *outitems;     /* a tuple result's item types */
     char *notes;              /* which loops run in parallel and why */
+    char symbol[64];          /* its entry's name, when named after its cache key */
     double compile_ms, opt_ms, codegen_ms;
 } rg_entry;
 
@@ -59,6 +61,8 @@ typedef struct rg_region {
     uint8_t *is_listout;       /* per parameter */
     int nouts;
     int strict, boundscheck, warned;
+    int use_cache;             /* @acc(cache=True): entries go to and come from disk */
+    char *static_key;          /* hash of the region's code and pragmas (pyacc.regions.content_key) */
     PyObject *func;            /* the region as a Python function */
     PyObject *fglobals;        /* the globals its names resolve in */
     /* the dispatch table */
@@ -66,7 +70,7 @@ typedef struct rg_region {
                                   the GIL released keeps its pointer while
                                   another thread adds entries */
     int nentries, capentries, mru;
-    long long compiles, memory_hits, fallbacks;
+    long long compiles, memory_hits, disk_hits, fallbacks;
     double compile_ms;
     PyObject *weakreflist;     /* identical regions share one Region */
 } rg_region;
@@ -104,8 +108,15 @@ static int read_info(rg_region *r, PyObject *info)
     }
     r->loc.end_col = -1;
     if (!(v = PyDict_GetItemString(info, "flags")) ||
-        !PyArg_ParseTuple(v, "ii", &r->strict, &r->boundscheck))
+        !PyArg_ParseTuple(v, "iii", &r->strict, &r->boundscheck, &r->use_cache))
         return -1;
+    const char *skey;
+    if (!(v = PyDict_GetItemString(info, "key")) || !(skey = PyUnicode_AsUTF8AndSize(v, NULL)))
+        goto bad;
+    if (!(r->static_key = pyext_dupstr(skey))) {
+        PyErr_NoMemory();
+        return -1;
+    }
 
     /* loops: [(line, par, collapse, [(name, op)], [private names])] */
     PyObject *loops = PyDict_GetItemString(info, "loops");
@@ -215,10 +226,48 @@ static int region_init(PyObject *self, PyObject *args, PyObject *kw)
     return 0;
 }
 
+/* Entry symbols named after cache keys that are loaded now: ORC refuses a
+ * second definition, so such a key is compiled again under a fresh name
+ * instead of being loaded twice.  Touched with the GIL held. */
+static char (*live_symbols)[64];
+static int nlive, caplive;
+
+static int symbol_live(const char *name)
+{
+    for (int i = 0; i < nlive; i++)
+        if (strcmp(live_symbols[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static void symbol_hold(const char *name)
+{
+    if (nlive == caplive) {
+        int cap = caplive ? 2 * caplive : 16;
+        void *v = PyMem_Realloc(live_symbols, (size_t)cap * sizeof *live_symbols);
+        if (!v)
+            return; /* then a later load of the same key fails and compiles: still right */
+        live_symbols = v;
+        caplive = cap;
+    }
+    snprintf(live_symbols[nlive++], 64, "%s", name);
+}
+
+static void symbol_release(const char *name)
+{
+    for (int i = 0; i < nlive; i++)
+        if (strcmp(live_symbols[i], name) == 0) {
+            memcpy(live_symbols[i], live_symbols[--nlive], 64);
+            return;
+        }
+}
+
 static void free_entry(rg_entry *e)
 {
     if (e->handle && pyext.host)
         jit_host_remove(pyext.host, e->handle);
+    if (e->symbol[0])
+        symbol_release(e->symbol);
     free(e->outtypes);
     free(e->outitems);
     free(e->notes);
@@ -243,6 +292,7 @@ static void region_dealloc(PyObject *self)
     PyMem_Free(r->filename);
     PyMem_Free(r->qualname);
     PyMem_Free(r->label);
+    PyMem_Free(r->static_key);
     for (int i = 0; r->loops && i < r->nloops; i++) {
         for (int k = 0; k < r->loops[i].nred; k++)
             PyMem_Free((void *)r->loops[i].reds[k].name);
@@ -366,16 +416,214 @@ static fe_status lower_for(rg_region *r, const fe_argtype *sig, const char *symb
 
 static PyObject *signature_str(rg_region *r, const fe_argtype *sig);
 
-/* Compiles the region for sig, holding the compile lock; returns the new
- * entry (maybe a fallback one) or NULL with an exception set. */
+/* Prints what PYACC_DEBUG asks for about a new entry: its notes. */
+static void debug_notes(rg_region *r, const fe_argtype *sig, const rg_entry *e)
+{
+    if (!e->notes || !getenv("PYACC_DEBUG") || !*getenv("PYACC_DEBUG") || !strcmp(getenv("PYACC_DEBUG"), "0"))
+        return;
+    PyObject *sigs = signature_str(r, sig);
+    const char *line = e->notes;
+    while (sigs && *line) {
+        const char *end = strchr(line, '\n');
+        int len = end ? (int)(end - line) : (int)strlen(line);
+        PyObject *text = PyUnicode_FromStringAndSize(line, len);
+        if (text)
+            PySys_FormatStderr("pyacc: %s %U: %U\n", r->filename, sigs, text);
+        Py_XDECREF(text);
+        line += len + (end != NULL);
+    }
+    Py_XDECREF(sigs);
+    PyErr_Clear();
+}
+
+/* The cache key of the region for sig on this host (64 hex digits), from
+ * pyacc.regions.entry_key: the region's code and pragmas, what its globals
+ * and the functions it calls are now, sig, the target and the versions.
+ * -1 (no exception left) when it cannot be made. */
+static int entry_key(rg_region *r, const fe_argtype *sig, char *key)
+{
+    jit_host *h = pyext_host();
+    if (!h || !pyext.entry_key) {
+        PyErr_Clear();
+        return -1;
+    }
+    PyObject *target = PyUnicode_FromFormat("%s %s %s", jit_host_triple(h), jit_host_cpu(h), jit_host_features(h));
+    PyObject *sigb = PyBytes_FromStringAndSize((const char *)sig, (Py_ssize_t)r->pc.code.nargs * (Py_ssize_t)sizeof *sig);
+    PyObject *res = target && sigb ? PyObject_CallFunction(pyext.entry_key, "sOOO", r->static_key, r->func, sigb, target)
+                                   : NULL;
+    Py_XDECREF(target);
+    Py_XDECREF(sigb);
+    const char *k = res ? PyUnicode_AsUTF8AndSize(res, NULL) : NULL;
+    int ok = k && strlen(k) == 64;
+    if (ok)
+        memcpy(key, k, 65);
+    if (!ok && PyErr_Occurred()) {
+        PyObject *t, *v, *tb;
+        PyErr_Fetch(&t, &v, &tb);
+        PyObject *vs = v ? PyObject_Str(v) : NULL;
+        const char *msg = vs ? PyUnicode_AsUTF8AndSize(vs, NULL) : NULL;
+        pyext_cache_warn("pyacc: %s is not cached: its key could not be made (%s)", r->label, msg ? msg : "?");
+        Py_XDECREF(vs);
+        Py_XDECREF(t);
+        Py_XDECREF(v);
+        Py_XDECREF(tb);
+        PyErr_Clear();
+    }
+    Py_XDECREF(res);
+    return ok ? 0 : -1;
+}
+
+static void *dup_mem(const void *p, size_t n)
+{
+    void *q = malloc(n ? n : 1);
+    if (q && n)
+        memcpy(q, p, n);
+    return q;
+}
+
+/* A new entry for sig from a cached payload; NULL (no exception) when the
+ * payload does not fit this region or its code does not load. */
+static rg_entry *load_entry(rg_region *r, const fe_argtype *sig, const char *key, const void *data, size_t size,
+                            char *why, size_t whylen)
+{
+    pyext_payload p;
+    if (pyext_payload_unpack(data, size, &p)) {
+        snprintf(why, whylen, "its contents do not read back");
+        return NULL;
+    }
+    int nargs = r->pc.code.nargs;
+    if (p.nargs != nargs || p.nouts != r->nouts || p.nlistouts != r->nlistouts ||
+        memcmp(p.sig, sig, (size_t)nargs * sizeof *sig) != 0) {
+        pyext_payload_free(&p);
+        snprintf(why, whylen, "it was made for another signature");
+        return NULL;
+    }
+    jit_compiled out;
+    char jerr[512];
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = jit_host_add_object(pyext_host(), p.object, p.object_size, p.symbol, &out, jerr, sizeof jerr);
+    Py_END_ALLOW_THREADS
+    if (rc) {
+        snprintf(why, whylen, "%s", jerr);
+        pyext_payload_free(&p);
+        return NULL;
+    }
+    rg_entry *e = new_entry(r, sig);
+    if (!e) {
+        jit_host_remove(pyext_host(), out.handle);
+        pyext_payload_free(&p);
+        PyErr_Clear();
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
+    e->fn = (rg_fn)out.entry;
+    e->handle = out.handle;
+    e->outtypes = dup_mem(p.outtypes, (size_t)p.nouts * sizeof(fe_argtype));
+    e->listout_types = dup_mem(p.listout_types, (size_t)p.nlistouts * sizeof(fe_argtype));
+    e->written = dup_mem(p.written, (size_t)nargs);
+    e->outitems = dup_mem(p.outitems, (size_t)p.nouts * FE_MAX_OUT_ITEMS * sizeof(fe_argtype));
+    memcpy(e->kinds, p.kinds, sizeof e->kinds);
+    e->nkinds = p.nkinds;
+    e->files = (char **)p.files; /* taken over */
+    e->nfiles = p.nfiles;
+    p.files = NULL;
+    p.nfiles = 0;
+    e->notes = (char *)p.notes;
+    p.notes = NULL;
+    snprintf(e->symbol, sizeof e->symbol, "%s", p.symbol);
+    symbol_hold(e->symbol);
+    pyext_payload_free(&p);
+    (void)key;
+    e->codegen_ms = out.codegen_ms;
+    return e;
+}
+
+/* Stores a new entry's payload under key; a failure costs a warning. */
+static void store_entry(rg_region *r, const rg_entry *e, const char *key, const jit_compiled *out)
+{
+    jit_cache *c = pyext_cache();
+    if (!c || !out->object)
+        return;
+    pyext_payload p = {
+        .nargs = r->pc.code.nargs, .nouts = r->nouts, .nlistouts = r->nlistouts, .nkinds = e->nkinds,
+        .nfiles = e->nfiles, .sig = e->sig, .outtypes = e->outtypes, .listout_types = e->listout_types,
+        .written = e->written, .kinds = e->kinds, .outitems = e->outitems, .files = e->files,
+        .notes = e->notes, .symbol = e->symbol, .object = out->object, .object_size = out->object_size,
+        .bitcode = out->bitcode, .bitcode_size = out->bitcode_size,
+    };
+    size_t size;
+    void *data = pyext_payload_pack(&p, &size);
+    if (!data)
+        return;
+    jit_cache_meta m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.key, sizeof m.key, "%s", key);
+    snprintf(m.qualname, sizeof m.qualname, "%s", r->qualname);
+    snprintf(m.file, sizeof m.file, "%s", r->filename);
+    m.line = r->loc.line;
+    PyObject *sigs = signature_str(r, e->sig);
+    const char *ss = sigs ? PyUnicode_AsUTF8AndSize(sigs, NULL) : NULL;
+    snprintf(m.signature, sizeof m.signature, "%s", ss ? ss : "?");
+    Py_XDECREF(sigs);
+    PyErr_Clear();
+    jit_host *h = pyext_host();
+    snprintf(m.target, sizeof m.target, "%s %s", h ? jit_host_triple(h) : "?", h ? jit_host_cpu(h) : "?");
+    m.compile_ms = e->compile_ms;
+    char err[1024];
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = jit_cache_put(c, &m, data, size, err, sizeof err);
+    Py_END_ALLOW_THREADS
+    free(data);
+    if (rc)
+        pyext_cache_warn("pyacc: compiled code was not saved to the disk cache: %s", err);
+}
+
+/* Compiles the region for sig, holding the compile lock: from the disk
+ * cache when it has the entry, else from scratch (and into the cache).
+ * Returns the new entry (maybe a fallback one) or NULL with an exception
+ * set. */
 static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
 {
     jit_host *host = pyext_host();
     if (!host)
         return NULL;
     double t0 = now_ms();
-    char symbol[96];
-    snprintf(symbol, sizeof symbol, "pyacc_region_%lld", ++symbol_counter);
+    char key[65] = "", symbol[96];
+    int cached = r->use_cache && pyext_cache() && entry_key(r, sig, key) == 0;
+    if (cached) {
+        snprintf(symbol, sizeof symbol, "pyacc_%.40s", key);
+        if (symbol_live(symbol))
+            cached = 0; /* loaded already (a twin region): a fresh name, no cache */
+    }
+    if (cached) {
+        void *data = NULL;
+        size_t size = 0;
+        char err[1024];
+        int rc;
+        jit_cache *c = pyext_cache();
+        Py_BEGIN_ALLOW_THREADS
+        rc = jit_cache_get(c, key, &data, &size, err, sizeof err);
+        Py_END_ALLOW_THREADS
+        if (rc < 0)
+            pyext_cache_warn("pyacc: %s: %s; compiling it again", r->label, err);
+        if (rc == 1) {
+            rg_entry *e = load_entry(r, sig, key, data, size, err, sizeof err);
+            free(data);
+            if (e) {
+                e->compile_ms = now_ms() - t0;
+                r->disk_hits++;
+                debug_notes(r, sig, e);
+                return e;
+            }
+            pyext_cache_warn("pyacc: %s: cache entry %.16s... was dropped: %s; compiling it again", r->label, key,
+                             err);
+            jit_cache_drop(c, key);
+        }
+    }
+    if (!cached)
+        snprintf(symbol, sizeof symbol, "pyacc_region_%lld", ++symbol_counter);
     jit_ctx *ctx = NULL;
     fe_result res;
     fe_error err;
@@ -394,10 +642,11 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
         return e;
     }
     jit_compiled out;
+    jit_options opt = {.keep_object = cached};
     char jerr[512];
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = jit_host_add(host, ctx, res.module, symbol, NULL, &out, jerr, sizeof jerr);
+    rc = jit_host_add(host, ctx, res.module, symbol, &opt, &out, jerr, sizeof jerr);
     Py_END_ALLOW_THREADS
     jit_ctx_free(ctx);
     if (rc) {
@@ -412,6 +661,8 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
     }
     if (!(e = new_entry(r, sig))) {
         jit_host_remove(host, out.handle);
+        free(out.object);
+        free(out.bitcode);
         fe_result_free(&res);
         return NULL;
     }
@@ -435,23 +686,16 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
     res.written = NULL;
     fe_result_free(&res);
     e->compile_ms = now_ms() - t0;
-    if (e->notes && getenv("PYACC_DEBUG") && *getenv("PYACC_DEBUG") && strcmp(getenv("PYACC_DEBUG"), "0")) {
-        PyObject *sigs = signature_str(r, sig);
-        const char *line = e->notes;
-        while (sigs && *line) {
-            const char *end = strchr(line, '\n');
-            int len = end ? (int)(end - line) : (int)strlen(line);
-            PyObject *text = PyUnicode_FromStringAndSize(line, len);
-            if (text)
-                PySys_FormatStderr("pyacc: %s %U: %U\n", r->filename, sigs, text);
-            Py_XDECREF(text);
-            line += len + (end != NULL);
-        }
-        Py_XDECREF(sigs);
-        PyErr_Clear();
-    }
     e->opt_ms = out.opt_ms;
     e->codegen_ms = out.codegen_ms;
+    if (cached) {
+        snprintf(e->symbol, sizeof e->symbol, "%.63s", symbol);
+        symbol_hold(e->symbol);
+        store_entry(r, e, key, &out);
+    }
+    free(out.object);
+    free(out.bitcode);
+    debug_notes(r, sig, e);
     r->compiles++;
     r->compile_ms += e->compile_ms;
     return e;
@@ -855,8 +1099,9 @@ static PyObject *region_stats(PyObject *self, PyObject *noargs)
 {
     (void)noargs;
     rg_region *r = (rg_region *)self;
-    return Py_BuildValue("{sLsLsLsisd}", "compiles", r->compiles, "memory_hits", r->memory_hits,
-                         "fallbacks", r->fallbacks, "signatures", r->nentries, "compile_ms", r->compile_ms);
+    return Py_BuildValue("{sLsLsLsLsisd}", "compiles", r->compiles, "memory_hits", r->memory_hits, "disk_hits",
+                         r->disk_hits, "fallbacks", r->fallbacks, "signatures", r->nentries, "compile_ms",
+                         r->compile_ms);
 }
 
 static PyObject *region_signatures(PyObject *self, PyObject *noargs)

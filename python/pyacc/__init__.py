@@ -46,6 +46,8 @@ def _init():
         "unsupported": errors.unsupported,
         "resolve_globals": regions.resolve_globals,
         "unbound": regions.UNBOUND,
+        "entry_key": regions.entry_key,
+        "cache_warning": errors.cache_warning,
     }
     _pyacc.init(names, ncache, sys.version_info[1], hooks, [None] * 13)
     atexit.register(_pyacc.shutdown)

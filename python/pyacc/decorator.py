@@ -42,7 +42,7 @@ class AccFunction:
             return
         qual = func.__qualname__
         self._outlined = out
-        self._regions = [make_region(spec, out, qual, self.strict, self.boundscheck)
+        self._regions = [make_region(spec, out, qual, self.strict, self.boundscheck, self.cache)
                          for spec in out.regions]
         self._impl = out.func(self._regions)
         for p in out.ignored:

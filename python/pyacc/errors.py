@@ -87,3 +87,9 @@ def _raise_at(exc, filename, line):
     where compiled code failed, so the traceback shows that source line."""
     code = compile("\n" * (max(line, 1) - 1) + "raise __pyacc_exc__", filename, "exec")
     exec(code, {"__pyacc_exc__": exc})
+
+
+def cache_warning(msg):
+    """Hook for the extension: a fault of the disk cache, which costs a
+    compile, never a result."""
+    warnings.warn(msg, PyaccWarning, stacklevel=2)

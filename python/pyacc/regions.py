@@ -176,22 +176,89 @@ def content_key(code, info):
     return h.hexdigest()
 
 
-def make_region(spec, outlined, qualname, strict, boundscheck):
+_CACHE_FORMAT = "pyacc-entry-1"
+
+
+def _names_read(code):
+    """Every name a code object (and those nested in it) may read as a
+    global."""
+    out = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            out |= _names_read(c)
+    return out
+
+
+def _describe(v, seen):
+    """What of a global's value can change the code compiled for it."""
+    if isinstance(v, bool) or v is None:
+        return ("const", repr(v))
+    if isinstance(v, (int, float, complex, str, bytes)):
+        return ("const", type(v).__name__, repr(v))
+    if type(v) is type(sys):
+        return ("module", v.__name__)
+    py_func = getattr(v, "py_func", None)
+    if isinstance(py_func, types.FunctionType):  # an @acc function, called as plain code
+        v = py_func
+    if isinstance(v, types.FunctionType):
+        if id(v.__code__) in seen:
+            return ("function", v.__qualname__, "recursive")
+        seen.add(id(v.__code__))
+        return ("function", v.__qualname__, content_key(v.__code__, repr(v.__defaults__)),
+                _globals_fingerprint(v.__code__, v.__globals__, seen), repr(routine_pragma(v) and
+                                                                            routine_pragma(v).directive))
+    if isinstance(v, types.BuiltinFunctionType):
+        return ("builtin", getattr(v, "__module__", None), v.__qualname__)
+    return ("object", type(v).__module__, type(v).__qualname__, getattr(v, "__name__", None))
+
+
+def _globals_fingerprint(code, fglobals, seen):
+    bi = fglobals.get("__builtins__", builtins)
+    bi = bi if isinstance(bi, dict) else vars(bi)
+    out = []
+    for name in sorted(_names_read(code)):
+        if name in fglobals:
+            out.append((name, _describe(fglobals[name], seen)))
+        elif name in bi:
+            out.append((name, "builtin", _describe(bi[name], seen)))
+    return out
+
+
+def entry_key(static_key, func, sig, target):
+    """The disk cache's key of one compiled region: SHA-256 of the region's
+    code and pragmas (static_key, from content_key), what the globals it
+    reads are now (constants by value, functions it calls by their own
+    content, recursively), the argument types, the target and the versions
+    of pyacc, LLVM and Python.  Called by the extension on a miss of its
+    in-memory table."""
+    from . import __version__
+    h = hashlib.sha256()
+    parts = (_CACHE_FORMAT, __version__, _pyacc.llvm_version, sys.version_info[:2],
+             sys.implementation.name, target, static_key, sig.hex(),
+             _globals_fingerprint(func.__code__, func.__globals__, set()))
+    for p in parts:
+        h.update(repr(p).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def make_region(spec, outlined, qualname, strict, boundscheck, cache=True):
     label = f"'{spec.construct}' region at line {spec.line} of {qualname}"
     if spec.interpret:
         return Interpreted(spec.func, label, spec.interpret, outlined.filename, spec.line)
     info = {
         "construct": spec.construct,
         "where": (outlined.filename, qualname, label, spec.line, spec.col, len(spec.outs)),
-        "flags": (int(strict), int(boundscheck)),
+        "flags": (int(strict), int(boundscheck), int(cache)),
         "loops": spec.loops,
         "listouts": spec.listouts,
         "atomics": spec.atomics,
         "threads_param": spec.threads_param,
     }
     code = spec.code
+    info["key"] = content_key(code, info)
     # the globals dict is part of the key: names resolve in it when compiling
-    key = (content_key(code, info), id(spec.func.__globals__))
+    key = (info["key"], id(spec.func.__globals__))
     region = _shared.get(key)
     if region is None:
         region = _pyacc.Region(spec.code, spec.func, spec.func.__globals__, info)

@@ -2,6 +2,12 @@
 Python self (f.py_func) on copies of the same arguments."""
 
 import copy
+import os
+import tempfile
+
+# Compiled code goes to a disk cache of this run's own: tests count
+# compiles, and a user's cache must neither serve nor receive them.
+os.environ["PYACC_CACHE_DIR"] = tempfile.mkdtemp(prefix="pyacc-test-cache-")
 
 import numpy as np
 import pytest
