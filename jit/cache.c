@@ -5,6 +5,10 @@
  *                       for a writer, writers wait for each other)
  *   entries/ab/<key>    an entry's payload, framed: magic, format version,
  *                       payload length and a 64-bit checksum, then the bytes
+ *   locks/ab            lock files, one per key prefix: a process compiling
+ *                       a key holds its lock, so that processes starting
+ *                       together compile each kernel once and the others
+ *                       wait and load it
  *
  * The store knows keys, metadata and opaque payloads; what a payload holds
  * (object code, bitcode, the types the dispatcher needs) is the caller's.
@@ -29,6 +33,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,7 +286,19 @@ static int read_payload(const jit_cache *c, const char *key, void **data, size_t
     return 0;
 }
 
+static int lookup(jit_cache *c, const char *key, void **data, size_t *size, int count, char *err, size_t errlen);
+
 int jit_cache_get(jit_cache *c, const char *key, void **data, size_t *size, char *err, size_t errlen)
+{
+    return lookup(c, key, data, size, 1, err, errlen);
+}
+
+int jit_cache_read(jit_cache *c, const char *key, void **data, size_t *size, char *err, size_t errlen)
+{
+    return lookup(c, key, data, size, 0, err, errlen);
+}
+
+static int lookup(jit_cache *c, const char *key, void **data, size_t *size, int count, char *err, size_t errlen)
 {
     *data = NULL;
     *size = 0;
@@ -302,7 +319,7 @@ int jit_cache_get(jit_cache *c, const char *key, void **data, size_t *size, char
         drop(c, key);
         return fail(err, errlen, "cache entry %.16s... was dropped: %s", key, why);
     }
-    if (!c->read_only) {
+    if (count && !c->read_only) {
         if (sqlite3_prepare_v2(c->db, "UPDATE entries SET last_used = ?, hits = hits + 1 WHERE key = ?", -1, &st,
                                NULL) == SQLITE_OK) {
             sqlite3_bind_int64(st, 1, now_s());
@@ -533,4 +550,37 @@ int jit_cache_verify(jit_cache *c, jit_cache_check check, jit_cache_report repor
     }
     free(all);
     return 0;
+}
+
+int jit_cache_lock(jit_cache *c, const char *key)
+{
+    if (c->read_only || !key_ok(key))
+        return -1;
+    char path[4400];
+    snprintf(path, sizeof path, "%s/locks", c->dir);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/locks/%.2s", c->dir, key);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    /* a holder that dies releases it; one that hangs would hold the others
+     * back, so they give up waiting after a while and compile themselves */
+    for (int i = 0; i < 600; i++) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return fd;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            break;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    close(fd);
+    return -1;
+}
+
+void jit_cache_unlock(int fd)
+{
+    if (fd >= 0) {
+        flock(fd, LOCK_UN);
+        close(fd);
+    }
 }

@@ -125,10 +125,19 @@ const char *jit_cache_dir(const jit_cache *c);
  * failed.  A hit counts in the index. */
 int jit_cache_get(jit_cache *c, const char *key, void **data, size_t *size, char *err, size_t errlen);
 
+/* As jit_cache_get, for a look that is not a use (counts nothing). */
+int jit_cache_read(jit_cache *c, const char *key, void **data, size_t *size, char *err, size_t errlen);
+
 /* Stores a payload under m->key (the other fields describe it), atomically,
  * then evicts least recently used entries past the limit.  0 or -1. */
 int jit_cache_put(jit_cache *c, const jit_cache_meta *m, const void *data, size_t size, char *err,
                   size_t errlen);
+
+/* Takes the lock of key (shared with keys of the same two-digit prefix),
+ * waiting up to half a minute for another process compiling it: a file
+ * descriptor for jit_cache_unlock, or -1 (go on without it). */
+int jit_cache_lock(jit_cache *c, const char *key);
+void jit_cache_unlock(int fd);
 
 /* Removes one entry. */
 int jit_cache_drop(jit_cache *c, const char *key);

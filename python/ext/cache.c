@@ -414,9 +414,10 @@ static PyObject *cache_show(PyObject *self, PyObject *args)
     }
     if (n != 1) {
         free(all);
-        PyErr_Format(PyExc_KeyError, n ? "%d cache entries start with %s: give more of the key"
-                                       : "no cache entry starts with %s",
-                     n ? n : 0, prefix);
+        if (n)
+            PyErr_Format(PyExc_KeyError, "%d cache entries start with %s: give more of the key", n, prefix);
+        else
+            PyErr_Format(PyExc_KeyError, "no cache entry starts with %s", prefix);
         return NULL;
     }
     PyObject *meta = meta_dict(&all[0]);
@@ -427,7 +428,7 @@ static PyObject *cache_show(PyObject *self, PyObject *args)
         return meta ? Py_BuildValue("(NO)", meta, Py_None) : NULL;
     void *data = NULL;
     size_t size = 0;
-    int rc = jit_cache_get(c, key, &data, &size, err, sizeof err);
+    int rc = jit_cache_read(c, key, &data, &size, err, sizeof err);
     pyext_payload p;
     if (rc != 1 || pyext_payload_unpack(data, size, &p)) {
         free(data);

@@ -580,50 +580,11 @@ static void store_entry(rg_region *r, const rg_entry *e, const char *key, const 
         pyext_cache_warn("pyacc: compiled code was not saved to the disk cache: %s", err);
 }
 
-/* Compiles the region for sig, holding the compile lock: from the disk
- * cache when it has the entry, else from scratch (and into the cache).
- * Returns the new entry (maybe a fallback one) or NULL with an exception
- * set. */
-static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
+/* Lowers and compiles the region for sig under the entry name symbol,
+ * saving it to the disk cache under key (NULL: not cached). */
+static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *key, const char *symbol, double t0)
 {
     jit_host *host = pyext_host();
-    if (!host)
-        return NULL;
-    double t0 = now_ms();
-    char key[65] = "", symbol[96];
-    int cached = r->use_cache && pyext_cache() && entry_key(r, sig, key) == 0;
-    if (cached) {
-        snprintf(symbol, sizeof symbol, "pyacc_%.40s", key);
-        if (symbol_live(symbol))
-            cached = 0; /* loaded already (a twin region): a fresh name, no cache */
-    }
-    if (cached) {
-        void *data = NULL;
-        size_t size = 0;
-        char err[1024];
-        int rc;
-        jit_cache *c = pyext_cache();
-        Py_BEGIN_ALLOW_THREADS
-        rc = jit_cache_get(c, key, &data, &size, err, sizeof err);
-        Py_END_ALLOW_THREADS
-        if (rc < 0)
-            pyext_cache_warn("pyacc: %s: %s; compiling it again", r->label, err);
-        if (rc == 1) {
-            rg_entry *e = load_entry(r, sig, key, data, size, err, sizeof err);
-            free(data);
-            if (e) {
-                e->compile_ms = now_ms() - t0;
-                r->disk_hits++;
-                debug_notes(r, sig, e);
-                return e;
-            }
-            pyext_cache_warn("pyacc: %s: cache entry %.16s... was dropped: %s; compiling it again", r->label, key,
-                             err);
-            jit_cache_drop(c, key);
-        }
-    }
-    if (!cached)
-        snprintf(symbol, sizeof symbol, "pyacc_region_%lld", ++symbol_counter);
     jit_ctx *ctx = NULL;
     fe_result res;
     fe_error err;
@@ -642,7 +603,7 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
         return e;
     }
     jit_compiled out;
-    jit_options opt = {.keep_object = cached};
+    jit_options opt = {.keep_object = key != NULL};
     char jerr[512];
     int rc;
     Py_BEGIN_ALLOW_THREADS
@@ -688,7 +649,7 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
     e->compile_ms = now_ms() - t0;
     e->opt_ms = out.opt_ms;
     e->codegen_ms = out.codegen_ms;
-    if (cached) {
+    if (key) {
         snprintf(e->symbol, sizeof e->symbol, "%.63s", symbol);
         symbol_hold(e->symbol);
         store_entry(r, e, key, &out);
@@ -698,6 +659,63 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
     debug_notes(r, sig, e);
     r->compiles++;
     r->compile_ms += e->compile_ms;
+    return e;
+}
+
+/* Compiles the region for sig, holding the compile lock: from the disk
+ * cache when it has the entry, else from scratch (and into the cache).
+ * Returns the new entry (maybe a fallback one) or NULL with an exception
+ * set. */
+static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
+{
+    jit_host *host = pyext_host();
+    if (!host)
+        return NULL;
+    double t0 = now_ms();
+    char key[65] = "", symbol[96];
+    int cached = r->use_cache && pyext_cache() && entry_key(r, sig, key) == 0;
+    if (cached) {
+        snprintf(symbol, sizeof symbol, "pyacc_%.40s", key);
+        if (symbol_live(symbol))
+            cached = 0; /* loaded already (a twin region): a fresh name, no cache */
+    }
+    int lock = -1;
+    if (cached) {
+        void *data = NULL;
+        size_t size = 0;
+        char err[1024];
+        int rc;
+        jit_cache *c = pyext_cache();
+        Py_BEGIN_ALLOW_THREADS
+        rc = jit_cache_get(c, key, &data, &size, err, sizeof err);
+        if (rc == 0) {
+            /* a miss: compile it here unless another process is doing so
+             * (then wait for it, and load what it made) */
+            lock = jit_cache_lock(c, key);
+            rc = jit_cache_get(c, key, &data, &size, err, sizeof err);
+        }
+        Py_END_ALLOW_THREADS
+        if (rc < 0)
+            pyext_cache_warn("pyacc: %s: %s; compiling it again", r->label, err);
+        if (rc == 1) {
+            rg_entry *e = load_entry(r, sig, key, data, size, err, sizeof err);
+            free(data);
+            if (e) {
+                jit_cache_unlock(lock);
+                e->compile_ms = now_ms() - t0;
+                r->disk_hits++;
+                debug_notes(r, sig, e);
+                return e;
+            }
+            pyext_cache_warn("pyacc: %s: cache entry %.16s... was dropped: %s; compiling it again", r->label, key,
+                             err);
+            jit_cache_drop(c, key);
+        }
+    }
+    if (!cached)
+        snprintf(symbol, sizeof symbol, "pyacc_region_%lld", ++symbol_counter);
+    rg_entry *e = compile_fresh(r, sig, cached ? key : NULL, symbol, t0);
+    jit_cache_unlock(lock);
     return e;
 }
 
