@@ -184,12 +184,41 @@ jit_cache *jit_cache_open(const char *dir, int64_t limit, char *err, size_t errl
         jit_cache_close(c);
         return NULL;
     }
-    if (open_db(c, path, flags) == 0 && check_schema(c) == 0)
-        return c;
-    /* not a database (or one of a newer format we may not touch): move it
-     * aside and start again */
-    sqlite3_close(c->db);
-    c->db = NULL;
+    /* Processes opening a new cache together take turns to make its
+     * index, so that none sees it half made (and takes it for damaged). */
+    char lockpath[4200];
+    snprintf(lockpath, sizeof lockpath, "%s/index.lock", dir);
+    int lockfd = c->read_only ? -1 : open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lockfd >= 0)
+        flock(lockfd, LOCK_EX);
+    int rc = -1, damaged = 0;
+    for (int attempt = 0; attempt < 50 && rc; attempt++) {
+        if (open_db(c, path, flags) == 0 && check_schema(c) == 0) {
+            rc = 0;
+            break;
+        }
+        int code = c->db ? sqlite3_errcode(c->db) : SQLITE_CANTOPEN;
+        sqlite3_close(c->db);
+        c->db = NULL;
+        if (code != SQLITE_BUSY && code != SQLITE_LOCKED) {
+            damaged = code == SQLITE_NOTADB || code == SQLITE_CORRUPT;
+            break;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000}; /* someone else is writing: wait */
+        nanosleep(&ts, NULL);
+    }
+    if (rc == 0 || !damaged) {
+        if (lockfd >= 0) {
+            flock(lockfd, LOCK_UN);
+            close(lockfd);
+        }
+        if (rc == 0)
+            return c;
+        fail(err, errlen, "cannot open the cache index %s", path);
+        jit_cache_close(c);
+        return NULL;
+    }
+    /* not a database: move it aside and start again */
     if (c->read_only) {
         fail(err, errlen, "the cache index %s is unreadable and its directory read-only", path);
         jit_cache_close(c);
@@ -204,7 +233,12 @@ jit_cache *jit_cache_open(const char *dir, int64_t limit, char *err, size_t errl
     unlink(aside);
     snprintf(c->note, sizeof c->note, "the cache index %.200s could not be read: it was moved aside (.damaged) and made again",
              path);
-    if (open_db(c, path, flags) == 0 && check_schema(c) == 0)
+    rc = open_db(c, path, flags) == 0 && check_schema(c) == 0 ? 0 : -1;
+    if (lockfd >= 0) {
+        flock(lockfd, LOCK_UN);
+        close(lockfd);
+    }
+    if (rc == 0)
         return c;
     fail(err, errlen, "cannot open the cache index %s: %s", path, c->db ? sqlite3_errmsg(c->db) : "?");
     jit_cache_close(c);

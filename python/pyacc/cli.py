@@ -135,6 +135,12 @@ def _cache_verify(args):
     return 1 if bad else 0
 
 
+def _warmup(args):
+    from . import warmup
+    targets = {"host": ("host",), "nvidia": ("nvidia",), "all": ("host", "nvidia")}[args.target]
+    return warmup.run(args.module, targets, max(1, args.jobs))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="pyacc", description="OpenACC for Python.")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
@@ -164,6 +170,13 @@ def main(argv=None):
     p = csub.add_parser("verify", help="check every entry; report and drop bad ones")
     p.set_defaults(run=_cache_verify)
     cache.set_defaults(run=lambda a: (cache.print_help(), 2)[1])
+
+    p = sub.add_parser("warmup", help="compile the declared signatures of a module's @acc "
+                                      "functions into the disk cache")
+    p.add_argument("module", metavar="FILE_OR_MODULE", help="a .py file or an importable module")
+    p.add_argument("--target", choices=("host", "nvidia", "all"), default="host")
+    p.add_argument("--jobs", type=int, default=1, help="compile in this many processes")
+    p.set_defaults(run=_warmup)
 
     args = parser.parse_args(argv)
     if args.version:

@@ -56,6 +56,30 @@ class AccFunction:
     def __call__(self, *args, **kwargs):
         return self._impl(*args, **kwargs)
 
+    def compile(self, *args, target="host", **kwargs):
+        """Compiles every region for the types these arguments give it,
+        without running compiled code: the function runs in the interpreter
+        (on these arguments: pass small or dummy ones), each region being
+        compiled for what reaches it on the way.  Returns
+        [(region line, compiled?)].  target "host"; "nvidia" needs the GPU
+        back end, which is not there yet."""
+        if target != "host":
+            raise NotImplementedError(f"compiling for {target!r} needs the nvidia back end, "
+                                      f"which pyacc does not have yet")
+        if not self._regions:
+            return []
+        done = []
+
+        def shadow(region, spec):
+            def run(*region_args):
+                done.append((spec.line, bool(region.compile(region_args))))
+                return spec.func(*region_args)
+            return run
+
+        impl = self._outlined.func([shadow(r, spec) for r, spec in zip(self._regions, self._outlined.regions)])
+        impl(*args, **kwargs)
+        return done
+
     def __get__(self, obj, objtype=None):
         return self if obj is None else types.MethodType(self, obj)
 

@@ -306,3 +306,113 @@ def test_the_command_is_installed_and_runs_as_a_module():
     out = subprocess.run([sys.executable, "-m", "pyacc", "--version"], capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=PYACC_ROOT))
     assert out.returncode == 0 and out.stdout.strip()
+
+
+# ------------------------------------------------------------- warmup
+
+WARM_MODULE = '''
+import numpy as np
+from pyacc import acc
+
+@acc(signatures=["(float64[:], float64[:], float64)", "(float32[::1], float32[:], np.float32)"])
+def saxpy(x, y, a):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        y[i] = a * x[i] + y[i]
+
+@acc(signatures=["(float64[:, :], int64)"])
+def rowsum(m, k):
+    n = m.shape[0]
+    out = np.zeros(n)
+    #pragma acc parallel loop
+    for i in range(n):
+        s = 0.0
+        for j in range(m.shape[1]):
+            s += m[i, j] * k
+        out[i] = s
+    total = 0.0
+    #pragma acc parallel loop reduction(+:total)
+    for i in range(n):
+        total += out[i]
+    return total
+'''
+
+WARM_USER = '''
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import kernels
+x = np.arange(100.0)
+y = np.ones(100)
+kernels.saxpy(x, y, 2.0)
+kernels.saxpy(x.astype(np.float32), y.astype(np.float32), np.float32(2))
+t = kernels.rowsum(np.ones((10, 5)), 3)
+stats = [f.stats() for f in (kernels.saxpy, kernels.rowsum)]
+print(json.dumps({"stats": stats, "ok": bool(y[3] == 7.0 and t == 150.0)}))
+'''
+
+
+def warmup(cache, *args):
+    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=PYACC_ROOT)
+    return subprocess.run([sys.executable, "-m", "pyacc", "warmup", *args], env=e, capture_output=True,
+                          text=True)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_warmup_then_a_run_compiles_nothing(tmp_path, jobs):
+    (tmp_path / "kernels.py").write_text(WARM_MODULE)
+    cache = tmp_path / "cache"
+    out = warmup(cache, str(tmp_path / "kernels.py"), "--jobs", jobs)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "3 signatures" in out.stdout and "3 compiled" in out.stdout
+    assert "[3/3]" in out.stdout and "rowsum" in out.stdout
+    assert len(entries(cache)) == 4  # saxpy twice, rowsum's two regions
+    (tmp_path / "user.py").write_text(WARM_USER)
+    res = run(tmp_path / "user.py", cache, str(tmp_path))
+    assert [s["compiles"] for s in res["stats"]] == [0, 0]
+    assert [s["disk_hits"] for s in res["stats"]] == [2, 2]
+    # again: everything is there already
+    out = warmup(cache, str(tmp_path / "kernels.py"))
+    assert out.returncode == 0 and "3 from cache" in out.stdout
+
+
+def test_warmup_of_an_importable_module(tmp_path):
+    (tmp_path / "kernels.py").write_text(WARM_MODULE)
+    cache = tmp_path / "cache"
+    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=f"{PYACC_ROOT}:{tmp_path}")
+    out = subprocess.run([sys.executable, "-m", "pyacc", "warmup", "kernels"], env=e, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "3 compiled" in out.stdout
+
+
+def test_warmup_reports_failures_and_exits_non_zero(tmp_path):
+    (tmp_path / "bad.py").write_text(WARM_MODULE + '''
+@acc(signatures=["(float64[:])", "(qubit[:])"])
+def touch(x):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        x[i] = {1: 2}[1]
+''')
+    out = warmup(tmp_path / "cache", str(tmp_path / "bad.py"))
+    assert out.returncode == 1
+    assert "unknown array type 'qubit[:]'" in out.stdout
+    assert "runs in the interpreter" in out.stdout
+    assert "3 compiled, 2 failed" in out.stdout
+    out = warmup(tmp_path / "cache", str(tmp_path / "bad.py"), "--target", "nvidia")
+    assert out.returncode == 1 and "nvidia back end" in out.stdout
+
+
+def test_signature_strings():
+    import numpy as np
+    from pyacc.warmup import example_args
+    a, b, c, d, e, f = example_args("(float64[:], int32[:, ::1], float32[::1, :], int64, np.float32, "
+                                    "list[float64])")
+    assert a.dtype == np.float64 and a.ndim == 1
+    assert b.dtype == np.int32 and b.ndim == 2 and b.flags.c_contiguous
+    assert c.dtype == np.float32 and c.flags.f_contiguous
+    assert type(d) is int and type(e) is np.float32 and e == 1 and f == [1.0]
+    assert example_args("()") == ()
+    assert example_args("void(float64[:])")[0].shape == (1,)
+    with pytest.raises(ValueError, match="signature"):
+        example_args("float64[:]")
