@@ -39,20 +39,20 @@ static int format_dtype(const char *fmt, Py_ssize_t itemsize)
     return fe_dtype_bits((fe_dtype)d) / 8 == itemsize ? d : -1;
 }
 
-static int layout_of(const Py_buffer *v)
+static int layout_of(int ndim, const Py_ssize_t *shape, const Py_ssize_t *strides, Py_ssize_t itemsize)
 {
-    Py_ssize_t want = v->itemsize;
+    Py_ssize_t want = itemsize;
     int c = 1, f = 1;
-    for (int d = v->ndim - 1; d >= 0; d--) {
-        if (v->shape[d] > 1 && v->strides[d] != want)
+    for (int d = ndim - 1; d >= 0; d--) {
+        if (shape[d] > 1 && strides[d] != want)
             c = 0;
-        want *= v->shape[d];
+        want *= shape[d];
     }
-    want = v->itemsize;
-    for (int d = 0; d < v->ndim; d++) {
-        if (v->shape[d] > 1 && v->strides[d] != want)
+    want = itemsize;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] > 1 && strides[d] != want)
             f = 0;
-        want *= v->shape[d];
+        want *= shape[d];
     }
     return c ? FE_LAYOUT_C : f ? FE_LAYOUT_F : FE_LAYOUT_A;
 }
@@ -156,7 +156,9 @@ static int classify_buffer(PyObject *o, fe_argtype *t, int64_t *slot, pyext_arg 
     t->kind = FE_ARG_ARRAY;
     t->dtype = (uint8_t)dt;
     t->ndim = (uint8_t)v->ndim;
-    t->layout = (uint8_t)layout_of(v);
+    t->layout = (uint8_t)layout_of(v->ndim, v->shape, v->strides, v->itemsize);
+    a->readonly = v->readonly;
+    a->itemsize = v->itemsize;
     a->desc.data = v->buf;
     for (int d = 0; d < v->ndim; d++) {
         a->desc.shape[d] = v->shape[d];
@@ -191,7 +193,7 @@ void pyext_mark_overlaps(fe_argtype *sig, const pyext_arg *a, int n)
     int idx[64], m = 0;
     for (int i = 0; i < n && m < 64; i++)
         if (sig[i].kind == FE_ARG_ARRAY) {
-            extent(&a[i], sig[i].ndim, a[i].view.itemsize, &lo[m], &hi[m]);
+            extent(&a[i], sig[i].ndim, a[i].itemsize, &lo[m], &hi[m]);
             idx[m++] = i;
         }
     for (int x = 0; x < m; x++)
@@ -200,6 +202,151 @@ void pyext_mark_overlaps(fe_argtype *sig, const pyext_arg *a, int n)
                 sig[idx[x]].layout |= FE_LAYOUT_OVERLAPS;
                 sig[idx[y]].layout |= FE_LAYOUT_OVERLAPS;
             }
+}
+
+/* ------------------------------------------------- NumPy, read directly
+ *
+ * Asking an ndarray for a buffer costs ~0.15 us, as much as the rest of a
+ * small call.  NumPy's array and descriptor structs have kept the fields
+ * read here at the same offsets since NumPy 1.x (they are its ABI for
+ * extensions built against older versions), and pyacc has no NumPy headers
+ * to take them from; so the first arrays and scalars read this way are
+ * also read through the buffer protocol, and any difference turns this
+ * path off for the process. */
+typedef struct nd_fields {
+    PyObject_HEAD
+    char *data;
+    int nd;
+    Py_ssize_t *dims;
+    Py_ssize_t *strides;
+    PyObject *base;
+    PyObject *descr;
+    int flags;
+} nd_fields;
+
+#define ND_DESCR_BYTEORDER 26 /* char */
+#define ND_DESCR_TYPE_NUM 28  /* int */
+#define ND_WRITEABLE 0x0400
+#define ND_CROSS_CHECKS 8
+
+static PyObject *nd_type; /* numpy.ndarray, once numpy is imported */
+static int nd_state;      /* 0: not looked for yet, 1: on, -1: off */
+static int nd_checked;    /* arrays and scalars compared with the buffer protocol */
+
+static int numpy_scalars(void);
+
+/* NumPy's type_num (on LP64) -> fe_dtype, or -1. */
+static int nd_dtype(int type_num)
+{
+    static const int map[] = {
+        FE_DT_BOOL,  FE_DT_INT8,   FE_DT_UINT8,  FE_DT_INT16,   FE_DT_UINT16,    FE_DT_INT32, FE_DT_UINT32,
+        FE_DT_INT64, FE_DT_UINT64, FE_DT_INT64,  FE_DT_UINT64,  FE_DT_FLOAT32,   FE_DT_FLOAT64, -1,
+        FE_DT_COMPLEX64, FE_DT_COMPLEX128,
+    };
+    if (type_num < 0 || type_num >= (int)(sizeof map / sizeof map[0]))
+        return -1;
+    if (sizeof(long) != 8 && (type_num == 7 || type_num == 8))
+        return -1; /* NPY_LONG is 32 bits there */
+    return map[type_num];
+}
+
+/* Reads ndarray o into t/slot/a: 1 done, 0 not this way (use the buffer). */
+static int nd_array(PyObject *o, fe_argtype *t, int64_t *slot, pyext_arg *a)
+{
+    const nd_fields *f = (const nd_fields *)o;
+    if (f->nd < 1 || f->nd > FE_MAX_NDIM || !f->descr)
+        return 0;
+    const char *descr = (const char *)f->descr;
+    char order = descr[ND_DESCR_BYTEORDER];
+    int type_num;
+    memcpy(&type_num, descr + ND_DESCR_TYPE_NUM, sizeof type_num);
+    int dt = nd_dtype(type_num);
+    if (dt < 0 || order == '>')
+        return 0;
+    int64_t isz = fe_dtype_bits((fe_dtype)dt) / 8;
+    if ((uintptr_t)f->data % (uintptr_t)isz)
+        return 0;
+    for (int d = 0; d < f->nd; d++)
+        if (f->strides[d] % isz)
+            return 0;
+    t->kind = FE_ARG_ARRAY;
+    t->dtype = (uint8_t)dt;
+    t->ndim = (uint8_t)f->nd;
+    t->layout = (uint8_t)layout_of(f->nd, f->dims, f->strides, (Py_ssize_t)isz);
+    a->readonly = !(f->flags & ND_WRITEABLE);
+    a->itemsize = isz;
+    a->desc.data = f->data;
+    for (int d = 0; d < f->nd; d++) {
+        a->desc.shape[d] = f->dims[d];
+        a->desc.strides[d] = f->strides[d];
+    }
+    *slot = (int64_t)(intptr_t)&a->desc;
+    return 1;
+}
+
+static int classify_buffer(PyObject *o, fe_argtype *t, int64_t *slot, pyext_arg *a);
+
+/* The direct read of o, checked against the buffer protocol while
+ * nd_checked is small: 1 done, 0 not this way. */
+static int nd_classify(PyObject *o, fe_argtype *t, int64_t *slot, pyext_arg *a)
+{
+    if (nd_state == 0) {
+        PyObject *name = PyUnicode_FromString("numpy");
+        PyObject *np = name ? PyImport_GetModule(name) : NULL;
+        Py_XDECREF(name);
+        if (!np) {
+            PyErr_Clear();
+            return 0; /* not imported: nothing of NumPy's can come */
+        }
+        nd_type = PyObject_GetAttrString(np, "ndarray");
+        Py_DECREF(np);
+        nd_state = nd_type && numpy_scalars() == 0 ? 1 : -1;
+        PyErr_Clear();
+    }
+    if (nd_state < 0)
+        return 0;
+    PyTypeObject *tp = Py_TYPE(o);
+    int done = 0;
+    if ((PyObject *)tp == nd_type) {
+        done = nd_array(o, t, slot, a);
+    } else {
+        for (int dt = 0; dt < FE_DT_COMPLEX64; dt++)
+            if ((PyObject *)tp == pyext.np_scalar[dt]) {
+                /* a scalar object holds its value right after its header */
+                t->kind = FE_ARG_NPSCALAR;
+                t->dtype = (uint8_t)dt;
+                *slot = scalar_slot(dt, (const char *)o + sizeof(PyObject));
+                done = 1;
+                break;
+            }
+    }
+    if (!done || nd_checked >= ND_CROSS_CHECKS)
+        return done;
+    /* the first few: the buffer protocol must say the same */
+    fe_argtype t2;
+    int64_t slot2;
+    pyext_arg a2;
+    memset(&t2, 0, sizeof t2);
+    memset(&a2, 0, sizeof a2);
+    int same = classify_buffer(o, &t2, &slot2, &a2) == 1 && memcmp(&t2, t, sizeof t2) == 0;
+    if (same && t->kind == FE_ARG_NPSCALAR)
+        same = slot2 == *slot;
+    if (same && t->kind == FE_ARG_ARRAY) {
+        same = a2.desc.data == a->desc.data && a2.readonly == a->readonly;
+        for (int d = 0; same && d < t->ndim; d++)
+            same = a2.desc.shape[d] == a->desc.shape[d] && a2.desc.strides[d] == a->desc.strides[d];
+    }
+    pyext_arg_release(&a2);
+    PyErr_Clear();
+    nd_checked++;
+    if (!same) {
+        nd_state = -1; /* this NumPy lays things out differently: buffers from now on */
+        memset(t, 0, sizeof *t);
+        *slot = 0;
+        a->readonly = 0;
+        return 0;
+    }
+    return 1;
 }
 
 int pyext_arg_classify(PyObject *o, int is_listout, fe_argtype *t, int64_t *slot, pyext_arg *a)
@@ -229,6 +376,7 @@ int pyext_arg_classify(PyObject *o, int is_listout, fe_argtype *t, int64_t *slot
         return 0;
     }
     if (PyList_CheckExact(o) && is_listout) {
+        memset(&a->desc, 0, sizeof a->desc);
         t->kind = FE_ARG_LIST_OUT;
         *slot = (int64_t)(intptr_t)&a->desc;
         return 0;
@@ -241,6 +389,8 @@ int pyext_arg_classify(PyObject *o, int is_listout, fe_argtype *t, int64_t *slot
             t->kind = FE_ARG_OPAQUE;
         return 0;
     }
+    if (nd_classify(o, t, slot, a))
+        return 0;
     if (PyObject_CheckBuffer(o)) {
         if (!classify_buffer(o, t, slot, a)) {
             memset(t, 0, sizeof *t);

@@ -8,6 +8,8 @@
 typedef struct pyext_arg {
     Py_buffer view;      /* held while has_view */
     int has_view;
+    int readonly;        /* an array that must not be written */
+    int64_t itemsize;    /* an array's */
     void *temp;          /* PyMem buffer: a list's copy, or a list-out's values */
     fe_arraydesc desc;
 } pyext_arg;

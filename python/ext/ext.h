@@ -46,4 +46,7 @@ int32_t pyext_acc_fail_pyerr(void);
 /* region.c */
 extern PyType_Spec pyext_region_spec;
 
+/* dispatch.c */
+extern PyType_Spec pyext_dispatcher_spec;
+
 #endif

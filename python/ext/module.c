@@ -182,6 +182,11 @@ static int ext_exec(PyObject *m)
     Py_INCREF(region_type);
     if (pyext_acc_exec(m) < 0 || PyModule_AddFunctions(m, pyext_cache_methods) < 0)
         return -1;
+    PyObject *disp = PyType_FromSpec(&pyext_dispatcher_spec);
+    if (!disp || PyModule_AddObject(m, "Dispatcher", disp) < 0) {
+        Py_XDECREF(disp);
+        return -1;
+    }
     if (PyModule_AddStringConstant(m, "llvm_version", jit_llvm_version()) < 0)
         return -1;
     return PyModule_AddIntConstant(m, "MAX_NDIM", FE_MAX_NDIM);

@@ -863,6 +863,8 @@ static int classify_all(rg_region *r, PyObject *args, fe_argtype *sig, int64_t *
         return -1;
     }
     for (Py_ssize_t i = 0; i < n; i++)
+        a[i].has_view = 0, a[i].temp = NULL, a[i].readonly = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
         if (pyext_arg_classify(PyTuple_GetItem(args, i), r->is_listout[i], &sig[i], &slots[i], &a[i]) < 0) {
             for (Py_ssize_t k = 0; k <= i; k++)
                 pyext_arg_release(&a[k]);
@@ -888,8 +890,7 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     }
     fe_argtype sig[RG_MAXARGS];
     int64_t slots[RG_MAXARGS + 3 * 64];
-    pyext_arg a[RG_MAXARGS];
-    memset(a, 0, sizeof a);
+    pyext_arg a[RG_MAXARGS]; /* classify_all clears the ones it uses */
     int n = classify_all(r, args, sig, slots, a);
     if (n < 0)
         return NULL;
@@ -906,7 +907,7 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
         return PyObject_Call(r->func, args, NULL);
     }
     for (int i = 0; i < n; i++)
-        if (e->written[i] && a[i].has_view && a[i].view.readonly) {
+        if (e->written[i] && a[i].readonly) {
             release_all(a, n);
             PyObject *exc = PyObject_CallFunction(PyExc_ValueError, "s",
                                                   "assignment destination is read-only");
@@ -1023,7 +1024,6 @@ static PyObject *region_compile(PyObject *self, PyObject *args)
     fe_argtype sig[RG_MAXARGS];
     int64_t slots[RG_MAXARGS + 3 * 64];
     pyext_arg a[RG_MAXARGS];
-    memset(a, 0, sizeof a);
     int n = classify_all(r, cargs, sig, slots, a);
     if (n < 0)
         return NULL;

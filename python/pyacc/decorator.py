@@ -6,6 +6,7 @@ import functools
 import types
 import warnings
 
+from . import _pyacc
 from .errors import PyaccWarning
 from .outline import outline
 from .regions import env_flag, make_region
@@ -13,7 +14,7 @@ from .regions import env_flag, make_region
 _DEVICES = {None, "host", "nvidia", "default"}
 
 
-class AccFunction:
+class AccFunction(_pyacc.Dispatcher):
     """A function whose OpenACC compute regions run compiled.
 
     Calling it calls the function; each compute region inside is compiled for
@@ -53,8 +54,7 @@ class AccFunction:
             warnings.warn_explicit("the nvidia back end is not available yet: running on the host",
                                    PyaccWarning, out.filename, func.__code__.co_firstlineno)
 
-    def __call__(self, *args, **kwargs):
-        return self._impl(*args, **kwargs)
+    # Calling it runs self._impl: Dispatcher's call, in C.
 
     def compile(self, *args, target="host", **kwargs):
         """Compiles every region for the types these arguments give it,
