@@ -416,3 +416,19 @@ def test_signature_strings():
     assert example_args("void(float64[:])")[0].shape == (1,)
     with pytest.raises(ValueError, match="signature"):
         example_args("float64[:]")
+
+
+def test_the_size_limit_evicts_the_least_recently_used(tmp_path):
+    prog, cache = tmp_path / "prog.py", tmp_path / "cache"
+    write_program(prog)
+    run(prog, cache, "two")
+    sizes = [e["size"] for e in entries(cache)]
+    assert len(sizes) == 2
+    # room for one entry only: the second signature's compile evicts the first
+    limit = str(max(sizes) + 100)
+    res = run(prog, tmp_path / "small", "two", env={"PYACC_CACHE_SIZE": limit})
+    assert res["stats"]["compiles"] == 2
+    left = entries(tmp_path / "small")
+    assert len(left) == 1 and left[0]["signature"] == "(float32[:], float32[:])"
+    bad = run(prog, tmp_path / "other", env={"PYACC_CACHE_SIZE": "lots"})
+    assert any("PYACC_CACHE_SIZE=lots" in w for w in bad["warnings"])
