@@ -11,12 +11,33 @@
 /* The Python subclass adds its __dict__ and __weakref__ after these. */
 typedef struct dispatcher {
     PyObject_HEAD
-    PyObject *impl; /* the function to call */
+    PyObject *impl;   /* the function to call */
+    PyObject *direct; /* or, for calls with nparams positional arguments, this region */
+    int nparams;
+    int ret_kind;     /* what a direct call returns: 0 None, 1 argument ret_index, 2 the region's only result */
+    int ret_index;
 } dispatcher;
 
 static PyObject *dispatcher_call(PyObject *self, PyObject *args, PyObject *kw)
 {
-    PyObject *impl = ((dispatcher *)self)->impl;
+    dispatcher *d = (dispatcher *)self;
+    if (d->direct && !kw && PyTuple_Size(args) == d->nparams) {
+        /* the function is just this region's call: skip its frame */
+        PyObject *res = PyObject_Call(d->direct, args, NULL);
+        if (!res)
+            return NULL;
+        PyObject *v;
+        switch (d->ret_kind) {
+        case 2: /* the region's results come as a tuple: its only item */
+            v = PyTuple_Check(res) && PyTuple_Size(res) == 1 ? Py_NewRef(PyTuple_GetItem(res, 0)) : Py_NewRef(res);
+            break;
+        case 1: v = Py_NewRef(PyTuple_GetItem(args, d->ret_index)); break;
+        default: v = Py_NewRef(Py_None); break;
+        }
+        Py_DECREF(res);
+        return v;
+    }
+    PyObject *impl = d->impl;
     if (!impl) {
         PyErr_SetString(PyExc_TypeError, "pyacc: this function is not set up yet");
         return NULL;
@@ -29,6 +50,7 @@ static int dispatcher_traverse(PyObject *self, visitproc visit, void *arg)
     dispatcher *d = (dispatcher *)self;
     Py_VISIT(Py_TYPE(self)); /* a heap type: its instances hold it */
     Py_VISIT(d->impl);
+    Py_VISIT(d->direct);
     return 0;
 }
 
@@ -36,6 +58,7 @@ static int dispatcher_clear(PyObject *self)
 {
     dispatcher *d = (dispatcher *)self;
     Py_CLEAR(d->impl);
+    Py_CLEAR(d->direct);
     return 0;
 }
 
@@ -51,6 +74,10 @@ static void dispatcher_dealloc(PyObject *self)
 
 static PyMemberDef dispatcher_members[] = {
     {"_impl", T_OBJECT, offsetof(dispatcher, impl), 0, "the function a call runs"},
+    {"_direct", T_OBJECT, offsetof(dispatcher, direct), 0, "the region a call may run instead"},
+    {"_nparams", T_INT, offsetof(dispatcher, nparams), 0, "the argument count of a direct call"},
+    {"_ret_kind", T_INT, offsetof(dispatcher, ret_kind), 0, "0 None, 1 an argument, 2 the region's result"},
+    {"_ret_index", T_INT, offsetof(dispatcher, ret_index), 0, "the argument returned"},
     {NULL, 0, 0, 0, NULL},
 };
 

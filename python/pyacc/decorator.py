@@ -46,6 +46,9 @@ class AccFunction(_pyacc.Dispatcher):
         self._regions = [make_region(spec, out, qual, self.strict, self.boundscheck, self.cache)
                          for spec in out.regions]
         self._impl = out.func(self._regions)
+        if out.direct is not None:  # nothing but one region's call: the dispatcher calls it
+            k, self._nparams, self._ret_kind, self._ret_index = out.direct
+            self._direct = self._regions[k]
         for p in out.ignored:
             warnings.warn_explicit(f"'{p.kind}' is not implemented yet; on the host it is "
                                    f"ignored, which leaves results unchanged", PyaccWarning,

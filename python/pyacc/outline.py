@@ -67,6 +67,7 @@ class Outlined:
     regions: list
     filename: str
     ignored: list                  # pragmas of directives without an effect here
+    direct: tuple | None = None    # (region, params, return kind, index): see _direct_plan
 
 
 # ------------------------------------------------------------- source
@@ -360,6 +361,11 @@ def _plan_region(spec, fdef, func, region_pragmas, filename):
             params.append(name)
         elif name in used.loads and name not in used.stores:
             params.append(name)
+    # the function's own parameters first, in its order: a function that is
+    # nothing but the region then passes its arguments straight through
+    order = {n: i for i, n in enumerate(code.co_varnames[:nargs])}
+    first_use = {n: i for i, n in enumerate(params)}
+    params.sort(key=lambda n: (0, order[n]) if n in order else (1, first_use[n]))
     spec.params = params
     spec.outs = [n for n in used.order if n in used.stores and n in locals_ and n in loads_outside]
     spec.maybe_unbound = [n for n in spec.outs if n not in params]
@@ -746,8 +752,50 @@ def outline(func):
     for k, r in enumerate(regions):
         _region_function(r, filename, func.__globals__, k)
 
+    direct = _direct_plan(fdef, regions)
     new = _rebuild(func, fdef, len(regions), filename)
-    return Outlined(new, regions, filename, ignored)
+    return Outlined(new, regions, filename, ignored, direct)
+
+
+def _direct_plan(fdef, regions):
+    """When the rewritten function is nothing but one region's call on its
+    own parameters, in order, and perhaps a return of a parameter or of the
+    region's one result, the dispatcher calls the region itself (saving a
+    Python frame a call): (region index, parameter count, return kind,
+    parameter index), kind 0 None, 1 that parameter, 2 the result; else
+    None."""
+    a = fdef.args
+    if a.vararg or a.kwarg or a.kwonlyargs or isinstance(fdef, ast.AsyncFunctionDef):
+        return None
+    names = [x.arg for x in a.posonlyargs + a.args]
+    body = list(fdef.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]  # the docstring
+    ret = None
+    if body and isinstance(body[-1], ast.Return):
+        ret = body.pop().value
+    if len(body) != 1 or len(regions) != 1:
+        return None
+    spec = regions[0]
+    st = body[0]
+    call = st.value if isinstance(st, (ast.Expr, ast.Assign)) else None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "__pyacc_r0"):
+        return None
+    if spec.hidden or spec.maybe_unbound or spec.params != names:
+        return None
+    for n in ast.walk(fdef):  # the function's own body reaches beyond the call (a nested def, ...)
+        if isinstance(n, (ast.FunctionDef, ast.Lambda, ast.ClassDef, ast.Yield, ast.YieldFrom, ast.Await)) \
+                and n is not fdef:
+            return None
+    if ret is None or (isinstance(ret, ast.Constant) and ret.value is None):
+        return (0, len(names), 0, 0)
+    if isinstance(ret, ast.Name):
+        if ret.id in names and ret.id not in spec.outs:
+            return (0, len(names), 1, names.index(ret.id))
+        if spec.outs == [ret.id]:
+            return (0, len(names), 2, 0)
+    return None
 
 
 def _rebuild(func, fdef, nregions, filename):

@@ -64,7 +64,7 @@ def test_float32_loop_ir_is_vectorised(rng):
 def test_inspect_keys_name_line_and_signature(rng):
     x = rng.random(8)
     saxpy(1.0, x, x.copy())
-    assert any(k.startswith("line ") and "(float64[:], float64[:], float)" in k
+    assert any(k.startswith("line ") and "(float, float64[:], float64[:])" in k
                for k in saxpy.inspect_llvm())
 
 
@@ -465,3 +465,46 @@ def test_a_malformed_routine_pragma_is_reported_at_its_line():
     lines = open(__file__).read().splitlines()
     assert lines[info.value.lineno - 1].strip() == "#pragma acc routine sq"
     assert "did you mean 'seq'" in str(info.value)
+
+
+# ------------------------------------------------- the direct call path
+
+def test_a_function_that_is_only_its_region_is_called_directly():
+    @acc
+    def fill(out, v):
+        #pragma acc parallel loop
+        for i in range(out.shape[0]):
+            out[i] = v * i
+        return out
+
+    @acc
+    def total(x, s=0.0):
+        #pragma acc parallel loop reduction(+:s)
+        for i in range(x.shape[0]):
+            s += x[i]
+        return s
+
+    @acc
+    def nothing_back(out, v):
+        #pragma acc serial
+        out[0] = v
+
+    @acc
+    def not_direct(out, v):
+        w = v + 1
+        #pragma acc serial
+        out[0] = w
+        return out
+
+    assert fill._direct is not None and total._direct is not None and nothing_back._direct is not None
+    assert not_direct._direct is None
+    out = np.zeros(5)
+    r = fill(out, 2.0)
+    assert r is out and list(out) == [0, 2, 4, 6, 8]
+    x = np.arange(10.0)
+    assert total(x, 1.0) == 46.0 and total(x) == 45.0  # the default takes the ordinary path
+    assert total(x, s=1.0) == 46.0                      # so do keywords
+    assert nothing_back(out, 7.0) is None and out[0] == 7.0
+    assert not_direct(out, 1.0)[0] == 2.0
+    with pytest.raises(TypeError):
+        fill(out)  # the error a plain call gives
