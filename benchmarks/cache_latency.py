@@ -75,11 +75,14 @@ def tiny_nb(x, y):
 
 x = np.ones(4); y = np.zeros(4)
 tiny(x, y); tiny_nb(x, y)
-n = 200_000
-p = min(timeit.repeat(lambda: tiny(x, y), number=n, repeat=7)) / n
-q = min(timeit.repeat(lambda: tiny_nb(x, y), number=n, repeat=7)) / n
-e = min(timeit.repeat(lambda: None, number=n, repeat=7)) / n
-print(p * 1e6, q * 1e6, e * 1e6)
+n = 100_000
+# alternating rounds, best of each: a busy moment hits both alike
+fns = {"p": lambda: tiny(x, y), "q": lambda: tiny_nb(x, y), "e": lambda: None}
+best = {k: float("inf") for k in fns}
+for rnd in range(9):
+    for k in (("p", "q", "e") if rnd % 2 else ("q", "p", "e")):
+        best[k] = min(best[k], min(timeit.repeat(fns[k], number=n, repeat=3)) / n)
+print(best["p"] * 1e6, best["q"] * 1e6, best["e"] * 1e6)
 '''
 
 
