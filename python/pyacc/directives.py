@@ -121,14 +121,14 @@ def clause(clauses, name):
     return found[-1] if found else None
 
 
-def _first_expr(c, filename):
+def clause_expr(c, filename):
     it = c["items"][0]
     return expr(it["text"], it["line"], it["col"], filename)
 
 
 def cond_kw(clauses, filename):
     c = clause(clauses, "if")
-    return [("cond", _first_expr(c, filename))] if c else []
+    return [("cond", clause_expr(c, filename))] if c else []
 
 
 def async_kw(clauses, filename):
@@ -136,7 +136,7 @@ def async_kw(clauses, filename):
     c = clause(clauses, "async")
     if c is None:
         return []
-    return [("async_", _first_expr(c, filename) if c["items"] else ast.Constant(True))]
+    return [("async_", clause_expr(c, filename) if c["items"] else ast.Constant(True))]
 
 
 def wait_kw(clauses, filename, key="wait"):
@@ -213,11 +213,11 @@ def _device_call(p, cl, filename):
     kw = cond_kw(cl, filename) + [("device_types", ast.List(types_, ast.Load()))]
     num = clause(cl, "device_num")
     if num:
-        kw.append(("device_num", _first_expr(num, filename)))
+        kw.append(("device_num", clause_expr(num, filename)))
     if p.kind == "set":
         da = clause(cl, "default_async")
         if da:
-            kw.append(("default_async", _first_expr(da, filename)))
+            kw.append(("default_async", clause_expr(da, filename)))
     return ast.Call(ast.Attribute(ast.Name("__pyacc_dirs", ast.Load()), p.kind.replace(" ", "_"),
                                   ast.Load()), [], [ast.keyword(k, v) for k, v in kw])
 

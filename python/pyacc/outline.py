@@ -300,19 +300,6 @@ def _loop_spec(for_node, pragmas, construct, filename, inherited=()):
     return (for_node.lineno, par, collapse, reds, privs)
 
 
-def _expr(text, line, col, filename):
-    try:
-        e = ast.parse(text.strip(), filename, mode="eval").body
-    except SyntaxError as exc:
-        raise error_at(f"bad expression {text!r} in a clause: {exc.msg}", filename, line, col) from None
-    for n in ast.walk(e):
-        if hasattr(n, "lineno"):
-            n.lineno = n.end_lineno = line
-            n.col_offset = col
-            n.end_col_offset = col + len(text)
-    return e
-
-
 def _appended(stmts):
     """Names x with an x.append(...) call in the statements."""
     out = set()
@@ -411,10 +398,10 @@ def _plan_region(spec, fdef, func, region_pragmas, filename):
             raise error_at(f"copyout of the list '{name}' that the region appends to needs its "
                            f"length: {c['name']}({name}[0:n])", filename, it["line"], it["col"])
         lo, hi, _, lo_line, lo_col, hi_line, hi_col = it["dims"][0]
-        length = _expr(hi, hi_line, hi_col, filename)
+        length = directives.expr(hi, hi_line, hi_col, filename)
         if lo is not None and lo.strip() != "0":
             length = ast.copy_location(
-                ast.BinOp(length, ast.Sub(), _expr(lo, lo_line, lo_col, filename)), length)
+                ast.BinOp(length, ast.Sub(), directives.expr(lo, lo_line, lo_col, filename)), length)
         spec.hidden.append((f"__pyacc_n{len(spec.hidden)}", length))
         spec.listouts.append((params.index(name), len(params) + len(spec.hidden) - 1))
 
@@ -441,11 +428,6 @@ def _check_default_none(spec, filename):
                        f"data, private or reduction clause", filename, c["line"], c["col"])
 
 
-def _clause_expr(c, filename):
-    it = c["items"][0]
-    return _expr(it["text"], it["line"], it["col"], filename)
-
-
 def _control(spec, filename):
     """The launch's thread limit from if, self and num_gangs, computed by the
     caller as `__pyacc_ctl(cond=..., self_=..., gangs=...)`."""
@@ -455,13 +437,13 @@ def _control(spec, filename):
         if c["name"] == "if":
             # evaluated once before the launch (outline's _launch), since
             # the data clauses need it too
-            spec.if_var, spec.if_expr = f"__pyacc_if{spec.line}", _clause_expr(c, filename)
+            spec.if_var, spec.if_expr = f"__pyacc_if{spec.line}", directives.clause_expr(c, filename)
             kw.append(ast.keyword("cond", ast.copy_location(ast.Name(spec.if_var, ast.Load()),
                                                             spec.if_expr)))
         elif c["name"] == "self":
-            kw.append(ast.keyword("self_", _clause_expr(c, filename) if c["items"] else ast.Constant(True)))
+            kw.append(ast.keyword("self_", directives.clause_expr(c, filename) if c["items"] else ast.Constant(True)))
         elif c["name"] == "num_gangs":
-            kw.append(ast.keyword("gangs", _clause_expr(c, filename)))
+            kw.append(ast.keyword("gangs", directives.clause_expr(c, filename)))
     if not kw:
         return
     call = ast.Call(ast.Name("__pyacc_ctl", ast.Load()), [], kw)
