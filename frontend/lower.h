@@ -143,6 +143,11 @@ LLVMValueRef fe_lower_atomic(lower *lw, fe_node *n);
  * returns (which loops run in parallel, and why). */
 void fe_note(lower *lw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* facts.c: whether value v has fact (FE_FACT_NONNEG, FE_FACT_SMALL) for
+ * sure; the first after fe_compute_nonneg has run. */
+int fe_node_fact(lower *lw, fe_val v, int fact);
+int fe_node_nonneg(lower *lw, fe_val v);
+
 /* depend.c: whether variable var is assigned in loop lp's body. */
 int fe_written_in(const fe_func *f, const fe_loop *lp, int var);
 
