@@ -89,6 +89,20 @@ int jit_host_inspect(jit_host *h, void *module, const jit_options *opt, jit_comp
 /* Frees the code of one compile (its handle); its entry must not run again. */
 void jit_host_remove(jit_host *h, void *handle);
 
+/* ------------------------------------------------------------- the GPU
+ *
+ * nvptx.c: PTX from a module (made in its own context) whose kernels use
+ * the PTX kernel calling convention, for compute capability `sm` ("sm_90")
+ * with PTX features ("+ptx80"); libdevice is linked in when the module
+ * calls __nv_* functions.  Takes the module.  The PTX text (malloc'd), or
+ * NULL with a message in err; *ms the time taken. */
+char *jit_nvptx_compile(void *module, const char *sm, const char *features, double *ms, char *err,
+                        size_t errlen);
+
+/* Where libdevice.10.bc is (PYACC_LIBDEVICE, else the CUDA toolkit's usual
+ * places), or NULL. */
+const char *jit_libdevice_path(void);
+
 /* ------------------------------------------------------------- the cache
  *
  * Compiled code on disk (cache.c): payloads under hex keys, with an index
