@@ -252,6 +252,23 @@ typedef struct rt_device {
  * Devices of that type already made are shut down first. */
 int32_t rt_device_register(const rt_backend *be);
 
+/* ------------------------------------------------- the NVIDIA device
+ *
+ * cuda.c: the CUDA Driver API back end (libcuda.so.1 opened with dlopen on
+ * first use; without it, or a GPU, the NVIDIA device has no devices).
+ * rt_cuda_register plugs it in.  For compiled regions: the device's
+ * compute capability and multiprocessor count, PTX modules loaded with the
+ * driver's JIT (its error log in the fault and in log), and kernel
+ * launches (grid x block threads, on a stream or, with NULL, waited for).
+ * `dev` is an rt_device's dev. */
+int32_t rt_cuda_register(void);
+int32_t rt_cuda_target(void *dev, int32_t *cc_major, int32_t *cc_minor, int32_t *sms);
+int32_t rt_cuda_load(void *dev, const char *ptx, void **module, char *log, size_t loglen);
+void rt_cuda_unload(void *dev, void *module);
+int32_t rt_cuda_function(void *dev, void *module, const char *name, void **fn);
+int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t block, uint32_t shared, void *stream,
+                       void **params);
+
 /* The current device, initialised: made on the first call from
  * ACC_DEVICE_TYPE and ACC_DEVICE_NUM (read then, once), or from
  * rt_device_set_type / rt_device_set_num.  NULL (with a fault) only when the

@@ -160,7 +160,26 @@ static PyObject *ext_shutdown(PyObject *self, PyObject *noargs)
     Py_RETURN_NONE;
 }
 
+/* cuda_register(): plug the NVIDIA device (the CUDA driver) into the
+ * OpenACC device layer.  Not done at import yet: until compute regions run
+ * on the GPU, data clauses moving data there would leave host regions
+ * reading stale copies. */
+static PyObject *ext_cuda_register(PyObject *self, PyObject *noargs)
+{
+    (void)self;
+    (void)noargs;
+    if (rt_cuda_register()) {
+        rt_fault f;
+        rt_fault_take(&f);
+        PyErr_Format(PyExc_RuntimeError, "pyacc: %s", f.msg);
+        rt_fault_clear(&f);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef ext_methods[] = {
+    {"cuda_register", ext_cuda_register, METH_NOARGS, "Plug the NVIDIA device into the device layer."},
     {"init", ext_init, METH_VARARGS, "Set up the opcode table and hooks (called by pyacc at import)."},
     {"parse_pragma", pyext_parse_pragma, METH_VARARGS,
      "parse_pragma(lines) -> dict: parse one pragma from [(text, line, col), ...]."},

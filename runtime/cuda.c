@@ -1,0 +1,420 @@
+/* cuda.c - the NVIDIA device: the CUDA Driver API, opened with dlopen.
+ *
+ * Nothing is linked against CUDA: libcuda.so.1 is looked for the first
+ * time the NVIDIA device is asked about, and when it (or a GPU) is missing
+ * the device reports no devices and pyacc stays on the host.  cuda.h
+ * renames many entry points to versioned ones with macros; those versioned
+ * names are what is looked up here.  Every device uses its primary
+ * context, made current on whichever host thread calls.
+ *
+ * Besides the back end of rt.h's device layer (memory, copies, streams),
+ * this file loads PTX modules (the driver's JIT, with its error log kept)
+ * and launches kernels for compiled regions.
+ */
+#include "rt.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+typedef int CUdevice;
+typedef void *CUcontext;
+typedef unsigned long long CUdeviceptr;
+typedef void *CUstream;
+typedef void *CUmodule;
+typedef void *CUfunction;
+
+enum {
+    CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
+    CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
+    CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16,
+    CU_JIT_INFO_LOG_BUFFER = 3,
+    CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4,
+    CU_JIT_ERROR_LOG_BUFFER = 5,
+    CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
+    CUDA_ERROR_NOT_READY = 600,
+    CUDA_ERROR_OUT_OF_MEMORY = 2,
+};
+
+/* The driver's entry points. */
+static struct {
+    void *lib;
+    int tried, ok;
+    CUresult (*Init)(unsigned);
+    CUresult (*DeviceGetCount)(int *);
+    CUresult (*DeviceGet)(CUdevice *, int);
+    CUresult (*DeviceGetName)(char *, int, CUdevice);
+    CUresult (*DeviceGetAttribute)(int *, int, CUdevice);
+    CUresult (*DeviceTotalMem)(size_t *, CUdevice);
+    CUresult (*DriverGetVersion)(int *);
+    CUresult (*PrimaryCtxRetain)(CUcontext *, CUdevice);
+    CUresult (*PrimaryCtxRelease)(CUdevice);
+    CUresult (*CtxSetCurrent)(CUcontext);
+    CUresult (*MemGetInfo)(size_t *, size_t *);
+    CUresult (*MemAlloc)(CUdeviceptr *, size_t);
+    CUresult (*MemFree)(CUdeviceptr);
+    CUresult (*MemcpyHtoD)(CUdeviceptr, const void *, size_t);
+    CUresult (*MemcpyDtoH)(void *, CUdeviceptr, size_t);
+    CUresult (*MemcpyDtoD)(CUdeviceptr, CUdeviceptr, size_t);
+    CUresult (*MemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
+    CUresult (*MemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
+    CUresult (*MemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+    CUresult (*StreamCreate)(CUstream *, unsigned);
+    CUresult (*StreamDestroy)(CUstream);
+    CUresult (*StreamSynchronize)(CUstream);
+    CUresult (*StreamQuery)(CUstream);
+    CUresult (*CtxSynchronize)(void);
+    CUresult (*ModuleLoadDataEx)(CUmodule *, const void *, unsigned, int *, void **);
+    CUresult (*ModuleUnload)(CUmodule);
+    CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
+    CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             CUstream, void **, void **);
+    CUresult (*GetErrorString)(CUresult, const char **);
+} cu;
+
+static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
+
+static void *sym(const char *name)
+{
+    return cu.lib ? dlsym(cu.lib, name) : NULL;
+}
+
+static void cu_open(void)
+{
+    cu.tried = 1;
+    const char *path = getenv("PYACC_LIBCUDA");
+    cu.lib = dlopen(path && *path ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!cu.lib)
+        return;
+#define LOAD(field, name)                                         \
+    do {                                                          \
+        *(void **)&cu.field = sym(name);                          \
+        if (!cu.field)                                            \
+            return;                                               \
+    } while (0)
+    LOAD(Init, "cuInit");
+    LOAD(DeviceGetCount, "cuDeviceGetCount");
+    LOAD(DeviceGet, "cuDeviceGet");
+    LOAD(DeviceGetName, "cuDeviceGetName");
+    LOAD(DeviceGetAttribute, "cuDeviceGetAttribute");
+    LOAD(DeviceTotalMem, "cuDeviceTotalMem_v2");
+    LOAD(DriverGetVersion, "cuDriverGetVersion");
+    LOAD(PrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+    LOAD(PrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2");
+    LOAD(CtxSetCurrent, "cuCtxSetCurrent");
+    LOAD(MemGetInfo, "cuMemGetInfo_v2");
+    LOAD(MemAlloc, "cuMemAlloc_v2");
+    LOAD(MemFree, "cuMemFree_v2");
+    LOAD(MemcpyHtoD, "cuMemcpyHtoD_v2");
+    LOAD(MemcpyDtoH, "cuMemcpyDtoH_v2");
+    LOAD(MemcpyDtoD, "cuMemcpyDtoD_v2");
+    LOAD(MemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+    LOAD(MemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+    LOAD(MemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+    LOAD(StreamCreate, "cuStreamCreate");
+    LOAD(StreamDestroy, "cuStreamDestroy_v2");
+    LOAD(StreamSynchronize, "cuStreamSynchronize");
+    LOAD(StreamQuery, "cuStreamQuery");
+    LOAD(CtxSynchronize, "cuCtxSynchronize");
+    LOAD(ModuleLoadDataEx, "cuModuleLoadDataEx");
+    LOAD(ModuleUnload, "cuModuleUnload");
+    LOAD(ModuleGetFunction, "cuModuleGetFunction");
+    LOAD(LaunchKernel, "cuLaunchKernel");
+    LOAD(GetErrorString, "cuGetErrorString");
+#undef LOAD
+    cu.ok = cu.Init(0) == 0;
+}
+
+static int cu_ready(void)
+{
+    pthread_once(&cu_once, cu_open);
+    return cu.ok;
+}
+
+/* rt_fail with the driver's words for rc. */
+static int32_t cu_fail(CUresult rc, const char *what)
+{
+    const char *s = NULL;
+    if (cu.GetErrorString)
+        cu.GetErrorString(rc, &s);
+    return rt_fail(rc == CUDA_ERROR_OUT_OF_MEMORY ? RT_ACC_NO_MEMORY : RT_ACC_DEVICE, "%s: CUDA error %d (%s)", what,
+                   rc, s ? s : "?");
+}
+
+/* One GPU: its primary context. */
+typedef struct cu_dev {
+    CUdevice device;
+    CUcontext ctx;
+    int cc_major, cc_minor, sms;
+} cu_dev;
+
+/* Makes the device's context current on this thread (cheap when it is). */
+static int32_t enter(cu_dev *d)
+{
+    CUresult rc = cu.CtxSetCurrent(d->ctx);
+    return rc ? cu_fail(rc, "cuCtxSetCurrent") : RT_ACC_OK;
+}
+
+static int32_t cuda_num_devices(void)
+{
+    int n = 0;
+    if (!cu_ready() || cu.DeviceGetCount(&n) != 0)
+        return 0;
+    return n;
+}
+
+static int32_t cuda_init(int32_t num, void **out)
+{
+    if (!cu_ready())
+        return rt_fail(RT_ACC_DEVICE, "the CUDA driver (libcuda.so.1) cannot be used");
+    cu_dev *d = calloc(1, sizeof *d);
+    if (!d)
+        return rt_fail(RT_ACC_NO_MEMORY, "out of memory");
+    CUresult rc;
+    if ((rc = cu.DeviceGet(&d->device, num)) || (rc = cu.PrimaryCtxRetain(&d->ctx, d->device))) {
+        free(d);
+        return cu_fail(rc, "opening the GPU");
+    }
+    cu.DeviceGetAttribute(&d->cc_major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d->device);
+    cu.DeviceGetAttribute(&d->cc_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d->device);
+    cu.DeviceGetAttribute(&d->sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, d->device);
+    *out = d;
+    return enter(d);
+}
+
+static void cuda_fini(void *dev)
+{
+    cu_dev *d = dev;
+    if (!d)
+        return;
+    if (enter(d) == RT_ACC_OK)
+        cu.CtxSynchronize();
+    cu.PrimaryCtxRelease(d->device);
+    free(d);
+}
+
+static int32_t cuda_alloc(void *dev, size_t bytes, uintptr_t *dptr)
+{
+    int32_t st = enter(dev);
+    if (st)
+        return st;
+    CUdeviceptr p = 0;
+    CUresult rc = cu.MemAlloc(&p, bytes ? bytes : 1);
+    if (rc)
+        return cu_fail(rc, "allocating GPU memory");
+    *dptr = (uintptr_t)p;
+    return RT_ACC_OK;
+}
+
+static int32_t cuda_free(void *dev, uintptr_t dptr)
+{
+    int32_t st = enter(dev);
+    if (st)
+        return st;
+    CUresult rc = cu.MemFree((CUdeviceptr)dptr);
+    return rc ? cu_fail(rc, "freeing GPU memory") : RT_ACC_OK;
+}
+
+static int32_t cuda_copy_in(void *dev, uintptr_t dst, const void *src, size_t bytes, void *stream)
+{
+    int32_t st = enter(dev);
+    if (st || !bytes)
+        return st;
+    CUresult rc = stream ? cu.MemcpyHtoDAsync((CUdeviceptr)dst, src, bytes, stream)
+                         : cu.MemcpyHtoD((CUdeviceptr)dst, src, bytes);
+    return rc ? cu_fail(rc, "copying to the GPU") : RT_ACC_OK;
+}
+
+static int32_t cuda_copy_out(void *dev, void *dst, uintptr_t src, size_t bytes, void *stream)
+{
+    int32_t st = enter(dev);
+    if (st || !bytes)
+        return st;
+    CUresult rc = stream ? cu.MemcpyDtoHAsync(dst, (CUdeviceptr)src, bytes, stream)
+                         : cu.MemcpyDtoH(dst, (CUdeviceptr)src, bytes);
+    return rc ? cu_fail(rc, "copying from the GPU") : RT_ACC_OK;
+}
+
+static int32_t cuda_copy_device(void *dev, uintptr_t dst, uintptr_t src, size_t bytes, void *stream)
+{
+    int32_t st = enter(dev);
+    if (st || !bytes)
+        return st;
+    CUresult rc = stream ? cu.MemcpyDtoDAsync((CUdeviceptr)dst, (CUdeviceptr)src, bytes, stream)
+                         : cu.MemcpyDtoD((CUdeviceptr)dst, (CUdeviceptr)src, bytes);
+    return rc ? cu_fail(rc, "copying on the GPU") : RT_ACC_OK;
+}
+
+static int32_t cuda_property(int32_t num, int32_t prop, size_t *value, const char **text)
+{
+    static char names[64][128];
+    static char vendor[] = "NVIDIA Corporation";
+    static char driver[64];
+    if (!cu_ready())
+        return rt_fail(RT_ACC_DEVICE, "the CUDA driver (libcuda.so.1) cannot be used");
+    CUdevice d;
+    CUresult rc = cu.DeviceGet(&d, num);
+    if (rc)
+        return cu_fail(rc, "cuDeviceGet");
+    *value = 0;
+    *text = NULL;
+    switch (prop) {
+    case RT_PROPERTY_MEMORY:
+        rc = cu.DeviceTotalMem(value, d);
+        return rc ? cu_fail(rc, "cuDeviceTotalMem") : RT_ACC_OK;
+    case RT_PROPERTY_FREE_MEMORY: {
+        CUcontext ctx;
+        size_t free_b = 0, total = 0;
+        if ((rc = cu.PrimaryCtxRetain(&ctx, d)) == 0) {
+            cu.CtxSetCurrent(ctx);
+            rc = cu.MemGetInfo(&free_b, &total);
+            cu.PrimaryCtxRelease(d);
+        }
+        *value = free_b;
+        return rc ? cu_fail(rc, "cuMemGetInfo") : RT_ACC_OK;
+    }
+    case RT_PROPERTY_NAME:
+        if (num < 0 || num >= 64)
+            return rt_fail(RT_ACC_INVALID, "device %d", (int)num);
+        if (!names[num][0])
+            cu.DeviceGetName(names[num], (int)sizeof names[num], d);
+        *text = names[num];
+        return RT_ACC_OK;
+    case RT_PROPERTY_VENDOR: *text = vendor; return RT_ACC_OK;
+    case RT_PROPERTY_DRIVER: {
+        int v = 0;
+        cu.DriverGetVersion(&v);
+        snprintf(driver, sizeof driver, "CUDA driver %d.%d (pyacc)", v / 1000, (v % 1000) / 10);
+        *text = driver;
+        return RT_ACC_OK;
+    }
+    default: return rt_fail(RT_ACC_INVALID, "%d is not a device property", (int)prop);
+    }
+}
+
+static int32_t cuda_stream_create(void *dev, void **stream)
+{
+    int32_t st = enter(dev);
+    if (st)
+        return st;
+    CUresult rc = cu.StreamCreate((CUstream *)stream, 1 /* CU_STREAM_NON_BLOCKING */);
+    return rc ? cu_fail(rc, "cuStreamCreate") : RT_ACC_OK;
+}
+
+static void cuda_stream_destroy(void *dev, void *stream)
+{
+    if (enter(dev) == RT_ACC_OK)
+        cu.StreamDestroy(stream);
+}
+
+static int32_t cuda_stream_sync(void *dev, void *stream)
+{
+    int32_t st = enter(dev);
+    if (st)
+        return st;
+    CUresult rc = cu.StreamSynchronize(stream);
+    return rc ? cu_fail(rc, "waiting for a GPU stream") : RT_ACC_OK;
+}
+
+static int32_t cuda_stream_done(void *dev, void *stream)
+{
+    int32_t st = enter(dev);
+    if (st)
+        return -st;
+    CUresult rc = cu.StreamQuery(stream);
+    if (rc == 0)
+        return 1;
+    if (rc == CUDA_ERROR_NOT_READY)
+        return 0;
+    return -cu_fail(rc, "querying a GPU stream");
+}
+
+static const rt_backend cuda_backend = {
+    .name = "nvidia",
+    .type = RT_DEVICE_NVIDIA,
+    .shared_memory = 0,
+    .num_devices = cuda_num_devices,
+    .init = cuda_init,
+    .fini = cuda_fini,
+    .alloc = cuda_alloc,
+    .free = cuda_free,
+    .copy_in = cuda_copy_in,
+    .copy_out = cuda_copy_out,
+    .copy_device = cuda_copy_device,
+    .property = cuda_property,
+    .stream_create = cuda_stream_create,
+    .stream_destroy = cuda_stream_destroy,
+    .stream_sync = cuda_stream_sync,
+    .stream_done = cuda_stream_done,
+};
+
+int32_t rt_cuda_register(void)
+{
+    return rt_device_register(&cuda_backend);
+}
+
+/* ------------------------------------------------------------ kernels */
+
+int32_t rt_cuda_target(void *dev, int32_t *cc_major, int32_t *cc_minor, int32_t *sms)
+{
+    cu_dev *d = dev;
+    if (!d)
+        return rt_fail(RT_ACC_INVALID, "no GPU");
+    *cc_major = d->cc_major;
+    *cc_minor = d->cc_minor;
+    *sms = d->sms;
+    return RT_ACC_OK;
+}
+
+int32_t rt_cuda_load(void *dev, const char *ptx, void **module, char *log, size_t loglen)
+{
+    int32_t st = enter(dev);
+    if (st)
+        return st;
+    log[0] = 0;
+    int opts[2] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+    void *vals[2] = {log, (void *)(uintptr_t)loglen};
+    CUresult rc = cu.ModuleLoadDataEx((CUmodule *)module, ptx, 2, opts, vals);
+    if (rc) {
+        const char *s = NULL;
+        cu.GetErrorString(rc, &s);
+        return rt_fail(RT_ACC_DEVICE, "loading GPU code: CUDA error %d (%s)%s%s", rc, s ? s : "?", log[0] ? ": " : "",
+                       log);
+    }
+    return RT_ACC_OK;
+}
+
+void rt_cuda_unload(void *dev, void *module)
+{
+    if (module && enter(dev) == RT_ACC_OK)
+        cu.ModuleUnload(module);
+}
+
+int32_t rt_cuda_function(void *dev, void *module, const char *name, void **fn)
+{
+    int32_t st = enter(dev);
+    if (st)
+        return st;
+    CUresult rc = cu.ModuleGetFunction((CUfunction *)fn, module, name);
+    return rc ? cu_fail(rc, "cuModuleGetFunction") : RT_ACC_OK;
+}
+
+int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t block, uint32_t shared, void *stream,
+                       void **params)
+{
+    int32_t st = enter(dev);
+    if (st)
+        return st;
+    CUresult rc = cu.LaunchKernel(fn, grid, 1, 1, block, 1, 1, shared, stream, params, NULL);
+    if (rc)
+        return cu_fail(rc, "launching a GPU kernel");
+    if (!stream) {
+        rc = cu.CtxSynchronize();
+        if (rc)
+            return cu_fail(rc, "running a GPU kernel");
+    }
+    return RT_ACC_OK;
+}
