@@ -37,9 +37,10 @@ jit_host *pyext_host(void);
 /* pragma.c */
 PyObject *pyext_parse_pragma(PyObject *self, PyObject *args);
 
-/* acc.c: the acc_* routines and data-construct entry points, added to the
- * module by ext_exec; and, for async tasks that run Python, the call that
- * turns the pending Python exception into the task's fault (GIL held). */
+/* acc.c (with acc_routines.c and acc_constructs.c): the acc_* routines
+ * and the data-construct entry points, added to the module by ext_exec;
+ * and, for async tasks that run Python, the call that turns the pending
+ * Python exception into the task's fault (GIL held). */
 int pyext_acc_exec(PyObject *m);
 int32_t pyext_acc_fail_pyerr(void);
 
