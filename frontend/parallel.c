@@ -635,6 +635,85 @@ LLVMValueRef fe_collapse_iterator(lower *lw, int var, LLVMValueRef v)
     return LLVMBuildInsertValue(B, v, count, 2, "");
 }
 
+/* ---------------------------------------------------- the ctx, described
+ *
+ * A target whose loops run where the host's memory is not (a GPU) must
+ * copy ctx over and put its own addresses in place of the host's.  The
+ * marker's last argument says what each ctx field is, a byte a field
+ * (rt.h: RT_CTX_*): plain bytes, the error record, an array value (its
+ * data pointer first), a pointer to per-slot partial results, a pointer
+ * to one shared scalar, or something no such target can move. */
+
+/* Bytes a scalar of type t takes in memory, or 0 when t is not one. */
+static int scalar_bytes(const fe_type *t)
+{
+    switch (t->kind) {
+    case FE_T_BOOL: return 1;
+    case FE_T_INT:
+    case FE_T_FLOAT: return 8;
+    case FE_T_NP: return fe_dtype_bits(t->dtype) / 8 + (t->dtype == FE_DT_BOOL ? 0 : 0);
+    default: return 0;
+    }
+}
+
+/* Whether a value of type t holds no pointer. */
+static int plain(const fe_type *t)
+{
+    switch (t->kind) {
+    case FE_T_NONE:
+    case FE_T_BOOL:
+    case FE_T_INT:
+    case FE_T_FLOAT:
+    case FE_T_NP:
+    case FE_T_RANGE:
+    case FE_T_RANGEITER: return 1;
+    case FE_T_TUPLE:
+        for (int i = 0; i < t->nitems; i++)
+            if (!plain(t->items[i]))
+                return 0;
+        return 1;
+    default: return 0;
+    }
+}
+
+static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
+{
+    fe_func *f = lw->f;
+    int nf = p->field_col + p->ncol;
+    uint8_t *k = calloc((size_t)nf + 1, 1);
+    if (!k)
+        return LLVMConstNull(lw->ptr);
+    k[F_ERR] = RT_CTX_ERR;
+    for (int kind = P_SHARED; kind <= P_FIRSTLAST; kind++)
+        for (int i = 0; i < p->n[kind]; i++) {
+            const fe_type *t = f->vars[p->vars[kind][i]].type;
+            uint8_t *c = &k[p->field0[kind] + i];
+            if (t->kind == FE_T_ARRAY && fe_dtype_bits(t->dtype) / 8 <= 16)
+                *c = (uint8_t)(RT_CTX_ARRAY | (fe_dtype_bits(t->dtype) / 8));
+            else
+                *c = plain(t) ? RT_CTX_PLAIN : RT_CTX_UNSUPPORTED;
+        }
+    for (int i = 0; i < p->n[P_RED]; i++) {
+        int b = scalar_bytes(f->vars[p->vars[P_RED][i]].type);
+        k[p->field0[P_RED] + i] = b ? (uint8_t)(RT_CTX_PARTIALS | b) : RT_CTX_UNSUPPORTED;
+    }
+    for (int i = 0; i < p->n[P_ARED]; i++)
+        k[p->field0[P_ARED] + i] = RT_CTX_UNSUPPORTED;
+    for (int i = 0; i < p->n[P_ATOMIC]; i++) {
+        int b = scalar_bytes(f->vars[p->vars[P_ATOMIC][i]].type);
+        k[p->field0[P_ATOMIC] + i] = b ? (uint8_t)(RT_CTX_CELL | b) : RT_CTX_UNSUPPORTED;
+    }
+    LLVMValueRef init = LLVMConstStringInContext(lw->C, (const char *)k, (unsigned)nf, 1);
+    free(k);
+    char gname[320];
+    snprintf(gname, sizeof gname, "%s.kinds", name);
+    LLVMValueRef g = LLVMAddGlobal(lw->M, LLVMTypeOf(init), gname);
+    LLVMSetInitializer(g, init);
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMPrivateLinkage);
+    return g;
+}
+
 /* ------------------------------------------------------------- the body */
 
 /* The step of the range variable var walks, when it is a constant (range
@@ -954,10 +1033,11 @@ fe_status fe_lower_parallel(lower *lw, int li)
         free_plan(&p);
         return st;
     }
-    /* the marker: (body, ctx, n, min_parallel, max_threads, flags, slots),
-     * where max_threads comes from the construct's if, self and num_gangs */
-    LLVMTypeRef ptys[7] = {lw->ptr, lw->ptr, lw->i64, lw->i64, lw->i64, lw->i64, lw->i64};
-    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 7, 0);
+    /* the marker: (body, ctx, n, min_parallel, max_threads, flags, slots,
+     * kinds), where max_threads comes from the construct's if, self and
+     * num_gangs, and kinds describes ctx's fields */
+    LLVMTypeRef ptys[8] = {lw->ptr, lw->ptr, lw->i64, lw->i64, lw->i64, lw->i64, lw->i64, lw->ptr};
+    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 8, 0);
     LLVMValueRef marker = LLVMGetNamedFunction(lw->M, "pyacc.parallel_loop");
     if (!marker)
         marker = LLVMAddFunction(lw->M, "pyacc.parallel_loop", fty);
@@ -967,9 +1047,9 @@ fe_status fe_lower_parallel(lower *lw, int li)
                                          f->vars[tp].type, fe_t_simple(f->types, FE_T_INT))
                             : fe_const_i64(lw, 0);
     int costed = p.ncol ? p.col_loop[p.ncol - 1] : li; /* a point of a collapsed space: the innermost body */
-    LLVMValueRef args[7] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, costed)), maxt, fe_const_i64(lw, flags),
-                            nslots};
-    LLVMBuildCall2(B, fty, marker, args, 7, "");
+    LLVMValueRef args[8] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, costed)), maxt, fe_const_i64(lw, flags),
+                            nslots, ctx_kinds(lw, &p, LLVMGetValueName2(body, &(size_t){0}))};
+    LLVMBuildCall2(B, fty, marker, args, 8, "");
     lw->nparallel++;
     /* an error in any chunk ends the region (the scratch goes with it) */
     LLVMValueRef kind = LLVMBuildLoad2(B, lw->i32, lw->fn->err, "");

@@ -111,7 +111,20 @@ int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t file, int32_t line, 
  * (slots then counts RT_PIECES per thread). */
 enum { RT_LAUNCH_BALANCE = 1, RT_LAUNCH_PIECES = 2 };
 void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads,
-                     int64_t flags, int64_t slots);
+                     int64_t flags, int64_t slots, const uint8_t *kinds);
+
+/* What each field of a parallel loop's ctx is (the launch's `kinds`, a byte
+ * a field): for targets that must move ctx to other memory.  The low bits
+ * of ARRAY, PARTIALS and CELL give the element's size in bytes. */
+enum {
+    RT_CTX_PLAIN = 0x00,       /* bytes, copied as they are */
+    RT_CTX_ERR = 0x01,         /* rt_error *: where the loop reports */
+    RT_CTX_ARRAY = 0x20,       /* an array value: data pointer, [ndim] shape, [ndim] strides (elements) */
+    RT_CTX_PARTIALS = 0x40,    /* a pointer to `slots` partial results */
+    RT_CTX_CELL = 0x60,        /* a pointer to one scalar the iterations share (atomics) */
+    RT_CTX_UNSUPPORTED = 0xff, /* holds pointers no target but the host can follow */
+    RT_CTX_SIZE_MASK = 0x1f
+};
 
 /* ------------------------------------------------------------- scratch */
 
