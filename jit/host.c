@@ -183,6 +183,7 @@ void jit_host_free(jit_host *h)
 }
 
 const char *jit_host_triple(const jit_host *h) { return h->triple; }
+void *jit_host_machine(jit_host *h) { return h->tm; }
 const char *jit_host_cpu(const jit_host *h) { return h->cpu; }
 const char *jit_host_features(const jit_host *h) { return h->features; }
 

@@ -37,6 +37,9 @@ typedef struct jit_host jit_host;
 jit_host *jit_host_create(const jit_symbol *syms, int nsyms, char *err, size_t errlen);
 void jit_host_free(jit_host *h);
 
+/* The host's LLVMTargetMachineRef (its data layout is the one ctx uses). */
+void *jit_host_machine(jit_host *h);
+
 /* The target as text, for cache keys and messages: triple, CPU name and
  * its features.  Owned by h. */
 const char *jit_host_triple(const jit_host *h);
@@ -102,6 +105,33 @@ char *jit_nvptx_compile(void *module, const char *sm, const char *features, doub
 /* Where libdevice.10.bc is (PYACC_LIBDEVICE, else the CUDA toolkit's usual
  * places), or NULL. */
 const char *jit_libdevice_path(void);
+
+/* gpu.c: a region's module mapped onto a GPU.  jit_gpu_split makes the
+ * device module (the loop bodies behind kernels "pyacc_k0", ...) and turns
+ * `module` itself into host code whose parallel-loop markers are calls of
+ * pyacc_rt_gpu_loop(info_i, ctx, n, slots); jit_gpu_bind gives info_i its
+ * value (the loaded kernel's description) before the host module is
+ * compiled.  Returns 0; 1 when the region cannot run on a GPU (why says
+ * why; module untouched); -1 on an internal error (err). */
+#define JIT_GPU_MAX_KERNELS 32
+#define JIT_GPU_MAX_FIELDS 128
+typedef struct jit_gpu_kernel {
+    char name[32];
+    int nfields;
+    int64_t ctx_size;                      /* bytes of the loop's ctx */
+    uint8_t kinds[JIT_GPU_MAX_FIELDS];     /* rt.h's RT_CTX_* of each field */
+    int64_t offsets[JIT_GPU_MAX_FIELDS];   /* each field's byte offset */
+    int32_t ndims[JIT_GPU_MAX_FIELDS];     /* an array field's dimensions */
+} jit_gpu_kernel;
+typedef struct jit_gpu_parts {
+    void *device_module; /* owned until handed to jit_nvptx_compile (then set NULL) */
+    jit_gpu_kernel *kernels;
+    int nkernels;
+    char why[512];
+} jit_gpu_parts;
+int jit_gpu_split(jit_host *h, void *module, jit_gpu_parts *out, char *err, size_t errlen);
+void jit_gpu_bind(void *module, int i, void *info);
+void jit_gpu_parts_free(jit_gpu_parts *s);
 
 /* ------------------------------------------------------------- the cache
  *

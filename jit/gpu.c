@@ -1,0 +1,362 @@
+/* gpu.c - a region's module mapped onto an NVIDIA GPU.
+ *
+ * The frontend's module is target-neutral: an entry function that calls
+ * the marker `pyacc.parallel_loop(body, ctx, n, ...)` for each parallel
+ * loop, the loop bodies outlined as functions body(ctx, b, e, tid).  Here
+ * it becomes two modules:
+ *   - a device module holding the bodies, each behind a kernel that walks
+ *     the n iterations over the grid's threads (a grid-stride loop, so that
+ *     neighbouring threads take neighbouring iterations and memory
+ *     accesses coalesce), with the runtime's error call and the math the
+ *     bodies use in device form (libdevice);
+ *   - the host module: the entry, each marker replaced by a call of
+ *     pyacc_rt_gpu_loop(info, ctx, n, slots), which moves ctx and the data
+ *     it points to and launches the kernel (runtime/gpu.c); `info` is a
+ *     global the caller binds to the loaded kernel.
+ * A region the GPU cannot run (its ctx holds pointers the launch cannot
+ * move, or its bodies call something with no device form) is refused with
+ * the reason, and runs on the host.
+ */
+#include "jit.h"
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CTX_UNSUPPORTED 0xff /* rt.h RT_CTX_UNSUPPORTED (jit/ does not include rt.h) */
+
+static int refuse(jit_gpu_parts *out, const char *fmt, const char *what)
+{
+    snprintf(out->why, sizeof out->why, fmt, what);
+    return 1;
+}
+
+/* ------------------------------------------------------ device module */
+
+/* The math the frontend emits, and libdevice's name for it. */
+static const struct {
+    const char *name;
+    const char *nv;
+} device_math[] = {
+    {"sin", "__nv_sin"},     {"cos", "__nv_cos"},       {"tan", "__nv_tan"},     {"asin", "__nv_asin"},
+    {"acos", "__nv_acos"},   {"atan", "__nv_atan"},     {"atan2", "__nv_atan2"}, {"sinh", "__nv_sinh"},
+    {"cosh", "__nv_cosh"},   {"tanh", "__nv_tanh"},     {"exp", "__nv_exp"},     {"expm1", "__nv_expm1"},
+    {"log", "__nv_log"},     {"log1p", "__nv_log1p"},   {"log2", "__nv_log2"},   {"log10", "__nv_log10"},
+    {"pow", "__nv_pow"},     {"hypot", "__nv_hypot"},   {"erf", "__nv_erf"},     {"erfc", "__nv_erfc"},
+    {"fmod", "__nv_fmod"},   {"cbrt", "__nv_cbrt"},     {"exp2", "__nv_exp2"},   {"round", "__nv_round"},
+    {"sinf", "__nv_sinf"},   {"cosf", "__nv_cosf"},     {"tanf", "__nv_tanf"},   {"asinf", "__nv_asinf"},
+    {"acosf", "__nv_acosf"}, {"atanf", "__nv_atanf"},   {"atan2f", "__nv_atan2f"}, {"sinhf", "__nv_sinhf"},
+    {"coshf", "__nv_coshf"}, {"tanhf", "__nv_tanhf"},   {"expf", "__nv_expf"},   {"expm1f", "__nv_expm1f"},
+    {"logf", "__nv_logf"},   {"log1pf", "__nv_log1pf"}, {"log2f", "__nv_log2f"}, {"log10f", "__nv_log10f"},
+    {"powf", "__nv_powf"},   {"hypotf", "__nv_hypotf"}, {"erff", "__nv_erff"},   {"erfcf", "__nv_erfcf"},
+    {"fmodf", "__nv_fmodf"}, {"roundf", "__nv_roundf"},
+    /* intrinsics the NVPTX back end does not lower itself */
+    {"llvm.sin.f64", "__nv_sin"},     {"llvm.cos.f64", "__nv_cos"},     {"llvm.exp.f64", "__nv_exp"},
+    {"llvm.exp2.f64", "__nv_exp2"},   {"llvm.log.f64", "__nv_log"},     {"llvm.log2.f64", "__nv_log2"},
+    {"llvm.log10.f64", "__nv_log10"}, {"llvm.pow.f64", "__nv_pow"},     {"llvm.round.f64", "__nv_round"},
+    {"llvm.sin.f32", "__nv_sinf"},    {"llvm.cos.f32", "__nv_cosf"},    {"llvm.exp.f32", "__nv_expf"},
+    {"llvm.exp2.f32", "__nv_exp2f"},  {"llvm.log.f32", "__nv_logf"},    {"llvm.log2.f32", "__nv_log2f"},
+    {"llvm.log10.f32", "__nv_log10f"}, {"llvm.pow.f32", "__nv_powf"},   {"llvm.round.f32", "__nv_roundf"},
+};
+
+/* Intrinsics the NVPTX back end lowers itself. */
+static int native_intrinsic(const char *name)
+{
+    static const char *const ok[] = {"llvm.sqrt.",     "llvm.fabs.",   "llvm.floor.",   "llvm.ceil.",
+                                     "llvm.trunc.",    "llvm.rint.",   "llvm.roundeven.", "llvm.fma.",
+                                     "llvm.fmuladd.",  "llvm.minnum.", "llvm.maxnum.",  "llvm.copysign.",
+                                     "llvm.smin.",     "llvm.smax.",   "llvm.umin.",    "llvm.umax.",
+                                     "llvm.abs.",      "llvm.expect.", "llvm.lifetime.", "llvm.memcpy.",
+                                     "llvm.memset.",   "llvm.sadd.with.overflow.", "llvm.ssub.with.overflow.",
+                                     "llvm.smul.with.overflow.", "llvm.assume", "llvm.nvvm.", "llvm.ctpop.",
+                                     "llvm.ctlz.",     "llvm.cttz.",   "llvm.fshl.",    "llvm.fshr."};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (strncmp(name, ok[i], strlen(ok[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* Points every use of the declaration f at libdevice's function `nv`. */
+static void to_libdevice(LLVMModuleRef m, LLVMValueRef f, const char *nv)
+{
+    LLVMTypeRef fty = LLVMGlobalGetValueType(f);
+    LLVMValueRef g = LLVMGetNamedFunction(m, nv);
+    if (!g)
+        g = LLVMAddFunction(m, nv, fty);
+    LLVMReplaceAllUsesWith(f, g);
+    LLVMDeleteFunction(f);
+}
+
+/* The device form of pyacc_rt_error: the first error of the launch wins
+ * (a compare-and-swap on its kind), then its fields are filled in.  The
+ * record's layout is rt.h's rt_error. */
+static void define_rt_error(LLVMModuleRef m, LLVMValueRef f)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), i64 = LLVMInt64TypeInContext(C), i8 = LLVMInt8TypeInContext(C);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, f, "entry");
+    LLVMBasicBlockRef fill = LLVMAppendBasicBlockInContext(C, f, "fill");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(C, f, "done");
+    LLVMPositionBuilderAtEnd(B, entry);
+    LLVMValueRef err = LLVMGetParam(f, 0);
+    LLVMValueRef cx = LLVMBuildAtomicCmpXchg(B, err, LLVMConstInt(i32, 0, 0), LLVMGetParam(f, 1),
+                                             LLVMAtomicOrderingMonotonic, LLVMAtomicOrderingMonotonic, 0);
+    LLVMBuildCondBr(B, LLVMBuildExtractValue(B, cx, 1, ""), fill, done);
+    LLVMPositionBuilderAtEnd(B, fill);
+    static const int32_t at[] = {16, 4, 8, 12}; /* file, line, col, end_col */
+    for (int i = 0; i < 4; i++) {
+        LLVMValueRef off = LLVMConstInt(i64, (unsigned long long)at[i], 0);
+        LLVMBuildStore(B, LLVMGetParam(f, (unsigned)(2 + i)), LLVMBuildInBoundsGEP2(B, i8, err, &off, 1, ""));
+    }
+    for (int i = 0; i < 2; i++) {
+        LLVMValueRef off = LLVMConstInt(i64, (unsigned long long)(24 + 8 * i), 0);
+        LLVMBuildStore(B, LLVMGetParam(f, (unsigned)(6 + i)), LLVMBuildInBoundsGEP2(B, i8, err, &off, 1, ""));
+    }
+    LLVMBuildBr(B, done);
+    LLVMPositionBuilderAtEnd(B, done);
+    LLVMBuildRet(B, LLVMGetParam(f, 1));
+    LLVMDisposeBuilder(B);
+}
+
+/* kernel(ctx, n): iterations k = thread, thread + threads, ... < n, each
+ * run as body(ctx, k, k + 1, thread). */
+static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const char *name)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), i64 = LLVMInt64TypeInContext(C);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(C, 0);
+    LLVMTypeRef params[2] = {ptr, i64};
+    LLVMValueRef k = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 2, 0));
+    LLVMSetFunctionCallConv(k, LLVMPTXKernelCallConv);
+    LLVMTypeRef sreg = LLVMFunctionType(i32, NULL, 0, 0);
+    const char *const regs[4] = {"llvm.nvvm.read.ptx.sreg.tid.x", "llvm.nvvm.read.ptx.sreg.ctaid.x",
+                                 "llvm.nvvm.read.ptx.sreg.ntid.x", "llvm.nvvm.read.ptx.sreg.nctaid.x"};
+    LLVMValueRef v[4];
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, k, "entry");
+    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(C, k, "loop");
+    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(C, k, "run");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(C, k, "done");
+    LLVMPositionBuilderAtEnd(B, entry);
+    for (int i = 0; i < 4; i++) {
+        LLVMValueRef f = LLVMGetNamedFunction(m, regs[i]);
+        if (!f)
+            f = LLVMAddFunction(m, regs[i], sreg);
+        v[i] = LLVMBuildZExt(B, LLVMBuildCall2(B, sreg, f, NULL, 0, ""), i64, "");
+    }
+    LLVMValueRef thread = LLVMBuildAdd(B, LLVMBuildMul(B, v[1], v[2], ""), v[0], "thread");
+    LLVMValueRef threads = LLVMBuildMul(B, v[2], v[3], "threads");
+    LLVMBuildBr(B, loop);
+    LLVMPositionBuilderAtEnd(B, loop);
+    LLVMValueRef kk = LLVMBuildPhi(B, i64, "k");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kk, LLVMGetParam(k, 1), ""), run, done);
+    LLVMPositionBuilderAtEnd(B, run);
+    LLVMValueRef args[4] = {LLVMGetParam(k, 0), kk, LLVMBuildAdd(B, kk, LLVMConstInt(i64, 1, 0), ""),
+                            LLVMBuildTrunc(B, thread, i32, "")};
+    LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, args, 4, "");
+    LLVMValueRef next = LLVMBuildAdd(B, kk, threads, "");
+    LLVMBuildBr(B, loop);
+    LLVMValueRef inv[2] = {thread, next};
+    LLVMBasicBlockRef inb[2] = {entry, run};
+    LLVMAddIncoming(kk, inv, inb, 2);
+    LLVMPositionBuilderAtEnd(B, done);
+    LLVMBuildRetVoid(B);
+    LLVMDisposeBuilder(B);
+    return k;
+}
+
+/* Marks in keep every function f calls, transitively. */
+static void keep_callees(LLVMValueRef f, LLVMValueRef *keep, int *nkeep, int cap)
+{
+    for (int i = 0; i < *nkeep; i++)
+        if (keep[i] == f)
+            return;
+    if (*nkeep == cap)
+        return;
+    keep[(*nkeep)++] = f;
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+        for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in))
+            if (LLVMIsACallInst(in)) {
+                LLVMValueRef callee = LLVMGetCalledValue(in);
+                if (LLVMIsAFunction(callee) && !LLVMIsDeclaration(callee))
+                    keep_callees(callee, keep, nkeep, cap);
+            }
+}
+
+/* Builds the device module in out from a clone of m, whose bodies (in
+ * out->kernels order) are given; 0, or 1 refused (out->why). */
+static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_parts *out)
+{
+    LLVMModuleRef d = LLVMCloneModule(m);
+    out->device_module = d;
+    /* the clone's bodies, and everything they call */
+    LLVMValueRef keep[256];
+    int nkeep = 0;
+    for (int i = 0; i < nb; i++) {
+        size_t n;
+        const char *name = LLVMGetValueName2(bodies[i], &n);
+        LLVMValueRef f = LLVMGetNamedFunction(d, name);
+        if (!f)
+            return refuse(out, "%s: a loop body went missing", name);
+        keep_callees(f, keep, &nkeep, 256);
+    }
+    /* the rest goes: first what is defined (the entry), then what nothing uses */
+    for (LLVMValueRef f = LLVMGetFirstFunction(d), next; f; f = next) {
+        next = LLVMGetNextFunction(f);
+        int kept = 0;
+        for (int i = 0; i < nkeep; i++)
+            kept |= keep[i] == f;
+        if (!kept && !LLVMIsDeclaration(f))
+            LLVMDeleteFunction(f);
+    }
+    for (LLVMValueRef g = LLVMGetFirstGlobal(d), next; g; g = next) {
+        next = LLVMGetNextGlobal(g);
+        if (!LLVMGetFirstUse(g))
+            LLVMDeleteGlobal(g);
+    }
+    /* what the bodies call from outside: device forms, or a refusal */
+    for (LLVMValueRef f = LLVMGetFirstFunction(d), next; f; f = next) {
+        next = LLVMGetNextFunction(f);
+        if (!LLVMIsDeclaration(f))
+            continue;
+        size_t n;
+        const char *name = LLVMGetValueName2(f, &n);
+        if (!LLVMGetFirstUse(f)) {
+            LLVMDeleteFunction(f);
+            continue;
+        }
+        if (strcmp(name, "pyacc_rt_error") == 0) {
+            define_rt_error(d, f);
+            continue;
+        }
+        int mapped = 0;
+        for (size_t i = 0; i < sizeof device_math / sizeof device_math[0] && !mapped; i++)
+            if (strcmp(name, device_math[i].name) == 0) {
+                to_libdevice(d, f, device_math[i].nv);
+                mapped = 1;
+            }
+        if (mapped || native_intrinsic(name) || strncmp(name, "__nv_", 5) == 0)
+            continue;
+        return refuse(out, "it calls %s, which has no GPU form", name);
+    }
+    /* a kernel for each body */
+    for (int i = 0; i < nb; i++) {
+        size_t n;
+        LLVMValueRef f = LLVMGetNamedFunction(d, LLVMGetValueName2(bodies[i], &n));
+        snprintf(out->kernels[i].name, sizeof out->kernels[i].name, "pyacc_k%d", i);
+        make_kernel(d, f, out->kernels[i].name);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- split */
+
+int jit_gpu_split(jit_host *h, void *module, jit_gpu_parts *out, char *err, size_t errlen)
+{
+    LLVMModuleRef m = (LLVMModuleRef)module;
+    memset(out, 0, sizeof *out);
+    LLVMValueRef marker = LLVMGetNamedFunction(m, "pyacc.parallel_loop");
+    /* the marker's calls */
+    LLVMValueRef calls[JIT_GPU_MAX_KERNELS], bodies[JIT_GPU_MAX_KERNELS];
+    int nc = 0;
+    for (LLVMUseRef u = marker ? LLVMGetFirstUse(marker) : NULL; u; u = LLVMGetNextUse(u)) {
+        LLVMValueRef call = LLVMGetUser(u);
+        if (!LLVMIsACallInst(call))
+            continue;
+        if (nc == JIT_GPU_MAX_KERNELS)
+            return refuse(out, "%s", "it has too many parallel loops");
+        calls[nc] = call;
+        bodies[nc] = LLVMGetOperand(call, 0);
+        nc++;
+    }
+    if (nc == 0)
+        return refuse(out, "%s", "it has no parallel loop to run there");
+    out->nkernels = nc;
+    out->kernels = calloc((size_t)nc, sizeof *out->kernels);
+    if (!out->kernels) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* each loop's ctx: its fields' kinds and offsets */
+    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(jit_host_machine(h));
+    for (int i = 0; i < nc; i++) {
+        jit_gpu_kernel *k = &out->kernels[i];
+        LLVMValueRef ctx = LLVMGetOperand(calls[i], 1), kinds = LLVMGetOperand(calls[i], 7);
+        if (!LLVMIsAAllocaInst(ctx) || !LLVMIsAGlobalVariable(kinds) || !LLVMGetInitializer(kinds)) {
+            LLVMDisposeTargetData(dl);
+            return refuse(out, "%s", "its loops' contexts are not laid out as expected");
+        }
+        LLVMTypeRef st = LLVMGetAllocatedType(ctx);
+        size_t nk;
+        const char *kb = LLVMGetAsString(LLVMGetInitializer(kinds), &nk);
+        unsigned nf = LLVMCountStructElementTypes(st);
+        if (nk != nf || nf > JIT_GPU_MAX_FIELDS) {
+            LLVMDisposeTargetData(dl);
+            return refuse(out, "%s", "its loops' contexts are not laid out as expected");
+        }
+        k->nfields = (int)nf;
+        k->ctx_size = (int64_t)LLVMABISizeOfType(dl, st);
+        for (unsigned f = 0; f < nf; f++) {
+            k->kinds[f] = (uint8_t)kb[f];
+            k->offsets[f] = (int64_t)LLVMOffsetOfElement(dl, st, f);
+            if (k->kinds[f] == CTX_UNSUPPORTED) {
+                LLVMDisposeTargetData(dl);
+                return refuse(out, "%s", "a loop shares a list, an array reduction or another value a GPU "
+                                         "launch cannot move");
+            }
+            /* an array value's dimensions: (bytes - pointer) / 16 */
+            if ((k->kinds[f] & 0xe0) == 0x20)
+                k->ndims[f] = (int32_t)((LLVMABISizeOfType(dl, LLVMStructGetTypeAtIndex(st, f)) - 8) / 16);
+        }
+    }
+    LLVMDisposeTargetData(dl);
+    if (device_module(m, bodies, nc, out))
+        return 1;
+    /* the host's entry: launches instead of markers */
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
+    LLVMTypeRef ptys[4] = {ptr, ptr, i64, i64};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), ptys, 4, 0);
+    LLVMValueRef launch = LLVMAddFunction(m, "pyacc_rt_gpu_loop", fty);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    for (int i = 0; i < nc; i++) {
+        char gname[64];
+        snprintf(gname, sizeof gname, "pyacc.gpu.info.%d", i);
+        LLVMValueRef info = LLVMAddGlobal(m, LLVMInt8TypeInContext(C), gname);
+        LLVMPositionBuilderBefore(B, calls[i]);
+        LLVMValueRef args[4] = {info, LLVMGetOperand(calls[i], 1), LLVMGetOperand(calls[i], 2),
+                                LLVMGetOperand(calls[i], 6)};
+        LLVMBuildCall2(B, fty, launch, args, 4, "");
+        LLVMInstructionEraseFromParent(calls[i]);
+    }
+    LLVMDisposeBuilder(B);
+    return 0;
+}
+
+void jit_gpu_bind(void *module, int i, void *info)
+{
+    char gname[64];
+    snprintf(gname, sizeof gname, "pyacc.gpu.info.%d", i);
+    LLVMModuleRef m = (LLVMModuleRef)module;
+    LLVMValueRef g = LLVMGetNamedGlobal(m, gname);
+    if (!g)
+        return;
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMValueRef addr = LLVMConstIntToPtr(LLVMConstInt(LLVMInt64TypeInContext(C), (uintptr_t)info, 0),
+                                          LLVMPointerTypeInContext(C, 0));
+    LLVMReplaceAllUsesWith(g, addr);
+    LLVMDeleteGlobal(g);
+}
+
+void jit_gpu_parts_free(jit_gpu_parts *s)
+{
+    free(s->kernels);
+    s->kernels = NULL;
+    if (s->device_module)
+        LLVMDisposeModule((LLVMModuleRef)s->device_module);
+    s->device_module = NULL;
+}
