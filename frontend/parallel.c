@@ -639,10 +639,11 @@ LLVMValueRef fe_collapse_iterator(lower *lw, int var, LLVMValueRef v)
  *
  * A target whose loops run where the host's memory is not (a GPU) must
  * copy ctx over and put its own addresses in place of the host's.  The
- * marker's last argument says what each ctx field is, a byte a field
+ * marker's last argument says what each ctx field is, two bytes a field
  * (rt.h: RT_CTX_*): plain bytes, the error record, an array value (its
  * data pointer first), a pointer to per-slot partial results, a pointer
- * to one shared scalar, or something no such target can move. */
+ * to one shared scalar, or something no such target can move; the second
+ * byte of partial results says how they combine (RT_CTX_OP_*). */
 
 /* Bytes a scalar of type t takes in memory, or 0 when t is not one. */
 static int scalar_bytes(const fe_type *t)
@@ -676,11 +677,25 @@ static int plain(const fe_type *t)
     }
 }
 
+/* How partial results of type t combine: the reduction's operator and
+ * the kind of number (RT_CTX_NUM_*), for the second kind byte. */
+static uint8_t combine_byte(fe_red_op op, const fe_type *t)
+{
+    int num = RT_CTX_NUM_INT;
+    if (t->kind == FE_T_FLOAT || (t->kind == FE_T_NP && fe_dtype_is_float(t->dtype)))
+        num = RT_CTX_NUM_FLOAT;
+    else if (t->kind == FE_T_BOOL || (t->kind == FE_T_NP && t->dtype == FE_DT_BOOL))
+        num = RT_CTX_NUM_BOOL;
+    else if (t->kind == FE_T_NP && !fe_dtype_is_signed(t->dtype))
+        num = RT_CTX_NUM_UINT;
+    return (uint8_t)((unsigned)op | (unsigned)(num << 4));
+}
+
 static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
 {
     fe_func *f = lw->f;
     int nf = p->field_col + p->ncol;
-    uint8_t *k = calloc((size_t)nf + 1, 1);
+    uint8_t *k = calloc(2 * (size_t)nf + 1, 1), *aux = k + nf;
     if (!k)
         return LLVMConstNull(lw->ptr);
     k[F_ERR] = RT_CTX_ERR;
@@ -694,8 +709,10 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
                 *c = plain(t) ? RT_CTX_PLAIN : RT_CTX_UNSUPPORTED;
         }
     for (int i = 0; i < p->n[P_RED]; i++) {
-        int b = scalar_bytes(f->vars[p->vars[P_RED][i]].type);
+        const fe_type *t = f->vars[p->vars[P_RED][i]].type;
+        int b = scalar_bytes(t);
         k[p->field0[P_RED] + i] = b ? (uint8_t)(RT_CTX_PARTIALS | b) : RT_CTX_UNSUPPORTED;
+        aux[p->field0[P_RED] + i] = combine_byte(p->ops[P_RED][i], t);
     }
     for (int i = 0; i < p->n[P_ARED]; i++)
         k[p->field0[P_ARED] + i] = RT_CTX_UNSUPPORTED;
@@ -703,7 +720,7 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
         int b = scalar_bytes(f->vars[p->vars[P_ATOMIC][i]].type);
         k[p->field0[P_ATOMIC] + i] = b ? (uint8_t)(RT_CTX_CELL | b) : RT_CTX_UNSUPPORTED;
     }
-    LLVMValueRef init = LLVMConstStringInContext(lw->C, (const char *)k, (unsigned)nf, 1);
+    LLVMValueRef init = LLVMConstStringInContext(lw->C, (const char *)k, 2 * (unsigned)nf, 1);
     free(k);
     char gname[320];
     snprintf(gname, sizeof gname, "%s.kinds", name);

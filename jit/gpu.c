@@ -294,7 +294,7 @@ int jit_gpu_split(jit_host *h, void *module, jit_gpu_parts *out, char *err, size
         size_t nk;
         const char *kb = LLVMGetAsString(LLVMGetInitializer(kinds), &nk);
         unsigned nf = LLVMCountStructElementTypes(st);
-        if (nk != nf || nf > JIT_GPU_MAX_FIELDS) {
+        if (nk != 2 * (size_t)nf || nf > JIT_GPU_MAX_FIELDS) {
             LLVMDisposeTargetData(dl);
             return refuse(out, "%s", "its loops' contexts are not laid out as expected");
         }
@@ -302,6 +302,7 @@ int jit_gpu_split(jit_host *h, void *module, jit_gpu_parts *out, char *err, size
         k->ctx_size = (int64_t)LLVMABISizeOfType(dl, st);
         for (unsigned f = 0; f < nf; f++) {
             k->kinds[f] = (uint8_t)kb[f];
+            k->kinds[nf + f] = (uint8_t)kb[nf + f];
             k->offsets[f] = (int64_t)LLVMOffsetOfElement(dl, st, f);
             if (k->kinds[f] == CTX_UNSUPPORTED) {
                 LLVMDisposeTargetData(dl);

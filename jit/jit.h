@@ -119,7 +119,7 @@ typedef struct jit_gpu_kernel {
     char name[32];
     int nfields;
     int64_t ctx_size;                      /* bytes of the loop's ctx */
-    uint8_t kinds[JIT_GPU_MAX_FIELDS];     /* rt.h's RT_CTX_* of each field */
+    uint8_t kinds[2 * JIT_GPU_MAX_FIELDS]; /* rt.h's RT_CTX_* of each field, then the second bytes */
     int64_t offsets[JIT_GPU_MAX_FIELDS];   /* each field's byte offset */
     int32_t ndims[JIT_GPU_MAX_FIELDS];     /* an array field's dimensions */
 } jit_gpu_kernel;

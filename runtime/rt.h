@@ -84,7 +84,8 @@ typedef enum rt_error_kind {
     RT_ERR_LIST_LENGTH,   /* a copyout list section does not match the appends:
                              info[0] section length, info[1] iterations */
     RT_ERR_UNBOUND,       /* UnboundLocalError: info[0] the local's index */
-    RT_ERR_NOMEM          /* MemoryError: info[0] the bytes asked for */
+    RT_ERR_NOMEM,         /* MemoryError: info[0] the bytes asked for */
+    RT_ERR_DEVICE         /* the GPU failed: the runtime's fault (rt_fault_last) says how */
 } rt_error_kind;
 
 typedef struct rt_error {
@@ -125,6 +126,11 @@ enum {
     RT_CTX_UNSUPPORTED = 0xff, /* holds pointers no target but the host can follow */
     RT_CTX_SIZE_MASK = 0x1f
 };
+/* The second kind byte of PARTIALS: the reduction's operator (low four
+ * bits: 1 + 2 * 3 max 4 min 5 & 6 | 7 ^ 8 && 9 ||) and its numbers (high). */
+enum { RT_CTX_NUM_INT = 0, RT_CTX_NUM_UINT = 1, RT_CTX_NUM_FLOAT = 2, RT_CTX_NUM_BOOL = 3 };
+
+
 
 /* ------------------------------------------------------------- scratch */
 
@@ -281,6 +287,30 @@ void rt_cuda_unload(void *dev, void *module);
 int32_t rt_cuda_function(void *dev, void *module, const char *name, void **fn);
 int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t block, uint32_t shared, void *stream,
                        void **params);
+
+/* -------------------------------------------------- loops on a GPU
+ *
+ * gpu.c: one kernel of a compiled region (what jit/gpu.c made of a
+ * parallel loop, loaded on device `dev`) and the launch that compiled host
+ * code calls in place of the host's parallel loop: it copies ctx to the
+ * GPU with the GPU's addresses in place of the host's (arrays through the
+ * present table, as an implicit copy when absent), runs the kernel, and
+ * brings back the error record, the partial results (combined, into
+ * partial slot 0) and the shared cells.  A failure of the GPU itself is
+ * reported through the error record as RT_ERR_DEVICE, the runtime's fault
+ * saying what went wrong. */
+typedef struct rt_gpu_kernel {
+    rt_device *dev;
+    void *fn;                 /* the kernel (a CUfunction) */
+    int32_t nfields;
+    int32_t sms;              /* the GPU's multiprocessors */
+    int64_t ctx_size;
+    const uint8_t *kinds;     /* nfields kind bytes, then nfields second bytes */
+    const int64_t *offsets;   /* each field's byte offset in ctx */
+    const int32_t *ndims;     /* an array field's dimensions */
+} rt_gpu_kernel;
+
+void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, void *ctx, int64_t n, int64_t slots);
 
 /* The current device, initialised: made on the first call from
  * ACC_DEVICE_TYPE and ACC_DEVICE_NUM (read then, once), or from

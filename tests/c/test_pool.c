@@ -247,21 +247,28 @@ Test(pool, balanced_covers_every_index_once)
 Test(pool, balanced_lets_idle_threads_take_others_work)
 {
     /* With 4 threads, thread 0's own chunk is the cheapest quarter; under
-     * the balanced schedule it goes on to run some of the costly ones. */
+     * the balanced schedule it goes on to run some of the costly ones. On a
+     * 2-core machine thread 0 may be descheduled for a whole run, so the
+     * property must show in one of several runs (a static schedule never
+     * shows it). */
     cr_assert_eq(rt_set_num_threads(4), 4);
-    struct uneven *u = calloc(1, sizeof *u);
     const int64_t n = 4000;
-    u->visits = calloc((size_t)n, sizeof *u->visits);
-    u->nthreads = 4;
-    rt_parallel_for_balanced(uneven_body, u, n, 0, INT32_MAX, false);
-    int64_t ran = 0;
-    for (int t = 0; t < 4; t++)
-        ran += atomic_load(&u->per_tid[t]);
-    cr_assert_eq(ran, n);
-    cr_assert_gt(atomic_load(&u->per_tid[0]), n / 4, "thread 0 ran only %lld iterations",
-                 (long long)atomic_load(&u->per_tid[0]));
-    free(u->visits);
-    free(u);
+    int64_t best = 0;
+    for (int attempt = 0; attempt < 10 && best <= n / 4; attempt++) {
+        struct uneven *u = calloc(1, sizeof *u);
+        u->visits = calloc((size_t)n, sizeof *u->visits);
+        u->nthreads = 4;
+        rt_parallel_for_balanced(uneven_body, u, n, 0, INT32_MAX, false);
+        int64_t ran = 0;
+        for (int t = 0; t < 4; t++)
+            ran += atomic_load(&u->per_tid[t]);
+        cr_assert_eq(ran, n);
+        if (atomic_load(&u->per_tid[0]) > best)
+            best = atomic_load(&u->per_tid[0]);
+        free(u->visits);
+        free(u);
+    }
+    cr_assert_gt(best, n / 4, "thread 0 ran at most %lld iterations in 10 runs", (long long)best);
 }
 
 Test(pool, balanced_and_static_loops_interleave)
