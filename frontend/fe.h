@@ -454,6 +454,7 @@ typedef struct fe_result {
     fe_argtype *listout_types; /* nlistouts: the type of the appended values */
     uint8_t *written;          /* nargs: 1 where the region stores into the array */
     int nparallel;             /* parallel loops compiled as such */
+    int host_elements;         /* code outside the parallel loops reads or writes array elements */
     char *notes;               /* NUL-terminated diagnostics for PYACC_DEBUG, or NULL */
     char **files;              /* rt_error.file -> file name (the region's first) */
     int nfiles;

@@ -580,6 +580,7 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
     lower sub = *lw;
     sub.f = g;
     sub.r = &x->region;
+    sub.in_body = lw->in_body || (lw->fn && lw->fn->par_loop >= 0);
     sub.fn = NULL;
     /* tables of its own: none of the caller's may be freed with it */
     sub.val = NULL;
@@ -639,6 +640,7 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
         LLVMBuildBr(lw->B, start);
     }
     lw->nparallel += sub.nparallel;
+    lw->host_elements |= sub.host_elements;
     fe_lfn_free(fn);
     free_tables(&sub);
     if (saved)
@@ -729,6 +731,7 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
     }
     res->module = lw.M;
     res->nparallel = lw.nparallel;
+    res->host_elements = lw.host_elements;
     res->notes = lw.notes;
     lw.notes = NULL;
     /* the files errors may point into: the region's, then each callee's */

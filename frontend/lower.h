@@ -75,6 +75,8 @@ typedef struct lower {
     uint8_t *atomic_var;      /* per variable: a scalar updated atomically */
     int file;                 /* 0 in the region, 1 + instance index in a callee */
     int nparallel;
+    int host_elements;        /* an element accessed outside the parallel loops */
+    int in_body;              /* a called function lowered for a parallel loop's body */
 } lower;
 
 enum { FE_FACT_NONNEG, FE_FACT_SMALL, FE_NFACTS };

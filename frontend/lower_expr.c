@@ -644,6 +644,8 @@ LLVMValueRef fe_element_ptr(lower *lw, const fe_type *at, LLVMValueRef a, fe_val
     fe_val parts[FE_MAX_NDIM];
     LLVMValueRef iv[FE_MAX_NDIM];
     int k = index_parts(lw, idxnode, parts);
+    if (lw->fn->par_loop < 0 && !lw->in_body) /* the entry's own code: where a GPU's loops are not */
+        lw->host_elements = 1;
     const fe_node *in = &lw->f->nodes[idxnode];
     int from_tuple_value = k < 0;
     if (from_tuple_value)
@@ -1028,11 +1030,23 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
         return fe_float_to_int(lw, fe_intrinsic(lw, "llvm.roundeven", LLVMTypeOf(x), &x, 1), n->loc);
     }
     case FE_BI_ACC_ON_DEVICE: {
-        /* compiled for the host device: true for acc_device_host, and for
-         * acc_device_none as GCC's libgomp answers */
+        /* a call of pyacc.on_device, whose body answers for the host
+         * device (true for acc_device_host, and for acc_device_none as GCC's
+         * libgomp answers); a GPU target gives the function its own body */
         LLVMValueRef d = arg_as(lw, n, first, fe_t_simple(f->types, FE_T_INT));
-        return LLVMBuildOr(B, LLVMBuildICmp(B, LLVMIntEQ, d, fe_const_i64(lw, 2), ""),
-                           LLVMBuildICmp(B, LLVMIntEQ, d, fe_const_i64(lw, 0), ""), "");
+        LLVMTypeRef fty = LLVMFunctionType(lw->i1, &lw->i64, 1, 0);
+        LLVMValueRef fn = LLVMGetNamedFunction(lw->M, "pyacc.on_device");
+        if (!fn) {
+            fn = LLVMAddFunction(lw->M, "pyacc.on_device", fty);
+            LLVMSetLinkage(fn, LLVMInternalLinkage);
+            LLVMBuilderRef b = LLVMCreateBuilderInContext(lw->C);
+            LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(lw->C, fn, "entry"));
+            LLVMValueRef t = LLVMGetParam(fn, 0);
+            LLVMBuildRet(b, LLVMBuildOr(b, LLVMBuildICmp(b, LLVMIntEQ, t, fe_const_i64(lw, 2), ""),
+                                        LLVMBuildICmp(b, LLVMIntEQ, t, fe_const_i64(lw, 0), ""), ""));
+            LLVMDisposeBuilder(b);
+        }
+        return LLVMBuildCall2(B, fty, fn, &d, 1, "");
     }
     case FE_BI_ENUMERATE: {
         LLVMValueRef it = LLVMGetUndef(fe_lty(lw, n->type));

@@ -26,7 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CTX_UNSUPPORTED 0xff /* rt.h RT_CTX_UNSUPPORTED (jit/ does not include rt.h) */
+/* rt.h's RT_CTX_* (jit/ does not include rt.h) */
+#define CTX_UNSUPPORTED 0xff
+#define CTX_SIZE_MASK 0x1f
+#define CTX_NUM_INT 0
+#define CTX_NUM_UINT 1
+#define CTX_NUM_FLOAT 2
+#define CTX_NUM_BOOL 3
 
 static int refuse(jit_gpu_parts *out, const char *fmt, const char *what)
 {
@@ -122,41 +128,171 @@ static void define_rt_error(LLVMModuleRef m, LLVMValueRef f)
     LLVMDisposeBuilder(B);
 }
 
+/* ------------------------------------------------------------ kernels */
+
+/* A partial result's number type in the device module: rt.h's
+ * RT_CTX_NUM_* (high bits of the second kind byte) and its size. */
+static LLVMTypeRef partial_type(LLVMContextRef C, uint8_t kind, uint8_t aux)
+{
+    int bytes = kind & CTX_SIZE_MASK, num = aux >> 4;
+    if (num == CTX_NUM_FLOAT)
+        return bytes == 4 ? LLVMFloatTypeInContext(C) : LLVMDoubleTypeInContext(C);
+    return LLVMIntTypeInContext(C, (unsigned)(8 * bytes));
+}
+
+/* a op b for partial results (ops as rt.h lists them); max and min keep
+ * the first of equals, as Python's do, and NaN where the host keeps it. */
+static LLVMValueRef combine(LLVMBuilderRef B, uint8_t aux, LLVMTypeRef t, LLVMValueRef a, LLVMValueRef b)
+{
+    int op = aux & 0x0f, num = aux >> 4, isf = num == CTX_NUM_FLOAT;
+    if (num == CTX_NUM_BOOL) { /* 0 or 1 in a byte: + is or, * is and */
+        static const int as_or[10] = {0, 1, 0, 1, 0, 0, 1, 0, 0, 1};
+        if (op == 7)
+            return LLVMBuildXor(B, a, b, "");
+        return as_or[op] ? LLVMBuildOr(B, a, b, "") : LLVMBuildAnd(B, a, b, "");
+    }
+    switch (op) {
+    case 1: return isf ? LLVMBuildFAdd(B, a, b, "") : LLVMBuildAdd(B, a, b, "");
+    case 2: return isf ? LLVMBuildFMul(B, a, b, "") : LLVMBuildMul(B, a, b, "");
+    case 3:
+    case 4: {
+        int mx = op == 3, sgn = num == CTX_NUM_INT;
+        LLVMValueRef better =
+            isf ? LLVMBuildFCmp(B, mx ? LLVMRealOGT : LLVMRealOLT, b, a, "")
+                : LLVMBuildICmp(B, mx ? (sgn ? LLVMIntSGT : LLVMIntUGT) : (sgn ? LLVMIntSLT : LLVMIntULT), b, a, "");
+        return LLVMBuildSelect(B, better, b, a, "");
+    }
+    case 5: return LLVMBuildAnd(B, a, b, "");
+    case 6: return LLVMBuildOr(B, a, b, "");
+    case 7: return LLVMBuildXor(B, a, b, "");
+    case 8:
+    case 9: {
+        LLVMValueRef z = LLVMConstNull(t);
+        LLVMValueRef ta = isf ? LLVMBuildFCmp(B, LLVMRealUNE, a, z, "") : LLVMBuildICmp(B, LLVMIntNE, a, z, "");
+        LLVMValueRef tb = isf ? LLVMBuildFCmp(B, LLVMRealUNE, b, z, "") : LLVMBuildICmp(B, LLVMIntNE, b, z, "");
+        LLVMValueRef r = op == 8 ? LLVMBuildAnd(B, ta, tb, "") : LLVMBuildOr(B, ta, tb, "");
+        return isf ? LLVMBuildUIToFP(B, r, t, "") : LLVMBuildZExt(B, r, t, "");
+    }
+    default: return a;
+    }
+}
+
+static LLVMValueRef sreg(LLVMModuleRef m, LLVMBuilderRef B, const char *name)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), fty = LLVMFunctionType(i32, NULL, 0, 0);
+    LLVMValueRef f = LLVMGetNamedFunction(m, name);
+    if (!f)
+        f = LLVMAddFunction(m, name, fty);
+    return LLVMBuildCall2(B, fty, f, NULL, 0, "");
+}
+
+static void barrier(LLVMModuleRef m, LLVMBuilderRef B)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), NULL, 0, 0);
+    LLVMValueRef f = LLVMGetNamedFunction(m, "llvm.nvvm.barrier0");
+    if (!f)
+        f = LLVMAddFunction(m, "llvm.nvvm.barrier0", fty);
+    LLVMBuildCall2(B, fty, f, NULL, 0, "");
+}
+
+static LLVMValueRef byte_gep(LLVMBuilderRef B, LLVMContextRef C, LLVMValueRef p, int64_t off)
+{
+    LLVMValueRef o = LLVMConstInt(LLVMInt64TypeInContext(C), (unsigned long long)off, 0);
+    return LLVMBuildInBoundsGEP2(B, LLVMInt8TypeInContext(C), p, &o, 1, "");
+}
+
+/* The block's partial results of field f, from each thread's `mine`,
+ * combined in shared memory (a tree over the block's JIT_GPU_BLOCK
+ * threads), written by thread 0 to partials[1 + block]. */
+static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LLVMValueRef shared, LLVMValueRef ctx,
+                         const jit_gpu_kernel *k, int f, LLVMValueRef mine)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
+    uint8_t kind = k->kinds[f], aux = k->kinds[k->nfields + f];
+    LLVMTypeRef t = partial_type(C, kind, aux);
+    LLVMValueRef tid = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.x"), i64, "");
+    LLVMBuildStore(B, mine, LLVMBuildInBoundsGEP2(B, t, shared, &tid, 1, ""));
+    barrier(m, B);
+    for (int s = JIT_GPU_BLOCK / 2; s > 0; s /= 2) {
+        LLVMBasicBlockRef step = LLVMAppendBasicBlockInContext(C, kfn, "red.step");
+        LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(C, kfn, "red.next");
+        LLVMValueRef sv = LLVMConstInt(i64, (unsigned long long)s, 0);
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntULT, tid, sv, ""), step, next);
+        LLVMPositionBuilderAtEnd(B, step);
+        LLVMValueRef other = LLVMBuildAdd(B, tid, sv, "");
+        LLVMValueRef pa = LLVMBuildInBoundsGEP2(B, t, shared, &tid, 1, "");
+        LLVMValueRef pb = LLVMBuildInBoundsGEP2(B, t, shared, &other, 1, "");
+        LLVMValueRef v = combine(B, aux, t, LLVMBuildLoad2(B, t, pa, ""), LLVMBuildLoad2(B, t, pb, ""));
+        LLVMBuildStore(B, v, pa);
+        LLVMBuildBr(B, next);
+        LLVMPositionBuilderAtEnd(B, next);
+        barrier(m, B);
+    }
+    LLVMBasicBlockRef write = LLVMAppendBasicBlockInContext(C, kfn, "red.write");
+    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, kfn, "red.done");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, tid, LLVMConstInt(i64, 0, 0), ""), write, after);
+    LLVMPositionBuilderAtEnd(B, write);
+    LLVMValueRef out = LLVMBuildLoad2(B, ptr, byte_gep(B, C, ctx, k->offsets[f]), "");
+    LLVMValueRef at = LLVMBuildAdd(B, LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ctaid.x"), i64, ""),
+                                   LLVMConstInt(i64, 1, 0), "");
+    LLVMBuildStore(B, LLVMBuildLoad2(B, t, shared, ""), LLVMBuildInBoundsGEP2(B, t, out, &at, 1, ""));
+    LLVMBuildBr(B, after);
+    LLVMPositionBuilderAtEnd(B, after);
+    barrier(m, B); /* the next field reuses the shared buffer */
+}
+
 /* kernel(ctx, n): iterations k = thread, thread + threads, ... < n, each
- * run as body(ctx, k, k + 1, thread). */
-static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const char *name)
+ * run as body(lctx, k, k + 1, 0) on the thread's own copy lctx of ctx,
+ * whose partial results point at the thread's accumulators (registers,
+ * once optimised), starting at the identity the launch put in
+ * partials[0].  Then the block's accumulators are combined (block_reduce),
+ * and the thread that ran the last iteration writes its copy of ctx back,
+ * for last values (lastprivate) the body left there. */
+static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gpu_kernel *k)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), i64 = LLVMInt64TypeInContext(C);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), i64 = LLVMInt64TypeInContext(C), i8 = LLVMInt8TypeInContext(C);
     LLVMTypeRef ptr = LLVMPointerTypeInContext(C, 0);
     LLVMTypeRef params[2] = {ptr, i64};
-    LLVMValueRef k = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 2, 0));
-    LLVMSetFunctionCallConv(k, LLVMPTXKernelCallConv);
-    LLVMTypeRef sreg = LLVMFunctionType(i32, NULL, 0, 0);
+    LLVMValueRef kfn = LLVMAddFunction(m, k->name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 2, 0));
+    LLVMSetFunctionCallConv(kfn, LLVMPTXKernelCallConv);
+    LLVMValueRef ctx = LLVMGetParam(kfn, 0), n = LLVMGetParam(kfn, 1);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, kfn, "entry");
+    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(C, kfn, "loop");
+    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(C, kfn, "run");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(C, kfn, "done");
+    LLVMPositionBuilderAtEnd(B, entry);
     const char *const regs[4] = {"llvm.nvvm.read.ptx.sreg.tid.x", "llvm.nvvm.read.ptx.sreg.ctaid.x",
                                  "llvm.nvvm.read.ptx.sreg.ntid.x", "llvm.nvvm.read.ptx.sreg.nctaid.x"};
     LLVMValueRef v[4];
-    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, k, "entry");
-    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(C, k, "loop");
-    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(C, k, "run");
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(C, k, "done");
-    LLVMPositionBuilderAtEnd(B, entry);
-    for (int i = 0; i < 4; i++) {
-        LLVMValueRef f = LLVMGetNamedFunction(m, regs[i]);
-        if (!f)
-            f = LLVMAddFunction(m, regs[i], sreg);
-        v[i] = LLVMBuildZExt(B, LLVMBuildCall2(B, sreg, f, NULL, 0, ""), i64, "");
-    }
+    for (int i = 0; i < 4; i++)
+        v[i] = LLVMBuildZExt(B, sreg(m, B, regs[i]), i64, "");
     LLVMValueRef thread = LLVMBuildAdd(B, LLVMBuildMul(B, v[1], v[2], ""), v[0], "thread");
     LLVMValueRef threads = LLVMBuildMul(B, v[2], v[3], "threads");
+    LLVMValueRef size = LLVMConstInt(i64, (unsigned long long)k->ctx_size, 0);
+    LLVMValueRef lctx = LLVMBuildAlloca(B, LLVMArrayType2(i8, (uint64_t)k->ctx_size), "lctx");
+    LLVMSetAlignment(lctx, 16);
+    LLVMBuildMemCpy(B, lctx, 16, ctx, 8, size);
+    LLVMValueRef acc[JIT_GPU_MAX_FIELDS] = {0};
+    for (int f = 0; f < k->nfields; f++) {
+        if ((k->kinds[f] & 0xe0) != 0x40)
+            continue;
+        LLVMTypeRef t = partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
+        acc[f] = LLVMBuildAlloca(B, t, "acc");
+        LLVMValueRef parts = LLVMBuildLoad2(B, ptr, byte_gep(B, C, ctx, k->offsets[f]), "");
+        LLVMBuildStore(B, LLVMBuildLoad2(B, t, parts, "identity"), acc[f]);
+        LLVMBuildStore(B, acc[f], byte_gep(B, C, lctx, k->offsets[f]));
+    }
     LLVMBuildBr(B, loop);
     LLVMPositionBuilderAtEnd(B, loop);
     LLVMValueRef kk = LLVMBuildPhi(B, i64, "k");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kk, LLVMGetParam(k, 1), ""), run, done);
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kk, n, ""), run, done);
     LLVMPositionBuilderAtEnd(B, run);
-    LLVMValueRef args[4] = {LLVMGetParam(k, 0), kk, LLVMBuildAdd(B, kk, LLVMConstInt(i64, 1, 0), ""),
-                            LLVMBuildTrunc(B, thread, i32, "")};
+    LLVMValueRef args[4] = {lctx, kk, LLVMBuildAdd(B, kk, LLVMConstInt(i64, 1, 0), ""), LLVMConstInt(i32, 0, 0)};
     LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, args, 4, "");
     LLVMValueRef next = LLVMBuildAdd(B, kk, threads, "");
     LLVMBuildBr(B, loop);
@@ -164,9 +300,39 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const char *
     LLVMBasicBlockRef inb[2] = {entry, run};
     LLVMAddIncoming(kk, inv, inb, 2);
     LLVMPositionBuilderAtEnd(B, done);
+    LLVMValueRef shared = NULL;
+    for (int f = 0; f < k->nfields; f++) {
+        if (!acc[f])
+            continue;
+        if (!shared) {
+            LLVMTypeRef arr = LLVMArrayType2(i64, JIT_GPU_BLOCK);
+            shared = LLVMAddGlobalInAddressSpace(m, arr, "pyacc.red.shared", 3);
+            LLVMSetInitializer(shared, LLVMGetUndef(arr));
+            LLVMSetLinkage(shared, LLVMInternalLinkage);
+            LLVMSetAlignment(shared, 8);
+        }
+        LLVMTypeRef t = partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
+        block_reduce(m, B, kfn, shared, ctx, k, f, LLVMBuildLoad2(B, t, acc[f], ""));
+    }
+    /* last values: the thread that ran iteration n - 1 */
+    LLVMBasicBlockRef last = LLVMAppendBasicBlockInContext(C, kfn, "last");
+    LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(C, kfn, "end");
+    LLVMValueRef nm1 = LLVMBuildSub(B, n, LLVMConstInt(i64, 1, 0), "");
+    LLVMValueRef ran_last = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, n, LLVMConstInt(i64, 0, 0), ""),
+                                         LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildURem(B, nm1, threads, ""), thread, ""), "");
+    LLVMBuildCondBr(B, ran_last, last, end);
+    LLVMPositionBuilderAtEnd(B, last);
+    for (int f = 0; f < k->nfields; f++) /* only plain fields: the others hold this thread's addresses */
+        if (k->kinds[f] == 0) {
+            int64_t to = f + 1 < k->nfields ? k->offsets[f + 1] : k->ctx_size;
+            LLVMBuildMemCpy(B, byte_gep(B, C, ctx, k->offsets[f]), 1, byte_gep(B, C, lctx, k->offsets[f]), 1,
+                            LLVMConstInt(i64, (unsigned long long)(to - k->offsets[f]), 0));
+        }
+    LLVMBuildBr(B, end);
+    LLVMPositionBuilderAtEnd(B, end);
     LLVMBuildRetVoid(B);
     LLVMDisposeBuilder(B);
-    return k;
+    return kfn;
 }
 
 /* Marks in keep every function f calls, transitively. */
@@ -243,12 +409,27 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
             continue;
         return refuse(out, "it calls %s, which has no GPU form", name);
     }
+    /* acc_on_device in device code: true for acc_device_not_host (3) and
+     * acc_device_nvidia (4) */
+    LLVMValueRef on = LLVMGetNamedFunction(d, "pyacc.on_device");
+    if (on && !LLVMIsDeclaration(on)) {
+        while (LLVMGetFirstBasicBlock(on))
+            LLVMDeleteBasicBlock(LLVMGetFirstBasicBlock(on));
+        LLVMContextRef C = LLVMGetModuleContext(d);
+        LLVMBuilderRef b = LLVMCreateBuilderInContext(C);
+        LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(C, on, "entry"));
+        LLVMValueRef t = LLVMGetParam(on, 0);
+        LLVMTypeRef i64 = LLVMInt64TypeInContext(C);
+        LLVMBuildRet(b, LLVMBuildOr(b, LLVMBuildICmp(b, LLVMIntEQ, t, LLVMConstInt(i64, 3, 0), ""),
+                                    LLVMBuildICmp(b, LLVMIntEQ, t, LLVMConstInt(i64, 4, 0), ""), ""));
+        LLVMDisposeBuilder(b);
+    }
     /* a kernel for each body */
     for (int i = 0; i < nb; i++) {
         size_t n;
         LLVMValueRef f = LLVMGetNamedFunction(d, LLVMGetValueName2(bodies[i], &n));
         snprintf(out->kernels[i].name, sizeof out->kernels[i].name, "pyacc_k%d", i);
-        make_kernel(d, f, out->kernels[i].name);
+        make_kernel(d, f, &out->kernels[i]);
     }
     return 0;
 }

@@ -457,6 +457,25 @@ rt_device *rt_device_current(void)
     return d;
 }
 
+rt_device *rt_device_of(int32_t type)
+{
+    if (type < 0 || type >= RT_DEVICE_TYPE_COUNT_)
+        return NULL;
+    rt_device *d = atomic_load_explicit(&current, memory_order_acquire);
+    if (d && d->type == type && __atomic_load_n(&d->ready, __ATOMIC_ACQUIRE))
+        return d;
+    pthread_mutex_lock(&dev_mu);
+    read_env_locked();
+    d = NULL;
+    if (count_locked(type) > 0) {
+        d = device_locked(type, cur_num[type]);
+        if (d && init_locked(d) != RT_ACC_OK)
+            d = NULL;
+    }
+    pthread_mutex_unlock(&dev_mu);
+    return d;
+}
+
 int32_t rt_device_count(int32_t type)
 {
     pthread_mutex_lock(&dev_mu);

@@ -301,9 +301,12 @@ int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t block, uint3
  * saying what went wrong. */
 typedef struct rt_gpu_kernel {
     rt_device *dev;
+    void *dev_state;          /* dev->dev when the kernel was loaded: a shutdown changes it */
     void *fn;                 /* the kernel (a CUfunction) */
     int32_t nfields;
     int32_t sms;              /* the GPU's multiprocessors */
+    int32_t block;            /* threads a block (what the kernel's reductions assume) */
+    int32_t line;             /* where device failures are reported */
     int64_t ctx_size;
     const uint8_t *kinds;     /* nfields kind bytes, then nfields second bytes */
     const int64_t *offsets;   /* each field's byte offset in ctx */
@@ -317,6 +320,10 @@ void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, void *ctx, int64_t n, int64_t slo
  * rt_device_set_type / rt_device_set_num.  NULL (with a fault) only when the
  * back end cannot initialise. */
 rt_device *rt_device_current(void);
+
+/* The device of `type` that a switch to it would use, initialised; NULL
+ * when that type has none (no warning, the current device unchanged). */
+rt_device *rt_device_of(int32_t type);
 
 /* acc_get_num_devices: 1 for the host; devices of an installed back end. */
 int32_t rt_device_count(int32_t type);

@@ -60,6 +60,7 @@ jit_host *pyext_host(void)
         {"pyacc_rt_num_threads", (void *)pyacc_rt_num_threads},
         {"pyacc_rt_scratch", (void *)pyacc_rt_scratch},
         {"pyacc_rt_scratch_free", (void *)pyacc_rt_scratch_free},
+        {"pyacc_rt_gpu_loop", (void *)pyacc_rt_gpu_loop},
     };
     char err[512];
     pyext.host = jit_host_create(syms, (int)(sizeof syms / sizeof syms[0]), err, sizeof err);
@@ -105,6 +106,7 @@ static PyObject *ext_init(PyObject *self, PyObject *args)
         {"type_error", &pyext.type_error},     {"unsupported", &pyext.unsupported},
         {"resolve_globals", &pyext.resolve_globals}, {"unbound", &pyext.unbound},
         {"entry_key", &pyext.entry_key},             {"cache_warning", &pyext.cache_warning},
+        {"gpu_refused", &pyext.gpu_refused},
     };
     for (size_t i = 0; i < sizeof hookslots / sizeof hookslots[0]; i++) {
         PyObject *v = PyDict_GetItemString(hooks, hookslots[i].key); /* borrowed */
@@ -161,14 +163,20 @@ static PyObject *ext_shutdown(PyObject *self, PyObject *noargs)
 }
 
 /* cuda_register(): plug the NVIDIA device (the CUDA driver) into the
- * OpenACC device layer.  Not done at import yet: until compute regions run
- * on the GPU, data clauses moving data there would leave host regions
- * reading stale copies. */
+ * OpenACC device layer, once (again would shut its devices down).  pyacc
+ * does it at import when ACC_DEVICE_TYPE or PYACC_GPU asks for the GPU,
+ * and for @acc(device="nvidia"). */
+static int cuda_registered;
+
 static PyObject *ext_cuda_register(PyObject *self, PyObject *noargs)
 {
     (void)self;
     (void)noargs;
+    if (cuda_registered)
+        Py_RETURN_NONE;
+    cuda_registered = 1;
     if (rt_cuda_register()) {
+        cuda_registered = 0;
         rt_fault f;
         rt_fault_take(&f);
         PyErr_Format(PyExc_RuntimeError, "pyacc: %s", f.msg);
@@ -178,7 +186,20 @@ static PyObject *ext_cuda_register(PyObject *self, PyObject *noargs)
     Py_RETURN_NONE;
 }
 
+/* gpu_count(): the NVIDIA GPUs pyacc can use (0 before cuda_register). */
+static PyObject *ext_gpu_count(PyObject *self, PyObject *noargs)
+{
+    (void)self;
+    (void)noargs;
+    int32_t n;
+    Py_BEGIN_ALLOW_THREADS /* the first call opens the driver */
+    n = rt_device_count(RT_DEVICE_NVIDIA);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong(n);
+}
+
 static PyMethodDef ext_methods[] = {
+    {"gpu_count", ext_gpu_count, METH_NOARGS, "The NVIDIA GPUs pyacc can use."},
     {"cuda_register", ext_cuda_register, METH_NOARGS, "Plug the NVIDIA device into the device layer."},
     {"init", ext_init, METH_VARARGS, "Set up the opcode table and hooks (called by pyacc at import)."},
     {"parse_pragma", pyext_parse_pragma, METH_VARARGS,

@@ -7,11 +7,8 @@
  * region or signature the compiler cannot handle runs its Python function
  * instead, after one warning.
  */
-#include "args.h"
+#include "region.h"
 #include "cache.h"
-#include "code.h"
-
-#include "rt.h"
 
 #include <structmember.h>
 
@@ -22,60 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#define RG_MAXARGS PYEXT_MAXARGS
-
-typedef int32_t (*rg_fn)(int64_t *slots, rt_error *err);
-
-typedef struct rg_entry {
-    fe_argtype sig[RG_MAXARGS];
-    int fallback;            /* this signature runs in the interpreter */
-    rg_fn fn;
-    void *handle;
-    fe_argtype *outtypes;
-    fe_argtype *listout_types;
-    uint8_t *written;
-    char **files;             /* where errors point: the region's file, callees' */
-    int nfiles;
-    fe_argtype kinds[16];     /* what a result's kind slot indexes */
-    int nkinds;
-    fe_argtype *outitems;     /* a tuple result's item types */
-    char *notes;              /* which loops run in parallel and why */
-    char symbol[64];          /* its entry's name, when named after its cache key */
-    double compile_ms, opt_ms, codegen_ms;
-} rg_entry;
-
-typedef struct rg_region {
-    PyObject_HEAD
-    pyext_code pc;             /* the code, as the frontend reads it */
-    char *filename, *qualname, *label;
-    /* what the pragmas say */
-    fe_dir_kind construct;
-    fe_loc loc;
-    fe_loopspec *loops;
-    int nloops;
-    fe_listout *listouts;
-    int nlistouts;
-    fe_atomic *atomics;
-    int natomics;
-    int threads_param;         /* the parameter holding max_threads, or -1 */
-    uint8_t *is_listout;       /* per parameter */
-    int nouts;
-    int strict, boundscheck, warned;
-    int use_cache;             /* @acc(cache=True): entries go to and come from disk */
-    char *static_key;          /* hash of the region's code and pragmas (pyacc.regions.content_key) */
-    PyObject *func;            /* the region as a Python function */
-    PyObject *fglobals;        /* the globals its names resolve in */
-    /* the dispatch table */
-    rg_entry **entries;        /* each allocated apart: a call running with
-                                  the GIL released keeps its pointer while
-                                  another thread adds entries */
-    int nentries, capentries, mru;
-    long long compiles, memory_hits, disk_hits, fallbacks;
-    double compile_ms;
-    PyObject *weakreflist;     /* identical regions share one Region */
-} rg_region;
-
-static long long symbol_counter;
+long long pyext_symbol_counter;
 
 /* ------------------------------------------------------- the pragmas */
 
@@ -108,7 +52,7 @@ static int read_info(rg_region *r, PyObject *info)
     }
     r->loc.end_col = -1;
     if (!(v = PyDict_GetItemString(info, "flags")) ||
-        !PyArg_ParseTuple(v, "iii", &r->strict, &r->boundscheck, &r->use_cache))
+        !PyArg_ParseTuple(v, "iiii", &r->strict, &r->boundscheck, &r->use_cache, &r->device))
         return -1;
     const char *skey;
     if (!(v = PyDict_GetItemString(info, "key")) || !(skey = PyUnicode_AsUTF8AndSize(v, NULL)))
@@ -276,6 +220,7 @@ static void free_entry(rg_entry *e)
     for (int i = 0; e->files && i < e->nfiles; i++)
         free(e->files[i]);
     free(e->files);
+    pyext_gpu_code_free(e->gcode);
 }
 
 static void region_dealloc(PyObject *self)
@@ -307,6 +252,7 @@ static void region_dealloc(PyObject *self)
     PyMem_Free(r->is_listout);
     Py_XDECREF(r->func);
     Py_XDECREF(r->fglobals);
+    Py_XDECREF(r->ptx);
     PyTypeObject *tp = Py_TYPE(self);
     freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
     tp_free(self);
@@ -376,7 +322,7 @@ static rg_entry *new_entry(rg_region *r, const fe_argtype *sig)
 
 /* Lowers the region for sig into a fresh context; on success *ctx and
  * res->module are the caller's. */
-static fe_status lower_for(rg_region *r, const fe_argtype *sig, const char *symbol, jit_ctx **ctx,
+fe_status pyext_region_lower(rg_region *r, const fe_argtype *sig, const char *symbol, jit_ctx **ctx,
                            fe_result *res, fe_error *err)
 {
     pyext_globals g;
@@ -414,14 +360,13 @@ static fe_status lower_for(rg_region *r, const fe_argtype *sig, const char *symb
     return st;
 }
 
-static PyObject *signature_str(rg_region *r, const fe_argtype *sig);
 
 /* Prints what PYACC_DEBUG asks for about a new entry: its notes. */
 static void debug_notes(rg_region *r, const fe_argtype *sig, const rg_entry *e)
 {
     if (!e->notes || !getenv("PYACC_DEBUG") || !*getenv("PYACC_DEBUG") || !strcmp(getenv("PYACC_DEBUG"), "0"))
         return;
-    PyObject *sigs = signature_str(r, sig);
+    PyObject *sigs = pyext_region_signature(r, sig);
     const char *line = e->notes;
     while (sigs && *line) {
         const char *end = strchr(line, '\n');
@@ -562,7 +507,7 @@ static void store_entry(rg_region *r, const rg_entry *e, const char *key, const 
     snprintf(m.qualname, sizeof m.qualname, "%s", r->qualname);
     snprintf(m.file, sizeof m.file, "%s", r->filename);
     m.line = r->loc.line;
-    PyObject *sigs = signature_str(r, e->sig);
+    PyObject *sigs = pyext_region_signature(r, e->sig);
     const char *ss = sigs ? PyUnicode_AsUTF8AndSize(sigs, NULL) : NULL;
     snprintf(m.signature, sizeof m.signature, "%s", ss ? ss : "?");
     Py_XDECREF(sigs);
@@ -582,13 +527,60 @@ static void store_entry(rg_region *r, const rg_entry *e, const char *key, const 
 
 /* Lowers and compiles the region for sig under the entry name symbol,
  * saving it to the disk cache under key (NULL: not cached). */
-static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *key, const char *symbol, double t0)
+/* Keeps the PTX made for sig; -1 with an exception set. */
+static int keep_ptx(rg_region *r, const fe_argtype *sig, const char *ptx)
+{
+    if (!r->ptx && !(r->ptx = PyDict_New()))
+        return -1;
+    PyObject *k = pyext_region_signature(r, sig), *v = PyUnicode_FromString(ptx);
+    int rc = k && v ? PyDict_SetItem(r->ptx, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    return rc;
+}
+
+/* Makes res's module host code launching its loops on gpu (*gcode), or,
+ * when the region cannot run there, leaves it for the host after one
+ * warning (*gcode NULL).  -1 with an exception set. */
+static int gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, fe_result *res, rt_device *gpu,
+                     pyext_gpu_code **gcode, int *relower)
+{
+    char why[600] = "";
+    char *ptx = NULL;
+    int g = 1;
+    if (res->host_elements)
+        snprintf(why, sizeof why, "code outside its parallel loops reads or writes array elements");
+    else {
+        Py_BEGIN_ALLOW_THREADS
+        g = pyext_gpu_build(host, res->module, gpu, r->loc.line, gcode, &ptx, why, sizeof why);
+        Py_END_ALLOW_THREADS
+    }
+    if (ptx && keep_ptx(r, sig, ptx) < 0) {
+        free(ptx);
+        pyext_gpu_code_free(*gcode);
+        *gcode = NULL;
+        return -1;
+    }
+    free(ptx);
+    if (g == 0)
+        return 0;
+    *relower = g < 0; /* it failed after the split may have changed the module */
+    PyObject *res_ = PyObject_CallFunction(pyext.gpu_refused, "sssii", r->label, why, r->filename, r->loc.line,
+                                           g < 0);
+    if (!res_)
+        return -1;
+    Py_DECREF(res_);
+    return 0;
+}
+
+static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *key, const char *symbol, double t0,
+                               rt_device *gpu)
 {
     jit_host *host = pyext_host();
     jit_ctx *ctx = NULL;
     fe_result res;
     fe_error err;
-    fe_status st = lower_for(r, sig, symbol, &ctx, &res, &err);
+    fe_status st = pyext_region_lower(r, sig, symbol, &ctx, &res, &err);
     if (st == FE_ERR_INTERNAL && PyErr_Occurred()) {
         jit_ctx_free(ctx);
         return NULL;
@@ -598,9 +590,28 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
         jit_ctx_free(ctx);
         if (report(r, &err) < 0)
             return NULL;
-        if ((e = new_entry(r, sig)))
+        if ((e = new_entry(r, sig))) {
             e->fallback = 1;
+            e->gpu = gpu;
+        }
         return e;
+    }
+    pyext_gpu_code *gcode = NULL;
+    int relower = 0;
+    if (gpu && gpu_build(r, sig, host, &res, gpu, &gcode, &relower) < 0) {
+        jit_ctx_free(ctx);
+        fe_result_free(&res);
+        return NULL;
+    }
+    if (relower) { /* host code from a fresh lowering */
+        jit_ctx_free(ctx);
+        fe_result_free(&res);
+        if (pyext_region_lower(r, sig, symbol, &ctx, &res, &err) != FE_OK) {
+            jit_ctx_free(ctx);
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_RuntimeError, "pyacc: %s: lowering again failed: %s", r->label, err.msg);
+            return NULL;
+        }
     }
     jit_compiled out;
     jit_options opt = {.keep_object = key != NULL};
@@ -611,16 +622,20 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
     Py_END_ALLOW_THREADS
     jit_ctx_free(ctx);
     if (rc) {
+        pyext_gpu_code_free(gcode);
         fe_result_free(&res);
         fe_error jit_err;
         fe_error_set(&jit_err, FE_ERR_INTERNAL, r->loc, "%s", jerr);
         if (report(r, &jit_err) < 0)
             return NULL;
-        if ((e = new_entry(r, sig)))
+        if ((e = new_entry(r, sig))) {
             e->fallback = 1;
+            e->gpu = gpu;
+        }
         return e;
     }
     if (!(e = new_entry(r, sig))) {
+        pyext_gpu_code_free(gcode);
         jit_host_remove(host, out.handle);
         free(out.object);
         free(out.bitcode);
@@ -628,6 +643,8 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
         return NULL;
     }
     e->fn = (rg_fn)out.entry;
+    e->gpu = gpu;
+    e->gcode = gcode;
     e->handle = out.handle;
     e->outtypes = res.outtypes;
     e->listout_types = res.listout_types;
@@ -666,14 +683,15 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
  * cache when it has the entry, else from scratch (and into the cache).
  * Returns the new entry (maybe a fallback one) or NULL with an exception
  * set. */
-static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
+static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig, rt_device *gpu)
 {
     jit_host *host = pyext_host();
     if (!host)
         return NULL;
     double t0 = now_ms();
     char key[65] = "", symbol[96];
-    int cached = r->use_cache && pyext_cache() && entry_key(r, sig, key) == 0;
+    /* GPU entries stay in memory: their host code holds the loaded kernels' addresses */
+    int cached = !gpu && r->use_cache && pyext_cache() && entry_key(r, sig, key) == 0;
     if (cached) {
         snprintf(symbol, sizeof symbol, "pyacc_%.40s", key);
         if (symbol_live(symbol))
@@ -713,19 +731,19 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig)
         }
     }
     if (!cached)
-        snprintf(symbol, sizeof symbol, "pyacc_region_%lld", ++symbol_counter);
-    rg_entry *e = compile_fresh(r, sig, cached ? key : NULL, symbol, t0);
+        snprintf(symbol, sizeof symbol, "pyacc_region_%lld", ++pyext_symbol_counter);
+    rg_entry *e = compile_fresh(r, sig, cached ? key : NULL, symbol, t0, gpu);
     jit_cache_unlock(lock);
     return e;
 }
 
-static rg_entry *find_entry(rg_region *r, const fe_argtype *sig)
+static rg_entry *find_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu)
 {
     size_t n = (size_t)r->pc.code.nargs * sizeof *sig;
-    if (r->mru < r->nentries && memcmp(r->entries[r->mru]->sig, sig, n) == 0)
+    if (r->mru < r->nentries && r->entries[r->mru]->gpu == gpu && memcmp(r->entries[r->mru]->sig, sig, n) == 0)
         return r->entries[r->mru];
     for (int i = 0; i < r->nentries; i++)
-        if (memcmp(r->entries[i]->sig, sig, n) == 0) {
+        if (r->entries[i]->gpu == gpu && memcmp(r->entries[i]->sig, sig, n) == 0) {
             r->mru = i;
             return r->entries[i];
         }
@@ -756,7 +774,7 @@ static void compile_mutex_first_init(void)
     pthread_atfork(NULL, NULL, compile_mutex_init);
 }
 
-static void compile_lock(void)
+void pyext_compile_lock(void)
 {
     pthread_once(&compile_once, compile_mutex_first_init);
     if (pthread_mutex_trylock(&compile_mutex) == 0)
@@ -766,20 +784,20 @@ static void compile_lock(void)
     Py_END_ALLOW_THREADS
 }
 
-static void compile_unlock(void)
+void pyext_compile_unlock(void)
 {
     pthread_mutex_unlock(&compile_mutex);
 }
 
 /* The entry for sig, compiled now unless another thread did it meanwhile;
  * NULL with an exception set. */
-static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
+static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu)
 {
-    compile_lock();
-    rg_entry *e = find_entry(r, sig);
+    pyext_compile_lock();
+    rg_entry *e = find_entry(r, sig, gpu);
     if (!e)
-        e = compile_entry_locked(r, sig);
-    compile_unlock();
+        e = compile_entry_locked(r, sig, gpu);
+    pyext_compile_unlock();
     return e;
 }
 
@@ -788,7 +806,7 @@ static rg_entry *compile_entry(rg_region *r, const fe_argtype *sig)
 static PyObject *raise_runtime(rg_region *r, const rg_entry *e, const rt_error *err)
 {
     PyObject *type = PyExc_RuntimeError;
-    char msg[256];
+    char msg[512];
     long long a = (long long)err->info[0], b = (long long)err->info[1];
     switch (err->kind) {
     case RT_ERR_ZERO_DIVISION: {
@@ -834,6 +852,9 @@ static PyObject *raise_runtime(rg_region *r, const rg_entry *e, const rt_error *
     case RT_ERR_NOMEM:
         type = PyExc_MemoryError;
         snprintf(msg, sizeof msg, "pyacc: out of memory (%lld bytes for a reduction)", a);
+        break;
+    case RT_ERR_DEVICE:
+        snprintf(msg, sizeof msg, "pyacc: the GPU failed: %s", rt_fault_last()->msg);
         break;
     case RT_ERR_LIST_LENGTH:
         type = PyExc_ValueError;
@@ -894,17 +915,27 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     int n = classify_all(r, args, sig, slots, a);
     if (n < 0)
         return NULL;
-    rg_entry *e = find_entry(r, sig);
+    rt_device *gpu = r->device == RG_DEVICE_HOST ? NULL : pyext_gpu_device(r->device);
+    rg_entry *e = find_entry(r, sig, gpu);
     if (e)
         r->memory_hits++;
-    else if (!(e = compile_entry(r, sig))) {
+    else if (!(e = compile_entry(r, sig, gpu))) {
+        release_all(a, n);
+        return NULL;
+    }
+    /* a host run while the arrays may be on the GPU: their copies agree */
+    int synced = gpu && !e->gcode;
+    if (synced && pyext_gpu_sync(gpu, sig, a, n, 1) < 0) {
         release_all(a, n);
         return NULL;
     }
     if (e->fallback) {
-        release_all(a, n);
         r->fallbacks++;
-        return PyObject_Call(r->func, args, NULL);
+        PyObject *res = PyObject_Call(r->func, args, NULL);
+        if (synced && pyext_gpu_sync(gpu, sig, a, n, 0) < 0)
+            Py_CLEAR(res);
+        release_all(a, n);
+        return res;
     }
     for (int i = 0; i < n; i++)
         if (e->written[i] && a[i].readonly) {
@@ -957,6 +988,10 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     Py_BEGIN_ALLOW_THREADS
     rc = fn(slots, &err);
     Py_END_ALLOW_THREADS
+    if (synced && pyext_gpu_sync(gpu, sig, a, n, 0) < 0) {
+        release_all(a, n);
+        return NULL;
+    }
     /* what was appended lands in the lists, also before an error, as the
      * interpreter would have left them */
     int list_rc = 0;
@@ -1013,14 +1048,59 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
 
 /* ------------------------------------------------------------ methods */
 
-/* compile(args) -> bool: compiles for these arguments without running;
- * True when the region compiled (False: it will run in the interpreter). */
+/* PTX for sig without a GPU (compile(args, "nvidia")): True when the
+ * region's loops can run on a GPU (the PTX is then in r->ptx). */
+static PyObject *compile_ptx(rg_region *r, const fe_argtype *sig)
+{
+    jit_host *host = pyext_host();
+    if (!host)
+        return NULL;
+    jit_ctx *ctx = NULL;
+    fe_result res;
+    fe_error err;
+    char symbol[96];
+    pyext_compile_lock();
+    snprintf(symbol, sizeof symbol, "pyacc_region_ptx_%lld", ++pyext_symbol_counter);
+    fe_status st = pyext_region_lower(r, sig, symbol, &ctx, &res, &err);
+    PyObject *out = NULL;
+    if (st == FE_OK) {
+        pyext_gpu_code *gcode = NULL;
+        char *ptx = NULL, why[600] = "";
+        int g = 1;
+        if (!res.host_elements) {
+            Py_BEGIN_ALLOW_THREADS
+            g = pyext_gpu_build(host, res.module, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
+            Py_END_ALLOW_THREADS
+        }
+        if (ptx && keep_ptx(r, sig, ptx) < 0)
+            g = -2;
+        free(ptx);
+        fe_result_free(&res);
+        if (g < 0 && g != -2)
+            PyErr_Format(PyExc_RuntimeError, "pyacc: %s: %s", r->label, why);
+        else if (g != -2)
+            out = PyBool_FromLong(g == 0);
+    } else if (!PyErr_Occurred()) {
+        out = report(r, &err) < 0 ? NULL : Py_NewRef(Py_False);
+    }
+    jit_ctx_free(ctx);
+    pyext_compile_unlock();
+    return out;
+}
+
+/* compile(args[, target]) -> bool: compiles for these arguments without
+ * running; True when the region compiled (False: it will run in the
+ * interpreter; for target "nvidia", its loops cannot run on a GPU). */
 static PyObject *region_compile(PyObject *self, PyObject *args)
 {
     rg_region *r = (rg_region *)self;
     PyObject *cargs;
-    if (!PyArg_ParseTuple(args, "O!", &PyTuple_Type, &cargs))
+    const char *target = "host";
+    if (!PyArg_ParseTuple(args, "O!|s", &PyTuple_Type, &cargs, &target))
         return NULL;
+    if (strcmp(target, "host") != 0 && strcmp(target, "nvidia") != 0)
+        return PyErr_Format(PyExc_ValueError, "target must be 'host' or 'nvidia', not %R",
+                            PyTuple_GetItem(args, 1));
     fe_argtype sig[RG_MAXARGS];
     int64_t slots[RG_MAXARGS + 3 * 64];
     pyext_arg a[RG_MAXARGS];
@@ -1028,13 +1108,15 @@ static PyObject *region_compile(PyObject *self, PyObject *args)
     if (n < 0)
         return NULL;
     release_all(a, n);
-    rg_entry *e = find_entry(r, sig);
-    if (!e && !(e = compile_entry(r, sig)))
+    if (target[0] == 'n')
+        return compile_ptx(r, sig);
+    rg_entry *e = find_entry(r, sig, NULL);
+    if (!e && !(e = compile_entry(r, sig, NULL)))
         return NULL;
     return PyBool_FromLong(!e->fallback);
 }
 
-static PyObject *signature_str(rg_region *r, const fe_argtype *sig)
+PyObject *pyext_region_signature(rg_region *r, const fe_argtype *sig)
 {
     char buf[2048];
     size_t k = 0;
@@ -1046,71 +1128,6 @@ static PyObject *signature_str(rg_region *r, const fe_argtype *sig)
     }
     snprintf(buf + k, sizeof buf - k, ")");
     return PyUnicode_FromString(buf);
-}
-
-/* inspect(kind) -> {signature: text}, kind "llvm" or "asm": the optimised
- * IR or the assembly of every compiled signature, made again on demand so
- * that ordinary compiles never pay for printing. */
-static PyObject *inspect_locked(rg_region *r, const char *kind)
-{
-    jit_host *host = pyext_host();
-    if (!host)
-        return NULL;
-    PyObject *out = PyDict_New();
-    for (int i = 0; out && i < r->nentries; i++) {
-        rg_entry *e = r->entries[i];
-        if (e->fallback)
-            continue;
-        jit_ctx *ctx = NULL;
-        fe_result res;
-        fe_error err;
-        char symbol[96];
-        snprintf(symbol, sizeof symbol, "pyacc_region_inspect_%lld", ++symbol_counter);
-        fe_status st = lower_for(r, e->sig, symbol, &ctx, &res, &err);
-        if (st != FE_OK) {
-            jit_ctx_free(ctx);
-            if (!PyErr_Occurred())
-                PyErr_Format(PyExc_RuntimeError, "pyacc: recompiling for inspection failed: %s", err.msg);
-            Py_DECREF(out);
-            return NULL;
-        }
-        jit_options opt = {.keep_ir = kind[0] == 'l', .keep_asm = kind[0] == 'a'};
-        jit_compiled c;
-        char jerr[512];
-        int rc = jit_host_inspect(host, res.module, &opt, &c, jerr, sizeof jerr);
-        jit_ctx_free(ctx);
-        fe_result_free(&res);
-        if (rc) {
-            PyErr_Format(PyExc_RuntimeError, "pyacc: %s", jerr);
-            Py_DECREF(out);
-            return NULL;
-        }
-        const char *text = opt.keep_ir ? c.ir : c.asm_text;
-        PyObject *key = signature_str(r, e->sig);
-        PyObject *val = PyUnicode_FromString(text ? text : "");
-        free(c.ir);
-        free(c.asm_text);
-        if (!key || !val || PyDict_SetItem(out, key, val) < 0) {
-            Py_XDECREF(key);
-            Py_XDECREF(val);
-            Py_DECREF(out);
-            return NULL;
-        }
-        Py_DECREF(key);
-        Py_DECREF(val);
-    }
-    return out;
-}
-
-static PyObject *region_inspect(PyObject *self, PyObject *args)
-{
-    const char *kind;
-    if (!PyArg_ParseTuple(args, "s", &kind))
-        return NULL;
-    compile_lock(); /* it compiles again, and walks the entries without the GIL */
-    PyObject *out = inspect_locked((rg_region *)self, kind);
-    compile_unlock();
-    return out;
 }
 
 static PyObject *region_stats(PyObject *self, PyObject *noargs)
@@ -1128,7 +1145,7 @@ static PyObject *region_signatures(PyObject *self, PyObject *noargs)
     rg_region *r = (rg_region *)self;
     PyObject *l = PyList_New(0);
     for (int i = 0; l && i < r->nentries; i++) {
-        PyObject *s = signature_str(r, r->entries[i]->sig);
+        PyObject *s = pyext_region_signature(r, r->entries[i]->sig);
         rg_entry *e = r->entries[i];
         PyObject *t = s ? Py_BuildValue("(Nisdsdsd)", s, !e->fallback, "total_ms", e->compile_ms, "opt_ms",
                                         e->opt_ms, "codegen_ms", e->codegen_ms)
@@ -1154,7 +1171,7 @@ static PyObject *region_notes(PyObject *self, PyObject *noargs)
         rg_entry *e = r->entries[i];
         if (e->fallback)
             continue;
-        PyObject *key = signature_str(r, e->sig);
+        PyObject *key = pyext_region_signature(r, e->sig);
         PyObject *val = PyUnicode_FromString(e->notes ? e->notes : "");
         if (!key || !val || PyDict_SetItem(out, key, val) < 0) {
             Py_XDECREF(key);
@@ -1171,7 +1188,7 @@ static PyObject *region_notes(PyObject *self, PyObject *noargs)
 static PyMethodDef region_methods[] = {
     {"notes", region_notes, METH_NOARGS, "notes() -> {signature: which loops run in parallel}"},
     {"compile", region_compile, METH_VARARGS, "compile(args) -> bool"},
-    {"inspect", region_inspect, METH_VARARGS, "inspect('llvm'|'asm') -> {signature: text}"},
+    {"inspect", pyext_region_inspect, METH_VARARGS, "inspect('llvm'|'asm') -> {signature: text}"},
     {"stats", region_stats, METH_NOARGS, "counters of this region"},
     {"signatures", region_signatures, METH_NOARGS,
      "[(signature, compiled, 'total_ms', ms, 'opt_ms', ms, 'codegen_ms', ms)]"},

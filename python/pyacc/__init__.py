@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import atexit
 import dis
+import os
 import sys
 
 from . import _pyacc, errors, regions
-from .errors import PragmaSyntaxError, PyaccTypeError, PyaccWarning, UnsupportedError
+from .errors import (PragmaSyntaxError, PyaccPerformanceWarning, PyaccTypeError, PyaccWarning,
+                     UnsupportedError)
 
 __version__ = "0.1.0"
 _OPENACC = 201811  # OpenACC 2.7
@@ -48,9 +50,14 @@ def _init():
         "unbound": regions.UNBOUND,
         "entry_key": regions.entry_key,
         "cache_warning": errors.cache_warning,
+        "gpu_refused": errors.gpu_refused,
     }
     _pyacc.init(names, ncache, sys.version_info[1], hooks, [None] * 13)
     atexit.register(_pyacc.shutdown)
+    # The NVIDIA device, when asked for: it then runs compute regions.
+    asked = os.environ.get("ACC_DEVICE_TYPE", "").strip().lower().removeprefix("acc_device_")
+    if asked in ("nvidia", "not_host") or regions.env_flag("PYACC_GPU"):
+        _pyacc.cuda_register()
 
 
 _init()
@@ -63,7 +70,7 @@ def num_threads(n=None):
     return _pyacc.num_threads(n or 0)
 
 
-__all__ = ["acc", "AccFunction", "PragmaSyntaxError", "PyaccTypeError", "PyaccWarning",
+__all__ = ["acc", "AccFunction", "PragmaSyntaxError", "PyaccTypeError", "PyaccWarning", "PyaccPerformanceWarning",
            "UnsupportedError", "num_threads", "_OPENACC"]
 
 # The OpenACC runtime routines and constants (pyacc.runtime), as pyacc.acc_*.

@@ -12,6 +12,7 @@ from .outline import outline
 from .regions import env_flag, make_region
 
 _DEVICES = {None, "host", "nvidia", "default"}
+_DEVICE_CODES = {"default": 0, "host": 1, "nvidia": 2}  # region.h's RG_DEVICE_*
 
 
 class AccFunction(_pyacc.Dispatcher):
@@ -43,7 +44,10 @@ class AccFunction(_pyacc.Dispatcher):
             return
         qual = func.__qualname__
         self._outlined = out
-        self._regions = [make_region(spec, out, qual, self.strict, self.boundscheck, self.cache)
+        if self.device == "nvidia":
+            _pyacc.cuda_register()
+        self._regions = [make_region(spec, out, qual, self.strict, self.boundscheck, self.cache,
+                                     _DEVICE_CODES[self.device])
                          for spec in out.regions]
         self._impl = out.func(self._regions)
         if out.direct is not None:  # nothing but one region's call: the dispatcher calls it
@@ -53,9 +57,9 @@ class AccFunction(_pyacc.Dispatcher):
             warnings.warn_explicit(f"'{p.kind}' is not implemented yet; on the host it is "
                                    f"ignored, which leaves results unchanged", PyaccWarning,
                                    out.filename, p.line)
-        if self.device == "nvidia":
-            warnings.warn_explicit("the nvidia back end is not available yet: running on the host",
-                                   PyaccWarning, out.filename, func.__code__.co_firstlineno)
+        if self.device == "nvidia" and not _pyacc.gpu_count():
+            warnings.warn_explicit("@acc(device='nvidia'): no NVIDIA GPU is available; running on "
+                                   "the host", PyaccWarning, out.filename, func.__code__.co_firstlineno)
 
     # Calling it runs self._impl: Dispatcher's call, in C.
 
@@ -64,18 +68,20 @@ class AccFunction(_pyacc.Dispatcher):
         without running compiled code: the function runs in the interpreter
         (on these arguments: pass small or dummy ones), each region being
         compiled for what reaches it on the way.  Returns
-        [(region line, compiled?)].  target "host"; "nvidia" needs the GPU
-        back end, which is not there yet."""
-        if target != "host":
-            raise NotImplementedError(f"compiling for {target!r} needs the nvidia back end, "
-                                      f"which pyacc does not have yet")
+        [(region line, compiled?)].  target "host", or "nvidia": the PTX of
+        the region's GPU kernels, made without a GPU (for the GPU's compute
+        capability when there is one, else PYACC_GPU_ARCH or sm_90) and
+        shown by inspect_ptx(); compiled? is then whether its loops can run
+        on a GPU."""
+        if target not in ("host", "nvidia"):
+            raise ValueError(f"target must be 'host' or 'nvidia', not {target!r}")
         if not self._regions:
             return []
         done = []
 
         def shadow(region, spec):
             def run(*region_args):
-                done.append((spec.line, bool(region.compile(region_args))))
+                done.append((spec.line, bool(region.compile(region_args, target))))
                 return spec.func(*region_args)
             return run
 
@@ -128,8 +134,9 @@ class AccFunction(_pyacc.Dispatcher):
         return self._inspect("asm")
 
     def inspect_ptx(self):
-        """{"line N (types)": PTX}; empty until the nvidia back end exists."""
-        return {}
+        """{"line N (types)": PTX} of every region compiled for a GPU (by a
+        call running there, or by compile(..., target="nvidia"))."""
+        return self._inspect("ptx")
 
 
 def acc(func=None, **options):

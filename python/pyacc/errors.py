@@ -50,6 +50,11 @@ class PyaccWarning(RuntimeWarning):
     """A region runs in the interpreter, or a pragma is ignored."""
 
 
+class PyaccPerformanceWarning(RuntimeWarning):
+    """Code runs correctly but not where asked: a region whose loops cannot
+    run on the GPU runs on the host."""
+
+
 def _with_source(msg, filename, line, col, end_col):
     if not filename or not line:
         return msg
@@ -80,6 +85,15 @@ def unsupported(label, msg, filename, line, col, strict, warned, internal):
     if not warned:
         warnings.warn_explicit(f"{label} runs in the interpreter: {what}", PyaccWarning,
                                filename, line)
+
+
+def gpu_refused(label, why, filename, line, failed):
+    """Hook for the extension: a region whose loops cannot run on the GPU
+    runs on the host (its arrays kept in step with their GPU copies), after
+    one warning a region."""
+    what = "compiling it for the GPU failed: " + why if failed else why
+    warnings.warn_explicit(f"{label} runs on the host, not the GPU: {what}", PyaccPerformanceWarning,
+                           filename, line)
 
 
 def _raise_at(exc, filename, line):

@@ -242,14 +242,14 @@ def entry_key(static_key, func, sig, target):
     return h.hexdigest()
 
 
-def make_region(spec, outlined, qualname, strict, boundscheck, cache=True):
+def make_region(spec, outlined, qualname, strict, boundscheck, cache=True, device=0):
     label = f"'{spec.construct}' region at line {spec.line} of {qualname}"
     if spec.interpret:
         return Interpreted(spec.func, label, spec.interpret, outlined.filename, spec.line)
     info = {
         "construct": spec.construct,
         "where": (outlined.filename, qualname, label, spec.line, spec.col, len(spec.outs)),
-        "flags": (int(strict), int(boundscheck), int(cache)),
+        "flags": (int(strict), int(boundscheck), int(cache), int(device)),
         "loops": spec.loops,
         "listouts": spec.listouts,
         "atomics": spec.atomics,

@@ -85,14 +85,33 @@ acc_property_driver = _pyacc.acc_property_driver
 
 # The routines are the C functions themselves: nothing between the caller
 # and the runtime.
-acc_get_num_devices = _pyacc.acc_get_num_devices
-acc_set_device_type = _pyacc.acc_set_device_type
+def _gpu_asked(t):
+    if t in (acc_device_nvidia, acc_device_not_host):
+        _pyacc.cuda_register()
+
+
+def acc_set_device_type(t):
+    """acc_set_device_type (the NVIDIA device plugged in when asked for)."""
+    _gpu_asked(t)
+    return _pyacc.acc_set_device_type(t)
+
+
+def acc_init(t):
+    """acc_init (the NVIDIA device plugged in when asked for)."""
+    _gpu_asked(t)
+    return _pyacc.acc_init(t)
+
+
+def acc_get_num_devices(t):
+    """acc_get_num_devices (the NVIDIA device plugged in when asked about)."""
+    _gpu_asked(t)
+    return _pyacc.acc_get_num_devices(t)
+
 acc_get_device_type = _pyacc.acc_get_device_type
 acc_set_device_num = _pyacc.acc_set_device_num
 acc_get_device_num = _pyacc.acc_get_device_num
 acc_get_property = _pyacc.acc_get_property
 acc_get_property_string = _pyacc.acc_get_property_string
-acc_init = _pyacc.acc_init
 acc_shutdown = _pyacc.acc_shutdown
 acc_async_test = _pyacc.acc_async_test
 acc_async_test_all = _pyacc.acc_async_test_all

@@ -47,6 +47,24 @@ def check(f, *args):
     return r1
 
 
+def _gpu_count():
+    """NVIDIA GPUs the driver reports (0 without a driver), asked directly
+    so that asking does not touch pyacc's device state."""
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return 0
+    if cuda.cuInit(0) != 0:
+        return 0
+    n = ctypes.c_int(0)
+    return n.value if cuda.cuDeviceGetCount(ctypes.byref(n)) == 0 else 0
+
+
+HAS_GPU = _gpu_count() > 0
+no_gpu_only = pytest.mark.skipif(HAS_GPU, reason="about a machine without an NVIDIA GPU")
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -399,8 +399,10 @@ def touch(x):
     assert "unknown array type 'qubit[:]'" in out.stdout
     assert "runs in the interpreter" in out.stdout
     assert "3 compiled, 2 failed" in out.stdout
+    # PTX needs no GPU; the region the host cannot compile cannot go to a GPU either
     out = warmup(tmp_path / "cache", str(tmp_path / "bad.py"), "--target", "nvidia")
-    assert out.returncode == 1 and "nvidia back end" in out.stdout
+    assert out.returncode == 1
+    assert "3 compiled, 2 failed" in out.stdout, out.stdout
 
 
 def test_signature_strings():

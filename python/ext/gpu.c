@@ -1,0 +1,196 @@
+/* gpu.c - compute regions on an NVIDIA GPU.
+ *
+ * Where a call runs: @acc(device="host") on the host; "nvidia" on the GPU
+ * when there is one; by default on the current OpenACC device (from
+ * ACC_DEVICE_TYPE, acc_set_device_type, ...).  Entries of the dispatch
+ * table are keyed on that device too.
+ *
+ * Compiling for it (pyext_gpu_build): the lowered region is split
+ * (jit/gpu.c) into kernels, turned into PTX (jit/nvptx.c) and loaded by
+ * the driver, and host code that launches them; the launches are bound to
+ * the loaded kernels' descriptions before the host code is compiled.
+ *
+ * A region the GPU cannot run (code outside its loops touching arrays,
+ * values a launch cannot move, a call with no device form) runs on the
+ * host after one warning.  Its arrays may live on the GPU meanwhile (data
+ * clauses of the construct or of enclosing data regions put them there),
+ * so around such a host run the device copies of its array arguments are
+ * brought back and sent again after (pyext_gpu_sync): the host run sees
+ * and leaves what a GPU run would.
+ */
+#include "region.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pyext_gpu_code {
+    rt_device *dev;
+    void *module;              /* the loaded PTX (a CUmodule) */
+    int nkernels;
+    jit_gpu_kernel *kernels;   /* what each launch moves, as the split found it */
+    rt_gpu_kernel *infos;      /* what the host code's launches read */
+};
+
+rt_device *pyext_gpu_device(int device)
+{
+    if (device == RG_DEVICE_HOST)
+        return NULL;
+    rt_device *d = device == RG_DEVICE_NVIDIA ? rt_device_of(RT_DEVICE_NVIDIA) : rt_device_current();
+    return d && d->type == RT_DEVICE_NVIDIA ? d : NULL;
+}
+
+/* The GPU's compute capability as LLVM names it, capped at what LLVM 19
+ * emits PTX for (the driver JITs sm_90 PTX for newer GPUs). */
+static void target_of(rt_device *d, char *sm, size_t n, int *sms)
+{
+    int32_t major = 9, minor = 0, count = 0;
+    const char *env = getenv("PYACC_GPU_ARCH");
+    if (d && rt_cuda_target(d->dev, &major, &minor, &count) == RT_ACC_OK) {
+        if (major * 10 + minor > 90)
+            major = 9, minor = 0;
+    } else if (env && strncmp(env, "sm_", 3) == 0) {
+        snprintf(sm, n, "%s", env);
+        *sms = 0;
+        return;
+    }
+    snprintf(sm, n, "sm_%d%d", (int)major, (int)minor);
+    *sms = (int)count;
+}
+
+void pyext_gpu_code_free(pyext_gpu_code *c)
+{
+    if (!c)
+        return;
+    if (c->module && c->dev->ready && c->infos && c->dev->dev == c->infos[0].dev_state)
+        rt_cuda_unload(c->dev->dev, c->module);
+    free(c->kernels);
+    free(c->infos);
+    free(c);
+}
+
+int pyext_gpu_build(jit_host *h, void *module, rt_device *d, int line, pyext_gpu_code **code, char **ptx, char *why,
+                    size_t whylen)
+{
+    *code = NULL;
+    *ptx = NULL;
+    jit_gpu_parts parts;
+    char err[512];
+    int rc = jit_gpu_split(h, module, &parts, err, sizeof err);
+    if (rc) {
+        snprintf(why, whylen, "%s", rc > 0 ? parts.why : err);
+        jit_gpu_parts_free(&parts);
+        return rc;
+    }
+    char sm[16];
+    int sms = 0;
+    target_of(d, sm, sizeof sm, &sms);
+    double ms;
+    void *dm = parts.device_module;
+    parts.device_module = NULL; /* jit_nvptx_compile takes it */
+    *ptx = jit_nvptx_compile(dm, sm, "+ptx80", &ms, err, sizeof err);
+    if (!*ptx) {
+        snprintf(why, whylen, "making PTX: %s", err);
+        jit_gpu_parts_free(&parts);
+        return -1;
+    }
+    if (!d) { /* PTX only */
+        jit_gpu_parts_free(&parts);
+        return 0;
+    }
+    pyext_gpu_code *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(why, whylen, "out of memory");
+        jit_gpu_parts_free(&parts);
+        return -1;
+    }
+    c->dev = d;
+    c->nkernels = parts.nkernels;
+    c->kernels = parts.kernels;
+    parts.kernels = NULL;
+    jit_gpu_parts_free(&parts);
+    c->infos = calloc((size_t)c->nkernels, sizeof *c->infos);
+    char log[2048];
+    if (!c->infos) {
+        snprintf(why, whylen, "out of memory");
+        goto fail;
+    }
+    if (rt_cuda_load(d->dev, *ptx, &c->module, log, sizeof log)) {
+        snprintf(why, whylen, "%s", rt_fault_last()->msg);
+        goto fail;
+    }
+    for (int i = 0; i < c->nkernels; i++) {
+        jit_gpu_kernel *k = &c->kernels[i];
+        rt_gpu_kernel *info = &c->infos[i];
+        if (rt_cuda_function(d->dev, c->module, k->name, &info->fn)) {
+            snprintf(why, whylen, "%s", rt_fault_last()->msg);
+            goto fail;
+        }
+        info->dev = d;
+        info->dev_state = d->dev;
+        info->nfields = k->nfields;
+        info->sms = sms;
+        info->block = JIT_GPU_BLOCK;
+        info->line = line;
+        info->ctx_size = k->ctx_size;
+        info->kinds = k->kinds;
+        info->offsets = k->offsets;
+        info->ndims = k->ndims;
+        jit_gpu_bind(module, i, info);
+    }
+    *code = c;
+    return 0;
+fail:
+    if (c->module)
+        rt_cuda_unload(d->dev, c->module);
+    c->module = NULL;
+    pyext_gpu_code_free(c);
+    return -1;
+}
+
+/* -------------------------------------------- host runs with GPU data */
+
+/* The bytes [lo, hi) array argument i spans (strides in bytes). */
+static void span(const fe_argtype *t, const pyext_arg *a, uintptr_t *lo, uintptr_t *hi)
+{
+    uintptr_t data = (uintptr_t)a->desc.data;
+    int64_t below = 0, above = 0;
+    for (int k = 0; k < t->ndim; k++) {
+        if (a->desc.shape[k] <= 0) {
+            *lo = *hi = data;
+            return;
+        }
+        int64_t reach = (a->desc.shape[k] - 1) * a->desc.strides[k];
+        if (reach < 0)
+            below += reach;
+        else
+            above += reach;
+    }
+    *lo = data + (uintptr_t)below;
+    *hi = data + (uintptr_t)above + (uintptr_t)a->itemsize;
+}
+
+int pyext_gpu_sync(rt_device *d, const fe_argtype *sig, const pyext_arg *a, int n, int to_host)
+{
+    rt_data_item items[RG_MAXARGS];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (sig[i].kind != FE_ARG_ARRAY)
+            continue;
+        uintptr_t lo, hi;
+        span(&sig[i], &a[i], &lo, &hi);
+        if (hi == lo || !rt_is_present(d, (const void *)lo, hi - lo))
+            continue;
+        items[k++] = (rt_data_item){.host = (const void *)lo,
+                                    .bytes = hi - lo,
+                                    .clause = to_host ? RT_CLAUSE_UPDATE_SELF : RT_CLAUSE_UPDATE_DEVICE};
+    }
+    if (k && rt_data_update(d, items, k, RT_ASYNC_SYNC, 1)) {
+        rt_fault f;
+        rt_fault_take(&f);
+        PyErr_Format(PyExc_RuntimeError, "pyacc: making the GPU's copies of a host region's arrays agree: %s", f.msg);
+        rt_fault_clear(&f);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,111 @@
+/* region.h - the Region type's data, shared by the files that make up its
+ * methods: region.c (the dispatcher and compiling), inspect.c (the code
+ * shown on demand), gpu.c (regions on a GPU). */
+#ifndef PYACC_EXT_REGION_H
+#define PYACC_EXT_REGION_H
+
+#include "args.h"
+#include "code.h"
+
+#include "jit.h"
+#include "rt.h"
+
+#define RG_MAXARGS PYEXT_MAXARGS
+
+typedef int32_t (*rg_fn)(int64_t *slots, rt_error *err);
+
+typedef struct pyext_gpu_code pyext_gpu_code;
+
+/* Where a region runs: @acc(device=...). */
+enum { RG_DEVICE_DEFAULT, RG_DEVICE_HOST, RG_DEVICE_NVIDIA };
+
+typedef struct rg_entry {
+    fe_argtype sig[RG_MAXARGS];
+    int fallback;            /* this signature runs in the interpreter */
+    rg_fn fn;
+    void *handle;
+    fe_argtype *outtypes;
+    fe_argtype *listout_types;
+    uint8_t *written;
+    char **files;             /* where errors point: the region's file, callees' */
+    int nfiles;
+    fe_argtype kinds[16];     /* what a result's kind slot indexes */
+    int nkinds;
+    fe_argtype *outitems;     /* a tuple result's item types */
+    char *notes;              /* which loops run in parallel and why */
+    char symbol[64];          /* its entry's name, when named after its cache key */
+    double compile_ms, opt_ms, codegen_ms;
+    rt_device *gpu;           /* the GPU the entry is for (NULL: the host) */
+    pyext_gpu_code *gcode;    /* its kernels there; NULL when it runs on the host */
+} rg_entry;
+
+typedef struct rg_region {
+    PyObject_HEAD
+    pyext_code pc;             /* the code, as the frontend reads it */
+    char *filename, *qualname, *label;
+    /* what the pragmas say */
+    fe_dir_kind construct;
+    fe_loc loc;
+    fe_loopspec *loops;
+    int nloops;
+    fe_listout *listouts;
+    int nlistouts;
+    fe_atomic *atomics;
+    int natomics;
+    int threads_param;         /* the parameter holding max_threads, or -1 */
+    uint8_t *is_listout;       /* per parameter */
+    int nouts;
+    int strict, boundscheck, warned;
+    int device;                /* RG_DEVICE_* */
+    PyObject *ptx;             /* {signature: PTX} made for the GPU */
+    int use_cache;             /* @acc(cache=True): entries go to and come from disk */
+    char *static_key;          /* hash of the region's code and pragmas (pyacc.regions.content_key) */
+    PyObject *func;            /* the region as a Python function */
+    PyObject *fglobals;        /* the globals its names resolve in */
+    /* the dispatch table */
+    rg_entry **entries;        /* each allocated apart: a call running with
+                                  the GIL released keeps its pointer while
+                                  another thread adds entries */
+    int nentries, capentries, mru;
+    long long compiles, memory_hits, disk_hits, fallbacks;
+    double compile_ms;
+    PyObject *weakreflist;     /* identical regions share one Region */
+} rg_region;
+
+
+/* The region lowered for sig into a fresh context (region.c); on success
+ * *ctx and res->module are the caller's. */
+fe_status pyext_region_lower(rg_region *r, const fe_argtype *sig, const char *symbol, jit_ctx **ctx, fe_result *res,
+                             fe_error *err);
+
+/* "(float64[:], int64)" */
+PyObject *pyext_region_signature(rg_region *r, const fe_argtype *sig);
+
+/* Compiles run one at a time in the process (region.c). */
+void pyext_compile_lock(void);
+void pyext_compile_unlock(void);
+
+/* Numbers symbols apart. */
+extern long long pyext_symbol_counter;
+
+/* inspect(kind) -> {signature: text} (inspect.c). */
+PyObject *pyext_region_inspect(PyObject *self, PyObject *args);
+
+/* gpu.c: the GPU a call of a region with @acc(device=...) runs on now,
+ * or NULL for the host. */
+rt_device *pyext_gpu_device(int device);
+
+/* Splits a lowered region's module for GPU d: the kernels as PTX in *ptx
+ * (malloc'd) and, with d, loaded there (*code) and the module turned into
+ * host code launching them.  With d NULL only the PTX is made (for the
+ * compute capability in PYACC_GPU_ARCH, else sm_90).  Returns 0; 1 when
+ * the region cannot run on a GPU; -1 on failure; why says why. */
+int pyext_gpu_build(jit_host *h, void *module, rt_device *d, int line, pyext_gpu_code **code, char **ptx,
+                    char *why, size_t whylen);
+void pyext_gpu_code_free(pyext_gpu_code *c);
+
+/* Copies the GPU's copies of the present array arguments to the host
+ * (to_host) or back; -1 with an exception set. */
+int pyext_gpu_sync(rt_device *d, const fe_argtype *sig, const pyext_arg *a, int n, int to_host);
+
+#endif

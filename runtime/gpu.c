@@ -1,0 +1,363 @@
+/* gpu.c - a compiled region's parallel loop launched on a GPU: the "loops
+ * on a GPU" section of rt.h.
+ *
+ * The host code jit/gpu.c made calls pyacc_rt_gpu_loop where the host's
+ * parallel loop was.  Its ctx holds host addresses; the kernel needs the
+ * GPU's.  One launch:
+ *   1. lays out a block of device memory: the error record, a copy of ctx
+ *      with device addresses in place of host ones, each reduction's
+ *      partial results (the identity, then one per thread block) and each
+ *      shared cell's value, staged in host memory and copied over at once;
+ *   2. finds each array in the present table (data clauses of enclosing
+ *      constructs put it there), copying the ones absent in for the launch
+ *      (OpenACC's implicit copy of arrays a compute construct uses);
+ *   3. runs the kernel over the grid (a grid-stride loop, so the grid is
+ *      capped at a few blocks per multiprocessor and each thread takes
+ *      several iterations);
+ *   4. copies the block back and hands each piece to its host owner: the
+ *      first error, the last values (plain fields of ctx), the partial
+ *      results folded into partial slot 0 (the host entry combines the
+ *      slots as it does after a host loop), the cells' values;
+ *   5. copies the implicitly copied arrays back and lets them go.
+ * A failure of the device is reported through the region's error record
+ * (RT_ERR_DEVICE) with the fault left on the calling thread, and nothing
+ * stays allocated.
+ */
+#include "rt.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ERR_BYTES 64
+#define MAX_FIELDS 128 /* jit.h's JIT_GPU_MAX_FIELDS */
+#define BLOCKS_PER_SM 8
+
+static size_t round16(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
+
+/* ----------------------------------------------------------- combining */
+
+/* *acc = *acc op *v for partial results of `bytes` bytes whose number
+ * type and operator aux gives (rt.h: RT_CTX_NUM_* << 4 | op); as the
+ * frontend combines them on the host. */
+#define FOLD(T)                                                                                                    \
+    do {                                                                                                           \
+        T a, b;                                                                                                    \
+        memcpy(&a, acc, sizeof a);                                                                                 \
+        memcpy(&b, v, sizeof b);                                                                                   \
+        switch (op) {                                                                                              \
+        case 1: a = (T)(a + b); break;                                                                             \
+        case 2: a = (T)(a * b); break;                                                                             \
+        case 3: a = b > a ? b : a; break;                                                                          \
+        case 4: a = b < a ? b : a; break;                                                                          \
+        case 8: a = (T)(a != 0 && b != 0); break;                                                                  \
+        case 9: a = (T)(a != 0 || b != 0); break;                                                                  \
+        default: break;                                                                                            \
+        }                                                                                                          \
+        memcpy(acc, &a, sizeof a);                                                                                 \
+    } while (0)
+
+#define FOLD_BITS(T)                                                                                               \
+    do {                                                                                                           \
+        T a, b;                                                                                                    \
+        memcpy(&a, acc, sizeof a);                                                                                 \
+        memcpy(&b, v, sizeof b);                                                                                   \
+        if (op == 5)                                                                                               \
+            a &= b;                                                                                                \
+        else if (op == 6)                                                                                          \
+            a |= b;                                                                                                \
+        else if (op == 7)                                                                                          \
+            a ^= b;                                                                                                \
+        memcpy(acc, &a, sizeof a);                                                                                 \
+    } while (0)
+
+static void fold(uint8_t aux, int bytes, void *acc, const void *v)
+{
+    int op = aux & 0x0f, num = aux >> 4;
+    if (num == RT_CTX_NUM_BOOL) {
+        uint8_t a = *(uint8_t *)acc & 1, b = *(const uint8_t *)v & 1;
+        static const int as_or[10] = {0, 1, 0, 1, 0, 0, 1, 0, 0, 1};
+        *(uint8_t *)acc = op == 7 ? a ^ b : as_or[op] ? a | b : a & b;
+        return;
+    }
+    int bits = op >= 5 && op <= 7;
+    if (num == RT_CTX_NUM_FLOAT) {
+        if (bytes == 4)
+            FOLD(float);
+        else
+            FOLD(double);
+        return;
+    }
+    /* integers wrap as the device's do (two's complement) */
+    if (num == RT_CTX_NUM_UINT || op == 1 || op == 2) {
+        switch (bytes) {
+        case 1: if (bits) FOLD_BITS(uint8_t); else FOLD(uint8_t); break;
+        case 2: if (bits) FOLD_BITS(uint16_t); else FOLD(uint16_t); break;
+        case 4: if (bits) FOLD_BITS(uint32_t); else FOLD(uint32_t); break;
+        default: if (bits) FOLD_BITS(uint64_t); else FOLD(uint64_t); break;
+        }
+        return;
+    }
+    switch (bytes) {
+    case 1: if (bits) FOLD_BITS(int8_t); else FOLD(int8_t); break;
+    case 2: if (bits) FOLD_BITS(int16_t); else FOLD(int16_t); break;
+    case 4: if (bits) FOLD_BITS(int32_t); else FOLD(int32_t); break;
+    default: if (bits) FOLD_BITS(int64_t); else FOLD(int64_t); break;
+    }
+}
+
+/* ------------------------------------------------------ device scratch */
+
+/* One block of device memory kept between launches (a region's launches
+ * come in loops, and allocating costs microseconds): taken whole by one
+ * launch at a time; another launch meanwhile allocates its own. */
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    rt_device *d;
+    void *dev; /* the back end's state it belongs to: a shutdown makes a new one */
+    uintptr_t ptr;
+    size_t bytes;
+} spare;
+
+static int32_t scratch_take(rt_device *d, size_t bytes, uintptr_t *ptr)
+{
+    pthread_mutex_lock(&spare_mu);
+    if (spare.ptr && spare.d == d && spare.dev == d->dev && spare.bytes >= bytes) {
+        *ptr = spare.ptr;
+        spare.ptr = 0;
+        pthread_mutex_unlock(&spare_mu);
+        return RT_ACC_OK;
+    }
+    pthread_mutex_unlock(&spare_mu);
+    size_t want = bytes < 4096 ? 4096 : bytes;
+    return d->be->alloc(d->dev, want, ptr) ? rt_fault_last()->status : RT_ACC_OK;
+}
+
+static void scratch_give(rt_device *d, uintptr_t ptr, size_t bytes)
+{
+    size_t have = bytes < 4096 ? 4096 : bytes;
+    pthread_mutex_lock(&spare_mu);
+    if (!spare.ptr || spare.d != d || spare.dev != d->dev || spare.bytes < have) {
+        uintptr_t old = spare.ptr;
+        int same = spare.d == d && spare.dev == d->dev;
+        spare.d = d;
+        spare.dev = d->dev;
+        spare.ptr = ptr;
+        spare.bytes = have;
+        pthread_mutex_unlock(&spare_mu);
+        if (old && same)
+            d->be->free(d->dev, old);
+        return;
+    }
+    pthread_mutex_unlock(&spare_mu);
+    d->be->free(d->dev, ptr);
+}
+
+/* ------------------------------------------------------------- arrays */
+
+/* The bytes [lo, hi) an array field's elements span (hi == lo when it
+ * has none). */
+static void array_span(const char *field, int ndim, int es, uintptr_t *lo, uintptr_t *hi)
+{
+    uintptr_t data;
+    memcpy(&data, field, sizeof data);
+    int64_t below = 0, above = 0;
+    for (int i = 0; i < ndim; i++) {
+        int64_t shape, stride;
+        memcpy(&shape, field + 8 + 8 * i, 8);
+        memcpy(&stride, field + 8 + 8 * (ndim + i), 8);
+        if (shape <= 0) {
+            *lo = *hi = data;
+            return;
+        }
+        int64_t reach = (shape - 1) * stride * es;
+        if (reach < 0)
+            below += reach;
+        else
+            above += reach;
+    }
+    *lo = data + (uintptr_t)below;
+    *hi = data + (uintptr_t)above + (uintptr_t)es;
+}
+
+/* --------------------------------------------------------------- launch */
+
+typedef struct launch {
+    const rt_gpu_kernel *k;
+    rt_device *d;
+    char *host;                 /* staging: the block as the device sees it */
+    size_t bytes;
+    uintptr_t dev;              /* the block on the device */
+    uint32_t grid;
+    size_t at[MAX_FIELDS];      /* where a partials or cell field's data lies in the block */
+    rt_data_item items[MAX_FIELDS]; /* arrays copied for the launch */
+    int32_t nitems;
+    uint64_t epoch;
+    int entered;
+} launch;
+
+/* Lays the block out and fills the staging copy; arrays are looked up
+ * (and absent ones copied in). */
+static int32_t prepare(launch *L, const char *ctx, int64_t n)
+{
+    const rt_gpu_kernel *k = L->k;
+    int64_t blocks = (n + k->block - 1) / k->block, cap = (int64_t)(k->sms > 0 ? k->sms : 1) * BLOCKS_PER_SM;
+    L->grid = (uint32_t)(blocks < cap ? blocks : cap);
+    size_t off = ERR_BYTES + round16((size_t)k->ctx_size);
+    for (int f = 0; f < k->nfields; f++) {
+        int es = k->kinds[f] & RT_CTX_SIZE_MASK;
+        switch (k->kinds[f] & 0xe0) {
+        case RT_CTX_PARTIALS:
+            L->at[f] = off;
+            off += round16((size_t)(1 + L->grid) * (size_t)es);
+            break;
+        case RT_CTX_CELL:
+            L->at[f] = off;
+            off += 16;
+            break;
+        default: break;
+        }
+    }
+    L->bytes = off;
+    L->host = calloc(1, off);
+    if (!L->host)
+        return rt_fail(RT_ACC_NO_MEMORY, "out of memory staging a GPU launch");
+    char *dctx = L->host + ERR_BYTES;
+    memcpy(dctx, ctx, (size_t)k->ctx_size);
+    int32_t st = scratch_take(L->d, off, &L->dev);
+    if (st)
+        return st;
+    /* arrays: present ones in place, the rest copied in for the launch */
+    uintptr_t los[MAX_FIELDS];
+    int item_of[MAX_FIELDS];
+    for (int f = 0; f < k->nfields; f++) {
+        item_of[f] = -1;
+        if ((k->kinds[f] & 0xe0) != RT_CTX_ARRAY || k->kinds[f] == RT_CTX_UNSUPPORTED)
+            continue;
+        uintptr_t lo, hi;
+        array_span(ctx + k->offsets[f], k->ndims[f], k->kinds[f] & RT_CTX_SIZE_MASK, &lo, &hi);
+        los[f] = lo;
+        if (hi == lo) {
+            memset(dctx + k->offsets[f], 0, sizeof(uintptr_t));
+            continue;
+        }
+        if (rt_is_present(L->d, (const void *)lo, hi - lo)) {
+            uintptr_t host;
+            memcpy(&host, ctx + k->offsets[f], sizeof host);
+            uintptr_t dp = rt_deviceptr(L->d, (const void *)host);
+            memcpy(dctx + k->offsets[f], &dp, sizeof dp);
+            continue;
+        }
+        item_of[f] = L->nitems;
+        L->items[L->nitems++] = (rt_data_item){.host = (const void *)lo, .bytes = hi - lo, .clause = RT_CLAUSE_COPY};
+    }
+    if (L->nitems) {
+        if ((st = rt_data_enter(L->d, L->items, L->nitems, RT_ASYNC_SYNC, &L->epoch)))
+            return st;
+        L->entered = 1;
+        for (int f = 0; f < k->nfields; f++)
+            if (item_of[f] >= 0) {
+                uintptr_t host;
+                memcpy(&host, ctx + k->offsets[f], sizeof host);
+                uintptr_t dp = L->items[item_of[f]].dev + (host - los[f]);
+                memcpy(dctx + k->offsets[f], &dp, sizeof dp);
+            }
+    }
+    /* the rest: the error record, partial results, cells */
+    for (int f = 0; f < k->nfields; f++) {
+        int es = k->kinds[f] & RT_CTX_SIZE_MASK;
+        void *hp;
+        memcpy(&hp, ctx + k->offsets[f], sizeof hp);
+        uintptr_t dp;
+        if (k->kinds[f] == RT_CTX_ERR) {
+            dp = L->dev;
+        } else if ((k->kinds[f] & 0xe0) == RT_CTX_PARTIALS || (k->kinds[f] & 0xe0) == RT_CTX_CELL) {
+            memcpy(L->host + L->at[f], hp, (size_t)es); /* the identity (partial slot 0), the cell's value */
+            dp = L->dev + L->at[f];
+        } else {
+            continue;
+        }
+        memcpy(dctx + k->offsets[f], &dp, sizeof dp);
+    }
+    return RT_ACC_OK;
+}
+
+/* Hands what the kernel left back to its host owners. */
+static void finish(launch *L, char *ctx, rt_error *herr)
+{
+    const rt_gpu_kernel *k = L->k;
+    const rt_error *derr = (const rt_error *)L->host;
+    if (derr->kind && herr && !herr->kind)
+        *herr = *derr;
+    const char *dctx = L->host + ERR_BYTES;
+    for (int f = 0; f < k->nfields; f++) {
+        int es = k->kinds[f] & RT_CTX_SIZE_MASK;
+        int64_t end = f + 1 < k->nfields ? k->offsets[f + 1] : k->ctx_size;
+        void *hp;
+        memcpy(&hp, ctx + k->offsets[f], sizeof hp);
+        if (k->kinds[f] == RT_CTX_PLAIN) {
+            memcpy(ctx + k->offsets[f], dctx + k->offsets[f], (size_t)(end - k->offsets[f]));
+        } else if ((k->kinds[f] & 0xe0) == RT_CTX_PARTIALS) {
+            const char *parts = L->host + L->at[f];
+            for (uint32_t b = 0; b < L->grid; b++)
+                fold(k->kinds[k->nfields + f], es, hp, parts + (size_t)(1 + b) * (size_t)es);
+        } else if ((k->kinds[f] & 0xe0) == RT_CTX_CELL) {
+            memcpy(hp, L->host + L->at[f], (size_t)es);
+        }
+    }
+}
+
+static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
+{
+    int32_t st = prepare(L, ctx, n);
+    if (st)
+        return st;
+    rt_device *d = L->d;
+    if ((st = d->be->copy_in(d->dev, L->dev, L->host, L->bytes, NULL)))
+        return st;
+    uintptr_t dctx = L->dev + ERR_BYTES;
+    void *params[2] = {&dctx, &n};
+    if ((st = rt_cuda_launch(d->dev, L->k->fn, L->grid, (uint32_t)L->k->block, 0, NULL, params)))
+        return st;
+    if ((st = d->be->copy_out(d->dev, L->host, L->dev, L->bytes, NULL)))
+        return st;
+    finish(L, ctx, herr);
+    return RT_ACC_OK;
+}
+
+void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, void *ctx, int64_t n, int64_t slots)
+{
+    (void)slots; /* the kernel combines a block's partial results itself */
+    rt_error *herr = NULL;
+    for (int f = 0; f < k->nfields; f++)
+        if (k->kinds[f] == RT_CTX_ERR)
+            memcpy(&herr, (char *)ctx + k->offsets[f], sizeof herr);
+    if (n <= 0)
+        return;
+    launch L = {.k = k, .d = k->dev};
+    int32_t st;
+    if (!L.d->ready || L.d->dev != k->dev_state)
+        st = rt_fail(RT_ACC_DEVICE, "the GPU this region was compiled for was shut down (acc_shutdown)");
+    else if (k->nfields > MAX_FIELDS)
+        st = rt_fail(RT_ACC_INVALID, "a GPU loop with %d shared values (at most %d)", (int)k->nfields, MAX_FIELDS);
+    else
+        st = run(&L, ctx, n, herr);
+    rt_fault keep = {0};
+    if (st) /* the exit below may overwrite the thread's fault */
+        rt_fault_take(&keep);
+    if (L.entered && rt_data_exit(L.d, L.items, L.nitems, RT_ASYNC_SYNC, L.epoch) && !st) {
+        st = rt_fault_last()->status;
+        rt_fault_take(&keep);
+    }
+    if (L.dev)
+        scratch_give(L.d, L.dev, L.bytes);
+    free(L.host);
+    if (st) {
+        rt_fault_put(&keep);
+        if (herr)
+            pyacc_rt_error(herr, RT_ERR_DEVICE, 0, k->line, 0, 0, st, 0);
+    }
+}

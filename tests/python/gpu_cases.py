@@ -1,0 +1,368 @@
+"""Compute regions for the GPU tests (test_gpu_regions.py).
+
+Each case is a function with pragmas and example arguments.  Without a GPU
+the test makes every case's PTX (f.compile(..., target="nvidia")); on a GPU
+machine `python gpu_cases.py` runs every case on the GPU in one process and
+prints one JSON line a case, which the test reads: the GPU's results must be
+what the plain Python function gives."""
+
+import copy
+import json
+import math
+import sys
+import traceback
+import warnings
+
+import numpy as np
+
+import pyacc
+from pyacc import acc, acc_on_device
+from pyacc.runtime import acc_device_nvidia
+
+N = 100_003  # not a multiple of a block: the last block is partly idle
+
+
+@acc
+def saxpy(a, x, y):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        y[i] = a * x[i] + y[i]
+
+
+@acc
+def saxpy32(a, x, y):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        y[i] = a * x[i] + y[i]
+
+
+@acc
+def dot(x, y):
+    s = 0.0
+    #pragma acc parallel loop reduction(+:s)
+    for i in range(x.shape[0]):
+        s += x[i] * y[i]
+    return s
+
+
+@acc
+def int_reductions(v):
+    total = 0
+    prod = 1
+    hi = -(1 << 62)
+    lo = 1 << 62
+    band = -1
+    bor = 0
+    bxor = 0
+    #pragma acc parallel loop reduction(+:total) reduction(*:prod) reduction(max:hi) reduction(min:lo) reduction(&:band) reduction(|:bor) reduction(^:bxor)
+    for i in range(v.shape[0]):
+        total += v[i]
+        prod *= 1 + (v[i] % 2) * (i % 3 == 0) * (i < 40)
+        hi = max(hi, v[i])
+        lo = min(lo, v[i])
+        band &= v[i] | 0x100
+        bor |= v[i]
+        bxor ^= v[i]
+    return total, prod, hi, lo, band, bor, bxor
+
+
+@acc
+def float_minmax(x):
+    hi = -math.inf
+    lo = math.inf
+    #pragma acc parallel loop reduction(max:hi) reduction(min:lo)
+    for i in range(x.shape[0]):
+        hi = max(hi, x[i])
+        lo = min(lo, x[i])
+    return hi, lo
+
+
+@acc
+def logical(flags):
+    every = True
+    some = False
+    #pragma acc parallel loop reduction(&&:every) reduction(||:some)
+    for i in range(flags.shape[0]):
+        every = every and flags[i]
+        some = some or flags[i]
+    return every, some
+
+
+@acc
+def int32_sum(v):
+    s = np.int32(0)
+    #pragma acc parallel loop reduction(+:s)
+    for i in range(v.shape[0]):
+        s += v[i]
+    return s
+
+
+@acc
+def mathy(x, y):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        y[i] = math.sin(x[i]) + math.exp(-x[i]) * math.sqrt(abs(x[i])) + math.log1p(abs(x[i])) \
+            + math.pow(abs(x[i]), 0.3) + math.atan2(x[i], 1.5)
+
+
+@acc
+def mathy32(x, y):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        y[i] = np.sin(x[i]) * np.cos(x[i]) + np.sqrt(np.abs(x[i]))
+
+
+@acc
+def stencil(a, b):
+    n, m = a.shape
+    #pragma acc parallel loop collapse(2)
+    for i in range(1, n - 1):
+        for j in range(1, m - 1):
+            b[i, j] = 0.25 * (a[i - 1, j] + a[i + 1, j] + a[i, j - 1] + a[i, j + 1])
+
+
+@acc
+def transpose_add(a, b, out):
+    #pragma acc parallel loop
+    for i in range(a.shape[0]):
+        #pragma acc loop
+        for j in range(a.shape[1]):
+            out[i, j] = a[i, j] + b[j, i]
+
+
+@acc
+def strided(x, y):
+    #pragma acc parallel loop
+    for i in range(y.shape[0]):
+        y[i] = x[i] * 2.0
+
+
+@acc
+def escape(cr, ci, out, maxit):
+    #pragma acc parallel loop
+    for i in range(cr.shape[0]):
+        zr = 0.0
+        zi = 0.0
+        k = 0
+        while k < maxit and zr * zr + zi * zi < 4.0:
+            zr, zi = zr * zr - zi * zi + cr[i], 2.0 * zr * zi + ci[i]
+            k += 1
+        out[i] = k
+
+
+@acc
+def histogram(x, counts):
+    nb = counts.shape[0]
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        b = x[i] % nb
+        #pragma acc atomic update
+        counts[b] += 1
+
+
+@acc
+def atomic_scalar(x):
+    hits = 0
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        if x[i] > 0.5:
+            #pragma acc atomic update
+            hits += 1
+    return hits
+
+
+@acc
+def two_loops(x, y):
+    #pragma acc parallel
+    if True:
+        #pragma acc loop
+        for i in range(x.shape[0]):
+            x[i] = x[i] + 1.0
+        #pragma acc loop
+        for i in range(y.shape[0]):
+            y[i] = x[i] * 3.0
+
+
+@acc
+def data_region(x, y, reps):
+    #pragma acc data copyin(x) copy(y)
+    for r in range(reps):
+        #pragma acc parallel loop present(x, y)
+        for i in range(x.shape[0]):
+            y[i] = y[i] + x[i] * r
+
+
+@acc
+def host_part(x, y):
+    #pragma acc parallel copy(x, y)
+    if True:
+        x[0] = 7.0
+        #pragma acc loop
+        for i in range(y.shape[0]):
+            y[i] = x[i] + 1.0
+
+
+@acc
+def where(out):
+    #pragma acc parallel loop
+    for i in range(out.shape[0]):
+        out[i] = acc_on_device(acc_device_nvidia)
+
+
+@acc
+def divide(x, d, y):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        y[i] = x[i] + i // d  # Python ints: ZeroDivisionError, as NumPy's would not
+
+
+@acc(boundscheck=True)
+def out_of_bounds(x, y):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        y[i] = x[i + 1]
+
+
+def _args():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(N)
+    y = rng.standard_normal(N)
+    v = rng.integers(-1000, 1000, N)
+    a2 = rng.standard_normal((301, 257))
+    theta = np.linspace(-2.0, 1.0, 4096)
+    return {
+        "saxpy": (saxpy, (2.5, x, y)),
+        "saxpy32": (saxpy32, (np.float32(2.5), x.astype(np.float32), y.astype(np.float32))),
+        "dot": (dot, (x, y)),
+        "int_reductions": (int_reductions, (v,)),
+        "float_minmax": (float_minmax, (x,)),
+        "logical": (logical, (v > -990,)),
+        "logical_mixed": (logical, (v > 0,)),
+        "int32_sum": (int32_sum, (v.astype(np.int32),)),
+        "mathy": (mathy, (x, np.zeros(N))),
+        "mathy32": (mathy32, (x.astype(np.float32), np.zeros(N, np.float32))),
+        "stencil": (stencil, (a2, np.zeros_like(a2))),
+        "transpose_add": (transpose_add, (a2[:200, :200], a2[:200, :200].copy(), np.zeros((200, 200)))),
+        "strided": (strided, (x[::-3], np.zeros(N // 3))),
+        "escape": (escape, (theta, np.full(4096, 0.3), np.zeros(4096, np.int64), 200)),
+        "histogram": (histogram, (v + 1000, np.zeros(17, np.int64))),
+        "atomic_scalar": (atomic_scalar, (rng.random(N),)),
+        "two_loops": (two_loops, (x, np.zeros(N))),
+        "data_region": (data_region, (x, y, 3)),
+        "empty": (saxpy, (1.0, np.zeros(0), np.zeros(0))),
+    }
+
+
+# results that are sums of floats in another order: close, not equal
+APPROX = {"dot", "mathy", "mathy32"}
+
+
+def _same(a, b, approx):
+    if isinstance(a, tuple):
+        return isinstance(b, tuple) and len(a) == len(b) and all(_same(x, y, approx) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        if a.dtype != b.dtype or a.shape != b.shape:
+            return False
+        return np.allclose(a, b, rtol=1e-6 if a.dtype == np.float32 else 1e-12) if approx else np.array_equal(a, b)
+    if type(a) is not type(b):
+        return False
+    return math.isclose(a, b, rel_tol=1e-9) if approx and isinstance(a, float) else a == b
+
+
+def run_case(name, f, args):
+    a1, a2 = copy.deepcopy(args), copy.deepcopy(args)
+    before = f.stats()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pyacc.PyaccWarning)
+        warnings.simplefilter("error", pyacc.PyaccPerformanceWarning)  # ran on the host
+        r1 = f(*a1)
+    r2 = f.py_func(*a2)
+    approx = name in APPROX
+    assert _same(r1, r2, approx), f"result {r1!r} != {r2!r}"
+    for i, (p, q) in enumerate(zip(a1, a2)):
+        assert _same(p, q, approx), f"argument {i} differs"
+    assert f.stats()["fallbacks"] == before["fallbacks"], "ran in the interpreter"
+    assert f.inspect_ptx(), "no GPU code was made"
+
+
+def gpu_only_cases():
+    """Cases whose answer on the GPU differs from the interpreter's on
+    purpose, or that check errors and the host fallback."""
+    out = {}
+
+    def where_case():
+        o = np.zeros(1000, np.int64)
+        where(o)
+        assert (o == 1).all(), o[:10]
+    out["acc_on_device"] = where_case
+
+    def divide_case():
+        try:
+            divide(np.arange(10), 0, np.zeros(10, np.int64))
+        except ZeroDivisionError as e:
+            tb = traceback.extract_tb(e.__traceback__)
+            assert "i // d" in tb[-1].line, tb[-1]  # the user's line
+            return
+        raise AssertionError("no ZeroDivisionError")
+    out["zero_division"] = divide_case
+
+    def bounds_case():
+        try:
+            out_of_bounds(np.arange(10.0), np.zeros(10))
+        except IndexError:
+            return
+        raise AssertionError("no IndexError")
+    out["index_error"] = bounds_case
+
+    def host_part_case():
+        x, y = np.arange(10.0), np.zeros(10)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            host_part(x, y)
+        assert any("runs on the host" in str(m.message) for m in w), [str(m.message) for m in w]
+        x2, y2 = np.arange(10.0), np.zeros(10)
+        host_part.py_func(x2, y2)
+        assert np.array_equal(x, x2) and np.array_equal(y, y2), (x, y)
+    out["host_part"] = host_part_case
+
+    def no_leak_after_errors_case():
+        # failed launches free what they took: device memory and present entries
+        from pyacc.runtime import acc_get_property, acc_property_free_memory, acc_is_present
+        x = np.arange(1 << 20)
+        y = np.zeros(1 << 20, np.int64)
+
+        def fail():
+            try:
+                divide(x, 0, y)
+            except ZeroDivisionError:
+                return
+            raise AssertionError("no ZeroDivisionError")
+        fail()
+        free0 = acc_get_property(0, acc_device_nvidia, acc_property_free_memory)
+        for _ in range(50):
+            fail()
+        free1 = acc_get_property(0, acc_device_nvidia, acc_property_free_memory)
+        assert free0 - free1 < (4 << 20), (free0, free1)
+        assert not acc_is_present(x) and not acc_is_present(y)
+    out["no_leak_after_errors"] = no_leak_after_errors_case
+    return out
+
+
+def main():
+    from pyacc import _pyacc
+    _pyacc.cuda_register()
+    pyacc.acc_set_device_type(acc_device_nvidia)
+    assert pyacc.acc_get_device_type() == acc_device_nvidia, "no GPU"
+    cases = {name: (lambda name=name, f=f, a=a: run_case(name, f, a)) for name, (f, a) in _args().items()}
+    cases.update(gpu_only_cases())
+    for name, fn in cases.items():
+        try:
+            fn()
+            res = {"case": name, "ok": True}
+        except Exception as e:  # reported to the test, one line a case
+            res = {"case": name, "ok": False, "error": "".join(traceback.format_exception(e))[-3000:]}
+        print(json.dumps(res), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

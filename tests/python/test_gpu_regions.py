@@ -1,0 +1,93 @@
+"""Compute regions on an NVIDIA GPU (the cases are in gpu_cases.py).
+
+Everywhere: the PTX of every case is made without a GPU and, where the CUDA
+toolkit is installed, accepted by ptxas for sm_90.  On a GPU machine: every
+case runs on the GPU, in a process of its own (it makes the GPU the current
+device), and gives what the plain Python function gives."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+
+import pytest
+
+import gpu_cases
+import pyacc
+from conftest import HAS_GPU
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PTXAS = shutil.which("ptxas") or next(
+    (p for p in ("/usr/local/cuda/bin/ptxas",) if os.access(p, os.X_OK)), None)
+
+
+CASES = gpu_cases._args()
+GPU_ONLY = ["acc_on_device", "zero_division", "index_error", "host_part", "no_leak_after_errors"]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_ptx_is_made_without_a_gpu_and_ptxas_accepts_it(name, monkeypatch):
+    monkeypatch.setenv("PYACC_GPU_ARCH", "sm_90")
+    f, args = CASES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pyacc.PyaccWarning)
+        done = f.compile(*args, target="nvidia")
+    assert done and all(ok for _, ok in done), done
+    ptx = f.inspect_ptx()
+    assert ptx, "no PTX"
+    for sig, text in ptx.items():
+        assert ".entry pyacc_k0" in text and ".target sm_" in text, sig
+        if PTXAS:
+            with tempfile.NamedTemporaryFile("w", suffix=".ptx", delete=False) as fh:
+                fh.write(text)
+            try:
+                r = subprocess.run([PTXAS, "--gpu-name", "sm_90", fh.name, "-o", os.devnull],
+                                   capture_output=True, text=True)
+            finally:
+                os.unlink(fh.name)
+            assert r.returncode == 0, f"{sig}: ptxas refused: {r.stderr}"
+
+
+def test_reductions_combine_in_shared_memory_not_one_thread_at_a_time():
+    f, args = CASES["dot"]
+    f.compile(*args, target="nvidia")
+    text = next(iter(f.inspect_ptx().values()))
+    assert ".shared" in text and "bar.sync" in text
+
+
+def test_a_region_touching_arrays_outside_its_loops_is_not_made_for_the_gpu():
+    f = gpu_cases.host_part
+    import numpy as np
+    assert f.compile(np.zeros(4), np.zeros(4), target="nvidia") == [(f._outlined.regions[0].line, False)]
+    assert f.inspect_ptx() == {}
+
+
+def test_compile_rejects_an_unknown_target():
+    f, args = CASES["saxpy"]
+    with pytest.raises(ValueError, match="target"):
+        f.compile(*args, target="amd")
+
+
+@pytest.fixture(scope="module")
+def gpu_results():
+    r = subprocess.run([sys.executable, os.path.join(HERE, "gpu_cases.py")], capture_output=True, text=True,
+                       timeout=600, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    out = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("{"):
+            d = json.loads(line)
+            out[d["case"]] = d
+    if not out:
+        pytest.fail(f"gpu_cases.py reported nothing:\n{r.stdout}\n{r.stderr}")
+    return out
+
+
+@pytest.mark.skipif(not HAS_GPU, reason="no NVIDIA GPU here")
+@pytest.mark.parametrize("name", sorted(CASES) + GPU_ONLY)
+def test_case_runs_on_the_gpu_and_agrees_with_python(name, gpu_results):
+    assert name in gpu_results, "the case did not run"
+    res = gpu_results[name]
+    assert res["ok"], res.get("error")
