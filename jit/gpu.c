@@ -436,7 +436,7 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
 
 /* ------------------------------------------------------------- split */
 
-int jit_gpu_split(jit_host *h, void *module, jit_gpu_parts *out, char *err, size_t errlen)
+int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *out, char *err, size_t errlen)
 {
     LLVMModuleRef m = (LLVMModuleRef)module;
     memset(out, 0, sizeof *out);
@@ -506,10 +506,14 @@ int jit_gpu_split(jit_host *h, void *module, jit_gpu_parts *out, char *err, size
     LLVMValueRef launch = LLVMAddFunction(m, "pyacc_rt_gpu_loop", fty);
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     for (int i = 0; i < nc; i++) {
-        char gname[64];
-        snprintf(gname, sizeof gname, "pyacc.gpu.info.%d", i);
-        LLVMValueRef info = LLVMAddGlobal(m, LLVMInt8TypeInContext(C), gname);
+        /* where the loaded kernel's description will be: a pointer the
+         * object defines, so that cached code needs no relocation */
+        char gname[160];
+        jit_gpu_info_symbol(symbol, i, gname, sizeof gname);
+        LLVMValueRef slot = LLVMAddGlobal(m, ptr, gname);
+        LLVMSetInitializer(slot, LLVMConstNull(ptr));
         LLVMPositionBuilderBefore(B, calls[i]);
+        LLVMValueRef info = LLVMBuildLoad2(B, ptr, slot, "gpu.info");
         LLVMValueRef args[4] = {info, LLVMGetOperand(calls[i], 1), LLVMGetOperand(calls[i], 2),
                                 LLVMGetOperand(calls[i], 6)};
         LLVMBuildCall2(B, fty, launch, args, 4, "");
@@ -519,19 +523,9 @@ int jit_gpu_split(jit_host *h, void *module, jit_gpu_parts *out, char *err, size
     return 0;
 }
 
-void jit_gpu_bind(void *module, int i, void *info)
+void jit_gpu_info_symbol(const char *symbol, int i, char *buf, size_t n)
 {
-    char gname[64];
-    snprintf(gname, sizeof gname, "pyacc.gpu.info.%d", i);
-    LLVMModuleRef m = (LLVMModuleRef)module;
-    LLVMValueRef g = LLVMGetNamedGlobal(m, gname);
-    if (!g)
-        return;
-    LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMValueRef addr = LLVMConstIntToPtr(LLVMConstInt(LLVMInt64TypeInContext(C), (uintptr_t)info, 0),
-                                          LLVMPointerTypeInContext(C, 0));
-    LLVMReplaceAllUsesWith(g, addr);
-    LLVMDeleteGlobal(g);
+    snprintf(buf, n, "%s_gpu%d", symbol, i);
 }
 
 void jit_gpu_parts_free(jit_gpu_parts *s)

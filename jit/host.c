@@ -398,3 +398,16 @@ void jit_host_remove(jit_host *h, void *handle)
     LLVMOrcReleaseResourceTracker(rt);
     pthread_mutex_unlock(&h->lock);
 }
+
+void *jit_host_lookup(jit_host *h, const char *name)
+{
+    LLVMOrcExecutorAddress addr = 0;
+    pthread_mutex_lock(&h->lock);
+    LLVMErrorRef e = LLVMOrcLLJITLookup(h->jit, &addr, name);
+    pthread_mutex_unlock(&h->lock);
+    if (e) {
+        LLVMConsumeError(e);
+        return NULL;
+    }
+    return (void *)(uintptr_t)addr;
+}

@@ -89,6 +89,9 @@ char *jit_bitcode_text(jit_host *h, const void *bitcode, size_t size, int want_a
 int jit_host_inspect(jit_host *h, void *module, const jit_options *opt, jit_compiled *out, char *err,
                      size_t errlen);
 
+/* The address of a symbol added code defines (NULL when none). */
+void *jit_host_lookup(jit_host *h, const char *name);
+
 /* Frees the code of one compile (its handle); its entry must not run again. */
 void jit_host_remove(jit_host *h, void *handle);
 
@@ -108,11 +111,13 @@ const char *jit_libdevice_path(void);
 
 /* gpu.c: a region's module mapped onto a GPU.  jit_gpu_split makes the
  * device module (the loop bodies behind kernels "pyacc_k0", ...) and turns
- * `module` itself into host code whose parallel-loop markers are calls of
- * pyacc_rt_gpu_loop(info_i, ctx, n, slots); jit_gpu_bind gives info_i its
- * value (the loaded kernel's description) before the host module is
- * compiled.  Returns 0; 1 when the region cannot run on a GPU (why says
- * why; module untouched); -1 on an internal error (err). */
+ * `module` itself (whose entry is `symbol`) into host code whose
+ * parallel-loop markers are calls of pyacc_rt_gpu_loop(*info_i, ctx, n,
+ * slots), info_i a pointer the host code defines under the name
+ * jit_gpu_info_symbol gives, for the caller to set (jit_host_lookup) to
+ * the loaded kernel's description once the code is added.  Returns 0; 1
+ * when the region cannot run on a GPU (why says why; module untouched); -1
+ * on an internal error (err). */
 #define JIT_GPU_MAX_KERNELS 32
 #define JIT_GPU_MAX_FIELDS 128
 #define JIT_GPU_BLOCK 256 /* threads a block: the kernels' reductions assume it */
@@ -130,8 +135,8 @@ typedef struct jit_gpu_parts {
     int nkernels;
     char why[512];
 } jit_gpu_parts;
-int jit_gpu_split(jit_host *h, void *module, jit_gpu_parts *out, char *err, size_t errlen);
-void jit_gpu_bind(void *module, int i, void *info);
+int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *out, char *err, size_t errlen);
+void jit_gpu_info_symbol(const char *symbol, int i, char *buf, size_t n);
 void jit_gpu_parts_free(jit_gpu_parts *s);
 
 /* ------------------------------------------------------------- the cache

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PAYLOAD_FORMAT 1
+#define PAYLOAD_FORMAT 2
 
 static jit_cache *the_cache;
 static int cache_tried;
@@ -163,6 +163,10 @@ void *pyext_payload_pack(const pyext_payload *p, size_t *size)
     put(&w, p->object, p->object_size);
     put_u64(&w, p->bitcode_size);
     put(&w, p->bitcode, p->bitcode_size);
+    put_str(&w, p->ptx);
+    put_u32(&w, (uint32_t)p->nkernels);
+    put_u32(&w, (uint32_t)sizeof(jit_gpu_kernel));
+    put(&w, p->kernels, (size_t)p->nkernels * sizeof(jit_gpu_kernel));
     if (w.oom) {
         free(w.p);
         return NULL;
@@ -254,6 +258,12 @@ int pyext_payload_unpack(const void *data, size_t size, pyext_payload *p)
     p->object = take(&r, p->object_size);
     p->bitcode_size = take_u64(&r);
     p->bitcode = take(&r, p->bitcode_size);
+    p->ptx = take_str(&r);
+    p->nkernels = (int)take_u32(&r);
+    if (take_u32(&r) != sizeof(jit_gpu_kernel) || p->nkernels < 0 || p->nkernels > JIT_GPU_MAX_KERNELS)
+        r.bad = 1;
+    else
+        p->kernels = take(&r, (size_t)p->nkernels * sizeof(jit_gpu_kernel));
     /* the object must at least be an ELF file */
     if (r.bad || r.at != r.n || !p->symbol || !*p->symbol || p->object_size < 64 ||
         memcmp(p->object, "\x7f" "ELF", 4) != 0) {
@@ -270,8 +280,9 @@ void pyext_payload_free(pyext_payload *p)
     free((void *)p->files);
     free((void *)p->notes);
     free((void *)p->symbol);
+    free((void *)p->ptx);
     p->files = NULL;
-    p->notes = p->symbol = NULL;
+    p->notes = p->symbol = p->ptx = NULL;
 }
 
 /* ----------------------------------------------------- `pyacc cache` */
@@ -436,6 +447,16 @@ static PyObject *cache_show(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_RuntimeError, "pyacc: cache entry %s cannot be read%s%s", key, rc < 0 ? ": " : "",
                      rc < 0 ? err : "");
         return NULL;
+    }
+    if (strcmp(what, "ptx") == 0) { /* a GPU entry's kernels, as stored */
+        PyObject *res = p.ptx && *p.ptx ? Py_BuildValue("(Ns)", meta, p.ptx) : NULL;
+        if (!res && !PyErr_Occurred()) {
+            Py_DECREF(meta);
+            PyErr_Format(PyExc_RuntimeError, "pyacc: cache entry %s holds no GPU code", key);
+        }
+        pyext_payload_free(&p);
+        free(data);
+        return res;
     }
     char *text = NULL;
     jit_host *h = pyext_host();

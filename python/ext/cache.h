@@ -23,6 +23,9 @@ typedef struct pyext_payload {
     size_t object_size;
     const void *bitcode;
     size_t bitcode_size;
+    const char *ptx;                 /* a GPU entry's kernels, or NULL */
+    int nkernels;
+    const jit_gpu_kernel *kernels;   /* nkernels: what their launches move */
 } pyext_payload;
 
 /* The process's cache, opened on first use from PYACC_CACHE_DIR (default

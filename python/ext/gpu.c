@@ -24,13 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct pyext_gpu_code {
-    rt_device *dev;
-    void *module;              /* the loaded PTX (a CUmodule) */
-    int nkernels;
-    jit_gpu_kernel *kernels;   /* what each launch moves, as the split found it */
-    rt_gpu_kernel *infos;      /* what the host code's launches read */
-};
+long long pyext_gpu_calls[2];
 
 rt_device *pyext_gpu_device(int device)
 {
@@ -41,21 +35,32 @@ rt_device *pyext_gpu_device(int device)
 }
 
 /* The GPU's compute capability as LLVM names it, capped at what LLVM 19
- * emits PTX for (the driver JITs sm_90 PTX for newer GPUs). */
-static void target_of(rt_device *d, char *sm, size_t n, int *sms)
+ * emits PTX for (the driver JITs sm_90 PTX for newer GPUs); without a
+ * GPU, PYACC_GPU_ARCH or sm_90. */
+static void arch_of(rt_device *d, char *sm, size_t n, int *sms)
 {
     int32_t major = 9, minor = 0, count = 0;
     const char *env = getenv("PYACC_GPU_ARCH");
+    *sms = 0;
     if (d && rt_cuda_target(d->dev, &major, &minor, &count) == RT_ACC_OK) {
         if (major * 10 + minor > 90)
             major = 9, minor = 0;
-    } else if (env && strncmp(env, "sm_", 3) == 0) {
+        *sms = (int)count;
+    } else if (env && strncmp(env, "sm_", 3) == 0 && strlen(env) < 12) {
         snprintf(sm, n, "%s", env);
-        *sms = 0;
         return;
     }
     snprintf(sm, n, "sm_%d%d", (int)major, (int)minor);
-    *sms = (int)count;
+}
+
+#define PTX_FEATURES "+ptx80"
+
+void pyext_gpu_target(rt_device *d, char *buf, size_t n)
+{
+    char sm[16];
+    int sms;
+    arch_of(d, sm, sizeof sm, &sms);
+    snprintf(buf, n, "nvidia %s %s", sm, PTX_FEATURES);
 }
 
 void pyext_gpu_code_free(pyext_gpu_code *c)
@@ -64,62 +69,118 @@ void pyext_gpu_code_free(pyext_gpu_code *c)
         return;
     if (c->module && c->dev->ready && c->infos && c->dev->dev == c->infos[0].dev_state)
         rt_cuda_unload(c->dev->dev, c->module);
+    free(c->ptx);
     free(c->kernels);
     free(c->infos);
     free(c);
 }
 
-int pyext_gpu_build(jit_host *h, void *module, rt_device *d, int line, pyext_gpu_code **code, char **ptx, char *why,
-                    size_t whylen)
+int pyext_gpu_build(jit_host *h, void *module, const char *symbol, rt_device *d, int line, pyext_gpu_code **code,
+                    char **ptx, char *why, size_t whylen)
 {
     *code = NULL;
     *ptx = NULL;
     jit_gpu_parts parts;
     char err[512];
-    int rc = jit_gpu_split(h, module, &parts, err, sizeof err);
+    int rc = jit_gpu_split(h, module, symbol, &parts, err, sizeof err);
     if (rc) {
         snprintf(why, whylen, "%s", rc > 0 ? parts.why : err);
         jit_gpu_parts_free(&parts);
         return rc;
     }
     char sm[16];
-    int sms = 0;
-    target_of(d, sm, sizeof sm, &sms);
+    int sms;
+    arch_of(d, sm, sizeof sm, &sms);
     double ms;
     void *dm = parts.device_module;
     parts.device_module = NULL; /* jit_nvptx_compile takes it */
-    *ptx = jit_nvptx_compile(dm, sm, "+ptx80", &ms, err, sizeof err);
+    *ptx = jit_nvptx_compile(dm, sm, PTX_FEATURES, &ms, err, sizeof err);
     if (!*ptx) {
         snprintf(why, whylen, "making PTX: %s", err);
-        jit_gpu_parts_free(&parts);
+        rc = -1;
+    } else if (d) {
+        rc = pyext_gpu_load(d, *ptx, parts.kernels, parts.nkernels, line, code, why, whylen);
+    } else { /* for the disk cache: the kernels, loaded nowhere */
+        pyext_gpu_code *c = calloc(1, sizeof *c);
+        if (c && (c->ptx = strdup(*ptx))) {
+            c->nkernels = parts.nkernels;
+            c->kernels = parts.kernels;
+            parts.kernels = NULL;
+            *code = c;
+        } else {
+            free(c);
+            snprintf(why, whylen, "out of memory");
+            rc = -1;
+        }
+    }
+    jit_gpu_parts_free(&parts);
+    return rc;
+}
+
+/* Whether a kernel description (maybe read from disk) is one a launch
+ * can trust: fields inside ctx, in order, of known kinds. */
+static int kernel_ok(const jit_gpu_kernel *k)
+{
+    if (k->nfields < 0 || k->nfields > JIT_GPU_MAX_FIELDS || k->ctx_size <= 0 || k->ctx_size > (1 << 20) ||
+        memchr(k->name, 0, sizeof k->name) == NULL)
+        return 0;
+    for (int f = 0; f < k->nfields; f++) {
+        int64_t end = f + 1 < k->nfields ? k->offsets[f + 1] : k->ctx_size;
+        uint8_t kind = k->kinds[f];
+        int cls = kind & 0xe0, size = kind & RT_CTX_SIZE_MASK;
+        if (k->offsets[f] < 0 || k->offsets[f] >= end || end > k->ctx_size ||
+            (kind != RT_CTX_PLAIN && k->offsets[f] + 8 > end))
+            return 0;
+        if (kind == RT_CTX_UNSUPPORTED || (kind != RT_CTX_PLAIN && kind != RT_CTX_ERR && cls == 0))
+            return 0;
+        if (cls == RT_CTX_ARRAY && (k->ndims[f] < 1 || k->ndims[f] > FE_MAX_NDIM ||
+                                    k->offsets[f] + 8 + 16 * k->ndims[f] > end || size == 0))
+            return 0;
+        if ((cls == RT_CTX_PARTIALS || cls == RT_CTX_CELL) && (size == 0 || size > 8))
+            return 0;
+    }
+    return 1;
+}
+
+int pyext_gpu_load(rt_device *d, const char *ptx, const jit_gpu_kernel *kernels, int nkernels, int line,
+                   pyext_gpu_code **code, char *why, size_t whylen)
+{
+    *code = NULL;
+    if (nkernels < 1 || nkernels > JIT_GPU_MAX_KERNELS) {
+        snprintf(why, whylen, "%d kernels", nkernels);
         return -1;
     }
-    if (!d) { /* PTX only */
-        jit_gpu_parts_free(&parts);
-        return 0;
+    int32_t major, minor, sms = 0;
+    if (rt_cuda_target(d->dev, &major, &minor, &sms) != RT_ACC_OK) {
+        snprintf(why, whylen, "%s", rt_fault_last()->msg);
+        return -1;
     }
     pyext_gpu_code *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(why, whylen, "out of memory");
-        jit_gpu_parts_free(&parts);
         return -1;
     }
     c->dev = d;
-    c->nkernels = parts.nkernels;
-    c->kernels = parts.kernels;
-    parts.kernels = NULL;
-    jit_gpu_parts_free(&parts);
-    c->infos = calloc((size_t)c->nkernels, sizeof *c->infos);
+    c->nkernels = nkernels;
+    c->kernels = malloc((size_t)nkernels * sizeof *c->kernels);
+    c->infos = calloc((size_t)nkernels, sizeof *c->infos);
+    c->ptx = strdup(ptx);
     char log[2048];
-    if (!c->infos) {
+    if (!c->kernels || !c->infos || !c->ptx) {
         snprintf(why, whylen, "out of memory");
         goto fail;
     }
-    if (rt_cuda_load(d->dev, *ptx, &c->module, log, sizeof log)) {
+    memcpy(c->kernels, kernels, (size_t)nkernels * sizeof *c->kernels); /* aligned now: it may come from disk */
+    for (int i = 0; i < nkernels; i++)
+        if (!kernel_ok(&c->kernels[i])) {
+            snprintf(why, whylen, "kernel %d is not described right", i);
+            goto fail;
+        }
+    if (rt_cuda_load(d->dev, ptx, &c->module, log, sizeof log)) {
         snprintf(why, whylen, "%s", rt_fault_last()->msg);
         goto fail;
     }
-    for (int i = 0; i < c->nkernels; i++) {
+    for (int i = 0; i < nkernels; i++) {
         jit_gpu_kernel *k = &c->kernels[i];
         rt_gpu_kernel *info = &c->infos[i];
         if (rt_cuda_function(d->dev, c->module, k->name, &info->fn)) {
@@ -133,10 +194,9 @@ int pyext_gpu_build(jit_host *h, void *module, rt_device *d, int line, pyext_gpu
         info->block = JIT_GPU_BLOCK;
         info->line = line;
         info->ctx_size = k->ctx_size;
-        info->kinds = k->kinds;
+        info->kinds = k->kinds; /* nfields kinds, then their second bytes, as rt.h says */
         info->offsets = k->offsets;
         info->ndims = k->ndims;
-        jit_gpu_bind(module, i, info);
     }
     *code = c;
     return 0;
@@ -146,6 +206,21 @@ fail:
     c->module = NULL;
     pyext_gpu_code_free(c);
     return -1;
+}
+
+int pyext_gpu_bind(pyext_gpu_code *c, jit_host *h, const char *symbol, char *why, size_t whylen)
+{
+    for (int i = 0; i < c->nkernels; i++) {
+        char name[160];
+        jit_gpu_info_symbol(symbol, i, name, sizeof name);
+        const rt_gpu_kernel **slot = jit_host_lookup(h, name);
+        if (!slot) {
+            snprintf(why, whylen, "the host code has no %s", name);
+            return -1;
+        }
+        *slot = &c->infos[i];
+    }
+    return 0;
 }
 
 /* -------------------------------------------- host runs with GPU data */

@@ -2,6 +2,7 @@
 #include "ext.h"
 
 #include "cache.h"
+#include "region.h"
 #include "rt.h"
 
 #include <string.h>
@@ -198,7 +199,16 @@ static PyObject *ext_gpu_count(PyObject *self, PyObject *noargs)
     return PyLong_FromLong(n);
 }
 
+/* gpu_counters() -> (calls run on the GPU, calls meant for it run on the host) */
+static PyObject *ext_gpu_counters(PyObject *self, PyObject *noargs)
+{
+    (void)self;
+    (void)noargs;
+    return Py_BuildValue("(LL)", pyext_gpu_calls[0], pyext_gpu_calls[1]);
+}
+
 static PyMethodDef ext_methods[] = {
+    {"gpu_counters", ext_gpu_counters, METH_NOARGS, "(region calls on the GPU, meant for it but on the host)"},
     {"gpu_count", ext_gpu_count, METH_NOARGS, "The NVIDIA GPUs pyacc can use."},
     {"cuda_register", ext_cuda_register, METH_NOARGS, "Plug the NVIDIA device into the device layer."},
     {"init", ext_init, METH_VARARGS, "Set up the opcode table and hooks (called by pyacc at import)."},

@@ -385,14 +385,17 @@ static void debug_notes(rg_region *r, const fe_argtype *sig, const rg_entry *e)
  * pyacc.regions.entry_key: the region's code and pragmas, what its globals
  * and the functions it calls are now, sig, the target and the versions.
  * -1 (no exception left) when it cannot be made. */
-static int entry_key(rg_region *r, const fe_argtype *sig, char *key)
+/* The disk cache key of the entry for sig on the host, or with its loops
+ * on the GPU that gt names (pyext_gpu_target); 0, or -1 (warned). */
+static int entry_key(rg_region *r, const fe_argtype *sig, const char *gt, char *key)
 {
     jit_host *h = pyext_host();
     if (!h || !pyext.entry_key) {
         PyErr_Clear();
         return -1;
     }
-    PyObject *target = PyUnicode_FromFormat("%s %s %s", jit_host_triple(h), jit_host_cpu(h), jit_host_features(h));
+    PyObject *target = PyUnicode_FromFormat("%s %s %s%s%s", jit_host_triple(h), jit_host_cpu(h),
+                                            jit_host_features(h), gt ? " " : "", gt ? gt : "");
     PyObject *sigb = PyBytes_FromStringAndSize((const char *)sig, (Py_ssize_t)r->pc.code.nargs * (Py_ssize_t)sizeof *sig);
     PyObject *res = target && sigb ? PyObject_CallFunction(pyext.entry_key, "sOOO", r->static_key, r->func, sigb, target)
                                    : NULL;
@@ -426,9 +429,21 @@ static void *dup_mem(const void *p, size_t n)
     return q;
 }
 
+/* Keeps the PTX made for sig; -1 with an exception set. */
+static int keep_ptx(rg_region *r, const fe_argtype *sig, const char *ptx)
+{
+    if (!r->ptx && !(r->ptx = PyDict_New()))
+        return -1;
+    PyObject *k = pyext_region_signature(r, sig), *v = PyUnicode_FromString(ptx);
+    int rc = k && v ? PyDict_SetItem(r->ptx, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    return rc;
+}
+
 /* A new entry for sig from a cached payload; NULL (no exception) when the
  * payload does not fit this region or its code does not load. */
-static rg_entry *load_entry(rg_region *r, const fe_argtype *sig, const char *key, const void *data, size_t size,
+static rg_entry *load_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu, const void *data, size_t size,
                             char *why, size_t whylen)
 {
     pyext_payload p;
@@ -443,19 +458,32 @@ static rg_entry *load_entry(rg_region *r, const fe_argtype *sig, const char *key
         snprintf(why, whylen, "it was made for another signature");
         return NULL;
     }
+    if (!gpu != !(p.ptx && *p.ptx) && !(gpu && p.nkernels == 0)) {
+        pyext_payload_free(&p);
+        snprintf(why, whylen, "it was made for another target");
+        return NULL;
+    }
+    pyext_gpu_code *gcode = NULL;
     jit_compiled out;
     char jerr[512];
-    int rc;
+    int rc = 0;
     Py_BEGIN_ALLOW_THREADS
-    rc = jit_host_add_object(pyext_host(), p.object, p.object_size, p.symbol, &out, jerr, sizeof jerr);
+    if (p.nkernels)
+        rc = pyext_gpu_load(gpu, p.ptx, p.kernels, p.nkernels, r->loc.line, &gcode, jerr, sizeof jerr);
+    if (!rc)
+        rc = jit_host_add_object(pyext_host(), p.object, p.object_size, p.symbol, &out, jerr, sizeof jerr);
+    if (!rc && gcode && (rc = pyext_gpu_bind(gcode, pyext_host(), p.symbol, jerr, sizeof jerr)))
+        jit_host_remove(pyext_host(), out.handle);
     Py_END_ALLOW_THREADS
     if (rc) {
+        pyext_gpu_code_free(gcode);
         snprintf(why, whylen, "%s", jerr);
         pyext_payload_free(&p);
         return NULL;
     }
-    rg_entry *e = new_entry(r, sig);
+    rg_entry *e = gcode && keep_ptx(r, sig, gcode->ptx) < 0 ? NULL : new_entry(r, sig);
     if (!e) {
+        pyext_gpu_code_free(gcode);
         jit_host_remove(pyext_host(), out.handle);
         pyext_payload_free(&p);
         PyErr_Clear();
@@ -464,6 +492,8 @@ static rg_entry *load_entry(rg_region *r, const fe_argtype *sig, const char *key
     }
     e->fn = (rg_fn)out.entry;
     e->handle = out.handle;
+    e->gpu = gpu;
+    e->gcode = gcode;
     e->outtypes = dup_mem(p.outtypes, (size_t)p.nouts * sizeof(fe_argtype));
     e->listout_types = dup_mem(p.listout_types, (size_t)p.nlistouts * sizeof(fe_argtype));
     e->written = dup_mem(p.written, (size_t)nargs);
@@ -479,13 +509,12 @@ static rg_entry *load_entry(rg_region *r, const fe_argtype *sig, const char *key
     snprintf(e->symbol, sizeof e->symbol, "%s", p.symbol);
     symbol_hold(e->symbol);
     pyext_payload_free(&p);
-    (void)key;
     e->codegen_ms = out.codegen_ms;
     return e;
 }
 
 /* Stores a new entry's payload under key; a failure costs a warning. */
-static void store_entry(rg_region *r, const rg_entry *e, const char *key, const jit_compiled *out)
+static void store_entry(rg_region *r, const rg_entry *e, const char *key, const jit_compiled *out, const char *gt)
 {
     jit_cache *c = pyext_cache();
     if (!c || !out->object)
@@ -496,6 +525,8 @@ static void store_entry(rg_region *r, const rg_entry *e, const char *key, const 
         .written = e->written, .kinds = e->kinds, .outitems = e->outitems, .files = e->files,
         .notes = e->notes, .symbol = e->symbol, .object = out->object, .object_size = out->object_size,
         .bitcode = out->bitcode, .bitcode_size = out->bitcode_size,
+        .ptx = e->gcode ? e->gcode->ptx : NULL, .nkernels = e->gcode ? e->gcode->nkernels : 0,
+        .kernels = e->gcode ? e->gcode->kernels : NULL,
     };
     size_t size;
     void *data = pyext_payload_pack(&p, &size);
@@ -513,7 +544,8 @@ static void store_entry(rg_region *r, const rg_entry *e, const char *key, const 
     Py_XDECREF(sigs);
     PyErr_Clear();
     jit_host *h = pyext_host();
-    snprintf(m.target, sizeof m.target, "%s %s", h ? jit_host_triple(h) : "?", h ? jit_host_cpu(h) : "?");
+    snprintf(m.target, sizeof m.target, "%s %s%s%s", h ? jit_host_triple(h) : "?", h ? jit_host_cpu(h) : "?",
+             gt ? " " : "", gt ? gt : "");
     m.compile_ms = e->compile_ms;
     char err[1024];
     int rc;
@@ -527,23 +559,11 @@ static void store_entry(rg_region *r, const rg_entry *e, const char *key, const 
 
 /* Lowers and compiles the region for sig under the entry name symbol,
  * saving it to the disk cache under key (NULL: not cached). */
-/* Keeps the PTX made for sig; -1 with an exception set. */
-static int keep_ptx(rg_region *r, const fe_argtype *sig, const char *ptx)
-{
-    if (!r->ptx && !(r->ptx = PyDict_New()))
-        return -1;
-    PyObject *k = pyext_region_signature(r, sig), *v = PyUnicode_FromString(ptx);
-    int rc = k && v ? PyDict_SetItem(r->ptx, k, v) : -1;
-    Py_XDECREF(k);
-    Py_XDECREF(v);
-    return rc;
-}
-
 /* Makes res's module host code launching its loops on gpu (*gcode), or,
  * when the region cannot run there, leaves it for the host after one
  * warning (*gcode NULL).  -1 with an exception set. */
-static int gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, fe_result *res, rt_device *gpu,
-                     pyext_gpu_code **gcode, int *relower)
+static int gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, fe_result *res, const char *symbol,
+                     rt_device *gpu, pyext_gpu_code **gcode, int *relower)
 {
     char why[600] = "";
     char *ptx = NULL;
@@ -552,7 +572,7 @@ static int gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, fe_res
         snprintf(why, sizeof why, "code outside its parallel loops reads or writes array elements");
     else {
         Py_BEGIN_ALLOW_THREADS
-        g = pyext_gpu_build(host, res->module, gpu, r->loc.line, gcode, &ptx, why, sizeof why);
+        g = pyext_gpu_build(host, res->module, symbol, gpu, r->loc.line, gcode, &ptx, why, sizeof why);
         Py_END_ALLOW_THREADS
     }
     if (ptx && keep_ptx(r, sig, ptx) < 0) {
@@ -598,7 +618,7 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
     }
     pyext_gpu_code *gcode = NULL;
     int relower = 0;
-    if (gpu && gpu_build(r, sig, host, &res, gpu, &gcode, &relower) < 0) {
+    if (gpu && gpu_build(r, sig, host, &res, symbol, gpu, &gcode, &relower) < 0) {
         jit_ctx_free(ctx);
         fe_result_free(&res);
         return NULL;
@@ -633,6 +653,16 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
             e->gpu = gpu;
         }
         return e;
+    }
+    char bwhy[300];
+    if (gcode && pyext_gpu_bind(gcode, host, symbol, bwhy, sizeof bwhy)) {
+        pyext_gpu_code_free(gcode);
+        jit_host_remove(host, out.handle);
+        free(out.object);
+        free(out.bitcode);
+        fe_result_free(&res);
+        PyErr_Format(PyExc_RuntimeError, "pyacc: %s: %s", r->label, bwhy);
+        return NULL;
     }
     if (!(e = new_entry(r, sig))) {
         pyext_gpu_code_free(gcode);
@@ -669,7 +699,10 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
     if (key) {
         snprintf(e->symbol, sizeof e->symbol, "%.63s", symbol);
         symbol_hold(e->symbol);
-        store_entry(r, e, key, &out);
+        char gt[64];
+        if (gpu)
+            pyext_gpu_target(gpu, gt, sizeof gt);
+        store_entry(r, e, key, &out, gpu ? gt : NULL);
     }
     free(out.object);
     free(out.bitcode);
@@ -690,8 +723,10 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig, rt_de
         return NULL;
     double t0 = now_ms();
     char key[65] = "", symbol[96];
-    /* GPU entries stay in memory: their host code holds the loaded kernels' addresses */
-    int cached = !gpu && r->use_cache && pyext_cache() && entry_key(r, sig, key) == 0;
+    char gt[64];
+    if (gpu)
+        pyext_gpu_target(gpu, gt, sizeof gt);
+    int cached = r->use_cache && pyext_cache() && entry_key(r, sig, gpu ? gt : NULL, key) == 0;
     if (cached) {
         snprintf(symbol, sizeof symbol, "pyacc_%.40s", key);
         if (symbol_live(symbol))
@@ -716,7 +751,7 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig, rt_de
         if (rc < 0)
             pyext_cache_warn("pyacc: %s: %s; compiling it again", r->label, err);
         if (rc == 1) {
-            rg_entry *e = load_entry(r, sig, key, data, size, err, sizeof err);
+            rg_entry *e = load_entry(r, sig, gpu, data, size, err, sizeof err);
             free(data);
             if (e) {
                 jit_cache_unlock(lock);
@@ -925,6 +960,8 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     }
     /* a host run while the arrays may be on the GPU: their copies agree */
     int synced = gpu && !e->gcode;
+    if (gpu)
+        pyext_gpu_calls[synced]++;
     if (synced && pyext_gpu_sync(gpu, sig, a, n, 1) < 0) {
         release_all(a, n);
         return NULL;
@@ -1048,44 +1085,105 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
 
 /* ------------------------------------------------------------ methods */
 
-/* PTX for sig without a GPU (compile(args, "nvidia")): True when the
- * region's loops can run on a GPU (the PTX is then in r->ptx). */
+/* The entry for sig with its loops on a GPU, made without one
+ * (compile(args, "nvidia")): the PTX (kept for inspect_ptx) and, for the
+ * disk cache, the host code launching it, so that a process on a GPU
+ * machine loads both and compiles nothing.  True when the region's loops
+ * can run on a GPU. */
 static PyObject *compile_ptx(rg_region *r, const fe_argtype *sig)
 {
     jit_host *host = pyext_host();
     if (!host)
         return NULL;
+    double t0 = now_ms();
+    char gt[64], key[65] = "", symbol[96];
+    pyext_gpu_target(NULL, gt, sizeof gt);
+    pyext_compile_lock();
+    jit_cache *cache = r->use_cache ? pyext_cache() : NULL;
+    int cached = cache && entry_key(r, sig, gt, key) == 0;
+    if (cached) { /* made before: only its PTX is wanted */
+        void *data = NULL;
+        size_t size = 0;
+        char err[1024];
+        pyext_payload p;
+        int hit = jit_cache_get(cache, key, &data, &size, err, sizeof err) == 1 &&
+                  pyext_payload_unpack(data, size, &p) == 0;
+        PyObject *out = NULL;
+        if (hit) {
+            int ok = p.nkernels > 0;
+            if (!ok || keep_ptx(r, sig, p.ptx) == 0)
+                out = PyBool_FromLong(ok);
+            pyext_payload_free(&p);
+            r->disk_hits++;
+        }
+        free(data);
+        if (hit) {
+            pyext_compile_unlock();
+            return out;
+        }
+        snprintf(symbol, sizeof symbol, "pyacc_%.40s", key);
+        if (symbol_live(symbol))
+            cached = 0;
+    }
+    if (!cached)
+        snprintf(symbol, sizeof symbol, "pyacc_region_ptx_%lld", ++pyext_symbol_counter);
     jit_ctx *ctx = NULL;
     fe_result res;
     fe_error err;
-    char symbol[96];
-    pyext_compile_lock();
-    snprintf(symbol, sizeof symbol, "pyacc_region_ptx_%lld", ++pyext_symbol_counter);
     fe_status st = pyext_region_lower(r, sig, symbol, &ctx, &res, &err);
     PyObject *out = NULL;
-    if (st == FE_OK) {
-        pyext_gpu_code *gcode = NULL;
-        char *ptx = NULL, why[600] = "";
-        int g = 1;
-        if (!res.host_elements) {
-            Py_BEGIN_ALLOW_THREADS
-            g = pyext_gpu_build(host, res.module, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
-            Py_END_ALLOW_THREADS
-        }
-        if (ptx && keep_ptx(r, sig, ptx) < 0)
-            g = -2;
-        free(ptx);
-        fe_result_free(&res);
-        if (g < 0 && g != -2)
-            PyErr_Format(PyExc_RuntimeError, "pyacc: %s: %s", r->label, why);
-        else if (g != -2)
-            out = PyBool_FromLong(g == 0);
-    } else if (!PyErr_Occurred()) {
-        out = report(r, &err) < 0 ? NULL : Py_NewRef(Py_False);
+    if (st != FE_OK) {
+        if (!PyErr_Occurred())
+            out = report(r, &err) < 0 ? NULL : Py_NewRef(Py_False);
+        jit_ctx_free(ctx);
+        pyext_compile_unlock();
+        return out;
     }
+    pyext_gpu_code *gcode = NULL;
+    char *ptx = NULL, why[600] = "";
+    int g = 1;
+    if (!res.host_elements) {
+        Py_BEGIN_ALLOW_THREADS
+        g = pyext_gpu_build(host, res.module, symbol, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
+        Py_END_ALLOW_THREADS
+    }
+    int kept = !ptx || keep_ptx(r, sig, ptx) == 0;
+    free(ptx);
+    if (g == 0)
+        r->compiles++;
+    if (kept && g == 0 && cached) { /* the host part, for the cache */
+        jit_compiled c;
+        jit_options opt = {.keep_object = 1};
+        char jerr[512];
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = jit_host_add(host, ctx, res.module, symbol, &opt, &c, jerr, sizeof jerr);
+        Py_END_ALLOW_THREADS
+        if (rc == 0) {
+            rg_entry e = {.gcode = gcode, .outtypes = res.outtypes, .listout_types = res.listout_types,
+                          .written = res.written, .files = res.files, .nfiles = res.nfiles,
+                          .nkinds = res.nkinds, .outitems = res.outitems, .notes = res.notes};
+            memcpy(e.sig, sig, (size_t)r->pc.code.nargs * sizeof *sig);
+            memcpy(e.kinds, res.kinds, sizeof e.kinds);
+            snprintf(e.symbol, sizeof e.symbol, "%.63s", symbol);
+            e.compile_ms = now_ms() - t0;
+            store_entry(r, &e, key, &c, gt);
+            jit_host_remove(host, c.handle); /* nothing here runs it */
+            free(c.object);
+            free(c.bitcode);
+        } else {
+            pyext_cache_warn("pyacc: %s: the host part of its GPU code was not made: %s", r->label, jerr);
+        }
+    }
+    pyext_gpu_code_free(gcode);
+    fe_result_free(&res);
     jit_ctx_free(ctx);
     pyext_compile_unlock();
-    return out;
+    if (!kept)
+        return NULL;
+    if (g < 0)
+        return PyErr_Format(PyExc_RuntimeError, "pyacc: %s: %s", r->label, why);
+    return PyBool_FromLong(g == 0);
 }
 
 /* compile(args[, target]) -> bool: compiles for these arguments without

@@ -14,7 +14,15 @@
 
 typedef int32_t (*rg_fn)(int64_t *slots, rt_error *err);
 
-typedef struct pyext_gpu_code pyext_gpu_code;
+/* A region's kernels loaded on a GPU (gpu.c). */
+typedef struct pyext_gpu_code {
+    rt_device *dev;
+    void *module;              /* the loaded PTX (a CUmodule) */
+    char *ptx;
+    int nkernels;
+    jit_gpu_kernel *kernels;   /* what each launch moves, as the split found it */
+    rt_gpu_kernel *infos;      /* what the host code's launches read */
+} pyext_gpu_code;
 
 /* Where a region runs: @acc(device=...). */
 enum { RG_DEVICE_DEFAULT, RG_DEVICE_HOST, RG_DEVICE_NVIDIA };
@@ -91,17 +99,34 @@ extern long long pyext_symbol_counter;
 /* inspect(kind) -> {signature: text} (inspect.c). */
 PyObject *pyext_region_inspect(PyObject *self, PyObject *args);
 
+/* Calls of regions meant for a GPU: [0] ran there, [1] ran on the host
+ * (gpu.c; read by _pyacc.gpu_counters()). */
+extern long long pyext_gpu_calls[2];
+
 /* gpu.c: the GPU a call of a region with @acc(device=...) runs on now,
  * or NULL for the host. */
 rt_device *pyext_gpu_device(int device);
 
-/* Splits a lowered region's module for GPU d: the kernels as PTX in *ptx
- * (malloc'd) and, with d, loaded there (*code) and the module turned into
- * host code launching them.  With d NULL only the PTX is made (for the
- * compute capability in PYACC_GPU_ARCH, else sm_90).  Returns 0; 1 when
- * the region cannot run on a GPU; -1 on failure; why says why. */
-int pyext_gpu_build(jit_host *h, void *module, rt_device *d, int line, pyext_gpu_code **code, char **ptx,
-                    char *why, size_t whylen);
+/* What GPU d's code is made for, for cache keys ("nvidia sm_90 +ptx80";
+ * without d, PYACC_GPU_ARCH or sm_90). */
+void pyext_gpu_target(rt_device *d, char *buf, size_t n);
+
+/* Splits a lowered region's module (entry `symbol`) for GPU d: the
+ * kernels as PTX in *ptx (malloc'd) and, with d, loaded there (*code),
+ * the module turned into host code launching them.  With d NULL the code
+ * is loaded nowhere (for the disk cache).  Returns 0; 1 when the region cannot run on a GPU (module
+ * untouched); -1 on failure (the module may have changed); why says why. */
+int pyext_gpu_build(jit_host *h, void *module, const char *symbol, rt_device *d, int line, pyext_gpu_code **code,
+                    char **ptx, char *why, size_t whylen);
+
+/* Loads PTX and its kernels' descriptions (from a build, or the disk
+ * cache: checked) on d.  0, or -1 with why. */
+int pyext_gpu_load(rt_device *d, const char *ptx, const jit_gpu_kernel *kernels, int nkernels, int line,
+                   pyext_gpu_code **code, char *why, size_t whylen);
+
+/* Once the host code of entry `symbol` is added: points its launches at
+ * c's kernels.  0, or -1 with why. */
+int pyext_gpu_bind(pyext_gpu_code *c, jit_host *h, const char *symbol, char *why, size_t whylen);
 void pyext_gpu_code_free(pyext_gpu_code *c);
 
 /* Copies the GPU's copies of the present array arguments to the host

@@ -72,7 +72,7 @@ def _cache_show(args):
     try:
         meta, _ = _pyacc.cache_show(args.key, "")
         if what == "ptx":
-            if "nvptx" not in meta["target"]:
+            if "nvidia" not in meta["target"]:
                 print(f"pyacc: entry {meta['key'][:16]} is host code ({meta['target']}); it holds no PTX",
                       file=sys.stderr)
                 return 1

@@ -87,11 +87,16 @@ def unsupported(label, msg, filename, line, col, strict, warned, internal):
                                filename, line)
 
 
+# (region, reason) of every region compiled for a GPU that runs on the host
+gpu_refusals = []
+
+
 def gpu_refused(label, why, filename, line, failed):
     """Hook for the extension: a region whose loops cannot run on the GPU
     runs on the host (its arrays kept in step with their GPU copies), after
     one warning a region."""
     what = "compiling it for the GPU failed: " + why if failed else why
+    gpu_refusals.append((label, what))
     warnings.warn_explicit(f"{label} runs on the host, not the GPU: {what}", PyaccPerformanceWarning,
                            filename, line)
 

@@ -137,8 +137,6 @@ def warm_one(f, sig, target):
         bad = [line for line, ok in done if not ok]
         where = "on the host, not the GPU" if target == "nvidia" else "in the interpreter"
         return "failed", len(done), ms, f"region at line {bad[0]} runs {where}"
-    if target == "nvidia":  # PTX made (kept in memory: f.inspect_ptx())
-        return "compiled", len(done), ms, ""
     if after["compiles"] > before["compiles"]:
         return "compiled", len(done), ms, ""
     if after["disk_hits"] > before["disk_hits"]:

@@ -3,6 +3,7 @@ Python self (f.py_func) on copies of the same arguments."""
 
 import copy
 import os
+import re
 import tempfile
 
 # Compiled code goes to a disk cache of this run's own: tests count
@@ -63,6 +64,34 @@ def _gpu_count():
 
 HAS_GPU = _gpu_count() > 0
 no_gpu_only = pytest.mark.skipif(HAS_GPU, reason="about a machine without an NVIDIA GPU")
+
+
+@pytest.fixture(autouse=True)
+def _same_device_for_every_test():
+    """A test that switches the current device (acc_set_device_type) must
+    not send the rest of the suite elsewhere: under ACC_DEVICE_TYPE=nvidia
+    every test starts on the GPU."""
+    import pyacc
+    before = pyacc.acc_get_device_type()
+    yield
+    if pyacc.acc_get_device_type() != before:
+        pyacc.acc_set_device_type(before)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Under ACC_DEVICE_TYPE=nvidia: how many region calls ran on the GPU,
+    and why the others ran on the host."""
+    if os.environ.get("ACC_DEVICE_TYPE", "").lower() != "nvidia":
+        return
+    import collections
+    from pyacc import _pyacc, errors
+    on, off = _pyacc.gpu_counters()
+    tr = terminalreporter
+    tr.write_line(f"pyacc: {on} region calls ran on the GPU, {off} on the host "
+                  f"(in this process; tests in subprocesses not counted)")
+    reasons = collections.Counter(re.sub(r"\d+", "N", why) for _, why in errors.gpu_refusals)
+    for why, n in reasons.most_common():
+        tr.write_line(f"  {n:4} regions on the host: {why}")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 import pytest
+from conftest import HAS_GPU
 
 PYACC_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__import__("pyacc").__file__)))
 
@@ -48,7 +49,8 @@ def write_program(path, scale=2.0, helper=3, deco=""):
 
 
 def run(path, cache, *argv, env=None):
-    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=PYACC_ROOT)
+    # host code unless a test asks otherwise (the suite may run with ACC_DEVICE_TYPE=nvidia)
+    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=PYACC_ROOT, ACC_DEVICE_TYPE="host")
     e.update(env or {})
     out = subprocess.run([sys.executable, str(path), *argv], env=e, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -235,7 +237,7 @@ def test_an_empty_cache_dir_setting_disables_the_cache(tmp_path):
 def test_eight_processes_on_an_empty_cache(tmp_path):
     prog, cache = tmp_path / "prog.py", tmp_path / "cache"
     write_program(prog)
-    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=PYACC_ROOT)
+    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=PYACC_ROOT, ACC_DEVICE_TYPE="host")
     procs = [subprocess.Popen([sys.executable, str(prog), "two"], env=e, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(8)]
     results = []
@@ -374,6 +376,27 @@ def test_warmup_then_a_run_compiles_nothing(tmp_path, jobs):
     # again: everything is there already
     out = warmup(cache, str(tmp_path / "kernels.py"))
     assert out.returncode == 0 and "3 from cache" in out.stdout
+
+
+def test_warmup_for_the_gpu_needs_no_gpu_and_a_gpu_run_then_compiles_nothing(tmp_path):
+    (tmp_path / "kernels.py").write_text(WARM_MODULE)
+    cache = tmp_path / "cache"
+    out = warmup(cache, str(tmp_path / "kernels.py"), "--target", "nvidia")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "3 compiled" in out.stdout
+    rows = entries(cache)
+    assert len(rows) == 4 and all("nvidia sm_90" in r["target"] for r in rows), rows
+    ptx = cli(cache, "show", rows[0]["key"], "--ptx")
+    assert ptx.returncode == 0 and ".entry pyacc_k0" in ptx.stdout and ".target sm_90" in ptx.stdout
+    stats = cli(cache, "stats").stdout
+    assert "nvidia sm_90 +ptx80: 4 entries" in stats
+    out = warmup(cache, str(tmp_path / "kernels.py"), "--target", "nvidia")
+    assert "3 from cache" in out.stdout
+    if HAS_GPU:  # the GPU run loads the kernels and their launches from disk
+        (tmp_path / "user.py").write_text(WARM_USER)
+        res = run(tmp_path / "user.py", cache, str(tmp_path), env={"ACC_DEVICE_TYPE": "nvidia"})
+        assert [s["compiles"] for s in res["stats"]] == [0, 0]
+        assert [s["disk_hits"] for s in res["stats"]] == [2, 2]
 
 
 def test_warmup_of_an_importable_module(tmp_path):
