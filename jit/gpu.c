@@ -501,8 +501,10 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
     /* the host's entry: launches instead of markers */
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
-    LLVMTypeRef ptys[4] = {ptr, ptr, i64, i64};
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), ptys, 4, 0);
+    /* pyacc_rt_gpu_loop(info, then the marker's own arguments): the marker's
+     * host launch stays possible, for if(false) and self */
+    LLVMTypeRef ptys[9] = {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), ptys, 9, 0);
     LLVMValueRef launch = LLVMAddFunction(m, "pyacc_rt_gpu_loop", fty);
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     for (int i = 0; i < nc; i++) {
@@ -514,9 +516,10 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
         LLVMSetInitializer(slot, LLVMConstNull(ptr));
         LLVMPositionBuilderBefore(B, calls[i]);
         LLVMValueRef info = LLVMBuildLoad2(B, ptr, slot, "gpu.info");
-        LLVMValueRef args[4] = {info, LLVMGetOperand(calls[i], 1), LLVMGetOperand(calls[i], 2),
-                                LLVMGetOperand(calls[i], 6)};
-        LLVMBuildCall2(B, fty, launch, args, 4, "");
+        LLVMValueRef args[9] = {info};
+        for (unsigned a = 0; a < 8; a++)
+            args[1 + a] = LLVMGetOperand(calls[i], a);
+        LLVMBuildCall2(B, fty, launch, args, 9, "");
         LLVMInstructionEraseFromParent(calls[i]);
     }
     LLVMDisposeBuilder(B);

@@ -437,6 +437,7 @@ static int32_t init_locked(rt_device *d)
     if (st)
         return st;
     d->dev = state;
+    d->generation++;
     __atomic_store_n(&d->ready, 1, __ATOMIC_RELEASE);
     return RT_ACC_OK;
 }

@@ -117,7 +117,7 @@ static void fold(uint8_t aux, int bytes, void *acc, const void *v)
 static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     rt_device *d;
-    void *dev; /* the back end's state it belongs to: a shutdown makes a new one */
+    uint64_t generation; /* the device's initialisation it belongs to */
     uintptr_t ptr;
     size_t bytes;
 } spare;
@@ -125,7 +125,7 @@ static struct {
 static int32_t scratch_take(rt_device *d, size_t bytes, uintptr_t *ptr)
 {
     pthread_mutex_lock(&spare_mu);
-    if (spare.ptr && spare.d == d && spare.dev == d->dev && spare.bytes >= bytes) {
+    if (spare.ptr && spare.d == d && spare.generation == d->generation && spare.bytes >= bytes) {
         *ptr = spare.ptr;
         spare.ptr = 0;
         pthread_mutex_unlock(&spare_mu);
@@ -140,11 +140,11 @@ static void scratch_give(rt_device *d, uintptr_t ptr, size_t bytes)
 {
     size_t have = bytes < 4096 ? 4096 : bytes;
     pthread_mutex_lock(&spare_mu);
-    if (!spare.ptr || spare.d != d || spare.dev != d->dev || spare.bytes < have) {
+    if (!spare.ptr || spare.d != d || spare.generation != d->generation || spare.bytes < have) {
         uintptr_t old = spare.ptr;
-        int same = spare.d == d && spare.dev == d->dev;
+        int same = spare.d == d && spare.generation == d->generation;
         spare.d = d;
-        spare.dev = d->dev;
+        spare.generation = d->generation;
         spare.ptr = ptr;
         spare.bytes = have;
         pthread_mutex_unlock(&spare_mu);
@@ -197,6 +197,7 @@ typedef struct launch {
     int32_t nitems;
     uint64_t epoch;
     int entered;
+    int64_t gangs;              /* num_gangs, or 0: the grid's blocks */
 } launch;
 
 /* Lays the block out and fills the staging copy; arrays are looked up
@@ -206,6 +207,8 @@ static int32_t prepare(launch *L, const char *ctx, int64_t n)
     const rt_gpu_kernel *k = L->k;
     int64_t blocks = (n + k->block - 1) / k->block, cap = (int64_t)(k->sms > 0 ? k->sms : 1) * BLOCKS_PER_SM;
     L->grid = (uint32_t)(blocks < cap ? blocks : cap);
+    if (L->gangs > 0) /* num_gangs: as many blocks (CUDA's limit is far above any sane count) */
+        L->grid = (uint32_t)(L->gangs < (1 << 30) ? L->gangs : (1 << 30));
     size_t off = ERR_BYTES + round16((size_t)k->ctx_size);
     for (int f = 0; f < k->nfields; f++) {
         int es = k->kinds[f] & RT_CTX_SIZE_MASK;
@@ -230,8 +233,10 @@ static int32_t prepare(launch *L, const char *ctx, int64_t n)
     int32_t st = scratch_take(L->d, off, &L->dev);
     if (st)
         return st;
-    /* arrays: present ones in place, the rest copied in for the launch */
-    uintptr_t los[MAX_FIELDS];
+    /* arrays: present ones in place, the rest copied in for the launch;
+     * absent arrays whose bytes overlap (views of one array) go over as
+     * one range, their union */
+    uintptr_t lo_of[MAX_FIELDS], hi_of[MAX_FIELDS];
     int item_of[MAX_FIELDS];
     for (int f = 0; f < k->nfields; f++) {
         item_of[f] = -1;
@@ -239,7 +244,6 @@ static int32_t prepare(launch *L, const char *ctx, int64_t n)
             continue;
         uintptr_t lo, hi;
         array_span(ctx + k->offsets[f], k->ndims[f], k->kinds[f] & RT_CTX_SIZE_MASK, &lo, &hi);
-        los[f] = lo;
         if (hi == lo) {
             memset(dctx + k->offsets[f], 0, sizeof(uintptr_t));
             continue;
@@ -251,18 +255,47 @@ static int32_t prepare(launch *L, const char *ctx, int64_t n)
             memcpy(dctx + k->offsets[f], &dp, sizeof dp);
             continue;
         }
-        item_of[f] = L->nitems;
-        L->items[L->nitems++] = (rt_data_item){.host = (const void *)lo, .bytes = hi - lo, .clause = RT_CLAUSE_COPY};
+        lo_of[L->nitems] = lo;
+        hi_of[L->nitems] = hi;
+        item_of[f] = L->nitems++;
     }
+    /* merge ranges that overlap until none do (a handful of arrays) */
+    int cnt = L->nitems, merged = 1;
+    int into[MAX_FIELDS];
+    for (int i = 0; i < cnt; i++)
+        into[i] = i;
+    while (merged) {
+        merged = 0;
+        for (int i = 0; i < cnt; i++)
+            for (int j = i + 1; j < cnt; j++)
+                if (into[i] == i && into[j] == j && lo_of[i] < hi_of[j] && lo_of[j] < hi_of[i]) {
+                    lo_of[i] = lo_of[i] < lo_of[j] ? lo_of[i] : lo_of[j];
+                    hi_of[i] = hi_of[i] > hi_of[j] ? hi_of[i] : hi_of[j];
+                    into[j] = i;
+                    merged = 1;
+                }
+    }
+    int slot[MAX_FIELDS];
+    L->nitems = 0;
+    for (int i = 0; i < cnt; i++)
+        if (into[i] == i) {
+            slot[i] = L->nitems;
+            L->items[L->nitems++] = (rt_data_item){
+                .host = (const void *)lo_of[i], .bytes = hi_of[i] - lo_of[i], .clause = RT_CLAUSE_COPY};
+        }
     if (L->nitems) {
         if ((st = rt_data_enter(L->d, L->items, L->nitems, RT_ASYNC_SYNC, &L->epoch)))
             return st;
         L->entered = 1;
         for (int f = 0; f < k->nfields; f++)
             if (item_of[f] >= 0) {
+                int root = item_of[f];
+                while (into[root] != root)
+                    root = into[root];
+                const rt_data_item *it = &L->items[slot[root]];
                 uintptr_t host;
                 memcpy(&host, ctx + k->offsets[f], sizeof host);
-                uintptr_t dp = L->items[item_of[f]].dev + (host - los[f]);
+                uintptr_t dp = it->dev + (host - (uintptr_t)it->host);
                 memcpy(dctx + k->offsets[f], &dp, sizeof dp);
             }
     }
@@ -328,18 +361,22 @@ static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
     return RT_ACC_OK;
 }
 
-void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, void *ctx, int64_t n, int64_t slots)
+void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel,
+                       int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds)
 {
-    (void)slots; /* the kernel combines a block's partial results itself */
+    if (max_threads == 1) { /* the local thread, on the host's data */
+        pyacc_rt_launch(body, ctx, n, min_parallel, 1, flags, slots, kinds);
+        return;
+    }
     rt_error *herr = NULL;
     for (int f = 0; f < k->nfields; f++)
         if (k->kinds[f] == RT_CTX_ERR)
             memcpy(&herr, (char *)ctx + k->offsets[f], sizeof herr);
     if (n <= 0)
         return;
-    launch L = {.k = k, .d = k->dev};
+    launch L = {.k = k, .d = k->dev, .gangs = max_threads > 1 ? max_threads : 0};
     int32_t st;
-    if (!L.d->ready || L.d->dev != k->dev_state)
+    if (!L.d->ready || L.d->generation != k->generation)
         st = rt_fail(RT_ACC_DEVICE, "the GPU this region was compiled for was shut down (acc_shutdown)");
     else if (k->nfields > MAX_FIELDS)
         st = rt_fail(RT_ACC_INVALID, "a GPU loop with %d shared values (at most %d)", (int)k->nfields, MAX_FIELDS);

@@ -263,6 +263,7 @@ typedef struct rt_device {
     int32_t num;
     void *dev;                    /* be->init's state; valid while `ready` */
     int32_t ready;                /* initialised (acc_init, or first use) */
+    uint64_t generation;          /* counts initialisations: what was made for an earlier one is gone */
     struct rt_table *table;       /* present.c: the present table */
 } rt_device;
 
@@ -301,7 +302,7 @@ int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t block, uint3
  * saying what went wrong. */
 typedef struct rt_gpu_kernel {
     rt_device *dev;
-    void *dev_state;          /* dev->dev when the kernel was loaded: a shutdown changes it */
+    uint64_t generation;      /* dev->generation when the kernel was loaded: a shutdown changes it */
     void *fn;                 /* the kernel (a CUfunction) */
     int32_t nfields;
     int32_t sms;              /* the GPU's multiprocessors */
@@ -313,7 +314,11 @@ typedef struct rt_gpu_kernel {
     const int32_t *ndims;     /* an array field's dimensions */
 } rt_gpu_kernel;
 
-void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, void *ctx, int64_t n, int64_t slots);
+/* The launch's arguments after k are the host launch's (pyacc_rt_launch):
+ * max_threads 1 (if(false), self) runs the body on the calling thread
+ * instead; max_threads > 1 (num_gangs) gives the grid's blocks. */
+void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel,
+                       int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds);
 
 /* The current device, initialised: made on the first call from
  * ACC_DEVICE_TYPE and ACC_DEVICE_NUM (read then, once), or from

@@ -558,6 +558,61 @@ out:
     return res;
 }
 
+/* The exit of an async construct (a compute construct's data clauses,
+ * exit data): a task of its queue, so that the work queued before it (the
+ * region, copies) still finds the data present, and copies out after it.
+ * The task holds the arrays it names until it has run. */
+typedef struct exit_task {
+    rt_device *d;
+    int dynamic;       /* exit data, else the end of a structured construct */
+    int finalize;
+    uint64_t epoch;
+    int32_t n, nobjs;
+    PyObject **objs;
+    rt_data_item items[];
+} exit_task;
+
+static int32_t exit_run(void *ctx)
+{
+    exit_task *x = ctx;
+    return x->dynamic ? rt_data_exit_dynamic(x->d, x->items, x->n, RT_ASYNC_SYNC, x->finalize)
+                      : rt_data_exit(x->d, x->items, x->n, RT_ASYNC_SYNC, x->epoch);
+}
+
+static void exit_free(void *ctx)
+{
+    exit_task *x = ctx;
+    if (x->nobjs && Py_IsInitialized()) {
+        PyGILState_STATE g = PyGILState_Ensure();
+        for (int32_t i = 0; i < x->nobjs; i++)
+            Py_XDECREF(x->objs[i]);
+        PyGILState_Release(g);
+    }
+    free(x);
+}
+
+/* Queues the exit of n items on queue; takes a reference to each of the
+ * nobjs objects.  -1 with an exception set. */
+static int queue_exit(rt_device *d, int32_t queue, const rt_data_item *items, int32_t n, PyObject *const *objs,
+                      int32_t nobjs, int dynamic, int finalize, uint64_t epoch, const char *where)
+{
+    exit_task *x = malloc(sizeof *x + (size_t)n * sizeof(rt_data_item) + (size_t)nobjs * sizeof(PyObject *));
+    if (!x) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *x = (exit_task){.d = d, .dynamic = dynamic, .finalize = finalize, .epoch = epoch, .n = n, .nobjs = nobjs};
+    memcpy(x->items, items, (size_t)n * sizeof *items);
+    x->objs = (PyObject **)(x->items + n);
+    for (int32_t i = 0; i < nobjs; i++)
+        x->objs[i] = Py_XNewRef(objs[i]);
+    if (rt_queue_submit(queue, exit_run, x, exit_free)) {
+        pyext_acc_raise_fault_s(where);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *acc_data_exit(PyObject *self, PyObject *tok)
 {
     (void)self;
@@ -569,6 +624,15 @@ static PyObject *acc_data_exit(PyObject *self, PyObject *tok)
     if (t->exited) {
         PyErr_SetString(PyExc_RuntimeError, "data_exit: this data construct has already ended");
         return NULL;
+    }
+    if (t->queue != RT_ASYNC_SYNC) {
+        t->exited = 1;
+        int rc = queue_exit(t->d, t->queue, t->items, t->n, t->objs, t->n, 0, 0, t->epoch, "end of data construct");
+        for (int32_t i = 0; i < t->n; i++)
+            Py_CLEAR(t->objs[i]);
+        if (rc < 0)
+            return NULL;
+        Py_RETURN_NONE;
     }
     if (token_exit(t))
         return pyext_acc_raise_fault_s("end of data construct");
@@ -593,12 +657,17 @@ static PyObject *dynamic_data(PyObject *items, PyObject *cond, PyObject *async_,
     PyObject *res = NULL;
     if (collect(items, names, finalize < 0 ? RT_CLAUSES_ENTER : RT_CLAUSES_EXIT, 0, where, &b) ==
         0) {
-        int32_t st = finalize < 0 ? rt_data_enter_dynamic(d, b.items, b.n, queue)
-                                  : rt_data_exit_dynamic(d, b.items, b.n, queue, finalize);
-        if (st)
-            raise_item_fault(items, names, &b, 0, where);
-        else
-            res = Py_NewRef(Py_None);
+        if (finalize >= 0 && queue != RT_ASYNC_SYNC) { /* in the queue's order */
+            if (queue_exit(d, queue, b.items, b.n, b.objs, b.n, 1, finalize, 0, where) == 0)
+                res = Py_NewRef(Py_None);
+        } else {
+            int32_t st = finalize < 0 ? rt_data_enter_dynamic(d, b.items, b.n, queue)
+                                      : rt_data_exit_dynamic(d, b.items, b.n, queue, finalize);
+            if (st)
+                raise_item_fault(items, names, &b, 0, where);
+            else
+                res = Py_NewRef(Py_None);
+        }
     }
     batch_free(&b);
     return res;

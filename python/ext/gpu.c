@@ -67,7 +67,7 @@ void pyext_gpu_code_free(pyext_gpu_code *c)
 {
     if (!c)
         return;
-    if (c->module && c->dev->ready && c->infos && c->dev->dev == c->infos[0].dev_state)
+    if (c->module && c->dev->ready && c->infos && c->dev->generation == c->infos[0].generation)
         rt_cuda_unload(c->dev->dev, c->module);
     free(c->ptx);
     free(c->kernels);
@@ -188,7 +188,7 @@ int pyext_gpu_load(rt_device *d, const char *ptx, const jit_gpu_kernel *kernels,
             goto fail;
         }
         info->dev = d;
-        info->dev_state = d->dev;
+        info->generation = d->generation;
         info->nfields = k->nfields;
         info->sms = sms;
         info->block = JIT_GPU_BLOCK;

@@ -207,7 +207,17 @@ static PyObject *ext_gpu_counters(PyObject *self, PyObject *noargs)
     return Py_BuildValue("(LL)", pyext_gpu_calls[0], pyext_gpu_calls[1]);
 }
 
+/* present_entries() -> entries in the current device's present table */
+static PyObject *ext_present_entries(PyObject *self, PyObject *noargs)
+{
+    (void)self;
+    (void)noargs;
+    rt_device *d = rt_device_current();
+    return PyLong_FromLongLong(d ? (long long)rt_present_size(d) : 0);
+}
+
 static PyMethodDef ext_methods[] = {
+    {"present_entries", ext_present_entries, METH_NOARGS, "Entries in the current device's present table."},
     {"gpu_counters", ext_gpu_counters, METH_NOARGS, "(region calls on the GPU, meant for it but on the host)"},
     {"gpu_count", ext_gpu_count, METH_NOARGS, "The NVIDIA GPUs pyacc can use."},
     {"cuda_register", ext_cuda_register, METH_NOARGS, "Plug the NVIDIA device into the device layer."},

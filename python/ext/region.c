@@ -775,10 +775,11 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig, rt_de
 static rg_entry *find_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu)
 {
     size_t n = (size_t)r->pc.code.nargs * sizeof *sig;
-    if (r->mru < r->nentries && r->entries[r->mru]->gpu == gpu && memcmp(r->entries[r->mru]->sig, sig, n) == 0)
+    if (r->mru < r->nentries && r->entries[r->mru]->gpu == gpu && !r->entries[r->mru]->stale &&
+        memcmp(r->entries[r->mru]->sig, sig, n) == 0)
         return r->entries[r->mru];
     for (int i = 0; i < r->nentries; i++)
-        if (r->entries[i]->gpu == gpu && memcmp(r->entries[i]->sig, sig, n) == 0) {
+        if (r->entries[i]->gpu == gpu && !r->entries[i]->stale && memcmp(r->entries[i]->sig, sig, n) == 0) {
             r->mru = i;
             return r->entries[i];
         }
@@ -952,6 +953,23 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
         return NULL;
     rt_device *gpu = r->device == RG_DEVICE_HOST ? NULL : pyext_gpu_device(r->device);
     rg_entry *e = find_entry(r, sig, gpu);
+    if (e && e->gcode && e->gcode->infos[0].generation != gpu->generation) {
+        /* the GPU was shut down (acc_shutdown) and started again: its
+         * kernels went with it; load them again (from the disk cache) */
+        pyext_compile_lock();
+        if (!e->stale) {
+            jit_host_remove(pyext_host(), e->handle);
+            e->handle = NULL;
+            if (e->symbol[0])
+                symbol_release(e->symbol);
+            e->symbol[0] = 0;
+            pyext_gpu_code_free(e->gcode);
+            e->gcode = NULL;
+            e->stale = 1;
+        }
+        pyext_compile_unlock();
+        e = find_entry(r, sig, gpu);
+    }
     if (e)
         r->memory_hits++;
     else if (!(e = compile_entry(r, sig, gpu))) {

@@ -45,6 +45,7 @@ typedef struct rg_entry {
     double compile_ms, opt_ms, codegen_ms;
     rt_device *gpu;           /* the GPU the entry is for (NULL: the host) */
     pyext_gpu_code *gcode;    /* its kernels there; NULL when it runs on the host */
+    int stale;                /* its GPU was shut down: never used again */
 } rg_entry;
 
 typedef struct rg_region {

@@ -138,6 +138,13 @@ def strided(x, y):
 
 
 @acc
+def shifted(a, b, out):
+    #pragma acc parallel loop
+    for i in range(out.shape[0]):
+        out[i] = a[i] - b[i]
+
+
+@acc
 def escape(cr, ci, out, maxit):
     #pragma acc parallel loop
     for i in range(cr.shape[0]):
@@ -203,6 +210,24 @@ def host_part(x, y):
 
 
 @acc
+def async_copy(a):
+    #pragma acc parallel loop async(7) copy(a)
+    for i in range(a.shape[0]):
+        a[i] += 1
+
+
+@acc
+def async_chain(a):
+    #pragma acc enter data copyin(a) async(3)
+    #pragma acc parallel loop present(a) async(3)
+    for i in range(a.shape[0]):
+        a[i] = a[i] * 2 + 1
+    #pragma acc exit data copyout(a) async(3)
+    #pragma acc wait(3)
+    return a
+
+
+@acc
 def where(out):
     #pragma acc parallel loop
     for i in range(out.shape[0]):
@@ -244,6 +269,7 @@ def _args():
         "stencil": (stencil, (a2, np.zeros_like(a2))),
         "transpose_add": (transpose_add, (a2[:200, :200], a2[:200, :200].copy(), np.zeros((200, 200)))),
         "strided": (strided, (x[::-3], np.zeros(N // 3))),
+        "overlapping_views": (shifted, (x[:-10], x[5:-5], np.zeros(N - 10))),
         "escape": (escape, (theta, np.full(4096, 0.3), np.zeros(4096, np.int64), 200)),
         "histogram": (histogram, (v + 1000, np.zeros(17, np.int64))),
         "atomic_scalar": (atomic_scalar, (rng.random(N),)),
@@ -345,6 +371,30 @@ def gpu_only_cases():
         assert free0 - free1 < (4 << 20), (free0, free1)
         assert not acc_is_present(x) and not acc_is_present(y)
     out["no_leak_after_errors"] = no_leak_after_errors_case
+
+    def after_shutdown_case():
+        # acc_shutdown takes the GPU's code with it: the next call loads it again
+        from pyacc.runtime import acc_shutdown
+        x, y = np.arange(1000.0), np.ones(1000)
+        saxpy(2.0, x, y)
+        acc_shutdown(acc_device_nvidia)
+        pyacc.acc_set_device_type(acc_device_nvidia)
+        saxpy(2.0, x, y)
+        assert np.array_equal(y, 1 + 4 * x), y[:4]
+        assert saxpy.inspect_ptx()
+    out["after_shutdown"] = after_shutdown_case
+
+    def async_case():
+        # the construct's exit (copy out, then forget) waits for its region
+        from pyacc.runtime import acc_wait, acc_is_present
+        a = np.zeros(100_000)
+        async_copy(a)
+        acc_wait(7)
+        assert (a == 1).all() and not acc_is_present(a), a[:4]
+        b = np.arange(100_000.0)
+        async_chain(b)
+        assert np.array_equal(b, np.arange(100_000.0) * 2 + 1) and not acc_is_present(b), b[:4]
+    out["async_queue_order"] = async_case
     return out
 
 

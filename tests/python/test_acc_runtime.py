@@ -26,7 +26,9 @@ from conftest import HAS_GPU, no_gpu_only
 def fresh_device():
     """Each test starts and ends with an empty present table and idle
     queues: data left present would make a later array allocated at the
-    same address look present."""
+    same address look present.  The routines are tested on the host
+    device here (test_gpu.py tests them on a GPU)."""
+    pyacc.acc_set_device_type(acc_device_host)
     yield
     try:
         pyacc.acc_wait_all()

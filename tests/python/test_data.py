@@ -183,10 +183,11 @@ def test_default_present_checks_every_array_used():
     pyacc.acc_copyin(a)
     pyacc.acc_copyin(b)
     try:
-        assert np.array_equal(f(a, b), a)
+        f(a, b)
     finally:
         pyacc.acc_delete(a)
-        pyacc.acc_delete(b)
+        pyacc.acc_copyout(b)  # on a GPU, b's new values come back here
+    assert np.array_equal(b, a)
 
 
 def test_default_present_of_an_enclosing_data_construct():
@@ -276,7 +277,7 @@ def test_host_data_use_device():
     def f(a, seen):
         #pragma acc data copy(a)
         #pragma acc host_data use_device(a)
-        seen.append(pyacc.acc_deviceptr(a) == a.ctypes.data)
+        seen.append(pyacc.acc_deviceptr(a) != 0)  # the host's address on the host device
         #pragma acc host_data use_device(a) if_present
         seen.append(1)
         #pragma acc host_data use_device(a)
@@ -291,7 +292,7 @@ def test_host_data_use_device():
 def test_declare_maps_for_the_rest_of_the_function():
     @acc
     def f(a, seen):
-        #pragma acc declare copyin(a)
+        #pragma acc declare copy(a)
         seen.append(acc_is_present(a))
         #pragma acc parallel loop present(a)
         for i in range(a.shape[0]):

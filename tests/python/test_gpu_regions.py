@@ -25,7 +25,8 @@ PTXAS = shutil.which("ptxas") or next(
 
 
 CASES = gpu_cases._args()
-GPU_ONLY = ["acc_on_device", "zero_division", "index_error", "host_part", "no_leak_after_errors"]
+GPU_ONLY = ["acc_on_device", "zero_division", "index_error", "host_part", "no_leak_after_errors",
+            "after_shutdown", "async_queue_order"]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
