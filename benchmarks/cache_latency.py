@@ -20,6 +20,9 @@ import sys
 import tempfile
 import timeit
 
+# these figures are the host's (the processes it starts inherit this)
+os.environ.setdefault("ACC_DEVICE_TYPE", "host")
+
 PYACC_CHILD = r'''
 import time
 t0 = time.perf_counter()

@@ -15,6 +15,9 @@ import subprocess
 import sys
 import tempfile
 
+# these figures are the host's (the processes it starts inherit this)
+os.environ.setdefault("ACC_DEVICE_TYPE", "host")
+
 CHILD = r'''
 import json, time
 t0 = time.perf_counter()

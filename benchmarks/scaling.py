@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+os.environ.setdefault("ACC_DEVICE_TYPE", "host")  # these figures are the host's
 import pyacc
 from pyacc import acc
 

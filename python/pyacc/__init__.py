@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import atexit
 import dis
-import os
 import sys
 
 from . import _pyacc, errors, regions
@@ -54,10 +53,10 @@ def _init():
     }
     _pyacc.init(names, ncache, sys.version_info[1], hooks, [None] * 13)
     atexit.register(_pyacc.shutdown)
-    # The NVIDIA device, when asked for: it then runs compute regions.
-    asked = os.environ.get("ACC_DEVICE_TYPE", "").strip().lower().removeprefix("acc_device_")
-    if asked in ("nvidia", "not_host") or regions.env_flag("PYACC_GPU"):
-        _pyacc.cuda_register()
+    # The NVIDIA device: where compute regions run by default when the
+    # machine has a GPU (ACC_DEVICE_TYPE=host keeps them on the host).  The
+    # driver is opened on the first use of a device, not here.
+    _pyacc.cuda_register()
 
 
 _init()

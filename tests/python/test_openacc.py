@@ -9,7 +9,7 @@ import pytest
 
 import pyacc
 from pyacc import acc
-from conftest import check
+from conftest import HAS_GPU, check
 from test_subset import make
 
 
@@ -949,7 +949,9 @@ def test_acc_device_type_and_num_are_read_at_start(env, warns):
     full.update(env)
     out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True,
                          check=True)
-    assert out.stdout.split() == ["True", "0", "201811"]
+    # the default device is the GPU when there is one
+    on_host = not HAS_GPU or env.get("ACC_DEVICE_TYPE", "").lower() == "host"
+    assert out.stdout.split() == [str(on_host), "0", "201811"]
     if warns:
         assert warns in out.stderr
     else:
