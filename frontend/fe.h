@@ -362,6 +362,10 @@ typedef enum fe_layout { FE_LAYOUT_C, FE_LAYOUT_F, FE_LAYOUT_A } fe_layout;
  * array argument's: kernels then runs loops writing it in order. */
 #define FE_LAYOUT_OVERLAPS 0x80
 
+/* Set when an array argument's memory is the GPU's (__cuda_array_interface__):
+ * only code running there may touch it. */
+#define FE_LAYOUT_DEVICE 0x40
+
 /* The type of one argument of one call.  Four bytes, compared as bytes by
  * the dispatcher: it is the signature. */
 typedef enum fe_argkind {

@@ -403,6 +403,8 @@ int fe_argtype_str(const fe_argtype *a, char *buf, size_t cap)
         int k = array_str((fe_dtype)a->dtype, a->ndim, a->layout & 3, buf, cap);
         if ((a->layout & FE_LAYOUT_OVERLAPS) && (size_t)k < cap)
             k += snprintf(buf + k, cap - (size_t)k, " (overlapping)");
+        if ((a->layout & FE_LAYOUT_DEVICE) && (size_t)k < cap)
+            k += snprintf(buf + k, cap - (size_t)k, " (GPU)");
         return k;
     }
     case FE_ARG_LIST:

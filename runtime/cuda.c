@@ -73,6 +73,7 @@ static struct {
     CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                              CUstream, void **, void **);
     CUresult (*GetErrorString)(CUresult, const char **);
+    CUresult (*PointerGetAttribute)(void *, int, CUdeviceptr);
 } cu;
 
 static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
@@ -124,6 +125,7 @@ static void cu_open(void)
     LOAD(ModuleGetFunction, "cuModuleGetFunction");
     LOAD(LaunchKernel, "cuLaunchKernel");
     LOAD(GetErrorString, "cuGetErrorString");
+    LOAD(PointerGetAttribute, "cuPointerGetAttribute");
 #undef LOAD
     cu.ok = cu.Init(0) == 0;
 }
@@ -400,6 +402,22 @@ int32_t rt_cuda_function(void *dev, void *module, const char *name, void **fn)
         return st;
     CUresult rc = cu.ModuleGetFunction((CUfunction *)fn, module, name);
     return rc ? cu_fail(rc, "cuModuleGetFunction") : RT_ACC_OK;
+}
+
+int rt_cuda_is_device(void *dev, uintptr_t p)
+{
+    enum { CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2, CU_MEMORYTYPE_DEVICE = 2, CU_MEMORYTYPE_UNIFIED = 4 };
+    if (!p || enter(dev) != RT_ACC_OK) {
+        rt_fault f;
+        rt_fault_take(&f); /* a question, not a failure */
+        rt_fault_clear(&f);
+        return 0;
+    }
+    unsigned type = 0;
+    /* pageable host memory is unknown to the driver: an error, so not the device's */
+    if (cu.PointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, (CUdeviceptr)p) != 0)
+        return 0;
+    return type == CU_MEMORYTYPE_DEVICE || type == CU_MEMORYTYPE_UNIFIED;
 }
 
 int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t block, uint32_t shared, void *stream,

@@ -255,6 +255,8 @@ static int32_t prepare(launch *L, const char *ctx, int64_t n)
             memcpy(dctx + k->offsets[f], &dp, sizeof dp);
             continue;
         }
+        if (rt_cuda_is_device(L->d->dev, lo)) /* already on the GPU (CuPy, ...): used in place */
+            continue;
         lo_of[L->nitems] = lo;
         hi_of[L->nitems] = hi;
         item_of[f] = L->nitems++;

@@ -5,6 +5,7 @@
  * headers are needed.  A NumPy scalar is a zero-dimensional buffer. */
 #include "args.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* dtype from a struct-module format and item size; -1 if unsupported. */
@@ -349,6 +350,81 @@ static int nd_classify(PyObject *o, fe_argtype *t, int64_t *slot, pyext_arg *a)
     return 1;
 }
 
+/* A dtype from __cuda_array_interface__'s typestr ("<f8"), or -1. */
+static int typestr_dtype(const char *ts)
+{
+    if (!ts || (ts[0] != '<' && ts[0] != '|' && ts[0] != '=') || !ts[1])
+        return -1;
+    int size = atoi(ts + 2);
+    switch (ts[1]) {
+    case 'b': return size == 1 ? FE_DT_BOOL : -1;
+    case 'f': return size == 4 ? FE_DT_FLOAT32 : size == 8 ? FE_DT_FLOAT64 : -1;
+    case 'i': return size == 1 ? FE_DT_INT8 : size == 2 ? FE_DT_INT16 : size == 4 ? FE_DT_INT32 : size == 8 ? FE_DT_INT64 : -1;
+    case 'u':
+        return size == 1 ? FE_DT_UINT8 : size == 2 ? FE_DT_UINT16 : size == 4 ? FE_DT_UINT32 : size == 8 ? FE_DT_UINT64 : -1;
+    default: return -1;
+    }
+}
+
+/* An array in GPU memory (__cuda_array_interface__: CuPy, PyTorch, Numba's
+ * device arrays): an array whose data pointer is the GPU's, marked so
+ * (FE_LAYOUT_DEVICE) that only GPU code is given it.  1 done, 0 not one. */
+static int classify_cuda(PyObject *o, fe_argtype *t, int64_t *slot, pyext_arg *a)
+{
+    PyObject *cai = PyObject_GetAttrString(o, "__cuda_array_interface__");
+    if (!cai) {
+        PyErr_Clear();
+        return 0;
+    }
+    int ok = 0;
+    PyObject *shape = PyDict_Check(cai) ? PyDict_GetItemString(cai, "shape") : NULL;
+    PyObject *typestr = PyDict_Check(cai) ? PyDict_GetItemString(cai, "typestr") : NULL;
+    PyObject *data = PyDict_Check(cai) ? PyDict_GetItemString(cai, "data") : NULL;
+    PyObject *strides = PyDict_Check(cai) ? PyDict_GetItemString(cai, "strides") : NULL;
+    int dt = typestr && PyUnicode_Check(typestr) ? typestr_dtype(PyUnicode_AsUTF8AndSize(typestr, NULL)) : -1;
+    Py_ssize_t nd = shape && PyTuple_Check(shape) ? PyTuple_Size(shape) : -1;
+    if (dt >= 0 && nd >= 1 && nd <= FE_MAX_NDIM && data && PyTuple_Check(data) && PyTuple_Size(data) == 2 &&
+        (!strides || strides == Py_None || (PyTuple_Check(strides) && PyTuple_Size(strides) == nd))) {
+        Py_ssize_t itemsize = dt == FE_DT_BOOL || dt == FE_DT_INT8 || dt == FE_DT_UINT8 ? 1
+                              : dt == FE_DT_INT16 || dt == FE_DT_UINT16                 ? 2
+                              : dt == FE_DT_INT32 || dt == FE_DT_UINT32 || dt == FE_DT_FLOAT32 ? 4 : 8;
+        Py_ssize_t sh[FE_MAX_NDIM], st[FE_MAX_NDIM];
+        ok = 1;
+        for (Py_ssize_t d = 0; d < nd && ok; d++) {
+            sh[d] = PyLong_AsSsize_t(PyTuple_GetItem(shape, d));
+            ok = sh[d] >= 0;
+        }
+        Py_ssize_t want = itemsize; /* no strides: C order */
+        for (Py_ssize_t d = nd - 1; d >= 0 && ok; d--) {
+            st[d] = strides && strides != Py_None ? PyLong_AsSsize_t(PyTuple_GetItem(strides, d)) : want;
+            want *= sh[d];
+            ok = st[d] % itemsize == 0;
+        }
+        unsigned long long ptr = PyLong_AsUnsignedLongLong(PyTuple_GetItem(data, 0));
+        int ro = PyObject_IsTrue(PyTuple_GetItem(data, 1));
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+            ok = 0;
+        }
+        if (ok) {
+            t->kind = FE_ARG_ARRAY;
+            t->dtype = (uint8_t)dt;
+            t->ndim = (uint8_t)nd;
+            t->layout = (uint8_t)(layout_of((int)nd, sh, st, itemsize) | FE_LAYOUT_DEVICE);
+            a->readonly = ro == 1;
+            a->itemsize = itemsize;
+            a->desc.data = (void *)(uintptr_t)ptr;
+            for (Py_ssize_t d = 0; d < nd; d++) {
+                a->desc.shape[d] = sh[d];
+                a->desc.strides[d] = st[d];
+            }
+            *slot = (int64_t)(intptr_t)&a->desc;
+        }
+    }
+    Py_DECREF(cai);
+    return ok;
+}
+
 int pyext_arg_classify(PyObject *o, int is_listout, fe_argtype *t, int64_t *slot, pyext_arg *a)
 {
     memset(t, 0, sizeof *t);
@@ -390,6 +466,8 @@ int pyext_arg_classify(PyObject *o, int is_listout, fe_argtype *t, int64_t *slot
         return 0;
     }
     if (nd_classify(o, t, slot, a))
+        return 0;
+    if (classify_cuda(o, t, slot, a)) /* before buffers: some GPU arrays are both */
         return 0;
     if (PyObject_CheckBuffer(o)) {
         if (!classify_buffer(o, t, slot, a)) {

@@ -317,6 +317,8 @@ static rg_entry *new_entry(rg_region *r, const fe_argtype *sig)
     }
     r->entries[r->nentries++] = e;
     memcpy(e->sig, sig, (size_t)r->pc.code.nargs * sizeof *sig);
+    for (int i = 0; i < r->pc.code.nargs; i++)
+        e->device_args |= sig[i].kind == FE_ARG_ARRAY && (sig[i].layout & FE_LAYOUT_DEVICE);
     return e;
 }
 
@@ -975,6 +977,13 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     else if (!(e = compile_entry(r, sig, gpu))) {
         release_all(a, n);
         return NULL;
+    }
+    /* arrays in GPU memory (CuPy, ...) can only go to a kernel: any other
+     * run of the region is the interpreter's, on the arrays' own indexing */
+    if (e->device_args && !e->gcode && !e->fallback) {
+        release_all(a, n);
+        r->fallbacks++;
+        return PyObject_Call(r->func, args, NULL);
     }
     /* a host run while the arrays may be on the GPU: their copies agree */
     int synced = gpu && !e->gcode;

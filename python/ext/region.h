@@ -46,6 +46,7 @@ typedef struct rg_entry {
     rt_device *gpu;           /* the GPU the entry is for (NULL: the host) */
     pyext_gpu_code *gcode;    /* its kernels there; NULL when it runs on the host */
     int stale;                /* its GPU was shut down: never used again */
+    int device_args;          /* some array arguments are in GPU memory */
 } rg_entry;
 
 typedef struct rg_region {

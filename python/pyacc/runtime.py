@@ -203,6 +203,29 @@ def _at_exit():
 
 atexit.register(_at_exit)
 
+
+class DeviceView:
+    """The GPU's copy of a present NumPy array, as libraries that take
+    ``__cuda_array_interface__`` see it (``cupy.asarray(device_view(a))``,
+    ``torch.as_tensor``, Numba's ``cuda.as_cuda_array``): what ``host_data
+    use_device(a)`` hands to such a library in C.  No copy is made; the view
+    is valid while ``a`` stays present."""
+
+    def __init__(self, a):
+        if _pyacc.acc_get_device_type() != acc_device_nvidia:
+            raise ValueError("device_view needs the GPU as the current device")
+        ptr = _pyacc.acc_deviceptr(a)
+        if not ptr:
+            raise ValueError("the array is not present on the GPU (copy it in first)")
+        self.__cuda_array_interface__ = {
+            "shape": tuple(a.shape), "typestr": a.dtype.str, "data": (ptr, False),
+            "strides": tuple(a.strides), "version": 3}
+
+
+def device_view(a):
+    """A zero-copy view of present array ``a``'s GPU copy (see DeviceView)."""
+    return DeviceView(a)
+
 __all__ = [
     "AccError",
     "acc_device_none", "acc_device_default", "acc_device_host", "acc_device_not_host",
@@ -223,5 +246,5 @@ __all__ = [
     "acc_memcpy_to_device", "acc_memcpy_to_device_async", "acc_memcpy_from_device",
     "acc_memcpy_from_device_async", "acc_memcpy_device", "acc_memcpy_device_async",
     "acc_attach", "acc_attach_async", "acc_detach", "acc_detach_async", "acc_detach_finalize",
-    "acc_detach_finalize_async",
+    "acc_detach_finalize_async", "device_view",
 ]

@@ -395,6 +395,29 @@ def gpu_only_cases():
         async_chain(b)
         assert np.array_equal(b, np.arange(100_000.0) * 2 + 1) and not acc_is_present(b), b[:4]
     out["async_queue_order"] = async_case
+
+    def cupy_case():
+        # CuPy arrays are used where they are: no copy, results in place
+        import cupy as cp
+        from pyacc.runtime import acc_is_present, device_view
+        x = cp.arange(100_000, dtype=cp.float64)
+        y = cp.ones(100_000)
+        ptr = y.data.ptr
+        before = saxpy.stats()["fallbacks"]
+        saxpy(2.0, x, y)
+        assert saxpy.stats()["fallbacks"] == before, \
+            f"ran in the interpreter: {saxpy._regions[0].signatures()} {x.__cuda_array_interface__}"
+        assert y.data.ptr == ptr and bool(cp.all(y == 1 + 2 * x)), y[:4]
+        s = dot(x, y)
+        assert isinstance(s, float) and math.isclose(s, float(cp.dot(x, y)), rel_tol=1e-12), s
+        # and the other way: a present NumPy array's GPU copy, seen by CuPy
+        a = np.arange(1000.0)
+        pyacc.acc_copyin(a)
+        view = cp.asarray(device_view(a))
+        view *= 3  # on the GPU copy only
+        pyacc.acc_copyout(a)
+        assert np.array_equal(a, 3 * np.arange(1000.0)) and not acc_is_present(a)
+    out["cupy_zero_copy"] = cupy_case
     return out
 
 

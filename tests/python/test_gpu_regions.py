@@ -26,7 +26,7 @@ PTXAS = shutil.which("ptxas") or next(
 
 CASES = gpu_cases._args()
 GPU_ONLY = ["acc_on_device", "zero_division", "index_error", "host_part", "no_leak_after_errors",
-            "after_shutdown", "async_queue_order"]
+            "after_shutdown", "async_queue_order", "cupy_zero_copy"]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -92,3 +92,40 @@ def test_case_runs_on_the_gpu_and_agrees_with_python(name, gpu_results):
     assert name in gpu_results, "the case did not run"
     res = gpu_results[name]
     assert res["ok"], res.get("error")
+
+
+class _FakeGpuArray:
+    """Says its memory is the GPU's (at an address no CPU may read) and
+    indexes through a NumPy array: the region must never run compiled on
+    the host with it, only in the interpreter."""
+
+    def __init__(self, values):
+        self.values = values
+        self.shape = values.shape
+        self.__cuda_array_interface__ = {"shape": values.shape, "typestr": values.dtype.str,
+                                         "data": (0x10, False), "strides": None, "version": 3}
+
+    def __getitem__(self, i):
+        return self.values[i]
+
+    def __setitem__(self, i, v):
+        self.values[i] = v
+
+
+def test_gpu_arrays_never_reach_host_code():
+    import numpy as np
+
+    @pyacc.acc(device="host")
+    def saxpy(a, x, y):
+        #pragma acc parallel loop
+        for i in range(x.shape[0]):
+            y[i] = a * x[i] + y[i]
+
+    x, y = _FakeGpuArray(np.arange(5.0)), _FakeGpuArray(np.ones(5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        saxpy(2.0, x, y)
+    assert np.array_equal(y.values, 1 + 2 * np.arange(5.0))
+    assert saxpy.stats()["fallbacks"] == 1
+    sigs = [s for s, *_ in saxpy._regions[0].signatures()]
+    assert any("(GPU)" in s for s in sigs), sigs
