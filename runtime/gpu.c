@@ -111,26 +111,29 @@ static void fold(uint8_t aux, int bytes, void *acc, const void *v)
 
 /* ------------------------------------------------------ device scratch */
 
-/* One block of device memory kept between launches (a region's launches
- * come in loops, and allocating costs microseconds): taken whole by one
- * launch at a time; another launch meanwhile allocates its own. */
+/* Blocks of device memory kept between launches (a region's launches come
+ * in loops, allocating costs microseconds and freeing waits for the whole
+ * GPU): each taken whole by one launch at a time, a few of them so that
+ * launches from several async queues at once do not free each other's. */
+#define SPARES 8
 static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
     rt_device *d;
     uint64_t generation; /* the device's initialisation it belongs to */
     uintptr_t ptr;
     size_t bytes;
-} spare;
+} spare[SPARES];
 
 static int32_t scratch_take(rt_device *d, size_t bytes, uintptr_t *ptr)
 {
     pthread_mutex_lock(&spare_mu);
-    if (spare.ptr && spare.d == d && spare.generation == d->generation && spare.bytes >= bytes) {
-        *ptr = spare.ptr;
-        spare.ptr = 0;
-        pthread_mutex_unlock(&spare_mu);
-        return RT_ACC_OK;
-    }
+    for (int i = 0; i < SPARES; i++)
+        if (spare[i].ptr && spare[i].d == d && spare[i].generation == d->generation && spare[i].bytes >= bytes) {
+            *ptr = spare[i].ptr;
+            spare[i].ptr = 0;
+            pthread_mutex_unlock(&spare_mu);
+            return RT_ACC_OK;
+        }
     pthread_mutex_unlock(&spare_mu);
     size_t want = bytes < 4096 ? 4096 : bytes;
     return d->be->alloc(d->dev, want, ptr) ? rt_fault_last()->status : RT_ACC_OK;
@@ -140,16 +143,16 @@ static void scratch_give(rt_device *d, uintptr_t ptr, size_t bytes)
 {
     size_t have = bytes < 4096 ? 4096 : bytes;
     pthread_mutex_lock(&spare_mu);
-    if (!spare.ptr || spare.d != d || spare.generation != d->generation || spare.bytes < have) {
-        uintptr_t old = spare.ptr;
-        int same = spare.d == d && spare.generation == d->generation;
-        spare.d = d;
-        spare.generation = d->generation;
-        spare.ptr = ptr;
-        spare.bytes = have;
+    int slot = -1;
+    for (int i = 0; i < SPARES && slot < 0; i++) /* an empty slot, or one from before a shutdown */
+        if (!spare[i].ptr || (spare[i].d == d && spare[i].generation != d->generation))
+            slot = i;
+    if (slot >= 0) {
+        spare[slot].d = d;
+        spare[slot].generation = d->generation;
+        spare[slot].ptr = ptr;
+        spare[slot].bytes = have;
         pthread_mutex_unlock(&spare_mu);
-        if (old && same)
-            d->be->free(d->dev, old);
         return;
     }
     pthread_mutex_unlock(&spare_mu);
@@ -351,13 +354,18 @@ static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
     if (st)
         return st;
     rt_device *d = L->d;
-    if ((st = d->be->copy_in(d->dev, L->dev, L->host, L->bytes, NULL)))
+    /* in an async queue's task: on its stream, so that queues overlap; the
+     * copy back to pageable memory returns once the kernel is done */
+    void *stream = rt_queue_stream(d);
+    if ((st = d->be->copy_in(d->dev, L->dev, L->host, L->bytes, stream)))
         return st;
     uintptr_t dctx = L->dev + ERR_BYTES;
     void *params[2] = {&dctx, &n};
-    if ((st = rt_cuda_launch(d->dev, L->k->fn, L->grid, (uint32_t)L->k->block, 0, NULL, params)))
+    if ((st = rt_cuda_launch(d->dev, L->k->fn, L->grid, (uint32_t)L->k->block, 0, stream, params)))
         return st;
-    if ((st = d->be->copy_out(d->dev, L->host, L->dev, L->bytes, NULL)))
+    if ((st = d->be->copy_out(d->dev, L->host, L->dev, L->bytes, stream)))
+        return st;
+    if (stream && (st = d->be->stream_sync(d->dev, stream)))
         return st;
     finish(L, ctx, herr);
     return RT_ACC_OK;

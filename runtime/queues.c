@@ -333,6 +333,26 @@ static int32_t copy_task(void *ctx)
     return do_copy(c->d, c->kind, c->dst, c->src, c->bytes, c->stream);
 }
 
+void *rt_queue_stream(rt_device *d)
+{
+    queue *q = tl_queue;
+    if (!q || !d->be->stream_create)
+        return NULL;
+    pthread_mutex_lock(&q->mu);
+    if (!q->stream) {
+        if (d->be->stream_create(d->dev, &q->stream) == RT_ACC_OK) {
+            q->sdev = d;
+        } else { /* the caller then works synchronously: a question, not a failure */
+            rt_fault f;
+            rt_fault_take(&f);
+            rt_fault_clear(&f);
+        }
+    }
+    void *s = q->stream && q->sdev == d ? q->stream : NULL;
+    pthread_mutex_unlock(&q->mu);
+    return s;
+}
+
 int32_t rt_queue_copy(rt_device *d, int32_t async, int32_t kind, uintptr_t dst, uintptr_t src,
                       size_t bytes)
 {

@@ -531,6 +531,11 @@ int32_t rt_queue_submit(int32_t queue, rt_task_fn fn, void *ctx, void (*free_ctx
 int32_t rt_queue_copy(rt_device *d, int32_t queue, int32_t kind, uintptr_t dst, uintptr_t src,
                       size_t bytes);
 
+/* Called from a task of an async queue: that queue's stream on device d
+ * (made if need be), so that GPU work of different queues overlaps; NULL
+ * elsewhere, or when the queue's stream is another device's. */
+void *rt_queue_stream(rt_device *d);
+
 /* The queue an async argument names: RT_ASYNC_NOVAL resolves to the
  * default async queue (which is RT_ASYNC_NOVAL's own queue until
  * acc_set_default_async changes it).  RT_ACC_INVALID for numbers < -2. */

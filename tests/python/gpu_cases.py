@@ -228,6 +228,16 @@ def async_chain(a):
 
 
 @acc
+def spin(x, reps, q):
+    #pragma acc parallel loop num_gangs(2) present(x) async(q)
+    for i in range(x.shape[0]):
+        s = 0.0
+        for k in range(reps):
+            s = s * 0.999 + 1.0
+        x[i] = s
+
+
+@acc
 def where(out):
     #pragma acc parallel loop
     for i in range(out.shape[0]):
@@ -418,6 +428,33 @@ def gpu_only_cases():
         pyacc.acc_copyout(a)
         assert np.array_equal(a, 3 * np.arange(1000.0)) and not acc_is_present(a)
     out["cupy_zero_copy"] = cupy_case
+
+    def overlap_case():
+        # two queues' kernels (two blocks each) run side by side on their streams
+        import time
+        from pyacc.runtime import acc_wait, acc_wait_all
+        x1, x2 = np.zeros(512), np.zeros(512)
+        pyacc.acc_copyin(x1)
+        pyacc.acc_copyin(x2)
+        reps = 2_000_000
+        spin(x1, 1000, 1)
+        spin(x2, 1000, 2)
+        acc_wait_all()
+        t0 = time.perf_counter()
+        spin(x1, reps, 1)
+        acc_wait(1)
+        one = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        spin(x1, reps, 1)
+        spin(x2, reps, 2)
+        acc_wait_all()
+        two = time.perf_counter() - t0
+        pyacc.acc_copyout(x1)
+        pyacc.acc_copyout(x2)
+        # s -> s * 0.999 + 1 converges to 1000 long before 2,000,000 steps
+        assert np.allclose(x1, 1000.0) and np.allclose(x2, 1000.0), (x1[:2], x2[:2])
+        assert one > 0.005 and two < 1.5 * one, (one, two)
+    out["async_queues_overlap"] = overlap_case
     return out
 
 
