@@ -177,6 +177,31 @@ static LLVMValueRef combine(LLVMBuilderRef B, uint8_t aux, LLVMTypeRef t, LLVMVa
     }
 }
 
+/* The value a thread's accumulator starts at: what op leaves unchanged. */
+static LLVMValueRef identity(uint8_t kind, uint8_t aux, LLVMTypeRef t)
+{
+    int op = aux & 0x0f, num = aux >> 4, bits = 8 * (kind & CTX_SIZE_MASK);
+    if (num == CTX_NUM_FLOAT) {
+        switch (op) {
+        case 2: case 8: return LLVMConstReal(t, 1.0);
+        case 3: return LLVMConstReal(t, -__builtin_inf());
+        case 4: return LLVMConstReal(t, __builtin_inf());
+        default: return LLVMConstReal(t, 0.0);
+        }
+    }
+    if (num == CTX_NUM_BOOL) /* + is or, * is and, max or, min and */
+        return LLVMConstInt(t, op == 2 || op == 4 || op == 5 || op == 8, 0);
+    unsigned long long ones = bits == 64 ? ~0ULL : (1ULL << bits) - 1;
+    int sgn = num == CTX_NUM_INT;
+    switch (op) {
+    case 2: case 8: return LLVMConstInt(t, 1, 0);
+    case 3: return LLVMConstInt(t, sgn ? 1ULL << (bits - 1) : 0, 0);           /* the smallest */
+    case 4: return LLVMConstInt(t, sgn ? ones >> 1 : ones, 0);                 /* the largest */
+    case 5: return LLVMConstInt(t, ones, 0);
+    default: return LLVMConstInt(t, 0, 0);
+    }
+}
+
 static LLVMValueRef sreg(LLVMModuleRef m, LLVMBuilderRef B, const char *name)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
@@ -257,10 +282,15 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     LLVMTypeRef i32 = LLVMInt32TypeInContext(C), i64 = LLVMInt64TypeInContext(C), i8 = LLVMInt8TypeInContext(C);
     LLVMTypeRef ptr = LLVMPointerTypeInContext(C, 0);
-    LLVMTypeRef params[2] = {ptr, i64};
-    LLVMValueRef kfn = LLVMAddFunction(m, k->name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 2, 0));
+    /* ctx comes by value, in the launch's parameters (no copy of its own);
+     * `last` is where the last iteration's plain fields go */
+    LLVMTypeRef params[3] = {ptr, i64, ptr};
+    LLVMValueRef kfn = LLVMAddFunction(m, k->name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 3, 0));
     LLVMSetFunctionCallConv(kfn, LLVMPTXKernelCallConv);
-    LLVMValueRef ctx = LLVMGetParam(kfn, 0), n = LLVMGetParam(kfn, 1);
+    LLVMTypeRef ctx_ty = LLVMArrayType2(i8, (uint64_t)k->ctx_size);
+    LLVMAddAttributeAtIndex(kfn, 1, LLVMCreateTypeAttribute(C, LLVMGetEnumAttributeKindForName("byval", 5), ctx_ty));
+    LLVMAddAttributeAtIndex(kfn, 1, LLVMCreateEnumAttribute(C, LLVMGetEnumAttributeKindForName("align", 5), 8));
+    LLVMValueRef ctx = LLVMGetParam(kfn, 0), n = LLVMGetParam(kfn, 1), lastp = LLVMGetParam(kfn, 2);
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, kfn, "entry");
     LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(C, kfn, "loop");
     LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(C, kfn, "run");
@@ -283,8 +313,7 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
             continue;
         LLVMTypeRef t = partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
         acc[f] = LLVMBuildAlloca(B, t, "acc");
-        LLVMValueRef parts = LLVMBuildLoad2(B, ptr, byte_gep(B, C, ctx, k->offsets[f]), "");
-        LLVMBuildStore(B, LLVMBuildLoad2(B, t, parts, "identity"), acc[f]);
+        LLVMBuildStore(B, identity(k->kinds[f], k->kinds[k->nfields + f], t), acc[f]);
         LLVMBuildStore(B, acc[f], byte_gep(B, C, lctx, k->offsets[f]));
     }
     LLVMBuildBr(B, loop);
@@ -325,7 +354,7 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     for (int f = 0; f < k->nfields; f++) /* only plain fields: the others hold this thread's addresses */
         if (k->kinds[f] == 0) {
             int64_t to = f + 1 < k->nfields ? k->offsets[f + 1] : k->ctx_size;
-            LLVMBuildMemCpy(B, byte_gep(B, C, ctx, k->offsets[f]), 1, byte_gep(B, C, lctx, k->offsets[f]), 1,
+            LLVMBuildMemCpy(B, byte_gep(B, C, lastp, k->offsets[f]), 1, byte_gep(B, C, lctx, k->offsets[f]), 1,
                             LLVMConstInt(i64, (unsigned long long)(to - k->offsets[f]), 0));
         }
     LLVMBuildBr(B, end);
@@ -481,6 +510,10 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
         }
         k->nfields = (int)nf;
         k->ctx_size = (int64_t)LLVMABISizeOfType(dl, st);
+        if (k->ctx_size > 4000) { /* it goes in the kernel's parameters: 4 KB */
+            LLVMDisposeTargetData(dl);
+            return refuse(out, "%s", "a loop shares more values than a kernel's parameters hold");
+        }
         for (unsigned f = 0; f < nf; f++) {
             k->kinds[f] = (uint8_t)kb[f];
             k->kinds[nf + f] = (uint8_t)kb[nf + f];

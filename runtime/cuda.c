@@ -74,6 +74,9 @@ static struct {
                              CUstream, void **, void **);
     CUresult (*GetErrorString)(CUresult, const char **);
     CUresult (*PointerGetAttribute)(void *, int, CUdeviceptr);
+    CUresult (*MemHostAlloc)(void **, size_t, unsigned);
+    CUresult (*MemHostGetDevicePointer)(CUdeviceptr *, void *, unsigned);
+    CUresult (*MemFreeHost)(void *);
 } cu;
 
 static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
@@ -126,6 +129,9 @@ static void cu_open(void)
     LOAD(LaunchKernel, "cuLaunchKernel");
     LOAD(GetErrorString, "cuGetErrorString");
     LOAD(PointerGetAttribute, "cuPointerGetAttribute");
+    LOAD(MemHostAlloc, "cuMemHostAlloc");
+    LOAD(MemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2");
+    LOAD(MemFreeHost, "cuMemFreeHost");
 #undef LOAD
     cu.ok = cu.Init(0) == 0;
 }
@@ -402,6 +408,32 @@ int32_t rt_cuda_function(void *dev, void *module, const char *name, void **fn)
         return st;
     CUresult rc = cu.ModuleGetFunction((CUfunction *)fn, module, name);
     return rc ? cu_fail(rc, "cuModuleGetFunction") : RT_ACC_OK;
+}
+
+int32_t rt_cuda_host_alloc(void *dev, size_t bytes, void **host, uintptr_t *dptr)
+{
+    enum { CU_MEMHOSTALLOC_PORTABLE = 1, CU_MEMHOSTALLOC_DEVICEMAP = 2 };
+    int32_t st = enter(dev);
+    if (st)
+        return st;
+    CUresult rc = cu.MemHostAlloc(host, bytes, CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP);
+    if (rc)
+        return cu_fail(rc, "cuMemHostAlloc");
+    CUdeviceptr d = 0;
+    rc = cu.MemHostGetDevicePointer(&d, *host, 0);
+    if (rc) {
+        cu.MemFreeHost(*host);
+        *host = NULL;
+        return cu_fail(rc, "cuMemHostGetDevicePointer");
+    }
+    *dptr = (uintptr_t)d;
+    return RT_ACC_OK;
+}
+
+void rt_cuda_host_free(void *dev, void *host)
+{
+    if (host && enter(dev) == RT_ACC_OK)
+        cu.MemFreeHost(host);
 }
 
 int rt_cuda_is_device(void *dev, uintptr_t p)

@@ -4,20 +4,22 @@
  * The host code jit/gpu.c made calls pyacc_rt_gpu_loop where the host's
  * parallel loop was.  Its ctx holds host addresses; the kernel needs the
  * GPU's.  One launch:
- *   1. lays out a block of device memory: the error record, a copy of ctx
- *      with device addresses in place of host ones, each reduction's
- *      partial results (the identity, then one per thread block) and each
- *      shared cell's value, staged in host memory and copied over at once;
- *   2. finds each array in the present table (data clauses of enclosing
- *      constructs put it there), copying the ones absent in for the launch
- *      (OpenACC's implicit copy of arrays a compute construct uses);
+ *   1. makes a copy of ctx with device addresses in place of host ones,
+ *      passed by value in the kernel's parameters (no copy of its own):
+ *      arrays found in the present table (data clauses of enclosing
+ *      constructs put them there), the ones absent copied in for the launch
+ *      (OpenACC's implicit copy), arrays already in GPU memory (CuPy, ...)
+ *      as they are;
+ *   2. points the error record, each reduction's block results and the
+ *      last iteration's values at a block of page-locked host memory the
+ *      GPU writes directly, so nothing is copied back but shared cells
+ *      (atomics), which live in device memory;
  *   3. runs the kernel over the grid (a grid-stride loop, so the grid is
- *      capped at a few blocks per multiprocessor and each thread takes
- *      several iterations);
- *   4. copies the block back and hands each piece to its host owner: the
- *      first error, the last values (plain fields of ctx), the partial
- *      results folded into partial slot 0 (the host entry combines the
- *      slots as it does after a host loop), the cells' values;
+ *      capped at a few blocks per multiprocessor, or num_gangs blocks), on
+ *      the stream of the async queue whose task calls it, else waited for;
+ *   4. hands the results to their host owners: the first error, the last
+ *      values (plain fields of ctx), the block results folded into partial
+ *      slot 0 (the host entry combines the slots as after a host loop);
  *   5. copies the implicitly copied arrays back and lets them go.
  * A failure of the device is reported through the region's error record
  * (RT_ERR_DEVICE) with the fault left on the calling thread, and nothing
@@ -188,14 +190,66 @@ static void array_span(const char *field, int ndim, int es, uintptr_t *lo, uintp
 
 /* --------------------------------------------------------------- launch */
 
+/* ----------------------------------------------------- result blocks */
+
+/* Page-locked host memory the GPU writes a launch's results to, kept
+ * between launches (allocating it costs far more than a launch). */
+static struct {
+    rt_device *d;
+    uint64_t generation;
+    void *host;
+    uintptr_t dev;
+    size_t bytes;
+} pinned[SPARES];
+
+static int32_t pinned_take(rt_device *d, size_t bytes, void **host, uintptr_t *dev, size_t *have)
+{
+    pthread_mutex_lock(&spare_mu);
+    for (int i = 0; i < SPARES; i++)
+        if (pinned[i].host && pinned[i].d == d && pinned[i].generation == d->generation && pinned[i].bytes >= bytes) {
+            *host = pinned[i].host;
+            *dev = pinned[i].dev;
+            *have = pinned[i].bytes;
+            pinned[i].host = NULL;
+            pthread_mutex_unlock(&spare_mu);
+            return RT_ACC_OK;
+        }
+    pthread_mutex_unlock(&spare_mu);
+    *have = bytes < 65536 ? 65536 : bytes;
+    return rt_cuda_host_alloc(d->dev, *have, host, dev);
+}
+
+static void pinned_give(rt_device *d, void *host, uintptr_t dev, size_t bytes)
+{
+    pthread_mutex_lock(&spare_mu);
+    for (int i = 0; i < SPARES; i++)
+        if (!pinned[i].host || (pinned[i].d == d && pinned[i].generation != d->generation)) {
+            pinned[i].d = d;
+            pinned[i].generation = d->generation;
+            pinned[i].host = host;
+            pinned[i].dev = dev;
+            pinned[i].bytes = bytes;
+            pthread_mutex_unlock(&spare_mu);
+            return;
+        }
+    pthread_mutex_unlock(&spare_mu);
+    rt_cuda_host_free(d->dev, host);
+}
+
+/* --------------------------------------------------------------- launch */
+
 typedef struct launch {
     const rt_gpu_kernel *k;
     rt_device *d;
-    char *host;                 /* staging: the block as the device sees it */
-    size_t bytes;
-    uintptr_t dev;              /* the block on the device */
+    char *pctx;                 /* ctx as the kernel gets it */
+    char *res;                  /* the results block (page-locked) ... */
+    uintptr_t res_dev;          /* ... and its address on the GPU */
+    size_t res_bytes, res_have;
+    char cells[MAX_FIELDS * 16 > 2048 ? 2048 : MAX_FIELDS * 16]; /* shared cells, staged */
+    size_t cell_bytes;
+    uintptr_t dev;              /* device memory for the cells */
     uint32_t grid;
-    size_t at[MAX_FIELDS];      /* where a partials or cell field's data lies in the block */
+    size_t at[MAX_FIELDS];      /* where a partials or cell field's data lies */
     rt_data_item items[MAX_FIELDS]; /* arrays copied for the launch */
     int32_t nitems;
     uint64_t epoch;
@@ -203,7 +257,7 @@ typedef struct launch {
     int64_t gangs;              /* num_gangs, or 0: the grid's blocks */
 } launch;
 
-/* Lays the block out and fills the staging copy; arrays are looked up
+/* Lays the blocks out and makes the kernel's ctx; arrays are looked up
  * (and absent ones copied in). */
 static int32_t prepare(launch *L, const char *ctx, int64_t n)
 {
@@ -215,26 +269,28 @@ static int32_t prepare(launch *L, const char *ctx, int64_t n)
     size_t off = ERR_BYTES + round16((size_t)k->ctx_size);
     for (int f = 0; f < k->nfields; f++) {
         int es = k->kinds[f] & RT_CTX_SIZE_MASK;
-        switch (k->kinds[f] & 0xe0) {
-        case RT_CTX_PARTIALS:
+        if ((k->kinds[f] & 0xe0) == RT_CTX_PARTIALS) {
             L->at[f] = off;
             off += round16((size_t)(1 + L->grid) * (size_t)es);
-            break;
-        case RT_CTX_CELL:
-            L->at[f] = off;
-            off += 16;
-            break;
-        default: break;
+        } else if ((k->kinds[f] & 0xe0) == RT_CTX_CELL && k->kinds[f] != RT_CTX_UNSUPPORTED) {
+            if (L->cell_bytes + 16 > sizeof L->cells)
+                return rt_fail(RT_ACC_INVALID, "a GPU loop with more than %d shared cells", (int)(sizeof L->cells / 16));
+            L->at[f] = L->cell_bytes;
+            L->cell_bytes += 16;
         }
     }
-    L->bytes = off;
-    L->host = calloc(1, off);
-    if (!L->host)
+    L->res_bytes = off;
+    L->pctx = malloc((size_t)k->ctx_size);
+    if (!L->pctx)
         return rt_fail(RT_ACC_NO_MEMORY, "out of memory staging a GPU launch");
-    char *dctx = L->host + ERR_BYTES;
+    char *dctx = L->pctx;
     memcpy(dctx, ctx, (size_t)k->ctx_size);
-    int32_t st = scratch_take(L->d, off, &L->dev);
+    int32_t st = pinned_take(L->d, off, (void **)&L->res, &L->res_dev, &L->res_have);
     if (st)
+        return st;
+    memset(L->res, 0, ERR_BYTES);
+    memcpy(L->res + ERR_BYTES, ctx, (size_t)k->ctx_size);
+    if (L->cell_bytes && (st = scratch_take(L->d, L->cell_bytes, &L->dev)))
         return st;
     /* arrays: present ones in place, the rest copied in for the launch;
      * absent arrays whose bytes overlap (views of one array) go over as
@@ -304,16 +360,18 @@ static int32_t prepare(launch *L, const char *ctx, int64_t n)
                 memcpy(dctx + k->offsets[f], &dp, sizeof dp);
             }
     }
-    /* the rest: the error record, partial results, cells */
+    /* the rest: the error record, block results, cells */
     for (int f = 0; f < k->nfields; f++) {
         int es = k->kinds[f] & RT_CTX_SIZE_MASK;
         void *hp;
         memcpy(&hp, ctx + k->offsets[f], sizeof hp);
         uintptr_t dp;
         if (k->kinds[f] == RT_CTX_ERR) {
-            dp = L->dev;
-        } else if ((k->kinds[f] & 0xe0) == RT_CTX_PARTIALS || (k->kinds[f] & 0xe0) == RT_CTX_CELL) {
-            memcpy(L->host + L->at[f], hp, (size_t)es); /* the identity (partial slot 0), the cell's value */
+            dp = L->res_dev;
+        } else if ((k->kinds[f] & 0xe0) == RT_CTX_PARTIALS) {
+            dp = L->res_dev + L->at[f];
+        } else if ((k->kinds[f] & 0xe0) == RT_CTX_CELL && k->kinds[f] != RT_CTX_UNSUPPORTED) {
+            memcpy(L->cells + L->at[f], hp, (size_t)es);
             dp = L->dev + L->at[f];
         } else {
             continue;
@@ -327,23 +385,23 @@ static int32_t prepare(launch *L, const char *ctx, int64_t n)
 static void finish(launch *L, char *ctx, rt_error *herr)
 {
     const rt_gpu_kernel *k = L->k;
-    const rt_error *derr = (const rt_error *)L->host;
+    const rt_error *derr = (const rt_error *)L->res;
     if (derr->kind && herr && !herr->kind)
         *herr = *derr;
-    const char *dctx = L->host + ERR_BYTES;
+    const char *last = L->res + ERR_BYTES;
     for (int f = 0; f < k->nfields; f++) {
         int es = k->kinds[f] & RT_CTX_SIZE_MASK;
         int64_t end = f + 1 < k->nfields ? k->offsets[f + 1] : k->ctx_size;
         void *hp;
         memcpy(&hp, ctx + k->offsets[f], sizeof hp);
         if (k->kinds[f] == RT_CTX_PLAIN) {
-            memcpy(ctx + k->offsets[f], dctx + k->offsets[f], (size_t)(end - k->offsets[f]));
+            memcpy(ctx + k->offsets[f], last + k->offsets[f], (size_t)(end - k->offsets[f]));
         } else if ((k->kinds[f] & 0xe0) == RT_CTX_PARTIALS) {
-            const char *parts = L->host + L->at[f];
+            const char *parts = L->res + L->at[f];
             for (uint32_t b = 0; b < L->grid; b++)
                 fold(k->kinds[k->nfields + f], es, hp, parts + (size_t)(1 + b) * (size_t)es);
-        } else if ((k->kinds[f] & 0xe0) == RT_CTX_CELL) {
-            memcpy(hp, L->host + L->at[f], (size_t)es);
+        } else if ((k->kinds[f] & 0xe0) == RT_CTX_CELL && k->kinds[f] != RT_CTX_UNSUPPORTED) {
+            memcpy(hp, L->cells + L->at[f], (size_t)es);
         }
     }
 }
@@ -354,18 +412,17 @@ static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
     if (st)
         return st;
     rt_device *d = L->d;
-    /* in an async queue's task: on its stream, so that queues overlap; the
-     * copy back to pageable memory returns once the kernel is done */
+    /* in an async queue's task: on its stream, so that queues overlap */
     void *stream = rt_queue_stream(d);
-    if ((st = d->be->copy_in(d->dev, L->dev, L->host, L->bytes, stream)))
+    if (L->cell_bytes && (st = d->be->copy_in(d->dev, L->dev, L->cells, L->cell_bytes, stream)))
         return st;
-    uintptr_t dctx = L->dev + ERR_BYTES;
-    void *params[2] = {&dctx, &n};
+    uintptr_t last = L->res_dev + ERR_BYTES;
+    void *params[3] = {L->pctx, &n, &last};
     if ((st = rt_cuda_launch(d->dev, L->k->fn, L->grid, (uint32_t)L->k->block, 0, stream, params)))
         return st;
-    if ((st = d->be->copy_out(d->dev, L->host, L->dev, L->bytes, stream)))
-        return st;
     if (stream && (st = d->be->stream_sync(d->dev, stream)))
+        return st;
+    if (L->cell_bytes && (st = d->be->copy_out(d->dev, L->cells, L->dev, L->cell_bytes, NULL)))
         return st;
     finish(L, ctx, herr);
     return RT_ACC_OK;
@@ -400,8 +457,10 @@ void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64
         rt_fault_take(&keep);
     }
     if (L.dev)
-        scratch_give(L.d, L.dev, L.bytes);
-    free(L.host);
+        scratch_give(L.d, L.dev, L.cell_bytes);
+    if (L.res)
+        pinned_give(L.d, L.res, L.res_dev, L.res_have);
+    free(L.pctx);
     if (st) {
         rt_fault_put(&keep);
         if (herr)

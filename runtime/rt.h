@@ -286,6 +286,11 @@ int32_t rt_cuda_target(void *dev, int32_t *cc_major, int32_t *cc_minor, int32_t 
 int32_t rt_cuda_load(void *dev, const char *ptx, void **module, char *log, size_t loglen);
 void rt_cuda_unload(void *dev, void *module);
 int32_t rt_cuda_function(void *dev, void *module, const char *name, void **fn);
+/* Page-locked host memory the GPU reads and writes directly (*dptr its
+ * address there): results of a launch need no copy back. */
+int32_t rt_cuda_host_alloc(void *dev, size_t bytes, void **host, uintptr_t *dptr);
+void rt_cuda_host_free(void *dev, void *host);
+
 /* Whether p is memory the GPU's kernels can use in place (device or
  * managed memory: an array of CuPy, PyTorch, Numba's CUDA target). */
 int rt_cuda_is_device(void *dev, uintptr_t p);
