@@ -78,7 +78,10 @@ static int native_intrinsic(const char *name)
                                      "llvm.abs.",      "llvm.expect.", "llvm.lifetime.", "llvm.memcpy.",
                                      "llvm.memset.",   "llvm.sadd.with.overflow.", "llvm.ssub.with.overflow.",
                                      "llvm.smul.with.overflow.", "llvm.assume", "llvm.nvvm.", "llvm.ctpop.",
-                                     "llvm.ctlz.",     "llvm.cttz.",   "llvm.fshl.",    "llvm.fshr."};
+                                     "llvm.ctlz.",     "llvm.cttz.",   "llvm.fshl.",    "llvm.fshr.",
+                                     "llvm.fptosi.sat.", "llvm.fptoui.sat.", "llvm.umul.with.overflow.",
+                                     "llvm.uadd.with.overflow.", "llvm.usub.with.overflow.", "llvm.bitreverse.",
+                                     "llvm.bswap."};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (strncmp(name, ok[i], strlen(ok[i])) == 0)
             return 1;
