@@ -367,6 +367,36 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     return kfn;
 }
 
+/* frem as libdevice's fmod: NVPTX lowers frem as a - b * trunc(a / b),
+ * which is not exact (1e300 % 1e-300 overflows), while fmod is. */
+static void exact_frem(LLVMModuleRef m, LLVMValueRef f)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+        for (LLVMValueRef in = LLVMGetFirstInstruction(bb), next; in; in = next) {
+            next = LLVMGetNextInstruction(in);
+            if (LLVMGetInstructionOpcode(in) != LLVMFRem)
+                continue;
+            LLVMTypeRef t = LLVMTypeOf(in);
+            LLVMTypeKind k = LLVMGetTypeKind(t);
+            if (k != LLVMDoubleTypeKind && k != LLVMFloatTypeKind)
+                continue; /* vectors do not reach here: the bodies are not vectorised for the GPU */
+            const char *name = k == LLVMDoubleTypeKind ? "__nv_fmod" : "__nv_fmodf";
+            LLVMTypeRef pt[2] = {t, t};
+            LLVMTypeRef fty = LLVMFunctionType(t, pt, 2, 0);
+            LLVMValueRef fn = LLVMGetNamedFunction(m, name);
+            if (!fn)
+                fn = LLVMAddFunction(m, name, fty);
+            LLVMPositionBuilderBefore(B, in);
+            LLVMValueRef args[2] = {LLVMGetOperand(in, 0), LLVMGetOperand(in, 1)};
+            LLVMValueRef call = LLVMBuildCall2(B, fty, fn, args, 2, "");
+            LLVMReplaceAllUsesWith(in, call);
+            LLVMInstructionEraseFromParent(in);
+        }
+    LLVMDisposeBuilder(B);
+}
+
 /* Marks in keep every function f calls, transitively. */
 static void keep_callees(LLVMValueRef f, LLVMValueRef *keep, int *nkeep, int cap)
 {
@@ -387,7 +417,23 @@ static void keep_callees(LLVMValueRef f, LLVMValueRef *keep, int *nkeep, int cap
 
 /* Builds the device module in out from a clone of m, whose bodies (in
  * out->kernels order) are given; 0, or 1 refused (out->why). */
-static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_parts *out)
+/* serial(slots, err): the whole entry, on one GPU thread. */
+static void make_serial_kernel(LLVMModuleRef m, LLVMValueRef entry, const char *name)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(C, 0);
+    LLVMTypeRef params[2] = {ptr, ptr};
+    LLVMValueRef kfn = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 2, 0));
+    LLVMSetFunctionCallConv(kfn, LLVMPTXKernelCallConv);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, kfn, "entry"));
+    LLVMValueRef args[2] = {LLVMGetParam(kfn, 0), LLVMGetParam(kfn, 1)};
+    LLVMBuildCall2(B, LLVMGlobalGetValueType(entry), entry, args, 2, ""); /* its status is in err */
+    LLVMBuildRetVoid(B);
+    LLVMDisposeBuilder(B);
+}
+
+static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_parts *out, int serial)
 {
     LLVMModuleRef d = LLVMCloneModule(m);
     out->device_module = d;
@@ -416,6 +462,8 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
         if (!LLVMGetFirstUse(g))
             LLVMDeleteGlobal(g);
     }
+    for (int i = 0; i < nkeep; i++)
+        exact_frem(d, keep[i]);
     /* what the bodies call from outside: device forms, or a refusal */
     for (LLVMValueRef f = LLVMGetFirstFunction(d), next; f; f = next) {
         next = LLVMGetNextFunction(f);
@@ -461,7 +509,10 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
         size_t n;
         LLVMValueRef f = LLVMGetNamedFunction(d, LLVMGetValueName2(bodies[i], &n));
         snprintf(out->kernels[i].name, sizeof out->kernels[i].name, "pyacc_k%d", i);
-        make_kernel(d, f, &out->kernels[i]);
+        if (serial)
+            make_serial_kernel(d, f, out->kernels[i].name);
+        else
+            make_kernel(d, f, &out->kernels[i]);
     }
     return 0;
 }
@@ -532,7 +583,7 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
         }
     }
     LLVMDisposeTargetData(dl);
-    if (device_module(m, bodies, nc, out))
+    if (device_module(m, bodies, nc, out, 0))
         return 1;
     /* the host's entry: launches instead of markers */
     LLVMContextRef C = LLVMGetModuleContext(m);
@@ -560,6 +611,26 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
     }
     LLVMDisposeBuilder(B);
     return 0;
+}
+
+int jit_gpu_serial(void *module, const char *symbol, jit_gpu_parts *out, char *err, size_t errlen)
+{
+    LLVMModuleRef m = (LLVMModuleRef)module;
+    memset(out, 0, sizeof *out);
+    LLVMValueRef marker = LLVMGetNamedFunction(m, "pyacc.parallel_loop");
+    if (marker && LLVMGetFirstUse(marker))
+        return refuse(out, "%s", "it has parallel loops");
+    LLVMValueRef entry = LLVMGetNamedFunction(m, symbol);
+    if (!entry)
+        return refuse(out, "%s: the entry went missing", symbol);
+    out->nkernels = 1;
+    out->kernels = calloc(1, sizeof *out->kernels);
+    if (!out->kernels) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    out->kernels[0].serial = 1;
+    return device_module(m, &entry, 1, out, 1);
 }
 
 void jit_gpu_info_symbol(const char *symbol, int i, char *buf, size_t n)

@@ -128,6 +128,7 @@ typedef struct jit_gpu_kernel {
     uint8_t kinds[2 * JIT_GPU_MAX_FIELDS]; /* rt.h's RT_CTX_* of each field, then the second bytes */
     int64_t offsets[JIT_GPU_MAX_FIELDS];   /* each field's byte offset */
     int32_t ndims[JIT_GPU_MAX_FIELDS];     /* an array field's dimensions */
+    int32_t serial;                        /* the whole entry, kernel(slots, err), one thread */
 } jit_gpu_kernel;
 typedef struct jit_gpu_parts {
     void *device_module; /* owned until handed to jit_nvptx_compile (then set NULL) */
@@ -137,6 +138,12 @@ typedef struct jit_gpu_parts {
 } jit_gpu_parts;
 int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *out, char *err, size_t errlen);
 void jit_gpu_info_symbol(const char *symbol, int i, char *buf, size_t n);
+
+/* A region with no parallel loop (serial, kernels of seq loops), whose
+ * entry is `symbol`, for one GPU thread: the device module in out holds
+ * the entry behind one kernel pyacc_k0(slots, err) (kernels[0].serial);
+ * the module itself is untouched.  0; 1 refused (why); -1 error. */
+int jit_gpu_serial(void *module, const char *symbol, jit_gpu_parts *out, char *err, size_t errlen);
 void jit_gpu_parts_free(jit_gpu_parts *s);
 
 /* ------------------------------------------------------------- the cache

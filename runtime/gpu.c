@@ -257,6 +257,73 @@ typedef struct launch {
     int64_t gangs;              /* num_gangs, or 0: the grid's blocks */
 } launch;
 
+/* The device addresses dev[] of n arrays, each given by the bytes
+ * [lo, hi) it spans and its data pointer: present ones in place, arrays in
+ * GPU memory (CuPy, ...) as they are, the rest copied in for the launch
+ * (OpenACC's implicit copy; arrays whose bytes overlap, views of one
+ * array, go over as one range, their union).  Empty arrays get 0. */
+static int32_t map_arrays(launch *L, int n, const uintptr_t *lo, const uintptr_t *hi, const uintptr_t *data,
+                          uintptr_t *dev)
+{
+    uintptr_t lo_of[MAX_FIELDS], hi_of[MAX_FIELDS];
+    int item_of[MAX_FIELDS];
+    int cnt = 0;
+    for (int a = 0; a < n; a++) {
+        item_of[a] = -1;
+        dev[a] = 0;
+        if (hi[a] == lo[a])
+            continue;
+        if (rt_is_present(L->d, (const void *)lo[a], hi[a] - lo[a])) {
+            dev[a] = rt_deviceptr(L->d, (const void *)data[a]);
+            continue;
+        }
+        if (rt_cuda_is_device(L->d->dev, lo[a])) {
+            dev[a] = data[a];
+            continue;
+        }
+        lo_of[cnt] = lo[a];
+        hi_of[cnt] = hi[a];
+        item_of[a] = cnt++;
+    }
+    /* merge ranges that overlap until none do (a handful of arrays) */
+    int into[MAX_FIELDS], slot[MAX_FIELDS], merged = 1;
+    for (int i = 0; i < cnt; i++)
+        into[i] = i;
+    while (merged) {
+        merged = 0;
+        for (int i = 0; i < cnt; i++)
+            for (int j = i + 1; j < cnt; j++)
+                if (into[i] == i && into[j] == j && lo_of[i] < hi_of[j] && lo_of[j] < hi_of[i]) {
+                    lo_of[i] = lo_of[i] < lo_of[j] ? lo_of[i] : lo_of[j];
+                    hi_of[i] = hi_of[i] > hi_of[j] ? hi_of[i] : hi_of[j];
+                    into[j] = i;
+                    merged = 1;
+                }
+    }
+    L->nitems = 0;
+    for (int i = 0; i < cnt; i++)
+        if (into[i] == i) {
+            slot[i] = L->nitems;
+            L->items[L->nitems++] = (rt_data_item){
+                .host = (const void *)lo_of[i], .bytes = hi_of[i] - lo_of[i], .clause = RT_CLAUSE_COPY};
+        }
+    if (!L->nitems)
+        return RT_ACC_OK;
+    int32_t st = rt_data_enter(L->d, L->items, L->nitems, RT_ASYNC_SYNC, &L->epoch);
+    if (st)
+        return st;
+    L->entered = 1;
+    for (int a = 0; a < n; a++)
+        if (item_of[a] >= 0) {
+            int root = item_of[a];
+            while (into[root] != root)
+                root = into[root];
+            const rt_data_item *it = &L->items[slot[root]];
+            dev[a] = it->dev + (data[a] - (uintptr_t)it->host);
+        }
+    return RT_ACC_OK;
+}
+
 /* Lays the blocks out and makes the kernel's ctx; arrays are looked up
  * (and absent ones copied in). */
 static int32_t prepare(launch *L, const char *ctx, int64_t n)
@@ -292,74 +359,20 @@ static int32_t prepare(launch *L, const char *ctx, int64_t n)
     memcpy(L->res + ERR_BYTES, ctx, (size_t)k->ctx_size);
     if (L->cell_bytes && (st = scratch_take(L->d, L->cell_bytes, &L->dev)))
         return st;
-    /* arrays: present ones in place, the rest copied in for the launch;
-     * absent arrays whose bytes overlap (views of one array) go over as
-     * one range, their union */
-    uintptr_t lo_of[MAX_FIELDS], hi_of[MAX_FIELDS];
-    int item_of[MAX_FIELDS];
+    /* arrays */
+    uintptr_t lo[MAX_FIELDS] = {0}, hi[MAX_FIELDS] = {0}, data[MAX_FIELDS] = {0}, dev[MAX_FIELDS];
+    int field[MAX_FIELDS], na = 0;
     for (int f = 0; f < k->nfields; f++) {
-        item_of[f] = -1;
         if ((k->kinds[f] & 0xe0) != RT_CTX_ARRAY || k->kinds[f] == RT_CTX_UNSUPPORTED)
             continue;
-        uintptr_t lo, hi;
-        array_span(ctx + k->offsets[f], k->ndims[f], k->kinds[f] & RT_CTX_SIZE_MASK, &lo, &hi);
-        if (hi == lo) {
-            memset(dctx + k->offsets[f], 0, sizeof(uintptr_t));
-            continue;
-        }
-        if (rt_is_present(L->d, (const void *)lo, hi - lo)) {
-            uintptr_t host;
-            memcpy(&host, ctx + k->offsets[f], sizeof host);
-            uintptr_t dp = rt_deviceptr(L->d, (const void *)host);
-            memcpy(dctx + k->offsets[f], &dp, sizeof dp);
-            continue;
-        }
-        if (rt_cuda_is_device(L->d->dev, lo)) /* already on the GPU (CuPy, ...): used in place */
-            continue;
-        lo_of[L->nitems] = lo;
-        hi_of[L->nitems] = hi;
-        item_of[f] = L->nitems++;
+        array_span(ctx + k->offsets[f], k->ndims[f], k->kinds[f] & RT_CTX_SIZE_MASK, &lo[na], &hi[na]);
+        memcpy(&data[na], ctx + k->offsets[f], sizeof data[na]);
+        field[na++] = f;
     }
-    /* merge ranges that overlap until none do (a handful of arrays) */
-    int cnt = L->nitems, merged = 1;
-    int into[MAX_FIELDS];
-    for (int i = 0; i < cnt; i++)
-        into[i] = i;
-    while (merged) {
-        merged = 0;
-        for (int i = 0; i < cnt; i++)
-            for (int j = i + 1; j < cnt; j++)
-                if (into[i] == i && into[j] == j && lo_of[i] < hi_of[j] && lo_of[j] < hi_of[i]) {
-                    lo_of[i] = lo_of[i] < lo_of[j] ? lo_of[i] : lo_of[j];
-                    hi_of[i] = hi_of[i] > hi_of[j] ? hi_of[i] : hi_of[j];
-                    into[j] = i;
-                    merged = 1;
-                }
-    }
-    int slot[MAX_FIELDS];
-    L->nitems = 0;
-    for (int i = 0; i < cnt; i++)
-        if (into[i] == i) {
-            slot[i] = L->nitems;
-            L->items[L->nitems++] = (rt_data_item){
-                .host = (const void *)lo_of[i], .bytes = hi_of[i] - lo_of[i], .clause = RT_CLAUSE_COPY};
-        }
-    if (L->nitems) {
-        if ((st = rt_data_enter(L->d, L->items, L->nitems, RT_ASYNC_SYNC, &L->epoch)))
-            return st;
-        L->entered = 1;
-        for (int f = 0; f < k->nfields; f++)
-            if (item_of[f] >= 0) {
-                int root = item_of[f];
-                while (into[root] != root)
-                    root = into[root];
-                const rt_data_item *it = &L->items[slot[root]];
-                uintptr_t host;
-                memcpy(&host, ctx + k->offsets[f], sizeof host);
-                uintptr_t dp = it->dev + (host - (uintptr_t)it->host);
-                memcpy(dctx + k->offsets[f], &dp, sizeof dp);
-            }
-    }
+    if ((st = map_arrays(L, na, lo, hi, data, dev)))
+        return st;
+    for (int i = 0; i < na; i++)
+        memcpy(dctx + k->offsets[field[i]], &dev[i], sizeof dev[i]);
     /* the rest: the error record, block results, cells */
     for (int f = 0; f < k->nfields; f++) {
         int es = k->kinds[f] & RT_CTX_SIZE_MASK;
@@ -431,7 +444,7 @@ static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
 void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel,
                        int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds)
 {
-    if (max_threads == 1) { /* the local thread, on the host's data */
+    if (max_threads < 0) { /* the local thread (if(false), self), on the host's data */
         pyacc_rt_launch(body, ctx, n, min_parallel, 1, flags, slots, kinds);
         return;
     }
@@ -441,7 +454,7 @@ void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64
             memcpy(&herr, (char *)ctx + k->offsets[f], sizeof herr);
     if (n <= 0)
         return;
-    launch L = {.k = k, .d = k->dev, .gangs = max_threads > 1 ? max_threads : 0};
+    launch L = {.k = k, .d = k->dev, .gangs = max_threads > 0 ? max_threads : 0};
     int32_t st;
     if (!L.d->ready || L.d->generation != k->generation)
         st = rt_fail(RT_ACC_DEVICE, "the GPU this region was compiled for was shut down (acc_shutdown)");
@@ -466,4 +479,93 @@ void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64
         if (herr)
             pyacc_rt_error(herr, RT_ERR_DEVICE, 0, k->line, 0, 0, st, 0);
     }
+}
+
+/* ------------------------------------------------------ serial regions */
+
+/* An array argument's description, as the frontend passes it
+ * (fe_arraydesc: strides in bytes). */
+typedef struct serial_desc {
+    uintptr_t data;
+    int64_t shape[RT_SERIAL_NDIM];
+    int64_t strides[RT_SERIAL_NDIM];
+} serial_desc;
+
+int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int32_t nslots, const int32_t *arg_bytes,
+                      const int32_t *ndims, rt_error *err)
+{
+    launch L = {.k = k, .d = k->dev};
+    int32_t st = RT_ACC_OK;
+    size_t descs = ERR_BYTES + round16((size_t)nslots * 8);
+    size_t bytes = descs + (size_t)nargs * sizeof(serial_desc);
+    uintptr_t lo[MAX_FIELDS] = {0}, hi[MAX_FIELDS] = {0}, data[MAX_FIELDS] = {0}, dev[MAX_FIELDS];
+    int arg[MAX_FIELDS], na = 0;
+    if (!L.d->ready || L.d->generation != k->generation)
+        st = rt_fail(RT_ACC_DEVICE, "the GPU this region was compiled for was shut down (acc_shutdown)");
+    else if (nargs > MAX_FIELDS)
+        st = rt_fail(RT_ACC_INVALID, "a GPU region with %d arguments (at most %d)", (int)nargs, MAX_FIELDS);
+    else
+        st = pinned_take(L.d, bytes, (void **)&L.res, &L.res_dev, &L.res_have);
+    if (!st) {
+        /* the block the GPU thread reads and writes: error, slots, descriptions */
+        memset(L.res, 0, ERR_BYTES);
+        int64_t *dslots = (int64_t *)(L.res + ERR_BYTES);
+        serial_desc *dd = (serial_desc *)(L.res + descs);
+        memcpy(dslots, slots, (size_t)nslots * 8);
+        for (int i = 0; i < nargs; i++) {
+            if (arg_bytes[i] <= 0)
+                continue;
+            const serial_desc *hd = (const serial_desc *)(uintptr_t)slots[i];
+            dd[i] = *hd;
+            dslots[i] = (int64_t)(L.res_dev + descs + (size_t)i * sizeof(serial_desc));
+            int64_t below = 0, above = 0;
+            int empty = 0;
+            for (int d = 0; d < ndims[i]; d++) {
+                if (hd->shape[d] <= 0)
+                    empty = 1;
+                int64_t reach = (hd->shape[d] - 1) * hd->strides[d];
+                if (reach < 0)
+                    below += reach;
+                else
+                    above += reach;
+            }
+            lo[na] = empty ? hd->data : hd->data + (uintptr_t)below;
+            hi[na] = empty ? hd->data : hd->data + (uintptr_t)above + (uintptr_t)arg_bytes[i];
+            data[na] = hd->data;
+            arg[na++] = i;
+        }
+        st = map_arrays(&L, na, lo, hi, data, dev);
+        for (int i = 0; i < na && !st; i++)
+            dd[arg[i]].data = dev[i];
+    }
+    if (!st) {
+        void *stream = rt_queue_stream(L.d);
+        uintptr_t ds = L.res_dev + ERR_BYTES, de = L.res_dev;
+        void *params[2] = {&ds, &de};
+        st = rt_cuda_launch(L.d->dev, k->fn, 1, 1, 0, stream, params);
+        if (!st && stream)
+            st = L.d->be->stream_sync(L.d->dev, stream);
+    }
+    if (!st) { /* the results, and the bound mask and kinds after them */
+        memcpy(slots + nargs, L.res + ERR_BYTES + (size_t)nargs * 8, (size_t)(nslots - nargs) * 8);
+        const rt_error *derr = (const rt_error *)L.res;
+        if (derr->kind && err && !err->kind)
+            *err = *derr;
+    }
+    rt_fault keep = {0};
+    if (st)
+        rt_fault_take(&keep);
+    if (L.entered && rt_data_exit(L.d, L.items, L.nitems, RT_ASYNC_SYNC, L.epoch) && !st) {
+        st = rt_fault_last()->status;
+        rt_fault_take(&keep);
+    }
+    if (L.res)
+        pinned_give(L.d, L.res, L.res_dev, L.res_have);
+    if (st) {
+        rt_fault_put(&keep);
+        if (err)
+            pyacc_rt_error(err, RT_ERR_DEVICE, 0, k->line, 0, 0, st, 0);
+        return RT_ERR_DEVICE;
+    }
+    return err ? err->kind : 0;
 }

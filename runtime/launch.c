@@ -28,7 +28,7 @@ void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel
     if (n <= 0)
         return;
     int32_t tids = slots > INT32_MAX ? INT32_MAX : slots < 1 ? 1 : (int32_t)slots;
-    if (max_threads == 1) { /* the local thread */
+    if (max_threads == 1 || max_threads < 0) { /* one gang, or the local thread (if(false), self) */
         body(ctx, 0, n, 0);
         return;
     }

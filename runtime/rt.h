@@ -105,8 +105,8 @@ int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t file, int32_t line, 
 
 /* --------------------------------------------------------------- launch */
 
-/* A compute region's parallel loop: max_threads 0 uses the pool, 1 runs on
- * the calling thread (if(false), self), g > 1 makes g gangs (num_gangs).
+/* A compute region's parallel loop: max_threads 0 uses the pool, -1 (if(false),
+ * self) or 1 runs on the calling thread, g > 1 makes g gangs (num_gangs).
  * The body's tids stay below slots.  flags: RT_LAUNCH_BALANCE lets the pool
  * balance uneven work; RT_LAUNCH_PIECES also makes tid the piece's index
  * (slots then counts RT_PIECES per thread). */
@@ -323,10 +323,22 @@ typedef struct rt_gpu_kernel {
 } rt_gpu_kernel;
 
 /* The launch's arguments after k are the host launch's (pyacc_rt_launch):
- * max_threads 1 (if(false), self) runs the body on the calling thread
- * instead; max_threads > 1 (num_gangs) gives the grid's blocks. */
+ * max_threads < 0 (if(false), self) runs the body on the calling thread
+ * instead; max_threads > 0 (num_gangs) gives the grid's blocks. */
 void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel,
                        int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds);
+
+/* A region with no parallel loop on the GPU: its entry run by one thread
+ * (k a serial kernel).  slots as the host entry takes them; arg_bytes[i]
+ * > 0 marks an array argument (its element size, ndims[i] its
+ * dimensions) whose description (the frontend's fe_arraydesc: data,
+ * RT_SERIAL_NDIM shapes, as many strides in bytes) slots[i] points to.
+ * The results come back into slots[nargs, nslots).  Returns the entry's
+ * status (an rt_error kind, err filled), RT_ERR_DEVICE when the GPU
+ * failed. */
+#define RT_SERIAL_NDIM 4
+int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int32_t nslots, const int32_t *arg_bytes,
+                      const int32_t *ndims, rt_error *err);
 
 /* The current device, initialised: made on the first call from
  * ACC_DEVICE_TYPE and ACC_DEVICE_NUM (read then, once), or from

@@ -75,14 +75,15 @@ void pyext_gpu_code_free(pyext_gpu_code *c)
     free(c);
 }
 
-int pyext_gpu_build(jit_host *h, void *module, const char *symbol, rt_device *d, int line, pyext_gpu_code **code,
-                    char **ptx, char *why, size_t whylen)
+int pyext_gpu_build(jit_host *h, void *module, const char *symbol, int serial, rt_device *d, int line,
+                    pyext_gpu_code **code, char **ptx, char *why, size_t whylen)
 {
     *code = NULL;
     *ptx = NULL;
     jit_gpu_parts parts;
     char err[512];
-    int rc = jit_gpu_split(h, module, symbol, &parts, err, sizeof err);
+    int rc = serial ? jit_gpu_serial(module, symbol, &parts, err, sizeof err)
+                    : jit_gpu_split(h, module, symbol, &parts, err, sizeof err);
     if (rc) {
         snprintf(why, whylen, "%s", rc > 0 ? parts.why : err);
         jit_gpu_parts_free(&parts);
@@ -121,6 +122,8 @@ int pyext_gpu_build(jit_host *h, void *module, const char *symbol, rt_device *d,
  * can trust: fields inside ctx, in order, of known kinds. */
 static int kernel_ok(const jit_gpu_kernel *k)
 {
+    if (k->serial) /* kernel(slots, err): nothing to describe */
+        return k->nfields == 0 && memchr(k->name, 0, sizeof k->name) != NULL;
     if (k->nfields < 0 || k->nfields > JIT_GPU_MAX_FIELDS || k->ctx_size <= 0 || k->ctx_size > (1 << 20) ||
         memchr(k->name, 0, sizeof k->name) == NULL)
         return 0;
@@ -210,7 +213,7 @@ fail:
 
 int pyext_gpu_bind(pyext_gpu_code *c, jit_host *h, const char *symbol, char *why, size_t whylen)
 {
-    for (int i = 0; i < c->nkernels; i++) {
+    for (int i = 0; i < c->nkernels && !c->kernels[i].serial; i++) {
         char name[160];
         jit_gpu_info_symbol(symbol, i, name, sizeof name);
         const rt_gpu_kernel **slot = jit_host_lookup(h, name);
@@ -268,4 +271,16 @@ int pyext_gpu_sync(rt_device *d, const fe_argtype *sig, const pyext_arg *a, int 
         return -1;
     }
     return 0;
+}
+
+int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_arg *a, int n, int nslots,
+                         int64_t *slots, rt_error *err)
+{
+    int32_t bytes[RG_MAXARGS], ndims[RG_MAXARGS];
+    for (int i = 0; i < n; i++) {
+        int arr = sig[i].kind == FE_ARG_ARRAY;
+        bytes[i] = arr ? (int32_t)a[i].itemsize : 0;
+        ndims[i] = arr ? sig[i].ndim : 0;
+    }
+    return rt_gpu_serial(&c->infos[0], slots, n, nslots, bytes, ndims, err);
 }

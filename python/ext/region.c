@@ -561,6 +561,23 @@ static void store_entry(rg_region *r, const rg_entry *e, const char *key, const 
 
 /* Lowers and compiles the region for sig under the entry name symbol,
  * saving it to the disk cache under key (NULL: not cached). */
+/* Whether what a call passes and gets back can live in GPU memory: lists
+ * and tuples are the interpreter's objects, copied in host memory. */
+static int serial_ok(rg_region *r, const fe_argtype *sig, const fe_result *res, char *why, size_t n)
+{
+    for (int i = 0; i < r->pc.code.nargs; i++)
+        if (sig[i].kind == FE_ARG_LIST || sig[i].kind == FE_ARG_LIST_OUT) {
+            snprintf(why, n, "it is given a list or tuple, which stays on the host");
+            return 0;
+        }
+    for (int o = 0; o < r->nouts; o++)
+        if (res->outtypes[o].kind == FE_ARG_TUPLE) {
+            snprintf(why, n, "it gives back a tuple, which is made on the host");
+            return 0;
+        }
+    return 1;
+}
+
 /* Makes res's module host code launching its loops on gpu (*gcode), or,
  * when the region cannot run there, leaves it for the host after one
  * warning (*gcode NULL).  -1 with an exception set. */
@@ -569,12 +586,14 @@ static int gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, fe_res
 {
     char why[600] = "";
     char *ptx = NULL;
-    int g = 1;
-    if (res->host_elements)
+    int g = 1, serial = res->nparallel == 0;
+    if (!serial && res->host_elements)
         snprintf(why, sizeof why, "code outside its parallel loops reads or writes array elements");
+    else if (!serial_ok(r, sig, res, why, sizeof why))
+        ;
     else {
         Py_BEGIN_ALLOW_THREADS
-        g = pyext_gpu_build(host, res->module, symbol, gpu, r->loc.line, gcode, &ptx, why, sizeof why);
+        g = pyext_gpu_build(host, res->module, symbol, serial, gpu, r->loc.line, gcode, &ptx, why, sizeof why);
         Py_END_ALLOW_THREADS
     }
     if (ptx && keep_ptx(r, sig, ptx) < 0) {
@@ -1049,9 +1068,16 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     rt_error err = {0};
     int32_t rc;
     rg_fn fn = e->fn;
-    Py_BEGIN_ALLOW_THREADS
-    rc = fn(slots, &err);
-    Py_END_ALLOW_THREADS
+    if (e->gcode && e->gcode->kernels[0].serial) { /* the whole region on one GPU thread */
+        int nslots = n + 3 * r->nouts + 2;
+        Py_BEGIN_ALLOW_THREADS
+        rc = pyext_gpu_serial(e->gcode, sig, a, n, nslots, slots, &err);
+        Py_END_ALLOW_THREADS
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        rc = fn(slots, &err);
+        Py_END_ALLOW_THREADS
+    }
     if (synced && pyext_gpu_sync(gpu, sig, a, n, 0) < 0) {
         release_all(a, n);
         return NULL;
@@ -1169,9 +1195,10 @@ static PyObject *compile_ptx(rg_region *r, const fe_argtype *sig)
     pyext_gpu_code *gcode = NULL;
     char *ptx = NULL, why[600] = "";
     int g = 1;
-    if (!res.host_elements) {
+    int serial = res.nparallel == 0;
+    if ((serial || !res.host_elements) && serial_ok(r, sig, &res, why, sizeof why)) {
         Py_BEGIN_ALLOW_THREADS
-        g = pyext_gpu_build(host, res.module, symbol, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
+        g = pyext_gpu_build(host, res.module, symbol, serial, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
         Py_END_ALLOW_THREADS
     }
     int kept = !ptx || keep_ptx(r, sig, ptx) == 0;

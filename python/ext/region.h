@@ -115,11 +115,18 @@ void pyext_gpu_target(rt_device *d, char *buf, size_t n);
 
 /* Splits a lowered region's module (entry `symbol`) for GPU d: the
  * kernels as PTX in *ptx (malloc'd) and, with d, loaded there (*code),
- * the module turned into host code launching them.  With d NULL the code
+ * the module turned into host code launching them; serial: a region with
+ * no parallel loop, whose whole entry becomes one single-thread kernel
+ * (the module is untouched).  With d NULL the code
  * is loaded nowhere (for the disk cache).  Returns 0; 1 when the region cannot run on a GPU (module
  * untouched); -1 on failure (the module may have changed); why says why. */
-int pyext_gpu_build(jit_host *h, void *module, const char *symbol, rt_device *d, int line, pyext_gpu_code **code,
-                    char **ptx, char *why, size_t whylen);
+int pyext_gpu_build(jit_host *h, void *module, const char *symbol, int serial, rt_device *d, int line,
+                    pyext_gpu_code **code, char **ptx, char *why, size_t whylen);
+
+/* Runs a serial entry's kernel (c->kernels[0].serial) for a call: as the
+ * host entry would, with the call's slots (nslots of them). */
+int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_arg *a, int n, int nslots,
+                         int64_t *slots, rt_error *err);
 
 /* Loads PTX and its kernels' descriptions (from a build, or the disk
  * cache: checked) on d.  0, or -1 with why. */

@@ -26,14 +26,14 @@ class _Unbound:
 UNBOUND = _Unbound()
 
 def control(cond=None, self_=False, gangs=0):
-    """A compute construct's thread limit: 1 to run on the local thread (an
-    if clause that is false; a true self clause, unless an if clause is
+    """A compute construct's thread limit: -1 to run on the local thread
+    (an if clause that is false; a true self clause, unless an if clause is
     there and true, which overrides it), the gang count of num_gangs, or 0
-    for all the pool's threads."""
+    for all the pool's threads (on a GPU: the grid it chooses)."""
     if cond is not None and not cond:
-        return 1
+        return -1
     if self_ and cond is None:
-        return 1
+        return -1
     g = int(gangs)
     if g < 0:
         raise ValueError(f"num_gangs must be positive, not {g}")

@@ -238,6 +238,36 @@ def spin(x, reps, q):
 
 
 @acc
+def prefix_sum(x, out):
+    #pragma acc serial
+    if True:
+        s = 0.0
+        for i in range(x.shape[0]):
+            s += x[i]
+            out[i] = s
+    return s
+
+
+@acc
+def recurrence(a, n):
+    t = 0
+    #pragma acc kernels
+    for i in range(1, n):
+        a[i] = a[i - 1] * 0.5 + math.sqrt(a[i])
+        t += 1
+    return t
+
+
+@acc
+def serial_in_data(a, reps):
+    #pragma acc data copy(a)
+    for r in range(reps):
+        #pragma acc serial present(a)
+        for i in range(1, a.shape[0]):
+            a[i] = a[i] + a[i - 1]
+
+
+@acc
 def where(out):
     #pragma acc parallel loop
     for i in range(out.shape[0]):
@@ -286,6 +316,9 @@ def _args():
         "two_loops": (two_loops, (x, np.zeros(N))),
         "data_region": (data_region, (x, y, 3)),
         "empty": (saxpy, (1.0, np.zeros(0), np.zeros(0))),
+        "serial_prefix_sum": (prefix_sum, (x[:5000], np.zeros(5000))),
+        "kernels_recurrence": (recurrence, (np.abs(x[:3000]), 3000)),
+        "serial_in_data_region": (serial_in_data, (np.ones(1000), 3)),
     }
 
 
