@@ -26,6 +26,8 @@
 
 long long pyext_gpu_calls[2];
 
+int pyext_gpu_serial_enabled(void);
+
 rt_device *pyext_gpu_device(int device)
 {
     if (device == RG_DEVICE_HOST)
@@ -60,7 +62,8 @@ void pyext_gpu_target(rt_device *d, char *buf, size_t n)
     char sm[16];
     int sms;
     arch_of(d, sm, sizeof sm, &sms);
-    snprintf(buf, n, "nvidia %s %s", sm, PTX_FEATURES);
+    /* PYACC_GPU_SERIAL changes which regions get GPU code: part of the key */
+    snprintf(buf, n, "nvidia %s %s%s", sm, PTX_FEATURES, pyext_gpu_serial_enabled() ? " serial" : "");
 }
 
 void pyext_gpu_code_free(pyext_gpu_code *c)
@@ -283,4 +286,10 @@ int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_a
         ndims[i] = arr ? sig[i].ndim : 0;
     }
     return rt_gpu_serial(&c->infos[0], slots, n, nslots, bytes, ndims, err);
+}
+
+int pyext_gpu_serial_enabled(void)
+{
+    const char *v = getenv("PYACC_GPU_SERIAL");
+    return v && *v && strcmp(v, "0") != 0;
 }

@@ -589,6 +589,8 @@ static int gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, fe_res
     int g = 1, serial = res->nparallel == 0;
     if (!serial && res->host_elements)
         snprintf(why, sizeof why, "code outside its parallel loops reads or writes array elements");
+    else if (serial && !pyext_gpu_serial_enabled())
+        snprintf(why, sizeof why, "it has no parallel loop (PYACC_GPU_SERIAL=1 runs such regions on one GPU thread)");
     else if (!serial_ok(r, sig, res, why, sizeof why))
         ;
     else {
@@ -1196,7 +1198,7 @@ static PyObject *compile_ptx(rg_region *r, const fe_argtype *sig)
     char *ptx = NULL, why[600] = "";
     int g = 1;
     int serial = res.nparallel == 0;
-    if ((serial || !res.host_elements) && serial_ok(r, sig, &res, why, sizeof why)) {
+    if ((serial ? pyext_gpu_serial_enabled() : !res.host_elements) && serial_ok(r, sig, &res, why, sizeof why)) {
         Py_BEGIN_ALLOW_THREADS
         g = pyext_gpu_build(host, res.module, symbol, serial, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
         Py_END_ALLOW_THREADS

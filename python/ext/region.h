@@ -123,6 +123,12 @@ void pyext_gpu_target(rt_device *d, char *buf, size_t n);
 int pyext_gpu_build(jit_host *h, void *module, const char *symbol, int serial, rt_device *d, int line,
                     pyext_gpu_code **code, char **ptx, char *why, size_t whylen);
 
+/* Whether regions with no parallel loop go to the GPU (one thread running
+ * the region): PYACC_GPU_SERIAL=1.  Off by default until the whole suite
+ * has run that way; such regions otherwise run on the host, their arrays
+ * kept in step. */
+int pyext_gpu_serial_enabled(void);
+
 /* Runs a serial entry's kernel (c->kernels[0].serial) for a call: as the
  * host entry would, with the call's slots (nslots of them). */
 int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_arg *a, int n, int nslots,
