@@ -176,7 +176,7 @@ static int region_init(PyObject *self, PyObject *args, PyObject *kw)
 static char (*live_symbols)[64];
 static int nlive, caplive;
 
-static int symbol_live(const char *name)
+int pyext_symbol_live(const char *name)
 {
     for (int i = 0; i < nlive; i++)
         if (strcmp(live_symbols[i], name) == 0)
@@ -261,7 +261,7 @@ static void region_dealloc(PyObject *self)
 
 /* ------------------------------------------------------------ compile */
 
-static double now_ms(void)
+double pyext_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -270,7 +270,7 @@ static double now_ms(void)
 
 /* Raises or warns for a region that cannot compile for this signature;
  * returns 0 when it should run in the interpreter instead. */
-static int report(rg_region *r, const fe_error *err)
+int pyext_region_report(rg_region *r, const fe_error *err)
 {
     PyObject *res;
     if (err->status == FE_ERR_TYPE) {
@@ -389,7 +389,7 @@ static void debug_notes(rg_region *r, const fe_argtype *sig, const rg_entry *e)
  * -1 (no exception left) when it cannot be made. */
 /* The disk cache key of the entry for sig on the host, or with its loops
  * on the GPU that gt names (pyext_gpu_target); 0, or -1 (warned). */
-static int entry_key(rg_region *r, const fe_argtype *sig, const char *gt, char *key)
+int pyext_region_key(rg_region *r, const fe_argtype *sig, const char *gt, char *key)
 {
     jit_host *h = pyext_host();
     if (!h || !pyext.entry_key) {
@@ -431,20 +431,6 @@ static void *dup_mem(const void *p, size_t n)
     return q;
 }
 
-/* Keeps the PTX made for sig; -1 with an exception set. */
-static int keep_ptx(rg_region *r, const fe_argtype *sig, const char *ptx)
-{
-    if (!r->ptx && !(r->ptx = PyDict_New()))
-        return -1;
-    PyObject *k = pyext_region_signature(r, sig), *v = PyUnicode_FromString(ptx);
-    int rc = k && v ? PyDict_SetItem(r->ptx, k, v) : -1;
-    Py_XDECREF(k);
-    Py_XDECREF(v);
-    return rc;
-}
-
-/* A new entry for sig from a cached payload; NULL (no exception) when the
- * payload does not fit this region or its code does not load. */
 static rg_entry *load_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu, const void *data, size_t size,
                             char *why, size_t whylen)
 {
@@ -483,7 +469,7 @@ static rg_entry *load_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu,
         pyext_payload_free(&p);
         return NULL;
     }
-    rg_entry *e = gcode && keep_ptx(r, sig, gcode->ptx) < 0 ? NULL : new_entry(r, sig);
+    rg_entry *e = gcode && pyext_region_keep_ptx(r, sig, gcode->ptx) < 0 ? NULL : new_entry(r, sig);
     if (!e) {
         pyext_gpu_code_free(gcode);
         jit_host_remove(pyext_host(), out.handle);
@@ -516,7 +502,7 @@ static rg_entry *load_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu,
 }
 
 /* Stores a new entry's payload under key; a failure costs a warning. */
-static void store_entry(rg_region *r, const rg_entry *e, const char *key, const jit_compiled *out, const char *gt)
+void pyext_region_store(rg_region *r, const rg_entry *e, const char *key, const jit_compiled *out, const char *gt)
 {
     jit_cache *c = pyext_cache();
     if (!c || !out->object)
@@ -561,61 +547,6 @@ static void store_entry(rg_region *r, const rg_entry *e, const char *key, const 
 
 /* Lowers and compiles the region for sig under the entry name symbol,
  * saving it to the disk cache under key (NULL: not cached). */
-/* Whether what a call passes and gets back can live in GPU memory: lists
- * and tuples are the interpreter's objects, copied in host memory. */
-static int serial_ok(rg_region *r, const fe_argtype *sig, const fe_result *res, char *why, size_t n)
-{
-    for (int i = 0; i < r->pc.code.nargs; i++)
-        if (sig[i].kind == FE_ARG_LIST || sig[i].kind == FE_ARG_LIST_OUT) {
-            snprintf(why, n, "it is given a list or tuple, which stays on the host");
-            return 0;
-        }
-    for (int o = 0; o < r->nouts; o++)
-        if (res->outtypes[o].kind == FE_ARG_TUPLE) {
-            snprintf(why, n, "it gives back a tuple, which is made on the host");
-            return 0;
-        }
-    return 1;
-}
-
-/* Makes res's module host code launching its loops on gpu (*gcode), or,
- * when the region cannot run there, leaves it for the host after one
- * warning (*gcode NULL).  -1 with an exception set. */
-static int gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, fe_result *res, const char *symbol,
-                     rt_device *gpu, pyext_gpu_code **gcode, int *relower)
-{
-    char why[600] = "";
-    char *ptx = NULL;
-    int g = 1, serial = res->nparallel == 0;
-    if (!serial && res->host_elements)
-        snprintf(why, sizeof why, "code outside its parallel loops reads or writes array elements");
-    else if (serial && !pyext_gpu_serial_enabled())
-        snprintf(why, sizeof why, "it has no parallel loop (PYACC_GPU_SERIAL=1 runs such regions on one GPU thread)");
-    else if (!serial_ok(r, sig, res, why, sizeof why))
-        ;
-    else {
-        Py_BEGIN_ALLOW_THREADS
-        g = pyext_gpu_build(host, res->module, symbol, serial, gpu, r->loc.line, gcode, &ptx, why, sizeof why);
-        Py_END_ALLOW_THREADS
-    }
-    if (ptx && keep_ptx(r, sig, ptx) < 0) {
-        free(ptx);
-        pyext_gpu_code_free(*gcode);
-        *gcode = NULL;
-        return -1;
-    }
-    free(ptx);
-    if (g == 0)
-        return 0;
-    *relower = g < 0; /* it failed after the split may have changed the module */
-    PyObject *res_ = PyObject_CallFunction(pyext.gpu_refused, "sssii", r->label, why, r->filename, r->loc.line,
-                                           g < 0);
-    if (!res_)
-        return -1;
-    Py_DECREF(res_);
-    return 0;
-}
-
 static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *key, const char *symbol, double t0,
                                rt_device *gpu)
 {
@@ -631,7 +562,7 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
     rg_entry *e = NULL;
     if (st != FE_OK) {
         jit_ctx_free(ctx);
-        if (report(r, &err) < 0)
+        if (pyext_region_report(r, &err) < 0)
             return NULL;
         if ((e = new_entry(r, sig))) {
             e->fallback = 1;
@@ -641,7 +572,7 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
     }
     pyext_gpu_code *gcode = NULL;
     int relower = 0;
-    if (gpu && gpu_build(r, sig, host, &res, symbol, gpu, &gcode, &relower) < 0) {
+    if (gpu && pyext_region_gpu_build(r, sig, host, &res, symbol, gpu, &gcode, &relower) < 0) {
         jit_ctx_free(ctx);
         fe_result_free(&res);
         return NULL;
@@ -669,7 +600,7 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
         fe_result_free(&res);
         fe_error jit_err;
         fe_error_set(&jit_err, FE_ERR_INTERNAL, r->loc, "%s", jerr);
-        if (report(r, &jit_err) < 0)
+        if (pyext_region_report(r, &jit_err) < 0)
             return NULL;
         if ((e = new_entry(r, sig))) {
             e->fallback = 1;
@@ -716,7 +647,7 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
     res.listout_types = NULL;
     res.written = NULL;
     fe_result_free(&res);
-    e->compile_ms = now_ms() - t0;
+    e->compile_ms = pyext_now_ms() - t0;
     e->opt_ms = out.opt_ms;
     e->codegen_ms = out.codegen_ms;
     if (key) {
@@ -725,7 +656,7 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
         char gt[64];
         if (gpu)
             pyext_gpu_target(gpu, gt, sizeof gt);
-        store_entry(r, e, key, &out, gpu ? gt : NULL);
+        pyext_region_store(r, e, key, &out, gpu ? gt : NULL);
     }
     free(out.object);
     free(out.bitcode);
@@ -744,15 +675,15 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig, rt_de
     jit_host *host = pyext_host();
     if (!host)
         return NULL;
-    double t0 = now_ms();
+    double t0 = pyext_now_ms();
     char key[65] = "", symbol[96];
     char gt[64];
     if (gpu)
         pyext_gpu_target(gpu, gt, sizeof gt);
-    int cached = r->use_cache && pyext_cache() && entry_key(r, sig, gpu ? gt : NULL, key) == 0;
+    int cached = r->use_cache && pyext_cache() && pyext_region_key(r, sig, gpu ? gt : NULL, key) == 0;
     if (cached) {
         snprintf(symbol, sizeof symbol, "pyacc_%.40s", key);
-        if (symbol_live(symbol))
+        if (pyext_symbol_live(symbol))
             cached = 0; /* loaded already (a twin region): a fresh name, no cache */
     }
     int lock = -1;
@@ -778,7 +709,7 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig, rt_de
             free(data);
             if (e) {
                 jit_cache_unlock(lock);
-                e->compile_ms = now_ms() - t0;
+                e->compile_ms = pyext_now_ms() - t0;
                 r->disk_hits++;
                 debug_notes(r, sig, e);
                 return e;
@@ -1140,108 +1071,6 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
 
 /* ------------------------------------------------------------ methods */
 
-/* The entry for sig with its loops on a GPU, made without one
- * (compile(args, "nvidia")): the PTX (kept for inspect_ptx) and, for the
- * disk cache, the host code launching it, so that a process on a GPU
- * machine loads both and compiles nothing.  True when the region's loops
- * can run on a GPU. */
-static PyObject *compile_ptx(rg_region *r, const fe_argtype *sig)
-{
-    jit_host *host = pyext_host();
-    if (!host)
-        return NULL;
-    double t0 = now_ms();
-    char gt[64], key[65] = "", symbol[96];
-    pyext_gpu_target(NULL, gt, sizeof gt);
-    pyext_compile_lock();
-    jit_cache *cache = r->use_cache ? pyext_cache() : NULL;
-    int cached = cache && entry_key(r, sig, gt, key) == 0;
-    if (cached) { /* made before: only its PTX is wanted */
-        void *data = NULL;
-        size_t size = 0;
-        char err[1024];
-        pyext_payload p;
-        int hit = jit_cache_get(cache, key, &data, &size, err, sizeof err) == 1 &&
-                  pyext_payload_unpack(data, size, &p) == 0;
-        PyObject *out = NULL;
-        if (hit) {
-            int ok = p.nkernels > 0;
-            if (!ok || keep_ptx(r, sig, p.ptx) == 0)
-                out = PyBool_FromLong(ok);
-            pyext_payload_free(&p);
-            r->disk_hits++;
-        }
-        free(data);
-        if (hit) {
-            pyext_compile_unlock();
-            return out;
-        }
-        snprintf(symbol, sizeof symbol, "pyacc_%.40s", key);
-        if (symbol_live(symbol))
-            cached = 0;
-    }
-    if (!cached)
-        snprintf(symbol, sizeof symbol, "pyacc_region_ptx_%lld", ++pyext_symbol_counter);
-    jit_ctx *ctx = NULL;
-    fe_result res;
-    fe_error err;
-    fe_status st = pyext_region_lower(r, sig, symbol, &ctx, &res, &err);
-    PyObject *out = NULL;
-    if (st != FE_OK) {
-        if (!PyErr_Occurred())
-            out = report(r, &err) < 0 ? NULL : Py_NewRef(Py_False);
-        jit_ctx_free(ctx);
-        pyext_compile_unlock();
-        return out;
-    }
-    pyext_gpu_code *gcode = NULL;
-    char *ptx = NULL, why[600] = "";
-    int g = 1;
-    int serial = res.nparallel == 0;
-    if ((serial ? pyext_gpu_serial_enabled() : !res.host_elements) && serial_ok(r, sig, &res, why, sizeof why)) {
-        Py_BEGIN_ALLOW_THREADS
-        g = pyext_gpu_build(host, res.module, symbol, serial, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
-        Py_END_ALLOW_THREADS
-    }
-    int kept = !ptx || keep_ptx(r, sig, ptx) == 0;
-    free(ptx);
-    if (g == 0)
-        r->compiles++;
-    if (kept && g == 0 && cached) { /* the host part, for the cache */
-        jit_compiled c;
-        jit_options opt = {.keep_object = 1};
-        char jerr[512];
-        int rc;
-        Py_BEGIN_ALLOW_THREADS
-        rc = jit_host_add(host, ctx, res.module, symbol, &opt, &c, jerr, sizeof jerr);
-        Py_END_ALLOW_THREADS
-        if (rc == 0) {
-            rg_entry e = {.gcode = gcode, .outtypes = res.outtypes, .listout_types = res.listout_types,
-                          .written = res.written, .files = res.files, .nfiles = res.nfiles,
-                          .nkinds = res.nkinds, .outitems = res.outitems, .notes = res.notes};
-            memcpy(e.sig, sig, (size_t)r->pc.code.nargs * sizeof *sig);
-            memcpy(e.kinds, res.kinds, sizeof e.kinds);
-            snprintf(e.symbol, sizeof e.symbol, "%.63s", symbol);
-            e.compile_ms = now_ms() - t0;
-            store_entry(r, &e, key, &c, gt);
-            jit_host_remove(host, c.handle); /* nothing here runs it */
-            free(c.object);
-            free(c.bitcode);
-        } else {
-            pyext_cache_warn("pyacc: %s: the host part of its GPU code was not made: %s", r->label, jerr);
-        }
-    }
-    pyext_gpu_code_free(gcode);
-    fe_result_free(&res);
-    jit_ctx_free(ctx);
-    pyext_compile_unlock();
-    if (!kept)
-        return NULL;
-    if (g < 0)
-        return PyErr_Format(PyExc_RuntimeError, "pyacc: %s: %s", r->label, why);
-    return PyBool_FromLong(g == 0);
-}
-
 /* compile(args[, target]) -> bool: compiles for these arguments without
  * running; True when the region compiled (False: it will run in the
  * interpreter; for target "nvidia", its loops cannot run on a GPU). */
@@ -1263,7 +1092,7 @@ static PyObject *region_compile(PyObject *self, PyObject *args)
         return NULL;
     release_all(a, n);
     if (target[0] == 'n')
-        return compile_ptx(r, sig);
+        return pyext_region_compile_ptx(r, sig);
     rg_entry *e = find_entry(r, sig, NULL);
     if (!e && !(e = compile_entry(r, sig, NULL)))
         return NULL;

@@ -98,6 +98,26 @@ void pyext_compile_unlock(void);
 /* Numbers symbols apart. */
 extern long long pyext_symbol_counter;
 
+/* region.c's helpers for the files beside it: the monotonic clock in ms;
+ * whether an entry symbol is loaded already; reporting a compile's error
+ * (a PyaccTypeError raised: -1, else a warning and 0); the disk cache key
+ * of sig (gt: the GPU target text, or NULL for the host), 0 or -1; saving
+ * an entry to the disk cache. */
+double pyext_now_ms(void);
+int pyext_symbol_live(const char *name);
+int pyext_region_report(rg_region *r, const fe_error *err);
+int pyext_region_key(rg_region *r, const fe_argtype *sig, const char *gt, char *key);
+void pyext_region_store(rg_region *r, const rg_entry *e, const char *key, const jit_compiled *out, const char *gt);
+
+/* region_gpu.c: keeps the PTX made for sig (-1 with an exception set);
+ * makes a lowered region's module code for GPU gpu (*gcode) or leaves it
+ * for the host after one warning (*relower: lower again first), -1 with an
+ * exception set; compile(args, "nvidia") without a GPU. */
+int pyext_region_keep_ptx(rg_region *r, const fe_argtype *sig, const char *ptx);
+int pyext_region_gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, fe_result *res, const char *symbol,
+                           rt_device *gpu, pyext_gpu_code **gcode, int *relower);
+PyObject *pyext_region_compile_ptx(rg_region *r, const fe_argtype *sig);
+
 /* inspect(kind) -> {signature: text} (inspect.c). */
 PyObject *pyext_region_inspect(PyObject *self, PyObject *args);
 

@@ -1,0 +1,184 @@
+/* region_gpu.c - a region compiled for a GPU: its PTX kept for
+ * inspect_ptx, the split that makes the kernels and the host code
+ * launching them (or the reason it stays on the host), and the entry made
+ * without a GPU for the disk cache (compile(args, "nvidia"), pyacc warmup
+ * --target nvidia). */
+#include "region.h"
+
+#include "cache.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Keeps the PTX made for sig; -1 with an exception set. */
+int pyext_region_keep_ptx(rg_region *r, const fe_argtype *sig, const char *ptx)
+{
+    if (!r->ptx && !(r->ptx = PyDict_New()))
+        return -1;
+    PyObject *k = pyext_region_signature(r, sig), *v = PyUnicode_FromString(ptx);
+    int rc = k && v ? PyDict_SetItem(r->ptx, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    return rc;
+}
+
+/* A new entry for sig from a cached payload; NULL (no exception) when the
+ * payload does not fit this region or its code does not load. */
+/* Whether what a call passes and gets back can live in GPU memory: lists
+ * and tuples are the interpreter's objects, copied in host memory. */
+static int serial_ok(rg_region *r, const fe_argtype *sig, const fe_result *res, char *why, size_t n)
+{
+    for (int i = 0; i < r->pc.code.nargs; i++)
+        if (sig[i].kind == FE_ARG_LIST || sig[i].kind == FE_ARG_LIST_OUT) {
+            snprintf(why, n, "it is given a list or tuple, which stays on the host");
+            return 0;
+        }
+    for (int o = 0; o < r->nouts; o++)
+        if (res->outtypes[o].kind == FE_ARG_TUPLE) {
+            snprintf(why, n, "it gives back a tuple, which is made on the host");
+            return 0;
+        }
+    return 1;
+}
+
+/* Makes res's module host code launching its loops on gpu (*gcode), or,
+ * when the region cannot run there, leaves it for the host after one
+ * warning (*gcode NULL).  -1 with an exception set. */
+int pyext_region_gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, fe_result *res, const char *symbol,
+                     rt_device *gpu, pyext_gpu_code **gcode, int *relower)
+{
+    char why[600] = "";
+    char *ptx = NULL;
+    int g = 1, serial = res->nparallel == 0;
+    if (!serial && res->host_elements)
+        snprintf(why, sizeof why, "code outside its parallel loops reads or writes array elements");
+    else if (serial && !pyext_gpu_serial_enabled())
+        snprintf(why, sizeof why, "it has no parallel loop (PYACC_GPU_SERIAL=1 runs such regions on one GPU thread)");
+    else if (!serial_ok(r, sig, res, why, sizeof why))
+        ;
+    else {
+        Py_BEGIN_ALLOW_THREADS
+        g = pyext_gpu_build(host, res->module, symbol, serial, gpu, r->loc.line, gcode, &ptx, why, sizeof why);
+        Py_END_ALLOW_THREADS
+    }
+    if (ptx && pyext_region_keep_ptx(r, sig, ptx) < 0) {
+        free(ptx);
+        pyext_gpu_code_free(*gcode);
+        *gcode = NULL;
+        return -1;
+    }
+    free(ptx);
+    if (g == 0)
+        return 0;
+    *relower = g < 0; /* it failed after the split may have changed the module */
+    PyObject *res_ = PyObject_CallFunction(pyext.gpu_refused, "sssii", r->label, why, r->filename, r->loc.line,
+                                           g < 0);
+    if (!res_)
+        return -1;
+    Py_DECREF(res_);
+    return 0;
+}
+
+/* The entry for sig with its loops on a GPU, made without one
+ * (compile(args, "nvidia")): the PTX (kept for inspect_ptx) and, for the
+ * disk cache, the host code launching it, so that a process on a GPU
+ * machine loads both and compiles nothing.  True when the region's loops
+ * can run on a GPU. */
+PyObject *pyext_region_compile_ptx(rg_region *r, const fe_argtype *sig)
+{
+    jit_host *host = pyext_host();
+    if (!host)
+        return NULL;
+    double t0 = pyext_now_ms();
+    char gt[64], key[65] = "", symbol[96];
+    pyext_gpu_target(NULL, gt, sizeof gt);
+    pyext_compile_lock();
+    jit_cache *cache = r->use_cache ? pyext_cache() : NULL;
+    int cached = cache && pyext_region_key(r, sig, gt, key) == 0;
+    if (cached) { /* made before: only its PTX is wanted */
+        void *data = NULL;
+        size_t size = 0;
+        char err[1024];
+        pyext_payload p;
+        int hit = jit_cache_get(cache, key, &data, &size, err, sizeof err) == 1 &&
+                  pyext_payload_unpack(data, size, &p) == 0;
+        PyObject *out = NULL;
+        if (hit) {
+            int ok = p.nkernels > 0;
+            if (!ok || pyext_region_keep_ptx(r, sig, p.ptx) == 0)
+                out = PyBool_FromLong(ok);
+            pyext_payload_free(&p);
+            r->disk_hits++;
+        }
+        free(data);
+        if (hit) {
+            pyext_compile_unlock();
+            return out;
+        }
+        snprintf(symbol, sizeof symbol, "pyacc_%.40s", key);
+        if (pyext_symbol_live(symbol))
+            cached = 0;
+    }
+    if (!cached)
+        snprintf(symbol, sizeof symbol, "pyacc_region_ptx_%lld", ++pyext_symbol_counter);
+    jit_ctx *ctx = NULL;
+    fe_result res;
+    fe_error err;
+    fe_status st = pyext_region_lower(r, sig, symbol, &ctx, &res, &err);
+    PyObject *out = NULL;
+    if (st != FE_OK) {
+        if (!PyErr_Occurred())
+            out = pyext_region_report(r, &err) < 0 ? NULL : Py_NewRef(Py_False);
+        jit_ctx_free(ctx);
+        pyext_compile_unlock();
+        return out;
+    }
+    pyext_gpu_code *gcode = NULL;
+    char *ptx = NULL, why[600] = "";
+    int g = 1;
+    int serial = res.nparallel == 0;
+    if ((serial ? pyext_gpu_serial_enabled() : !res.host_elements) && serial_ok(r, sig, &res, why, sizeof why)) {
+        Py_BEGIN_ALLOW_THREADS
+        g = pyext_gpu_build(host, res.module, symbol, serial, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
+        Py_END_ALLOW_THREADS
+    }
+    int kept = !ptx || pyext_region_keep_ptx(r, sig, ptx) == 0;
+    free(ptx);
+    if (g == 0)
+        r->compiles++;
+    if (kept && g == 0 && cached) { /* the host part, for the cache */
+        jit_compiled c;
+        jit_options opt = {.keep_object = 1};
+        char jerr[512];
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = jit_host_add(host, ctx, res.module, symbol, &opt, &c, jerr, sizeof jerr);
+        Py_END_ALLOW_THREADS
+        if (rc == 0) {
+            rg_entry e = {.gcode = gcode, .outtypes = res.outtypes, .listout_types = res.listout_types,
+                          .written = res.written, .files = res.files, .nfiles = res.nfiles,
+                          .nkinds = res.nkinds, .outitems = res.outitems, .notes = res.notes};
+            memcpy(e.sig, sig, (size_t)r->pc.code.nargs * sizeof *sig);
+            memcpy(e.kinds, res.kinds, sizeof e.kinds);
+            snprintf(e.symbol, sizeof e.symbol, "%.63s", symbol);
+            e.compile_ms = pyext_now_ms() - t0;
+            pyext_region_store(r, &e, key, &c, gt);
+            jit_host_remove(host, c.handle); /* nothing here runs it */
+            free(c.object);
+            free(c.bitcode);
+        } else {
+            pyext_cache_warn("pyacc: %s: the host part of its GPU code was not made: %s", r->label, jerr);
+        }
+    }
+    pyext_gpu_code_free(gcode);
+    fe_result_free(&res);
+    jit_ctx_free(ctx);
+    pyext_compile_unlock();
+    if (!kept)
+        return NULL;
+    if (g < 0)
+        return PyErr_Format(PyExc_RuntimeError, "pyacc: %s: %s", r->label, why);
+    return PyBool_FromLong(g == 0);
+}
+
