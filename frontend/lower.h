@@ -81,6 +81,10 @@ typedef struct lower {
 
 enum { FE_FACT_NONNEG, FE_FACT_SMALL, FE_NFACTS };
 
+/* How many run-time kinds value v may have (kinds.c): 2 or more needs a
+ * kind computed beside it. */
+static inline int fe_kinds_in(const fe_func *f, fe_val v) { return f->kset ? __builtin_popcount(f->kset[v]) : 0; }
+
 /* lower_expr.c */
 LLVMTypeRef fe_lty(lower *lw, const fe_type *t);
 LLVMTypeRef fe_mem_lty(lower *lw, fe_dtype d);

@@ -875,7 +875,6 @@ static LLVMValueRef lower_iternext(lower *lw, fe_node *n)
 /* ---------------------------------------------------------------- calls */
 
 /* How many kinds node v's value may have (kinds.c). */
-static int kinds_in(const fe_func *f, fe_val v) { return f->kset ? __builtin_popcount(f->kset[v]) : 0; }
 
 static LLVMValueRef const_val(lower *lw, const fe_const *c, const fe_type *t);
 
@@ -979,7 +978,7 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
         int isf = fe_t_is_floatlike(n->type);
         int sgn = fe_dtype_is_signed(fe_t_dtype(n->type)) || n->type->kind == FE_T_BOOL;
         /* Python returns the argument chosen, so its kind too */
-        int track = kinds_in(f, (fe_val)(n - f->nodes)) > 1;
+        int track = fe_kinds_in(f, (fe_val)(n - f->nodes)) > 1;
         LLVMValueRef kind = track ? fe_kind_value(lw, fe_arg(f, n, first)) : NULL;
         for (int i = 1; i < na; i++) {
             LLVMValueRef b = arg_as(lw, n, first + i, n->type);
@@ -1080,107 +1079,6 @@ static LLVMValueRef const_val(lower *lw, const fe_const *c, const fe_type *t)
 }
 
 /* ---------------------------------------------------------------- kinds */
-
-LLVMValueRef fe_kind_value(lower *lw, fe_val v)
-{
-    if (lw->kindval && lw->kindval[v])
-        return lw->kindval[v];
-    fe_func *f = lw->f;
-    int k = -1;
-    if (f->kset && f->kset[v])
-        k = __builtin_ctz(f->kset[v]);
-    if (k < 0)
-        k = fe_kind_of_type(f, f->nodes[v].type);
-    return LLVMConstInt(lw->i8, (unsigned long long)(k < 0 ? 0 : k), 0);
-}
-
-/* The kind of result `want` of an operator whose operands have kinds ka
- * and kb: a chain of selects over the pairs that can occur. */
-static LLVMValueRef kind_table(lower *lw, fe_node *n, LLVMValueRef ka, uint16_t sa, LLVMValueRef kb, uint16_t sb,
-                               int binary)
-{
-    fe_func *f = lw->f;
-    LLVMBuilderRef B = lw->B;
-    int op = n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
-    LLVMValueRef r = NULL;
-    for (int i = 0; i < f->nkinds; i++) {
-        if (!(sa >> i & 1))
-            continue;
-        for (int j = 0; j < (binary ? f->nkinds : 1); j++) {
-            if (binary && !(sb >> j & 1))
-                continue;
-            const fe_type *t;
-            if (n->op == IR_BINOP)
-                t = fe_binop_result(f->types, op, f->kinds[i], f->kinds[j]);
-            else if (n->op == IR_UNOP)
-                t = fe_unop_result(f->types, n->sub, f->kinds[i]);
-            else if (n->op == IR_CMP)
-                t = f->kinds[i]->kind == FE_T_NP || f->kinds[j]->kind == FE_T_NP ? fe_t_np(f->types, FE_DT_BOOL)
-                                                                               : fe_t_simple(f->types, FE_T_BOOL);
-            else /* abs */
-                t = f->kinds[i]->kind == FE_T_BOOL ? fe_t_simple(f->types, FE_T_INT) : f->kinds[i];
-            int k = fe_kind_of_type(f, t);
-            LLVMValueRef kv = LLVMConstInt(lw->i8, (unsigned long long)(k < 0 ? 0 : k), 0);
-            if (!r) {
-                r = kv;
-                continue;
-            }
-            LLVMValueRef hit = LLVMBuildICmp(B, LLVMIntEQ, ka, LLVMConstInt(lw->i8, (unsigned long long)i, 0), "");
-            if (binary)
-                hit = LLVMBuildAnd(B, hit, LLVMBuildICmp(B, LLVMIntEQ, kb, LLVMConstInt(lw->i8, (unsigned long long)j, 0), ""), "");
-            r = LLVMBuildSelect(B, hit, kv, r, "");
-        }
-    }
-    return r ? r : fe_kind_value(lw, (fe_val)(n - f->nodes));
-}
-
-static uint16_t set_of(const fe_func *f, fe_val v)
-{
-    if (f->kset && f->kset[v])
-        return f->kset[v];
-    int k = fe_kind_of_type((fe_func *)f, f->nodes[v].type);
-    return k < 0 ? 0 : (uint16_t)(1u << k);
-}
-
-void fe_lower_kind(lower *lw, fe_val v)
-{
-    fe_func *f = lw->f;
-    if (kinds_in(f, v) < 2 || lw->kindval[v])
-        return;
-    fe_node *n = &f->nodes[v];
-    LLVMValueRef k = NULL;
-    switch (n->op) {
-    case IR_LOADVAR:
-        if (f->vars[n->var].tag >= 0)
-            k = LLVMBuildLoad2(lw->B, lw->i8, fe_var_slot(lw, f->vars[n->var].tag), "kind");
-        break;
-    case IR_BINOP:
-    case IR_CMP: {
-        fe_val a = fe_arg(f, n, 0), b = fe_arg(f, n, 1);
-        k = kind_table(lw, n, fe_kind_value(lw, a), set_of(f, a), fe_kind_value(lw, b), set_of(f, b), 1);
-        break;
-    }
-    case IR_UNOP: {
-        fe_val a = fe_arg(f, n, 0);
-        k = kind_table(lw, n, fe_kind_value(lw, a), set_of(f, a), NULL, 0, 0);
-        break;
-    }
-    case IR_CALL: {
-        const fe_type *ct = f->nodes[fe_arg(f, n, 0)].type;
-        if (ct && ct->kind == FE_T_FUNC && ct->id == FE_BI_ABS) {
-            fe_val a = fe_arg(f, n, n->aux ? 2 : 1);
-            k = kind_table(lw, n, fe_kind_value(lw, a), set_of(f, a), NULL, 0, 0);
-        }
-        break; /* min and max set theirs while choosing */
-    }
-    default:
-        break;
-    }
-    if (k)
-        lw->kindval[v] = k;
-}
-
-/* ------------------------------------------------------------- dispatch */
 
 LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
 {
