@@ -9,3 +9,10 @@ cmake -S . -B build/ctest -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build build/ctest
 ctest --test-dir build/ctest --output-on-failure
 .venv/bin/python -m pytest tests/python "$@"
+# The benchmark suite at small sizes: every implementation's result checked
+# against pyacc's (figures are not judged here).  Its peers come from PyPI.
+if ! .venv/bin/python -c "import numba" 2>/dev/null; then
+  echo "test: installing Numba for the benchmark suite's peers"
+  .venv/bin/python -m pip install -q "numba>=0.59"
+fi
+.venv/bin/python benchmarks/suite.py --quick
