@@ -643,6 +643,15 @@ def outline(func):
     if not isinstance(fdef, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
     fdef.decorator_list = []
+    # a function or class defined inside is code of its own: its pragmas
+    # are its own @acc's to compile, not this function's
+    for n in ast.walk(fdef):
+        if n is not fdef and isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for p in pragmas:
+                if n.lineno <= p.line <= (n.end_lineno or n.lineno):
+                    raise error_at(f"a pragma inside '{n.name}', which is defined in "
+                                   f"'{fdef.name}': decorate '{n.name}' with @acc to compile its "
+                                   f"regions", filename, p.line, p.col)
     stmts = []
     _statements(fdef.body, fdef.body, stmts)
 
