@@ -70,6 +70,7 @@ static int split(const char *name, jit_gpu_parts *parts, char **ptx, char **host
     fe_result_free(&res);
     jit_host_free(h);
     LLVMContextDispose(C);
+    fx_free(&fx);
     return rc;
 }
 
