@@ -170,7 +170,7 @@ static int classify_buffer(PyObject *o, fe_argtype *t, int64_t *slot, pyext_arg 
 }
 
 /* The bytes array argument a spans: [*lo, *hi). */
-static void extent(const pyext_arg *a, int ndim, int64_t itemsize, uintptr_t *lo, uintptr_t *hi)
+void pyext_arg_extent(const pyext_arg *a, int ndim, int64_t itemsize, uintptr_t *lo, uintptr_t *hi)
 {
     intptr_t first = 0, last = 0;
     for (int d = 0; d < ndim; d++) {
@@ -194,7 +194,7 @@ void pyext_mark_overlaps(fe_argtype *sig, const pyext_arg *a, int n)
     int idx[64], m = 0;
     for (int i = 0; i < n && m < 64; i++)
         if (sig[i].kind == FE_ARG_ARRAY) {
-            extent(&a[i], sig[i].ndim, a[i].itemsize, &lo[m], &hi[m]);
+            pyext_arg_extent(&a[i], sig[i].ndim, a[i].itemsize, &lo[m], &hi[m]);
             idx[m++] = i;
         }
     for (int x = 0; x < m; x++)

@@ -28,6 +28,9 @@ void pyext_mark_overlaps(fe_argtype *sig, const pyext_arg *a, int n);
  * stores into it). */
 int pyext_list_store_back(PyObject *list, const fe_argtype *t, const pyext_arg *a);
 
+/* The bytes [*lo, *hi) array argument a (of ndim dimensions) spans. */
+void pyext_arg_extent(const pyext_arg *a, int ndim, int64_t itemsize, uintptr_t *lo, uintptr_t *hi);
+
 /* Releases what classify and the call held. */
 void pyext_arg_release(pyext_arg *a);
 

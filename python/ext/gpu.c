@@ -231,26 +231,6 @@ int pyext_gpu_bind(pyext_gpu_code *c, jit_host *h, const char *symbol, char *why
 
 /* -------------------------------------------- host runs with GPU data */
 
-/* The bytes [lo, hi) array argument i spans (strides in bytes). */
-static void span(const fe_argtype *t, const pyext_arg *a, uintptr_t *lo, uintptr_t *hi)
-{
-    uintptr_t data = (uintptr_t)a->desc.data;
-    int64_t below = 0, above = 0;
-    for (int k = 0; k < t->ndim; k++) {
-        if (a->desc.shape[k] <= 0) {
-            *lo = *hi = data;
-            return;
-        }
-        int64_t reach = (a->desc.shape[k] - 1) * a->desc.strides[k];
-        if (reach < 0)
-            below += reach;
-        else
-            above += reach;
-    }
-    *lo = data + (uintptr_t)below;
-    *hi = data + (uintptr_t)above + (uintptr_t)a->itemsize;
-}
-
 int pyext_gpu_sync(rt_device *d, const fe_argtype *sig, const pyext_arg *a, int n, int to_host)
 {
     rt_data_item items[RG_MAXARGS];
@@ -259,7 +239,7 @@ int pyext_gpu_sync(rt_device *d, const fe_argtype *sig, const pyext_arg *a, int 
         if (sig[i].kind != FE_ARG_ARRAY)
             continue;
         uintptr_t lo, hi;
-        span(&sig[i], &a[i], &lo, &hi);
+        pyext_arg_extent(&a[i], sig[i].ndim, a[i].itemsize, &lo, &hi);
         if (hi == lo || !rt_is_present(d, (const void *)lo, hi - lo))
             continue;
         items[k++] = (rt_data_item){.host = (const void *)lo,

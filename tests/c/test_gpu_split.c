@@ -2,6 +2,7 @@
  * of real bytecode: the loop bodies become kernels whose PTX ptxas accepts,
  * the host entry launches them instead of running the loops, and what the
  * GPU cannot run is refused with a reason.  No GPU needed. */
+#include "ptxas.h"
 #include "fixture.h"
 #include "jit.h"
 #include "rt.h"
@@ -20,22 +21,6 @@ static jit_host *host(void)
     jit_host *h = jit_host_create(NULL, 0, err, sizeof err);
     cr_assert_not_null(h, "%s", err);
     return h;
-}
-
-static int ptxas_ok(const char *ptx)
-{
-    if (access("/usr/local/cuda/bin/ptxas", X_OK) != 0)
-        return -1;
-    char path[] = "/tmp/pyacc-ptx-XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fdopen(fd, "w");
-    fputs(ptx, f);
-    fclose(f);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "/usr/local/cuda/bin/ptxas --gpu-name sm_90 %s -o /dev/null 2>&1", path);
-    int rc = system(cmd);
-    unlink(path);
-    return rc == 0;
 }
 
 /* Lowers a fixture and splits it; returns the split's status. */

@@ -1,6 +1,7 @@
 /* test_nvptx.c - PTX from hand-built kernels (jit/nvptx.c): kernel entry
  * points, libdevice math linked in and the rest internalised, and, where
  * the CUDA toolkit is installed, ptxas accepting the result. */
+#include "ptxas.h"
 #include "jit.h"
 
 #include <criterion/criterion.h>
@@ -51,22 +52,6 @@ static LLVMModuleRef saxpy_module(LLVMContextRef C, int with_math)
     LLVMBuildRetVoid(B);
     LLVMDisposeBuilder(B);
     return m;
-}
-
-static int ptxas_ok(const char *ptx)
-{
-    if (access("/usr/local/cuda/bin/ptxas", X_OK) != 0)
-        return -1;
-    char path[] = "/tmp/pyacc-ptx-XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fdopen(fd, "w");
-    fputs(ptx, f);
-    fclose(f);
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "/usr/local/cuda/bin/ptxas --gpu-name sm_90 %s -o /dev/null 2>&1", path);
-    int rc = system(cmd);
-    unlink(path);
-    return rc == 0;
 }
 
 Test(nvptx, saxpy_kernel)
