@@ -447,6 +447,7 @@ typedef struct fe_region {
     int natomics;
     const fe_atomic *atomics;
     int threads_param;          /* the parameter holding the launch's max_threads, or -1 */
+    int shape_param;            /* the parameter holding a GPU launch's shape (rt.h's RT_SHAPE_*), or -1 */
     const char *symbol;         /* the entry's symbol name, unique in the process */
     int boundscheck;
 } fe_region;

@@ -962,6 +962,7 @@ fe_instance *fe_instantiate(fe_func *caller, const fe_code *code, int nargs, con
     x->region.natomics = 0;
     x->region.atomics = NULL;
     x->region.threads_param = -1;
+    x->region.shape_param = -1;
     x->region.loc = code->positions ? code->positions[0] : at;
     g->is_routine = 1;
     g->param_types = x->args;

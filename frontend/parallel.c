@@ -279,6 +279,17 @@ static void free_plan(plan *p)
     }
 }
 
+/* The value of the region's hidden integer parameter tp (the launch's
+ * controls, computed by the caller), or 0 when there is none. */
+static LLVMValueRef int_param(lower *lw, int tp)
+{
+    fe_func *f = lw->f;
+    if (tp < 0 || !f->vars[tp].type)
+        return fe_const_i64(lw, 0);
+    LLVMValueRef v = LLVMBuildLoad2(lw->B, fe_lty(lw, f->vars[tp].type), fe_var_slot(lw, tp), "");
+    return fe_convert(lw, v, f->vars[tp].type, fe_t_simple(f->types, FE_T_INT));
+}
+
 /* A rough count of the work in one iteration, to decide how many
  * iterations make a thread's start worth it. */
 static int64_t min_parallel(lower *lw, int li)
@@ -1051,22 +1062,20 @@ fe_status fe_lower_parallel(lower *lw, int li)
         return st;
     }
     /* the marker: (body, ctx, n, min_parallel, max_threads, flags, slots,
-     * kinds), where max_threads comes from the construct's if, self and
-     * num_gangs, and kinds describes ctx's fields */
-    LLVMTypeRef ptys[8] = {lw->ptr, lw->ptr, lw->i64, lw->i64, lw->i64, lw->i64, lw->i64, lw->ptr};
-    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 8, 0);
+     * kinds, shape), where max_threads comes from the construct's if, self
+     * and num_gangs, kinds describes ctx's fields and shape is a GPU
+     * launch's gangs, workers and vector length (rt.h's RT_SHAPE_*) */
+    LLVMTypeRef ptys[9] = {lw->ptr, lw->ptr, lw->i64, lw->i64, lw->i64, lw->i64, lw->i64, lw->ptr, lw->i64};
+    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 9, 0);
     LLVMValueRef marker = LLVMGetNamedFunction(lw->M, "pyacc.parallel_loop");
     if (!marker)
         marker = LLVMAddFunction(lw->M, "pyacc.parallel_loop", fty);
-    int tp = f->is_routine ? -1 : lw->r->threads_param;
-    LLVMValueRef maxt = tp >= 0 && f->vars[tp].type
-                            ? fe_convert(lw, LLVMBuildLoad2(B, fe_lty(lw, f->vars[tp].type), fe_var_slot(lw, tp), ""),
-                                         f->vars[tp].type, fe_t_simple(f->types, FE_T_INT))
-                            : fe_const_i64(lw, 0);
+    LLVMValueRef maxt = int_param(lw, f->is_routine ? -1 : lw->r->threads_param);
+    LLVMValueRef shape = int_param(lw, f->is_routine ? -1 : lw->r->shape_param);
     int costed = p.ncol ? p.col_loop[p.ncol - 1] : li; /* a point of a collapsed space: the innermost body */
-    LLVMValueRef args[8] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, costed)), maxt, fe_const_i64(lw, flags),
-                            nslots, ctx_kinds(lw, &p, LLVMGetValueName2(body, &(size_t){0}))};
-    LLVMBuildCall2(B, fty, marker, args, 8, "");
+    LLVMValueRef args[9] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, costed)), maxt, fe_const_i64(lw, flags),
+                            nslots, ctx_kinds(lw, &p, LLVMGetValueName2(body, &(size_t){0})), shape};
+    LLVMBuildCall2(B, fty, marker, args, 9, "");
     lw->nparallel++;
     /* an error in any chunk ends the region (the scratch goes with it) */
     LLVMValueRef kind = LLVMBuildLoad2(B, lw->i32, lw->fn->err, "");

@@ -231,45 +231,98 @@ static LLVMValueRef byte_gep(LLVMBuilderRef B, LLVMContextRef C, LLVMValueRef p,
     return LLVMBuildInBoundsGEP2(B, LLVMInt8TypeInContext(C), p, &o, 1, "");
 }
 
-/* The block's partial results of field f, from each thread's `mine`,
- * combined in shared memory (a tree over the block's JIT_GPU_BLOCK
- * threads), written by thread 0 to partials[1 + block]. */
+/* v from the lane `off` places up the warp (shfl.sync.down over the full
+ * warp: every lane takes part), for any partial type: 32-bit pieces. */
+static LLVMValueRef shuffle_down(LLVMModuleRef m, LLVMBuilderRef B, LLVMTypeRef t, LLVMValueRef v, int off)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), f32 = LLVMFloatTypeInContext(C);
+    LLVMTypeKind tk = LLVMGetTypeKind(t);
+    int isf32 = tk == LLVMFloatTypeKind;
+    const char *name = isf32 ? "llvm.nvvm.shfl.sync.down.f32" : "llvm.nvvm.shfl.sync.down.i32";
+    LLVMTypeRef pt = isf32 ? f32 : i32;
+    LLVMTypeRef ps[4] = {i32, pt, i32, i32};
+    LLVMTypeRef fty = LLVMFunctionType(pt, ps, 4, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(m, name);
+    if (!fn)
+        fn = LLVMAddFunction(m, name, fty);
+    LLVMValueRef mask = LLVMConstInt(i32, 0xffffffffu, 0), o = LLVMConstInt(i32, (unsigned)off, 0);
+    LLVMValueRef clamp = LLVMConstInt(i32, 31, 0);
+    if (isf32) {
+        LLVMValueRef a[4] = {mask, v, o, clamp};
+        return LLVMBuildCall2(B, fty, fn, a, 4, "");
+    }
+    unsigned bits = tk == LLVMDoubleTypeKind ? 64 : LLVMGetIntTypeWidth(t);
+    LLVMTypeRef it = LLVMIntTypeInContext(C, bits);
+    LLVMValueRef x = tk == LLVMDoubleTypeKind ? LLVMBuildBitCast(B, v, it, "") : v;
+    if (bits <= 32) {
+        LLVMValueRef a[4] = {mask, bits < 32 ? LLVMBuildZExt(B, x, i32, "") : x, o, clamp};
+        LLVMValueRef r = LLVMBuildCall2(B, fty, fn, a, 4, "");
+        return bits < 32 ? LLVMBuildTrunc(B, r, t, "") : r;
+    }
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C);
+    LLVMValueRef lo = LLVMBuildTrunc(B, x, i32, "");
+    LLVMValueRef hi = LLVMBuildTrunc(B, LLVMBuildLShr(B, x, LLVMConstInt(i64, 32, 0), ""), i32, "");
+    LLVMValueRef al[4] = {mask, lo, o, clamp}, ah[4] = {mask, hi, o, clamp};
+    lo = LLVMBuildZExt(B, LLVMBuildCall2(B, fty, fn, al, 4, ""), i64, "");
+    hi = LLVMBuildZExt(B, LLVMBuildCall2(B, fty, fn, ah, 4, ""), i64, "");
+    LLVMValueRef r = LLVMBuildOr(B, lo, LLVMBuildShl(B, hi, LLVMConstInt(i64, 32, 0), ""), "");
+    return tk == LLVMDoubleTypeKind ? LLVMBuildBitCast(B, r, t, "") : r;
+}
+
+/* v combined over the warp's 32 lanes, into lane 0's. */
+static LLVMValueRef warp_reduce(LLVMModuleRef m, LLVMBuilderRef B, uint8_t aux, LLVMTypeRef t, LLVMValueRef v)
+{
+    for (int off = 16; off > 0; off /= 2)
+        v = combine(B, aux, t, v, shuffle_down(m, B, t, v, off));
+    return v;
+}
+
+/* The block's partial result of field f, from each thread's `mine`:
+ * combined within each warp by shuffles, the warps' results through
+ * shared memory (a slot a warp), combined by the first warp, written by
+ * the block's thread 0 to partials[1 + block].  The launch makes blocks of
+ * whole warps (rt.h's pyacc_rt_gpu_loop), so every lane shuffles. */
 static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LLVMValueRef shared, LLVMValueRef ctx,
-                         const jit_gpu_kernel *k, int f, LLVMValueRef mine)
+                         const jit_gpu_kernel *k, int f, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
     uint8_t kind = k->kinds[f], aux = k->kinds[k->nfields + f];
     LLVMTypeRef t = partial_type(C, kind, aux);
-    LLVMValueRef tid = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.x"), i64, "");
-    LLVMBuildStore(B, mine, LLVMBuildInBoundsGEP2(B, t, shared, &tid, 1, ""));
+    LLVMValueRef zero = LLVMConstInt(i64, 0, 0);
+    LLVMValueRef lane = LLVMBuildAnd(B, lin, LLVMConstInt(i64, 31, 0), "lane");
+    LLVMValueRef warp = LLVMBuildLShr(B, lin, LLVMConstInt(i64, 5, 0), "warp");
+    LLVMValueRef v = warp_reduce(m, B, aux, t, mine);
+    LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, kfn, "red.put");
+    LLVMBasicBlockRef put_done = LLVMAppendBasicBlockInContext(C, kfn, "red.put.done");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, zero, ""), put, put_done);
+    LLVMPositionBuilderAtEnd(B, put);
+    LLVMBuildStore(B, v, LLVMBuildInBoundsGEP2(B, t, shared, &warp, 1, ""));
+    LLVMBuildBr(B, put_done);
+    LLVMPositionBuilderAtEnd(B, put_done);
     barrier(m, B);
-    for (int s = JIT_GPU_BLOCK / 2; s > 0; s /= 2) {
-        LLVMBasicBlockRef step = LLVMAppendBasicBlockInContext(C, kfn, "red.step");
-        LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(C, kfn, "red.next");
-        LLVMValueRef sv = LLVMConstInt(i64, (unsigned long long)s, 0);
-        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntULT, tid, sv, ""), step, next);
-        LLVMPositionBuilderAtEnd(B, step);
-        LLVMValueRef other = LLVMBuildAdd(B, tid, sv, "");
-        LLVMValueRef pa = LLVMBuildInBoundsGEP2(B, t, shared, &tid, 1, "");
-        LLVMValueRef pb = LLVMBuildInBoundsGEP2(B, t, shared, &other, 1, "");
-        LLVMValueRef v = combine(B, aux, t, LLVMBuildLoad2(B, t, pa, ""), LLVMBuildLoad2(B, t, pb, ""));
-        LLVMBuildStore(B, v, pa);
-        LLVMBuildBr(B, next);
-        LLVMPositionBuilderAtEnd(B, next);
-        barrier(m, B);
-    }
+    LLVMBasicBlockRef first = LLVMAppendBasicBlockInContext(C, kfn, "red.first");
     LLVMBasicBlockRef write = LLVMAppendBasicBlockInContext(C, kfn, "red.write");
     LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, kfn, "red.done");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, tid, LLVMConstInt(i64, 0, 0), ""), write, after);
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, warp, zero, ""), first, after);
+    LLVMPositionBuilderAtEnd(B, first);
+    LLVMValueRef nwarps = LLVMBuildLShr(B, bsize, LLVMConstInt(i64, 5, 0), "");
+    LLVMValueRef have = LLVMBuildICmp(B, LLVMIntULT, lane, nwarps, "");
+    /* lanes past the block's warps read slot 0 (in bounds), then take the identity */
+    LLVMValueRef slot = LLVMBuildSelect(B, have, lane, zero, "");
+    LLVMValueRef w = LLVMBuildLoad2(B, t, LLVMBuildInBoundsGEP2(B, t, shared, &slot, 1, ""), "");
+    w = LLVMBuildSelect(B, have, w, identity(kind, aux, t), "");
+    w = warp_reduce(m, B, aux, t, w);
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, zero, ""), write, after);
     LLVMPositionBuilderAtEnd(B, write);
     LLVMValueRef out = LLVMBuildLoad2(B, ptr, byte_gep(B, C, ctx, k->offsets[f]), "");
     LLVMValueRef at = LLVMBuildAdd(B, LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ctaid.x"), i64, ""),
                                    LLVMConstInt(i64, 1, 0), "");
-    LLVMBuildStore(B, LLVMBuildLoad2(B, t, shared, ""), LLVMBuildInBoundsGEP2(B, t, out, &at, 1, ""));
+    LLVMBuildStore(B, w, LLVMBuildInBoundsGEP2(B, t, out, &at, 1, ""));
     LLVMBuildBr(B, after);
     LLVMPositionBuilderAtEnd(B, after);
-    barrier(m, B); /* the next field reuses the shared buffer */
+    barrier(m, B); /* the next field reuses the shared slots */
 }
 
 /* kernel(ctx, n): iterations k = thread, thread + threads, ... < n, each
@@ -299,13 +352,19 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(C, kfn, "run");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(C, kfn, "done");
     LLVMPositionBuilderAtEnd(B, entry);
-    const char *const regs[4] = {"llvm.nvvm.read.ptx.sreg.tid.x", "llvm.nvvm.read.ptx.sreg.ctaid.x",
-                                 "llvm.nvvm.read.ptx.sreg.ntid.x", "llvm.nvvm.read.ptx.sreg.nctaid.x"};
-    LLVMValueRef v[4];
-    for (int i = 0; i < 4; i++)
+    /* a block is vector lanes (x) by workers (y); the iterations go to
+     * the grid's threads in the order x, y, block, so that a warp takes
+     * neighbouring iterations and its memory accesses coalesce */
+    const char *const regs[6] = {"llvm.nvvm.read.ptx.sreg.tid.x",  "llvm.nvvm.read.ptx.sreg.tid.y",
+                                 "llvm.nvvm.read.ptx.sreg.ntid.x", "llvm.nvvm.read.ptx.sreg.ntid.y",
+                                 "llvm.nvvm.read.ptx.sreg.ctaid.x", "llvm.nvvm.read.ptx.sreg.nctaid.x"};
+    LLVMValueRef v[6];
+    for (int i = 0; i < 6; i++)
         v[i] = LLVMBuildZExt(B, sreg(m, B, regs[i]), i64, "");
-    LLVMValueRef thread = LLVMBuildAdd(B, LLVMBuildMul(B, v[1], v[2], ""), v[0], "thread");
-    LLVMValueRef threads = LLVMBuildMul(B, v[2], v[3], "threads");
+    LLVMValueRef lin = LLVMBuildAdd(B, LLVMBuildMul(B, v[1], v[2], ""), v[0], "lin");
+    LLVMValueRef bsize = LLVMBuildMul(B, v[2], v[3], "bsize");
+    LLVMValueRef thread = LLVMBuildAdd(B, LLVMBuildMul(B, v[4], bsize, ""), lin, "thread");
+    LLVMValueRef threads = LLVMBuildMul(B, bsize, v[5], "threads");
     LLVMValueRef size = LLVMConstInt(i64, (unsigned long long)k->ctx_size, 0);
     LLVMValueRef lctx = LLVMBuildAlloca(B, LLVMArrayType2(i8, (uint64_t)k->ctx_size), "lctx");
     LLVMSetAlignment(lctx, 16);
@@ -337,14 +396,14 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
         if (!acc[f])
             continue;
         if (!shared) {
-            LLVMTypeRef arr = LLVMArrayType2(i64, JIT_GPU_BLOCK);
+            LLVMTypeRef arr = LLVMArrayType2(i64, 32); /* a slot a warp: 1024 threads at most */
             shared = LLVMAddGlobalInAddressSpace(m, arr, "pyacc.red.shared", 3);
             LLVMSetInitializer(shared, LLVMGetUndef(arr));
             LLVMSetLinkage(shared, LLVMInternalLinkage);
             LLVMSetAlignment(shared, 8);
         }
         LLVMTypeRef t = partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
-        block_reduce(m, B, kfn, shared, ctx, k, f, LLVMBuildLoad2(B, t, acc[f], ""));
+        block_reduce(m, B, kfn, shared, ctx, k, f, LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize);
     }
     /* last values: the thread that ran iteration n - 1 */
     LLVMBasicBlockRef last = LLVMAppendBasicBlockInContext(C, kfn, "last");
@@ -590,8 +649,8 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
     LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
     /* pyacc_rt_gpu_loop(info, then the marker's own arguments): the marker's
      * host launch stays possible, for if(false) and self */
-    LLVMTypeRef ptys[9] = {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr};
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), ptys, 9, 0);
+    LLVMTypeRef ptys[10] = {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr, i64};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), ptys, 10, 0);
     LLVMValueRef launch = LLVMAddFunction(m, "pyacc_rt_gpu_loop", fty);
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     for (int i = 0; i < nc; i++) {
@@ -603,10 +662,10 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
         LLVMSetInitializer(slot, LLVMConstNull(ptr));
         LLVMPositionBuilderBefore(B, calls[i]);
         LLVMValueRef info = LLVMBuildLoad2(B, ptr, slot, "gpu.info");
-        LLVMValueRef args[9] = {info};
-        for (unsigned a = 0; a < 8; a++)
+        LLVMValueRef args[10] = {info};
+        for (unsigned a = 0; a < 9; a++)
             args[1 + a] = LLVMGetOperand(calls[i], a);
-        LLVMBuildCall2(B, fty, launch, args, 9, "");
+        LLVMBuildCall2(B, fty, launch, args, 10, "");
         LLVMInstructionEraseFromParent(calls[i]);
     }
     LLVMDisposeBuilder(B);

@@ -120,7 +120,6 @@ const char *jit_libdevice_path(void);
  * on an internal error (err). */
 #define JIT_GPU_MAX_KERNELS 32
 #define JIT_GPU_MAX_FIELDS 128
-#define JIT_GPU_BLOCK 256 /* threads a block: the kernels' reductions assume it */
 typedef struct jit_gpu_kernel {
     char name[32];
     int nfields;

@@ -70,6 +70,7 @@ static struct {
     CUresult (*ModuleLoadDataEx)(CUmodule *, const void *, unsigned, int *, void **);
     CUresult (*ModuleUnload)(CUmodule);
     CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
+    CUresult (*FuncGetAttribute)(int *, int, CUfunction);
     CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                              CUstream, void **, void **);
     CUresult (*GetErrorString)(CUresult, const char **);
@@ -126,6 +127,7 @@ static void cu_open(void)
     LOAD(ModuleLoadDataEx, "cuModuleLoadDataEx");
     LOAD(ModuleUnload, "cuModuleUnload");
     LOAD(ModuleGetFunction, "cuModuleGetFunction");
+    LOAD(FuncGetAttribute, "cuFuncGetAttribute");
     LOAD(LaunchKernel, "cuLaunchKernel");
     LOAD(GetErrorString, "cuGetErrorString");
     LOAD(PointerGetAttribute, "cuPointerGetAttribute");
@@ -401,13 +403,23 @@ void rt_cuda_unload(void *dev, void *module)
         cu.ModuleUnload(module);
 }
 
-int32_t rt_cuda_function(void *dev, void *module, const char *name, void **fn)
+int32_t rt_cuda_function(void *dev, void *module, const char *name, void **fn, int32_t *max_block)
 {
+    enum { CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK = 0 };
     int32_t st = enter(dev);
     if (st)
         return st;
     CUresult rc = cu.ModuleGetFunction((CUfunction *)fn, module, name);
-    return rc ? cu_fail(rc, "cuModuleGetFunction") : RT_ACC_OK;
+    if (rc)
+        return cu_fail(rc, "cuModuleGetFunction");
+    /* below 1024 when the kernel's registers do not fit that many threads:
+     * a launch with more fails */
+    int mt = 0;
+    rc = cu.FuncGetAttribute(&mt, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, *fn);
+    if (rc)
+        return cu_fail(rc, "cuFuncGetAttribute");
+    *max_block = mt;
+    return RT_ACC_OK;
 }
 
 int32_t rt_cuda_host_alloc(void *dev, size_t bytes, void **host, uintptr_t *dptr)
@@ -452,13 +464,13 @@ int rt_cuda_is_device(void *dev, uintptr_t p)
     return type == CU_MEMORYTYPE_DEVICE || type == CU_MEMORYTYPE_UNIFIED;
 }
 
-int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t block, uint32_t shared, void *stream,
+int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t bx, uint32_t by, uint32_t shared, void *stream,
                        void **params)
 {
     int32_t st = enter(dev);
     if (st)
         return st;
-    CUresult rc = cu.LaunchKernel(fn, grid, 1, 1, block, 1, 1, shared, stream, params, NULL);
+    CUresult rc = cu.LaunchKernel(fn, grid, 1, 1, bx, by, 1, shared, stream, params, NULL);
     if (rc)
         return cu_fail(rc, "launching a GPU kernel");
     if (!stream) {

@@ -28,12 +28,24 @@
 #include "rt.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define ERR_BYTES 64
 #define MAX_FIELDS 128 /* jit.h's JIT_GPU_MAX_FIELDS */
 #define BLOCKS_PER_SM 8
+
+/* grid | bx << 32 | by << 48 of the latest launch */
+static _Atomic uint64_t last_launch;
+
+void rt_gpu_last_launch(uint32_t *grid, uint32_t *bx, uint32_t *by)
+{
+    uint64_t v = atomic_load_explicit(&last_launch, memory_order_relaxed);
+    *grid = (uint32_t)v;
+    *bx = (uint32_t)(v >> 32) & 0xffff;
+    *by = (uint32_t)(v >> 48);
+}
 
 static size_t round16(size_t n)
 {
@@ -248,13 +260,13 @@ typedef struct launch {
     char cells[MAX_FIELDS * 16 > 2048 ? 2048 : MAX_FIELDS * 16]; /* shared cells, staged */
     size_t cell_bytes;
     uintptr_t dev;              /* device memory for the cells */
-    uint32_t grid;
+    uint32_t grid, bx, by;      /* blocks, and a block's threads: vector lanes x workers */
     size_t at[MAX_FIELDS];      /* where a partials or cell field's data lies */
     rt_data_item items[MAX_FIELDS]; /* arrays copied for the launch */
     int32_t nitems;
     uint64_t epoch;
     int entered;
-    int64_t gangs;              /* num_gangs, or 0: the grid's blocks */
+    int64_t shape;              /* RT_SHAPE_* */
 } launch;
 
 /* The device addresses dev[] of n arrays, each given by the bytes
@@ -324,15 +336,48 @@ static int32_t map_arrays(launch *L, int n, const uintptr_t *lo, const uintptr_t
     return RT_ACC_OK;
 }
 
+/* The grid and block for n iterations.  What the program leaves open:
+ * blocks of 256 threads (a multiple of the warp big enough to hide memory
+ * latency with a few blocks a multiprocessor), fewer when that would leave
+ * multiprocessors idle, and no more blocks than the iterations need or
+ * than keep the GPU busy (the kernel's grid-stride loop covers the rest). */
+static void lay_out(launch *L, int64_t n)
+{
+    const rt_gpu_kernel *k = L->k;
+    int64_t sms = k->sms > 0 ? k->sms : 1, maxb = k->max_block >= 32 ? k->max_block : 32;
+    int64_t vec = RT_SHAPE_VECTOR(L->shape), workers = RT_SHAPE_WORKERS(L->shape), gangs = RT_SHAPE_GANGS(L->shape);
+    int64_t bx, by = workers > 0 ? workers : 1;
+    if (vec > 0)
+        bx = (vec + 31) / 32 * 32;
+    else if (workers > 0)
+        bx = 32; /* a warp a worker */
+    else {
+        bx = 256;
+        if (n < sms * bx) /* spread over the multiprocessors, a warp at least */
+            bx = ((n + sms - 1) / sms + 31) / 32 * 32;
+        if (bx < 32)
+            bx = 32;
+    }
+    if (bx > maxb)
+        bx = maxb;
+    if (bx * by > maxb)
+        by = maxb / bx;
+    int64_t threads = bx * by, blocks = (n + threads - 1) / threads, cap = sms * BLOCKS_PER_SM;
+    if (gangs > 0) /* num_gangs: as many blocks (within CUDA's limit) */
+        blocks = gangs < INT32_MAX ? gangs : INT32_MAX;
+    else if (blocks > cap)
+        blocks = cap;
+    L->grid = (uint32_t)blocks;
+    L->bx = (uint32_t)bx;
+    L->by = (uint32_t)by;
+}
+
 /* Lays the blocks out and makes the kernel's ctx; arrays are looked up
  * (and absent ones copied in). */
 static int32_t prepare(launch *L, const char *ctx, int64_t n)
 {
     const rt_gpu_kernel *k = L->k;
-    int64_t blocks = (n + k->block - 1) / k->block, cap = (int64_t)(k->sms > 0 ? k->sms : 1) * BLOCKS_PER_SM;
-    L->grid = (uint32_t)(blocks < cap ? blocks : cap);
-    if (L->gangs > 0) /* num_gangs: as many blocks (CUDA's limit is far above any sane count) */
-        L->grid = (uint32_t)(L->gangs < (1 << 30) ? L->gangs : (1 << 30));
+    lay_out(L, n);
     size_t off = ERR_BYTES + round16((size_t)k->ctx_size);
     for (int f = 0; f < k->nfields; f++) {
         int es = k->kinds[f] & RT_CTX_SIZE_MASK;
@@ -431,8 +476,10 @@ static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
         return st;
     uintptr_t last = L->res_dev + ERR_BYTES;
     void *params[3] = {L->pctx, &n, &last};
-    if ((st = rt_cuda_launch(d->dev, L->k->fn, L->grid, (uint32_t)L->k->block, 0, stream, params)))
+    if ((st = rt_cuda_launch(d->dev, L->k->fn, L->grid, L->bx, L->by, 0, stream, params)))
         return st;
+    atomic_store_explicit(&last_launch, L->grid | (uint64_t)L->bx << 32 | (uint64_t)L->by << 48,
+                          memory_order_relaxed);
     if (stream && (st = d->be->stream_sync(d->dev, stream)))
         return st;
     if (L->cell_bytes && (st = d->be->copy_out(d->dev, L->cells, L->dev, L->cell_bytes, NULL)))
@@ -442,10 +489,10 @@ static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
 }
 
 void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel,
-                       int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds)
+                       int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape)
 {
     if (max_threads < 0) { /* the local thread (if(false), self), on the host's data */
-        pyacc_rt_launch(body, ctx, n, min_parallel, 1, flags, slots, kinds);
+        pyacc_rt_launch(body, ctx, n, min_parallel, 1, flags, slots, kinds, 0);
         return;
     }
     rt_error *herr = NULL;
@@ -454,7 +501,7 @@ void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64
             memcpy(&herr, (char *)ctx + k->offsets[f], sizeof herr);
     if (n <= 0)
         return;
-    launch L = {.k = k, .d = k->dev, .gangs = max_threads > 0 ? max_threads : 0};
+    launch L = {.k = k, .d = k->dev, .shape = shape};
     int32_t st;
     if (!L.d->ready || L.d->generation != k->generation)
         st = rt_fail(RT_ACC_DEVICE, "the GPU this region was compiled for was shut down (acc_shutdown)");
@@ -542,7 +589,7 @@ int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int
         void *stream = rt_queue_stream(L.d);
         uintptr_t ds = L.res_dev + ERR_BYTES, de = L.res_dev;
         void *params[2] = {&ds, &de};
-        st = rt_cuda_launch(L.d->dev, k->fn, 1, 1, 0, stream, params);
+        st = rt_cuda_launch(L.d->dev, k->fn, 1, 1, 1, 0, stream, params);
         if (!st && stream)
             st = L.d->be->stream_sync(L.d->dev, stream);
     }

@@ -22,9 +22,10 @@ static void run_gangs(void *p, int64_t gb, int64_t ge, int32_t tid)
 }
 
 void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads,
-                     int64_t flags, int64_t slots, const uint8_t *kinds)
+                     int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape)
 {
     (void)kinds; /* the host reads ctx where it is */
+    (void)shape; /* a GPU's: the host's gangs are max_threads */
     if (n <= 0)
         return;
     int32_t tids = slots > INT32_MAX ? INT32_MAX : slots < 1 ? 1 : (int32_t)slots;

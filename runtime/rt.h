@@ -109,10 +109,22 @@ int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t file, int32_t line, 
  * self) or 1 runs on the calling thread, g > 1 makes g gangs (num_gangs).
  * The body's tids stay below slots.  flags: RT_LAUNCH_BALANCE lets the pool
  * balance uneven work; RT_LAUNCH_PIECES also makes tid the piece's index
- * (slots then counts RT_PIECES per thread). */
+ * (slots then counts RT_PIECES per thread).  shape is for GPU launches
+ * (below); the host's threads are its gangs, its vectors SIMD lanes the
+ * compiler chose. */
 enum { RT_LAUNCH_BALANCE = 1, RT_LAUNCH_PIECES = 2 };
 void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads,
-                     int64_t flags, int64_t slots, const uint8_t *kinds);
+                     int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape);
+
+/* A GPU launch's shape as the caller computed it from num_gangs,
+ * num_workers and vector_length (and a kernels loop's gang(num:),
+ * worker(num:), vector(length:)), those of device_type(nvidia) included:
+ * gangs in the low 32 bits, workers and the vector length in the next 12
+ * each; 0 leaves one to the runtime, which derives it from the trip count
+ * (pyacc.regions.gpu_shape packs it). */
+#define RT_SHAPE_GANGS(s) ((int64_t)((uint64_t)(s) & 0xffffffffu))
+#define RT_SHAPE_WORKERS(s) ((int64_t)(((uint64_t)(s) >> 32) & 0xfffu))
+#define RT_SHAPE_VECTOR(s) ((int64_t)(((uint64_t)(s) >> 44) & 0xfffu))
 
 /* What each field of a parallel loop's ctx is (the launch's `kinds`, a byte
  * a field): for targets that must move ctx to other memory.  The low bits
@@ -285,7 +297,8 @@ int32_t rt_cuda_register(void);
 int32_t rt_cuda_target(void *dev, int32_t *cc_major, int32_t *cc_minor, int32_t *sms);
 int32_t rt_cuda_load(void *dev, const char *ptx, void **module, char *log, size_t loglen);
 void rt_cuda_unload(void *dev, void *module);
-int32_t rt_cuda_function(void *dev, void *module, const char *name, void **fn);
+/* The kernel `name` of module, and the most threads a block of it may have. */
+int32_t rt_cuda_function(void *dev, void *module, const char *name, void **fn, int32_t *max_block);
 /* Page-locked host memory the GPU reads and writes directly (*dptr its
  * address there): results of a launch need no copy back. */
 int32_t rt_cuda_host_alloc(void *dev, size_t bytes, void **host, uintptr_t *dptr);
@@ -294,7 +307,7 @@ void rt_cuda_host_free(void *dev, void *host);
 /* Whether p is memory the GPU's kernels can use in place (device or
  * managed memory: an array of CuPy, PyTorch, Numba's CUDA target). */
 int rt_cuda_is_device(void *dev, uintptr_t p);
-int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t block, uint32_t shared, void *stream,
+int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t bx, uint32_t by, uint32_t shared, void *stream,
                        void **params);
 
 /* -------------------------------------------------- loops on a GPU
@@ -314,7 +327,7 @@ typedef struct rt_gpu_kernel {
     void *fn;                 /* the kernel (a CUfunction) */
     int32_t nfields;
     int32_t sms;              /* the GPU's multiprocessors */
-    int32_t block;            /* threads a block (what the kernel's reductions assume) */
+    int32_t max_block;        /* the most threads a block may have: 32 to 1024, a multiple of 32 */
     int32_t line;             /* where device failures are reported */
     int64_t ctx_size;
     const uint8_t *kinds;     /* nfields kind bytes, then nfields second bytes */
@@ -324,9 +337,17 @@ typedef struct rt_gpu_kernel {
 
 /* The launch's arguments after k are the host launch's (pyacc_rt_launch):
  * max_threads < 0 (if(false), self) runs the body on the calling thread
- * instead; max_threads > 0 (num_gangs) gives the grid's blocks. */
+ * instead; shape (RT_SHAPE_*) gives the grid's blocks (gangs) and a
+ * block's threads: vector length x workers, the vector length rounded up
+ * to whole warps as NVIDIA's compilers do, the block cut to what the
+ * kernel can launch.  What shape leaves open comes from the trip count. */
 void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel,
-                       int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds);
+                       int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape);
+
+/* The grid (blocks) and block (x lanes by y workers) of the process's
+ * latest parallel-loop launch on a GPU, all 0 before one: for tests and
+ * diagnostics. */
+void rt_gpu_last_launch(uint32_t *grid, uint32_t *bx, uint32_t *by);
 
 /* A region with no parallel loop on the GPU: its entry run by one thread
  * (k a serial kernel).  slots as the host entry takes them; arg_bytes[i]

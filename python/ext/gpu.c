@@ -189,7 +189,8 @@ int pyext_gpu_load(rt_device *d, const char *ptx, const jit_gpu_kernel *kernels,
     for (int i = 0; i < nkernels; i++) {
         jit_gpu_kernel *k = &c->kernels[i];
         rt_gpu_kernel *info = &c->infos[i];
-        if (rt_cuda_function(d->dev, c->module, k->name, &info->fn)) {
+        int32_t max_block = 0;
+        if (rt_cuda_function(d->dev, c->module, k->name, &info->fn, &max_block)) {
             snprintf(why, whylen, "%s", rt_fault_last()->msg);
             goto fail;
         }
@@ -197,7 +198,8 @@ int pyext_gpu_load(rt_device *d, const char *ptx, const jit_gpu_kernel *kernels,
         info->generation = d->generation;
         info->nfields = k->nfields;
         info->sms = sms;
-        info->block = JIT_GPU_BLOCK;
+        /* whole warps: the kernels' reductions shuffle within full warps */
+        info->max_block = max_block > 1024 ? 1024 : max_block < 32 ? 32 : max_block / 32 * 32;
         info->line = line;
         info->ctx_size = k->ctx_size;
         info->kinds = k->kinds; /* nfields kinds, then their second bytes, as rt.h says */

@@ -187,6 +187,17 @@ static PyObject *ext_cuda_register(PyObject *self, PyObject *noargs)
     Py_RETURN_NONE;
 }
 
+/* gpu_last_launch() -> (blocks, lanes, workers) of the latest parallel-loop
+ * launch on a GPU, zeros before one. */
+static PyObject *ext_gpu_last_launch(PyObject *self, PyObject *noargs)
+{
+    (void)self;
+    (void)noargs;
+    uint32_t g, x, y;
+    rt_gpu_last_launch(&g, &x, &y);
+    return Py_BuildValue("(III)", g, x, y);
+}
+
 /* gpu_count(): the NVIDIA GPUs pyacc can use (0 before cuda_register). */
 static PyObject *ext_gpu_count(PyObject *self, PyObject *noargs)
 {
@@ -220,6 +231,7 @@ static PyMethodDef ext_methods[] = {
     {"present_entries", ext_present_entries, METH_NOARGS, "Entries in the current device's present table."},
     {"gpu_counters", ext_gpu_counters, METH_NOARGS, "(region calls on the GPU, meant for it but on the host)"},
     {"gpu_count", ext_gpu_count, METH_NOARGS, "The NVIDIA GPUs pyacc can use."},
+    {"gpu_last_launch", ext_gpu_last_launch, METH_NOARGS, "(blocks, lanes, workers) of the latest GPU loop launch"},
     {"cuda_register", ext_cuda_register, METH_NOARGS, "Plug the NVIDIA device into the device layer."},
     {"init", ext_init, METH_VARARGS, "Set up the opcode table and hooks (called by pyacc at import)."},
     {"parse_pragma", pyext_parse_pragma, METH_VARARGS,

@@ -107,6 +107,10 @@ static int read_info(rg_region *r, PyObject *info)
     r->threads_param = tp ? (int)PyLong_AsLong(tp) : -1;
     if (r->threads_param == -1 && PyErr_Occurred())
         return -1;
+    PyObject *sp = PyDict_GetItemString(info, "shape_param");
+    r->shape_param = sp ? (int)PyLong_AsLong(sp) : -1;
+    if (r->shape_param == -1 && PyErr_Occurred())
+        return -1;
     /* atomics: [(kind, first line, last line)] */
     PyObject *at = PyDict_GetItemString(info, "atomics");
     if (!at || !PyList_Check(at))
@@ -346,6 +350,7 @@ fe_status pyext_region_lower(rg_region *r, const fe_argtype *sig, const char *sy
         .natomics = r->natomics,
         .atomics = r->atomics,
         .threads_param = r->threads_param,
+        .shape_param = r->shape_param,
         .symbol = symbol,
         .boundscheck = r->boundscheck,
     };

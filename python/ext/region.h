@@ -63,6 +63,7 @@ typedef struct rg_region {
     fe_atomic *atomics;
     int natomics;
     int threads_param;         /* the parameter holding max_threads, or -1 */
+    int shape_param;           /* the parameter holding a GPU launch's shape, or -1 */
     uint8_t *is_listout;       /* per parameter */
     int nouts;
     int strict, boundscheck, warned;

@@ -50,6 +50,7 @@ class RegionSpec:
     listouts: list = field(default_factory=list)  # (param index, length param index)
     maybe_unbound: list = field(default_factory=list)  # outs that may stay unassigned
     threads_param: int = -1                      # the hidden parameter of the launch's thread limit
+    shape_param: int = -1                        # the hidden parameter of a GPU launch's shape
     atomics: list = field(default_factory=list)  # (fe_atomic_kind, first line, last line)
     interpret: str = ""                          # why it must run in the interpreter, if it must
     data: list = field(default_factory=list)     # enclosing data-construct pragmas, outermost first
@@ -379,6 +380,7 @@ def _plan_region(spec, fdef, func, region_pragmas, filename):
                     spec.loops.append(_loop_spec(node, [], "kernels", filename, construct_clauses))
     _check_default_none(spec, filename)
     _control(spec, filename)
+    _shape(spec, region_pragmas, filename)
 
     # lists the region appends to need their length from a data clause
     appended = _appended(stmts)
@@ -450,6 +452,39 @@ def _control(spec, filename):
     ast.copy_location(call, kw[0].value)
     spec.hidden.append(("__pyacc_threads", call))
     spec.threads_param = len(spec.params) + len(spec.hidden) - 1
+
+
+_SHAPE_CLAUSES = {"num_gangs": "gangs", "num_workers": "workers", "vector_length": "vector"}
+# a kernels loop's gang(num: g), worker(num: w), vector(length: v)
+_SHAPE_LOOP = {"gang": ("num", "gangs"), "worker": ("num", "workers"), "vector": ("length", "vector")}
+
+
+def _shape(spec, region_pragmas, filename):
+    """A GPU launch's gangs, workers and vector length, from the construct's
+    clauses for device_type nvidia (and in kernels from its loops' gang,
+    worker and vector arguments, the first given of each), computed by the
+    caller as `__pyacc_shape_of(gangs=..., workers=..., vector=...)`."""
+    compute = [p for p in spec.pragmas if p.kind in COMPUTE]
+    found = {}
+    for c in active_clauses(compute, "nvidia"):
+        if c["name"] in _SHAPE_CLAUSES and c["items"]:
+            found[_SHAPE_CLAUSES[c["name"]]] = directives.clause_expr(c, filename)
+    if spec.construct == "kernels":
+        for s_pragmas, _ in region_pragmas:
+            for c in active_clauses(s_pragmas, "nvidia"):
+                if c["name"] not in _SHAPE_LOOP or not c["items"]:
+                    continue
+                key, what = _SHAPE_LOOP[c["name"]]
+                it = c["items"][0]
+                if it["kind"] == "expr" and it["key"] in (None, key) and what not in found:
+                    found[what] = directives.expr(it["text"], it["line"], it["col"], filename)
+    if not found:
+        return
+    kw = [ast.keyword(k, v) for k, v in found.items()]
+    call = ast.Call(ast.Name("__pyacc_shape_of", ast.Load()), [], kw)
+    ast.copy_location(call, kw[0].value)
+    spec.hidden.append(("__pyacc_shape", call))
+    spec.shape_param = len(spec.params) + len(spec.hidden) - 1
 
 
 def _funcdef(name, args, body):
@@ -796,7 +831,8 @@ def _rebuild(func, fdef, nregions, filename):
     dispatchers and gives the new function."""
     code = func.__code__
     names = [f"__pyacc_r{k}" for k in range(nregions)] + \
-        ["__pyacc_unbound", "__pyacc_ctl", directives.RT, "__pyacc_dirs"] + list(code.co_freevars)
+        ["__pyacc_unbound", "__pyacc_ctl", "__pyacc_shape_of", directives.RT, "__pyacc_dirs"] + \
+        list(code.co_freevars)
     factory = _funcdef("__pyacc_factory", [ast.arg(n) for n in names],
                        [fdef, ast.Return(ast.Name(fdef.name, ast.Load()))])
     mod = ast.Module([factory], [])
@@ -808,7 +844,7 @@ def _rebuild(func, fdef, nregions, filename):
     orig_cells = dict(zip(code.co_freevars, func.__closure__ or ()))
 
     def make(dispatchers):
-        from .regions import UNBOUND, control
+        from .regions import UNBOUND, control, gpu_shape
         cells = []
         for n in inner.co_freevars:
             if n in orig_cells:
@@ -817,6 +853,8 @@ def _rebuild(func, fdef, nregions, filename):
                 cells.append(types.CellType(UNBOUND))
             elif n == "__pyacc_ctl":
                 cells.append(types.CellType(control))
+            elif n == "__pyacc_shape_of":
+                cells.append(types.CellType(gpu_shape))
             elif n == directives.RT:
                 from . import runtime
                 cells.append(types.CellType(runtime))

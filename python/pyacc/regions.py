@@ -40,6 +40,21 @@ def control(cond=None, self_=False, gangs=0):
     return g
 
 
+def gpu_shape(gangs=0, workers=0, vector=0):
+    """A GPU launch's shape (rt.h's RT_SHAPE_*): num_gangs in the low 32
+    bits, num_workers and vector_length in the next 12 each (a block has
+    at most 1024 threads), 0 for what the runtime derives from the trip
+    count."""
+    vals = []
+    for name, v, cap in (("num_gangs", gangs, 0x7fffffff), ("num_workers", workers, 1024),
+                         ("vector_length", vector, 1024)):
+        v = int(v)
+        if v < 0:  # 0, as for the host's num_gangs, leaves it to the runtime
+            raise ValueError(f"{name} must be positive, not {v}")
+        vals.append(min(v, cap))
+    return vals[0] | vals[1] << 32 | vals[2] << 44
+
+
 # fe_global_kind numbering (frontend/fe.h)
 G_UNBOUND, G_BUILTIN, G_MODULE, G_CONST, G_OTHER, G_FUNCTION = range(6)
 
@@ -254,6 +269,7 @@ def make_region(spec, outlined, qualname, strict, boundscheck, cache=True, devic
         "listouts": spec.listouts,
         "atomics": spec.atomics,
         "threads_param": spec.threads_param,
+        "shape_param": spec.shape_param,
     }
     code = spec.code
     info["key"] = content_key(code, info)

@@ -293,6 +293,7 @@ fe_region fx_region(fx_fixture *fx, const char *symbol)
         .listouts = fx->listouts,
         .nouts = fx->nouts,
         .threads_param = -1,
+        .shape_param = -1,
         .symbol = symbol,
     };
     return r;

@@ -288,6 +288,53 @@ def out_of_bounds(x, y):
         y[i] = x[i + 1]
 
 
+@acc
+def shaped(x, v):
+    s = 0.0
+    m = np.int16(-30000)
+    #pragma acc parallel loop num_gangs(4) num_workers(2) vector_length(64) reduction(+:s) reduction(max:m)
+    for i in range(x.shape[0]):
+        s += x[i]
+        m = max(m, v[i])
+    return s, m
+
+
+@acc
+def narrow(x, flags):
+    s = np.float32(0)
+    every = True
+    #pragma acc parallel loop vector_length(1) reduction(+:s) reduction(&&:every)
+    for i in range(x.shape[0]):
+        s += x[i]
+        every = every and flags[i]
+    return s, every
+
+
+@acc
+def workers_only(x, y):
+    #pragma acc parallel loop num_workers(4)
+    for i in range(x.shape[0]):
+        y[i] = x[i] + 1.0
+
+
+@acc
+def kernels_shaped(x):
+    lo = 0
+    #pragma acc kernels
+    if True:
+        #pragma acc loop gang(num: 3) vector(length: 96) reduction(min:lo)
+        for i in range(x.shape[0]):
+            lo = min(lo, x[i])
+    return lo
+
+
+@acc
+def typed_shape(x, y):
+    #pragma acc parallel loop vector_length(32) device_type(nvidia) vector_length(128)
+    for i in range(x.shape[0]):
+        y[i] = x[i] * 3.0
+
+
 def _args():
     rng = np.random.default_rng(7)
     x = rng.standard_normal(N)
@@ -319,11 +366,16 @@ def _args():
         "serial_prefix_sum": (prefix_sum, (x[:5000], np.zeros(5000))),
         "kernels_recurrence": (recurrence, (np.abs(x[:3000]), 3000)),
         "serial_in_data_region": (serial_in_data, (np.ones(1000), 3)),
+        "shaped": (shaped, (x, (v * 30).astype(np.int16))),
+        "narrow": (narrow, ((v % 7).astype(np.float32), v > -1000)),  # exact sums
+        "workers_only": (workers_only, (x, np.zeros(N))),
+        "kernels_shaped": (kernels_shaped, (v,)),
+        "typed_shape": (typed_shape, (x, np.zeros(N))),
     }
 
 
 # results that are sums of floats in another order: close, not equal
-APPROX = {"dot", "mathy", "mathy32"}
+APPROX = {"dot", "mathy", "mathy32", "shaped", "narrow"}
 
 
 def _same(a, b, approx):
@@ -488,6 +540,36 @@ def gpu_only_cases():
         assert np.allclose(x1, 1000.0) and np.allclose(x2, 1000.0), (x1[:2], x2[:2])
         assert one > 0.005 and two < 1.5 * one, (one, two)
     out["async_queues_overlap"] = overlap_case
+
+    def launch_shape_case():
+        # num_gangs, num_workers and vector_length shape the grid; vector
+        # lengths round up to whole warps; what is left open follows the
+        # trip count
+        from pyacc import _pyacc
+        x, v = np.arange(10_000.0), np.arange(10_000, dtype=np.int16)
+        got = {}
+        shaped(x, v)
+        got["shaped"] = _pyacc.gpu_last_launch()
+        narrow(x.astype(np.float32), v > 5)
+        got["narrow"] = _pyacc.gpu_last_launch()
+        workers_only(x, np.zeros_like(x))
+        got["workers"] = _pyacc.gpu_last_launch()
+        kernels_shaped(v)
+        got["kernels"] = _pyacc.gpu_last_launch()
+        typed_shape(x, np.zeros_like(x))
+        got["typed"] = _pyacc.gpu_last_launch()
+        saxpy(1.0, x[:100], np.zeros(100))
+        got["small"] = _pyacc.gpu_last_launch()
+        saxpy(1.0, np.zeros(10_000_000), np.zeros(10_000_000))
+        got["big"] = _pyacc.gpu_last_launch()
+        assert got["shaped"] == (4, 64, 2), got
+        assert got["narrow"][1:] == (32, 1), got
+        assert got["workers"][1:] == (32, 4), got
+        assert got["kernels"] == (3, 96, 1), got
+        assert got["typed"][1:] == (128, 1), got
+        assert got["small"] == (4, 32, 1), got  # 100 iterations: 4 warps, a multiprocessor each
+        assert got["big"][1:] == (256, 1) and 100 <= got["big"][0] <= 10_000_000 // 256, got
+    out["launch_shape"] = launch_shape_case
     return out
 
 

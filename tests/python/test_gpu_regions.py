@@ -26,7 +26,7 @@ PTXAS = shutil.which("ptxas") or next(
 
 CASES = gpu_cases._args()
 GPU_ONLY = ["acc_on_device", "zero_division", "index_error", "host_part", "no_leak_after_errors",
-            "after_shutdown", "async_queue_order", "cupy_zero_copy", "async_queues_overlap"]
+            "after_shutdown", "async_queue_order", "cupy_zero_copy", "async_queues_overlap", "launch_shape"]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -53,11 +53,12 @@ def test_ptx_is_made_without_a_gpu_and_ptxas_accepts_it(name, monkeypatch):
             assert r.returncode == 0, f"{sig}: ptxas refused: {r.stderr}"
 
 
-def test_reductions_combine_in_shared_memory_not_one_thread_at_a_time():
+def test_reductions_combine_by_warp_shuffles_and_shared_memory_not_one_thread_at_a_time():
     f, args = CASES["dot"]
     f.compile(*args, target="nvidia")
     text = next(iter(f.inspect_ptx().values()))
-    assert ".shared" in text and "bar.sync" in text
+    assert ".shared" in text and "bar.sync" in text and "shfl.sync.down" in text
+    assert "atom." not in text  # no thread waits on another's update
 
 
 def test_a_region_touching_arrays_outside_its_loops_is_not_made_for_the_gpu():
@@ -130,3 +131,16 @@ def test_gpu_arrays_never_reach_host_code():
     assert saxpy.stats()["fallbacks"] == 1
     sigs = [s for s, *_ in saxpy._regions[0].signatures()]
     assert any("(GPU)" in s for s in sigs), sigs
+
+
+def test_launch_shape_packs_gangs_workers_and_vector_length():
+    from pyacc.regions import gpu_shape
+    assert gpu_shape() == 0
+    assert gpu_shape(gangs=4, workers=2, vector=64) == 4 | 2 << 32 | 64 << 44
+    assert gpu_shape(vector=5000) == 1024 << 44  # a block has 1024 threads at most
+    with pytest.raises(ValueError, match="vector_length"):
+        gpu_shape(vector=-1)
+    # the clauses of device_type(nvidia) are the GPU's; a kernels loop's too
+    for f in (gpu_cases.typed_shape, gpu_cases.kernels_shaped, gpu_cases.shaped):
+        assert f._outlined.regions[0].shape_param >= 0, f
+    assert gpu_cases.saxpy._outlined.regions[0].shape_param == -1
