@@ -205,8 +205,107 @@ fe_status fe_plan_atomics(lower *lw)
     return FE_OK;
 }
 
+/* ------------------------------------------------ array reductions */
+
+/* Whether store s (to an element of the array being reduced) updates it by
+ * op, the element read by node r: x op= e, x = x op e, x = e op x, or
+ * x = max(x, e) / min; x -= e for +. */
+static int update_by(fe_func *f, const fe_node *s, fe_val r, fe_red_op op)
+{
+    const fe_node *v = &f->nodes[fe_arg(f, s, 2)];
+    if (v->op == IR_CALL) {
+        const fe_type *ct = f->nodes[fe_arg(f, v, 0)].type;
+        return v->nargs == 3 && ((op == FE_RED_MAX && ct->id == FE_BI_MAX) || (op == FE_RED_MIN && ct->id == FE_BI_MIN));
+    }
+    int bop = v->sub >= FE_NB_INPLACE_ADD ? v->sub - FE_NB_INPLACE_ADD : v->sub;
+    switch (op) {
+    case FE_RED_ADD: return bop == FE_NB_ADD || (bop == FE_NB_SUBTRACT && fe_arg(f, v, 0) == r);
+    case FE_RED_MUL: return bop == FE_NB_MULTIPLY;
+    case FE_RED_BITAND: return bop == FE_NB_AND;
+    case FE_RED_BITOR: return bop == FE_NB_OR;
+    case FE_RED_BITXOR: return bop == FE_NB_XOR;
+    default: return 0; /* && and || are branches, not one expression */
+    }
+}
+
+static int is_var_load(const fe_func *f, fe_val a, int var)
+{
+    return a != FE_NOVAL && f->nodes[a].op == IR_LOADVAR && f->nodes[a].var == var;
+}
+
+int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op)
+{
+    fe_func *f = lw->f;
+    fe_val *read = malloc(((size_t)f->nnodes + 1) * sizeof *read); /* per node: the update's read, this pass */
+    int *uses = calloc((size_t)f->nnodes + 1, sizeof *uses);
+    if (!read || !uses) {
+        free(read);
+        free(uses);
+        return -1;
+    }
+    for (int v = 0; v < f->nnodes; v++)
+        read[v] = FE_NOVAL;
+    int ok = 1;
+    /* the updates, and how often each node is used */
+    for (int v = 0; v < f->nnodes && ok; v++) {
+        const fe_node *n = &f->nodes[v];
+        if (!f->blocks[n->block].reachable || !fe_in_body(lp, n->block))
+            continue;
+        for (int i = 0; i < n->nargs; i++)
+            if (fe_arg(f, n, i) != FE_NOVAL)
+                uses[fe_arg(f, n, i)]++;
+        if (n->op == IR_STOREVAR && n->var == var)
+            ok = 0; /* the variable itself assigned */
+        if (n->op != IR_STORE_SUBSCR || !is_var_load(f, fe_arg(f, n, 0), var))
+            continue;
+        fe_val r = update_read(f, fe_arg(f, n, 2), n);
+        if (r == FE_NOVAL || !is_var_load(f, fe_arg(f, &f->nodes[r], 0), var) || !update_by(f, n, r, op))
+            ok = 0;
+        else
+            read[v] = r;
+    }
+    /* every other use of the variable: none (a read of an element that is
+     * no update's own, a call given the array, its shape, ...) */
+    for (int v = 0; v < f->nnodes; v++)
+        if (read[v] != FE_NOVAL)
+            uses[read[v]] = -uses[read[v]]; /* marks an update's own read (used at least once) */
+    for (int v = 0; v < f->nnodes && ok; v++) {
+        const fe_node *n = &f->nodes[v];
+        if (!f->blocks[n->block].reachable || !fe_in_body(lp, n->block))
+            continue;
+        if (read[v] != FE_NOVAL) {
+            if (uses[read[v]] != -1) /* the element read is used elsewhere too */
+                ok = 0;
+            continue;
+        }
+        for (int i = 0; i < n->nargs && ok; i++)
+            if (is_var_load(f, fe_arg(f, n, i), var))
+                ok = i == 0 && uses[v] < 0; /* only as the array an update reads */
+    }
+    if (ok) {
+        if (!lw->ared_read) {
+            lw->ared_read = malloc(((size_t)f->nnodes + 1) * sizeof *lw->ared_read);
+            if (!lw->ared_read) {
+                free(read);
+                free(uses);
+                return -1;
+            }
+            for (int v = 0; v <= f->nnodes; v++)
+                lw->ared_read[v] = FE_NOVAL;
+        }
+        for (int v = 0; v < f->nnodes; v++)
+            if (read[v] != FE_NOVAL)
+                lw->ared_read[v] = read[v];
+    }
+    free(read);
+    free(uses);
+    return ok;
+}
+
 void fe_atomics_free(lower *lw)
 {
+    free(lw->ared_read);
+    lw->ared_read = NULL;
     free(lw->atomic_role);
     free(lw->atomic_of);
     free(lw->atomic);
@@ -292,8 +391,27 @@ static int rmw_op(lower *lw, fe_atomic_state *st, const fe_node *s, const fe_typ
 {
     fe_func *f = lw->f;
     const fe_node *v = &f->nodes[fe_arg(f, s, s->op == IR_STOREVAR ? 0 : 2)];
-    if (v->op != IR_BINOP || v->type != vt)
+    if (v->type != vt)
         return 0; /* the expression computes in another type: recompute */
+    if (v->op == IR_CALL && v->nargs == 3 && fe_t_is_intlike(vt) && vt->kind != FE_T_BOOL &&
+        !(vt->kind == FE_T_NP && vt->dtype == FE_DT_BOOL)) {
+        /* x = max(x, e) on integers (which of equals wins cannot show) */
+        const fe_type *ct = f->nodes[fe_arg(f, v, 0)].type;
+        fe_val e = fe_arg(f, v, fe_arg(f, v, 1) == st->xread ? 2 : 1);
+        int sgn = vt->kind == FE_T_INT || fe_dtype_is_signed(vt->dtype);
+        if (f->nodes[e].type != vt)
+            return 0;
+        if (ct->id == FE_BI_MAX)
+            *op = sgn ? LLVMAtomicRMWBinOpMax : LLVMAtomicRMWBinOpUMax;
+        else if (ct->id == FE_BI_MIN)
+            *op = sgn ? LLVMAtomicRMWBinOpMin : LLVMAtomicRMWBinOpUMin;
+        else
+            return 0;
+        *operand = e;
+        return 1;
+    }
+    if (v->op != IR_BINOP)
+        return 0;
     int bop = v->sub >= FE_NB_INPLACE_ADD ? v->sub - FE_NB_INPLACE_ADD : v->sub;
     int x_left = fe_arg(f, v, 0) == st->xread;
     fe_val e = fe_arg(f, v, x_left ? 1 : 0);
@@ -315,7 +433,12 @@ static int rmw_op(lower *lw, fe_atomic_state *st, const fe_node *s, const fe_typ
     /* the operand must convert to x's type without changing the result:
      * Python ints as Python ints, or already x's type */
     const fe_type *et = f->nodes[e].type;
-    if (et != vt && !(et->kind == FE_T_INT && vt->kind == FE_T_INT))
+    /* or a Python int added to 64-bit integers (NumPy converts it first, and
+     * the sum wraps the same), a Python float to float64 */
+    int wide = vt->kind == FE_T_NP && fe_dtype_bits(vt->dtype) == 64;
+    if (et != vt && !(et->kind == FE_T_INT && vt->kind == FE_T_INT) &&
+        !(wide && et->kind == FE_T_INT && fe_t_is_intlike(vt)) &&
+        !(wide && et->kind == FE_T_FLOAT && vt->dtype == FE_DT_FLOAT64))
         return 0;
     *operand = e;
     return 1;
@@ -370,6 +493,32 @@ static LLVMValueRef lower_update(lower *lw, fe_atomic_state *st)
     st->old_val = oldv;
     st->new_val = newv;
     return newv;
+}
+
+LLVMValueRef fe_lower_ared_update(lower *lw, fe_node *n)
+{
+    fe_func *f = lw->f;
+    LLVMBuilderRef B = lw->B;
+    fe_val v = (fe_val)(n - f->nodes);
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(B));
+    LLVMBasicBlockRef gpu = LLVMAppendBasicBlockInContext(lw->C, fn, "ared.gpu");
+    LLVMBasicBlockRef host = LLVMAppendBasicBlockInContext(lw->C, fn, "ared.host");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(lw->C, fn, "ared.done");
+    LLVMBuildCondBr(B, fe_on_gpu(lw), gpu, host);
+    /* on a GPU: the threads share the array itself */
+    LLVMPositionBuilderAtEnd(B, gpu);
+    fe_atomic_state st = {.store = v, .xread = lw->ared_read[v], .capture_read = FE_NOVAL,
+                          .capture_store = FE_NOVAL};
+    if (!lower_update(lw, &st))
+        return NULL;
+    LLVMBuildBr(B, join);
+    /* elsewhere: each thread its own copy */
+    LLVMPositionBuilderAtEnd(B, host);
+    if (!fe_lower_store_subscr(lw, n))
+        return NULL;
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, join);
+    return LLVMGetUndef(lw->i8);
 }
 
 LLVMValueRef fe_lower_atomic(lower *lw, fe_node *n)

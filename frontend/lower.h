@@ -73,6 +73,8 @@ typedef struct lower {
     int16_t *atomic_of;
     struct fe_atomic_state *atomic;
     uint8_t *atomic_var;      /* per variable: a scalar updated atomically */
+    fe_val *ared_read;        /* per node: an array reduction's update (a store) that a GPU makes
+                                 atomic, its read of the element; else FE_NOVAL (NULL: none) */
     int file;                 /* 0 in the region, 1 + instance index in a callee */
     int nparallel;
     int host_elements;        /* an element accessed outside the parallel loops */
@@ -89,6 +91,12 @@ static inline int fe_kinds_in(const fe_func *f, fe_val v) { return f->kset ? __b
 LLVMTypeRef fe_lty(lower *lw, const fe_type *t);
 LLVMTypeRef fe_mem_lty(lower *lw, fe_dtype d);
 LLVMValueRef fe_lower_node(lower *lw, fe_node *n);
+/* a0[a1] := a2 as a plain store (IR_STORE_SUBSCR). */
+LLVMValueRef fe_lower_store_subscr(lower *lw, fe_node *n);
+/* A call of pyacc.on_gpu: false in the module as made, true once a GPU
+ * target gives the function its own body (jit/gpu.c), so that code for
+ * either folds away in the other's. */
+LLVMValueRef fe_on_gpu(lower *lw);
 /* The address of a[idx...] for array (or list) value a of type at; *nidx
  * gets the number of indices. */
 LLVMValueRef fe_element_ptr(lower *lw, const fe_type *at, LLVMValueRef a, fe_val idxnode, int *nidx,
@@ -141,6 +149,15 @@ int fe_in_body(const fe_loop *lp, int block);
 /* atomic.c */
 enum { FE_AR_NONE, FE_AR_UPDATE, FE_AR_WRITE, FE_AR_READ, FE_AR_CAPTURE_READ, FE_AR_DEFERRED };
 fe_status fe_plan_atomics(lower *lw);
+/* Whether every use of array variable var in loop lp's body is an update
+ * of one of its elements by reduction op (a[i] op= e, a[i] = a[i] op e,
+ * a[i] = max(a[i], e), ...), which a GPU then does atomically on the array
+ * itself; marks those updates (lw->ared_read).  0 when some use is not
+ * (the loop cannot run on a GPU), -1 out of memory. */
+int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op);
+/* An update fe_plan_ared_updates marked: atomic where pyacc.on_gpu holds,
+ * a plain store (into the thread's private copy) elsewhere. */
+LLVMValueRef fe_lower_ared_update(lower *lw, fe_node *n);
 void fe_atomics_free(lower *lw);
 /* Lowers node n, which has an atomic role; NULL with lw->err set on error. */
 LLVMValueRef fe_lower_atomic(lower *lw, fe_node *n);

@@ -750,7 +750,7 @@ static LLVMValueRef lower_subscr(lower *lw, fe_node *n)
     return subarray(lw, ct, c, p, k, n->type);
 }
 
-static LLVMValueRef lower_store_subscr(lower *lw, fe_node *n)
+LLVMValueRef fe_lower_store_subscr(lower *lw, fe_node *n)
 {
     const fe_type *ct = arg_type(lw, n, 0);
     int k;
@@ -1078,6 +1078,23 @@ static LLVMValueRef const_val(lower *lw, const fe_const *c, const fe_type *t)
     }
 }
 
+LLVMValueRef fe_on_gpu(lower *lw)
+{
+    LLVMTypeRef fty = LLVMFunctionType(lw->i1, NULL, 0, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(lw->M, "pyacc.on_gpu");
+    if (!fn) {
+        fn = LLVMAddFunction(lw->M, "pyacc.on_gpu", fty);
+        LLVMSetLinkage(fn, LLVMInternalLinkage);
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(lw->C, LLVMGetEnumAttributeKindForName("alwaysinline", 12), 0));
+        LLVMBuilderRef b = LLVMCreateBuilderInContext(lw->C);
+        LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(lw->C, fn, "entry"));
+        LLVMBuildRet(b, LLVMConstInt(lw->i1, 0, 0));
+        LLVMDisposeBuilder(b);
+    }
+    return LLVMBuildCall2(lw->B, fty, fn, NULL, 0, "on.gpu");
+}
+
 /* ---------------------------------------------------------------- kinds */
 
 LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
@@ -1145,7 +1162,10 @@ LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
     case IR_CMP: return lower_cmp(lw, n);
     case IR_TRUTH: return fe_truth(lw, arg_val(lw, n, 0), arg_type(lw, n, 0));
     case IR_SUBSCR: return lower_subscr(lw, n);
-    case IR_STORE_SUBSCR: return lower_store_subscr(lw, n);
+    case IR_STORE_SUBSCR:
+        if (lw->ared_read && lw->ared_read[n - f->nodes] != FE_NOVAL)
+            return fe_lower_ared_update(lw, n);
+        return fe_lower_store_subscr(lw, n);
     case IR_TUPLE: {
         LLVMValueRef t = LLVMGetUndef(fe_lty(lw, n->type));
         for (int i = 0; i < n->nargs; i++)

@@ -38,6 +38,7 @@ typedef struct plan {
     int col_loop[FE_MAX_COLLAPSE];
     int field_col;            /* ctx field of their trip counts */
     LLVMTypeRef ctxty;
+    uint8_t *ared_gpu;        /* per variable: an array reduction a GPU can do (fe_plan_ared_updates) */
 } plan;
 
 /* ctx: err, n, the number of partial slots, then the variables by kind */
@@ -175,6 +176,11 @@ static fe_status make_plan(lower *lw, int li, plan *p)
     memset(p, 0, sizeof *p);
     p->ncol = collapse_chain(lw, li, p->col_loop);
     uint8_t *role = malloc((size_t)f->nvars + 1);
+    p->ared_gpu = calloc((size_t)f->nvars + 1, 1);
+    if (!p->ared_gpu) {
+        free(role);
+        return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
+    }
     for (int k = 0; k < P_NKINDS; k++) {
         p->vars[k] = malloc(((size_t)f->nvars + 1) * sizeof *p->vars[k]);
         p->ops[k] = malloc(((size_t)f->nvars + 1) * sizeof *p->ops[k]);
@@ -211,6 +217,12 @@ static fe_status make_plan(lower *lw, int li, plan *p)
             }
             add(p, P_SHARED, v, FE_RED_NONE);
             add(p, P_ARED, v, op);
+            int gpu = fe_plan_ared_updates(lw, lp, v, op);
+            if (gpu < 0) {
+                st = fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
+                break;
+            }
+            p->ared_gpu[v] = (uint8_t)gpu;
             continue;
         }
         switch (role[v]) {
@@ -273,6 +285,7 @@ static fe_status make_plan(lower *lw, int li, plan *p)
 
 static void free_plan(plan *p)
 {
+    free(p->ared_gpu);
     for (int k = 0; k < P_NKINDS; k++) {
         free(p->vars[k]);
         free(p->ops[k]);
@@ -320,7 +333,9 @@ static LLVMValueRef elements(lower *lw, const fe_type *t, LLVMValueRef a)
 }
 
 /* The array value viewing thread tid's private copy: same shape, packed in
- * the order the type's layout indexes in (F for Fortran, else C). */
+ * the order the type's layout indexes in (F for Fortran, else C).  On a GPU
+ * the array itself, which the updates change atomically there
+ * (fe_plan_ared_updates). */
 static LLVMValueRef private_view(lower *lw, const fe_type *t, LLVMValueRef a, LLVMValueRef base, LLVMValueRef tid)
 {
     LLVMBuilderRef B = lw->B;
@@ -336,7 +351,8 @@ static LLVMValueRef private_view(lower *lw, const fe_type *t, LLVMValueRef a, LL
         step = LLVMBuildMul(B, step, LLVMBuildExtractValue(B, shape, (unsigned)d, ""), "");
     }
     LLVMValueRef v = LLVMBuildInsertValue(B, a, data, 0, "");
-    return LLVMBuildInsertValue(B, v, strides, 2, "");
+    v = LLVMBuildInsertValue(B, v, strides, 2, "");
+    return LLVMBuildSelect(B, fe_on_gpu(lw), a, v, "");
 }
 
 /* A counted loop `for i in [0, n)` around body(i): returns i, with the
@@ -725,8 +741,15 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
         k[p->field0[P_RED] + i] = b ? (uint8_t)(RT_CTX_PARTIALS | b) : RT_CTX_UNSUPPORTED;
         aux[p->field0[P_RED] + i] = combine_byte(p->ops[P_RED][i], t);
     }
-    for (int i = 0; i < p->n[P_ARED]; i++)
-        k[p->field0[P_ARED] + i] = RT_CTX_UNSUPPORTED;
+    for (int i = 0; i < p->n[P_ARED]; i++) {
+        int v = p->vars[P_ARED][i];
+        const fe_type *el = fe_t_np(f->types, f->vars[v].type->dtype);
+        int b = fe_dtype_bits(f->vars[v].type->dtype) / 8;
+        int ok = p->ared_gpu[v] && b >= 1 && b <= 8 && f->vars[v].type->dtype != FE_DT_COMPLEX64 &&
+                 f->vars[v].type->dtype != FE_DT_COMPLEX128;
+        k[p->field0[P_ARED] + i] = ok ? (uint8_t)(RT_CTX_ARED | b) : RT_CTX_UNSUPPORTED;
+        aux[p->field0[P_ARED] + i] = combine_byte(p->ops[P_ARED][i], el);
+    }
     for (int i = 0; i < p->n[P_ATOMIC]; i++) {
         int b = scalar_bytes(f->vars[p->vars[P_ATOMIC][i]].type);
         k[p->field0[P_ATOMIC] + i] = b ? (uint8_t)(RT_CTX_CELL | b) : RT_CTX_UNSUPPORTED;

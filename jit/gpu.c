@@ -563,6 +563,18 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
                                     LLVMBuildICmp(b, LLVMIntEQ, t, LLVMConstInt(i64, 4, 0), ""), ""));
         LLVMDisposeBuilder(b);
     }
+    /* pyacc.on_gpu: true here (array reductions' updates are atomic, on the
+     * array itself) */
+    LLVMValueRef on_gpu = LLVMGetNamedFunction(d, "pyacc.on_gpu");
+    if (on_gpu && !LLVMIsDeclaration(on_gpu)) {
+        while (LLVMGetFirstBasicBlock(on_gpu))
+            LLVMDeleteBasicBlock(LLVMGetFirstBasicBlock(on_gpu));
+        LLVMContextRef C = LLVMGetModuleContext(d);
+        LLVMBuilderRef b = LLVMCreateBuilderInContext(C);
+        LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(C, on_gpu, "entry"));
+        LLVMBuildRet(b, LLVMConstInt(LLVMInt1TypeInContext(C), 1, 0));
+        LLVMDisposeBuilder(b);
+    }
     /* a kernel for each body */
     for (int i = 0; i < nb; i++) {
         size_t n;
@@ -633,8 +645,8 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
             k->offsets[f] = (int64_t)LLVMOffsetOfElement(dl, st, f);
             if (k->kinds[f] == CTX_UNSUPPORTED) {
                 LLVMDisposeTargetData(dl);
-                return refuse(out, "%s", "a loop shares a list, an array reduction or another value a GPU "
-                                         "launch cannot move");
+                return refuse(out, "%s", "a loop shares a list, an array reduction whose updates are not all "
+                                         "`a[i] op= e` (or another value a GPU launch cannot move)");
             }
             /* an array value's dimensions: (bytes - pointer) / 16 */
             if ((k->kinds[f] & 0xe0) == 0x20)

@@ -135,6 +135,8 @@ enum {
     RT_CTX_ARRAY = 0x20,       /* an array value: data pointer, [ndim] shape, [ndim] strides (elements) */
     RT_CTX_PARTIALS = 0x40,    /* a pointer to `slots` partial results */
     RT_CTX_CELL = 0x60,        /* a pointer to one scalar the iterations share (atomics) */
+    RT_CTX_ARED = 0x80,        /* the host's private copies of an array being reduced: on a GPU the
+                                  threads update the array itself with atomics and never use them */
     RT_CTX_UNSUPPORTED = 0xff, /* holds pointers no target but the host can follow */
     RT_CTX_SIZE_MASK = 0x1f
 };

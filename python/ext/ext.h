@@ -34,6 +34,8 @@ extern pyext_state pyext;
 
 /* module.c */
 jit_host *pyext_host(void);
+/* build_id.c: this build of the extension (a str), for the disk cache's keys. */
+PyObject *pyext_build_id(void);
 
 /* pragma.c */
 PyObject *pyext_parse_pragma(PyObject *self, PyObject *args);

@@ -142,7 +142,7 @@ static int kernel_ok(const jit_gpu_kernel *k)
         if (cls == RT_CTX_ARRAY && (k->ndims[f] < 1 || k->ndims[f] > FE_MAX_NDIM ||
                                     k->offsets[f] + 8 + 16 * k->ndims[f] > end || size == 0))
             return 0;
-        if ((cls == RT_CTX_PARTIALS || cls == RT_CTX_CELL) && (size == 0 || size > 8))
+        if ((cls == RT_CTX_PARTIALS || cls == RT_CTX_CELL || cls == RT_CTX_ARED) && (size == 0 || size > 8))
             return 0;
     }
     return 1;

@@ -259,6 +259,11 @@ static int ext_exec(PyObject *m)
         Py_XDECREF(disp);
         return -1;
     }
+    PyObject *bid = pyext_build_id();
+    if (!bid || PyModule_AddObject(m, "build_id", bid) < 0) {
+        Py_XDECREF(bid);
+        return -1;
+    }
     if (PyModule_AddStringConstant(m, "llvm_version", jit_llvm_version()) < 0)
         return -1;
     return PyModule_AddIntConstant(m, "MAX_NDIM", FE_MAX_NDIM);

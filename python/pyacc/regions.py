@@ -244,11 +244,13 @@ def entry_key(static_key, func, sig, target):
     code and pragmas (static_key, from content_key), what the globals it
     reads are now (constants by value, functions it calls by their own
     content, recursively), the argument types, the target and the versions
-    of pyacc, LLVM and Python.  Called by the extension on a miss of its
+    of pyacc, LLVM and Python, and this build of pyacc's compiler and runtime
+    (the extension's build ID: code another build made may call its
+    runtime otherwise).  Called by the extension on a miss of its
     in-memory table."""
     from . import __version__
     h = hashlib.sha256()
-    parts = (_CACHE_FORMAT, __version__, _pyacc.llvm_version, sys.version_info[:2],
+    parts = (_CACHE_FORMAT, __version__, _pyacc.build_id, _pyacc.llvm_version, sys.version_info[:2],
              sys.implementation.name, target, static_key, sig.hex(),
              _globals_fingerprint(func.__code__, func.__globals__, set()))
     for p in parts:

@@ -335,6 +335,54 @@ def typed_shape(x, y):
         y[i] = x[i] * 3.0
 
 
+@acc
+def hist_reduce(x, h):
+    nb = h.shape[0]
+    #pragma acc parallel loop reduction(+:h)
+    for i in range(x.shape[0]):
+        h[x[i] % nb] += 1
+
+
+@acc
+def grid_reduce(x, g):
+    #pragma acc parallel loop reduction(+:g)
+    for i in range(x.shape[0]):
+        g[i % 3, i % 4] += x[i]  # float64: the GPU's atomic add
+
+
+@acc
+def peaks(x, hi, lo, bits):
+    #pragma acc parallel loop reduction(max:hi) reduction(min:lo) reduction(|:bits)
+    for i in range(x.shape[0]):
+        hi[i % 5] = max(hi[i % 5], x[i])  # float: compare-and-swap
+        lo[i % 7] = min(lo[i % 7], np.int32(x[i] * 10))
+        bits[i % 2] |= np.uint8(1 << (i % 8))
+
+
+@acc
+def products(x, p):
+    #pragma acc parallel loop reduction(*:p)
+    for i in range(x.shape[0]):
+        p[i % 4] *= x[i]
+
+
+@acc
+def hist_present(x, h, reps):
+    nb = h.shape[0]
+    #pragma acc data copyin(x) copy(h)
+    for r in range(reps):
+        #pragma acc parallel loop present(x, h) reduction(+:h)
+        for i in range(x.shape[0]):
+            h[(x[i] + r) % nb] += 1
+
+
+@acc
+def reads_partial(x, h):
+    #pragma acc parallel loop reduction(+:h)
+    for i in range(x.shape[0]):
+        h[i % 3] += h[0] * 0 + x[i]  # reads an element it does not update: the host's
+
+
 def _args():
     rng = np.random.default_rng(7)
     x = rng.standard_normal(N)
@@ -371,11 +419,16 @@ def _args():
         "workers_only": (workers_only, (x, np.zeros(N))),
         "kernels_shaped": (kernels_shaped, (v,)),
         "typed_shape": (typed_shape, (x, np.zeros(N))),
+        "hist_reduce": (hist_reduce, (v + 1000, np.zeros(17, np.int64))),
+        "grid_reduce": (grid_reduce, (x, np.ones((3, 4)))),
+        "peaks": (peaks, (x, np.full(5, -np.inf), np.full(7, 10**6, np.int32), np.zeros(2, np.uint8))),
+        "products": (products, (1.0 + x[:400] * 1e-3, np.ones(4))),
+        "hist_present": (hist_present, (v + 1000, np.zeros(13, np.int64), 3)),
     }
 
 
 # results that are sums of floats in another order: close, not equal
-APPROX = {"dot", "mathy", "mathy32", "shaped", "narrow"}
+APPROX = {"dot", "mathy", "mathy32", "shaped", "narrow", "grid_reduce", "products"}
 
 
 def _same(a, b, approx):

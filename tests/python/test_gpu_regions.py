@@ -144,3 +144,24 @@ def test_launch_shape_packs_gangs_workers_and_vector_length():
     for f in (gpu_cases.typed_shape, gpu_cases.kernels_shaped, gpu_cases.shaped):
         assert f._outlined.regions[0].shape_param >= 0, f
     assert gpu_cases.saxpy._outlined.regions[0].shape_param == -1
+
+
+def test_array_reductions_update_the_array_itself_with_the_gpus_atomics():
+    f, args = CASES["hist_reduce"]
+    assert f.compile(*args, target="nvidia") == [(f._outlined.regions[0].line, True)]
+    text = next(iter(f.inspect_ptx().values()))
+    assert "atom.global.add.u64" in text and "atom.global.cas" not in text
+    f, args = CASES["grid_reduce"]
+    f.compile(*args, target="nvidia")
+    assert "atom.global.add.f64" in next(iter(f.inspect_ptx().values()))
+
+
+def test_an_array_reduction_read_other_than_by_its_updates_stays_on_the_host():
+    import numpy as np
+    f = gpu_cases.reads_partial
+    x, h = np.arange(30.0), np.zeros(3)
+    assert f.compile(x, h.copy(), target="nvidia") == [(f._outlined.regions[0].line, False)]  # runs it
+    f(x, h)  # and on the host, the private copies give Python's answer
+    h2 = np.zeros(3)
+    f.py_func(x, h2)
+    assert np.array_equal(h, h2)
