@@ -131,6 +131,99 @@ static void define_rt_error(LLVMModuleRef m, LLVMValueRef f)
     LLVMDisposeBuilder(B);
 }
 
+/* The device form of pyacc_rt_int_truediv(a, b): Python's int / int, the
+ * exact quotient rounded once (b is not 0: the caller raised before).
+ * Operands of at most 53 bits are doubles exactly, and one division
+ * rounds their quotient once; wider ones take runtime/pymath.c's way: the
+ * dividend scaled so the integer quotient has 56 bits or more, divided
+ * bit by bit (the GPU has no 128-bit division), rounded to 53 bits to
+ * nearest-even with the remainder as a sticky bit, then scaled back. */
+static void define_int_truediv(LLVMModuleRef m, LLVMValueRef f)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMTypeRef i1 = LLVMInt1TypeInContext(C), i32 = LLVMInt32TypeInContext(C), i64 = LLVMInt64TypeInContext(C);
+    LLVMTypeRef i128 = LLVMIntTypeInContext(C, 128), dbl = LLVMDoubleTypeInContext(C);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, f, "entry");
+    LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(C, f, "fast");
+    LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(C, f, "slow");
+    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(C, f, "div");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(C, f, "round");
+    LLVMValueRef a = LLVMGetParam(f, 0), b = LLVMGetParam(f, 1);
+#define K64(v) LLVMConstInt(i64, (unsigned long long)(v), 0)
+#define K128(v) LLVMConstInt(i128, (unsigned long long)(v), 0)
+    LLVMPositionBuilderAtEnd(B, entry);
+    LLVMValueRef span = K64(1ULL << 54), off = K64(1ULL << 53);
+    LLVMValueRef fa = LLVMBuildICmp(B, LLVMIntULE, LLVMBuildAdd(B, a, off, ""), span, "");
+    LLVMValueRef fb = LLVMBuildICmp(B, LLVMIntULE, LLVMBuildAdd(B, b, off, ""), span, "");
+    LLVMBuildCondBr(B, LLVMBuildAnd(B, fa, fb, ""), fast, slow);
+    LLVMPositionBuilderAtEnd(B, fast);
+    LLVMBuildRet(B, LLVMBuildFDiv(B, LLVMBuildSIToFP(B, a, dbl, ""), LLVMBuildSIToFP(B, b, dbl, ""), ""));
+    /* slow: magnitudes, their bit lengths, the scale */
+    LLVMPositionBuilderAtEnd(B, slow);
+    LLVMValueRef zero = K64(0);
+    LLVMValueRef na = LLVMBuildICmp(B, LLVMIntSLT, a, zero, ""), nb = LLVMBuildICmp(B, LLVMIntSLT, b, zero, "");
+    LLVMValueRef ua = LLVMBuildSelect(B, na, LLVMBuildSub(B, zero, a, ""), a, "");
+    LLVMValueRef ub = LLVMBuildSelect(B, nb, LLVMBuildSub(B, zero, b, ""), b, "");
+    LLVMTypeRef ctz_t[2] = {i64, i1};
+    LLVMTypeRef ctlz_ty = LLVMFunctionType(i64, ctz_t, 2, 0);
+    LLVMValueRef ctlz = LLVMGetNamedFunction(m, "llvm.ctlz.i64");
+    if (!ctlz)
+        ctlz = LLVMAddFunction(m, "llvm.ctlz.i64", ctlz_ty);
+    LLVMValueRef args_a[2] = {ua, LLVMConstInt(i1, 0, 0)}, args_b[2] = {ub, LLVMConstInt(i1, 0, 0)};
+    LLVMValueRef la = LLVMBuildSub(B, K64(64), LLVMBuildCall2(B, ctlz_ty, ctlz, args_a, 2, ""), "");
+    LLVMValueRef lb = LLVMBuildSub(B, K64(64), LLVMBuildCall2(B, ctlz_ty, ctlz, args_b, 2, ""), "");
+    LLVMValueRef s = LLVMBuildSub(B, LLVMBuildAdd(B, K64(56), lb, ""), la, "");
+    s = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, s, zero, ""), zero, s, "scale");
+    LLVMValueRef n = LLVMBuildShl(B, LLVMBuildZExt(B, ua, i128, ""), LLVMBuildZExt(B, s, i128, ""), "");
+    LLVMValueRef d = LLVMBuildZExt(B, ub, i128, "");
+    LLVMBuildBr(B, loop);
+    /* restoring division, a quotient bit an iteration, from the top */
+    LLVMPositionBuilderAtEnd(B, loop);
+    LLVMValueRef i = LLVMBuildPhi(B, i128, "i"), r = LLVMBuildPhi(B, i128, "r"), q = LLVMBuildPhi(B, i128, "q");
+    LLVMValueRef bit = LLVMBuildAnd(B, LLVMBuildLShr(B, n, i, ""), K128(1), "");
+    LLVMValueRef r2 = LLVMBuildOr(B, LLVMBuildShl(B, r, K128(1), ""), bit, "");
+    LLVMValueRef ge = LLVMBuildICmp(B, LLVMIntUGE, r2, d, "");
+    LLVMValueRef r3 = LLVMBuildSelect(B, ge, LLVMBuildSub(B, r2, d, ""), r2, "");
+    LLVMValueRef q2 = LLVMBuildOr(B, q, LLVMBuildShl(B, LLVMBuildZExt(B, ge, i128, ""), i, ""), "");
+    LLVMValueRef i2 = LLVMBuildSub(B, i, K128(1), "");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, i, K128(0), ""), done, loop);
+    LLVMValueRef iv[2] = {K128(127), i2}, rv[2] = {K128(0), r3}, qv[2] = {K128(0), q2};
+    LLVMBasicBlockRef from[2] = {slow, loop};
+    LLVMAddIncoming(i, iv, from, 2);
+    LLVMAddIncoming(r, rv, from, 2);
+    LLVMAddIncoming(q, qv, from, 2);
+    /* round the quotient (56 bits or more) to 53 */
+    LLVMPositionBuilderAtEnd(B, done);
+    LLVMValueRef qh = LLVMBuildTrunc(B, LLVMBuildLShr(B, q2, K128(64), ""), i64, "");
+    LLVMValueRef ql = LLVMBuildTrunc(B, q2, i64, "");
+    LLVMValueRef ah[2] = {qh, LLVMConstInt(i1, 0, 0)}, al[2] = {ql, LLVMConstInt(i1, 0, 0)};
+    LLVMValueRef zh = LLVMBuildCall2(B, ctlz_ty, ctlz, ah, 2, ""), zl = LLVMBuildCall2(B, ctlz_ty, ctlz, al, 2, "");
+    LLVMValueRef lead = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, qh, zero, ""), LLVMBuildAdd(B, K64(64), zl, ""),
+                                        zh, "");
+    LLVMValueRef extra = LLVMBuildSub(B, LLVMBuildSub(B, K64(128), lead, ""), K64(53), "extra");
+    LLVMValueRef ex128 = LLVMBuildZExt(B, extra, i128, "");
+    LLVMValueRef rest = LLVMBuildAnd(B, q2, LLVMBuildSub(B, LLVMBuildShl(B, K128(1), ex128, ""), K128(1), ""), "");
+    LLVMValueRef half = LLVMBuildShl(B, K128(1), LLVMBuildSub(B, ex128, K128(1), ""), "");
+    LLVMValueRef mant = LLVMBuildTrunc(B, LLVMBuildLShr(B, q2, ex128, ""), i64, "");
+    LLVMValueRef sticky = LLVMBuildICmp(B, LLVMIntNE, r3, K128(0), "");
+    LLVMValueRef odd = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildAnd(B, mant, K64(1), ""), zero, "");
+    LLVMValueRef tie = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntEQ, rest, half, ""), LLVMBuildOr(B, sticky, odd, ""), "");
+    LLVMValueRef up = LLVMBuildOr(B, LLVMBuildICmp(B, LLVMIntUGT, rest, half, ""), tie, "");
+    mant = LLVMBuildAdd(B, mant, LLVMBuildZExt(B, up, i64, ""), "");
+    LLVMTypeRef ld_t[2] = {dbl, i32};
+    LLVMTypeRef ld_ty = LLVMFunctionType(dbl, ld_t, 2, 0);
+    LLVMValueRef ldexp = LLVMGetNamedFunction(m, "__nv_ldexp");
+    if (!ldexp)
+        ldexp = LLVMAddFunction(m, "__nv_ldexp", ld_ty);
+    LLVMValueRef largs[2] = {LLVMBuildUIToFP(B, mant, dbl, ""), LLVMBuildTrunc(B, LLVMBuildSub(B, extra, s, ""), i32, "")};
+    LLVMValueRef res = LLVMBuildCall2(B, ld_ty, ldexp, largs, 2, "");
+    LLVMBuildRet(B, LLVMBuildSelect(B, LLVMBuildXor(B, na, nb, ""), LLVMBuildFNeg(B, res, ""), res, ""));
+#undef K64
+#undef K128
+    LLVMDisposeBuilder(B);
+}
+
 /* ------------------------------------------------------------ kernels */
 
 /* A partial result's number type in the device module: rt.h's
@@ -536,6 +629,10 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
         }
         if (strcmp(name, "pyacc_rt_error") == 0) {
             define_rt_error(d, f);
+            continue;
+        }
+        if (strcmp(name, "pyacc_rt_int_truediv") == 0) {
+            define_int_truediv(d, f);
             continue;
         }
         int mapped = 0;

@@ -78,6 +78,7 @@ static struct {
     CUresult (*MemHostAlloc)(void **, size_t, unsigned);
     CUresult (*MemHostGetDevicePointer)(CUdeviceptr *, void *, unsigned);
     CUresult (*MemFreeHost)(void *);
+    CUresult (*LaunchHostFunc)(CUstream, void (*)(void *), void *);
 } cu;
 
 static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
@@ -134,6 +135,7 @@ static void cu_open(void)
     LOAD(MemHostAlloc, "cuMemHostAlloc");
     LOAD(MemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2");
     LOAD(MemFreeHost, "cuMemFreeHost");
+    LOAD(LaunchHostFunc, "cuLaunchHostFunc");
 #undef LOAD
     cu.ok = cu.Init(0) == 0;
 }
@@ -159,6 +161,7 @@ typedef struct cu_dev {
     CUdevice device;
     CUcontext ctx;
     int cc_major, cc_minor, sms;
+    rt_stage_pool *stage; /* for asynchronous copies (staging.c) */
 } cu_dev;
 
 /* Makes the device's context current on this thread (cheap when it is). */
@@ -176,6 +179,22 @@ static int32_t cuda_num_devices(void)
     return n;
 }
 
+static int32_t stage_alloc(void *dev, size_t bytes, void **host)
+{
+    enum { CU_MEMHOSTALLOC_PORTABLE = 1 };
+    int32_t st = enter(dev);
+    if (st)
+        return st;
+    CUresult rc = cu.MemHostAlloc(host, bytes, CU_MEMHOSTALLOC_PORTABLE);
+    return rc ? cu_fail(rc, "cuMemHostAlloc") : RT_ACC_OK;
+}
+
+static void stage_free(void *dev, void *host)
+{
+    if (enter(dev) == RT_ACC_OK)
+        cu.MemFreeHost(host);
+}
+
 static int32_t cuda_init(int32_t num, void **out)
 {
     if (!cu_ready())
@@ -191,6 +210,7 @@ static int32_t cuda_init(int32_t num, void **out)
     cu.DeviceGetAttribute(&d->cc_major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d->device);
     cu.DeviceGetAttribute(&d->cc_minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d->device);
     cu.DeviceGetAttribute(&d->sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, d->device);
+    d->stage = rt_stage_pool_new(d, stage_alloc, stage_free); /* none: copies take the driver's way */
     *out = d;
     return enter(d);
 }
@@ -202,6 +222,7 @@ static void cuda_fini(void *dev)
         return;
     if (enter(d) == RT_ACC_OK)
         cu.CtxSynchronize();
+    rt_stage_pool_free(d->stage); /* the streams' host functions have all run */
     cu.PrimaryCtxRelease(d->device);
     free(d);
 }
@@ -228,13 +249,65 @@ static int32_t cuda_free(void *dev, uintptr_t dptr)
     return rc ? cu_fail(rc, "freeing GPU memory") : RT_ACC_OK;
 }
 
+/* Whether host memory p is page-locked (the driver copies it
+ * asynchronously as it is). */
+static int page_locked(const void *p)
+{
+    enum { CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2, CU_MEMORYTYPE_HOST = 1 };
+    unsigned type = 0;
+    return cu.PointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, (CUdeviceptr)(uintptr_t)p) == 0 &&
+           type == CU_MEMORYTYPE_HOST;
+}
+
+/* An asynchronous copy between host memory and dev (back: to the host)
+ * through page-locked chunks (staging.c), as far as free chunks go; *done
+ * gets the bytes so queued, the caller copies the rest the driver's way.
+ * Each chunk goes back to the pool, a copy back's bytes to their owner,
+ * in a host function the stream runs after the chunk's copy. */
+static CUresult staged(cu_dev *d, int back, char *host, uintptr_t dev, size_t bytes, void *stream, size_t *done)
+{
+    *done = 0;
+    if (page_locked(host)) /* the driver copies it asynchronously as it is */
+        return 0;
+    while (*done < bytes) {
+        rt_stage *s = rt_stage_take(d->stage);
+        if (!s)
+            return 0;
+        size_t off = *done, n = bytes - off < RT_STAGE_BYTES ? bytes - off : RT_STAGE_BYTES;
+        CUresult copy;
+        if (back) {
+            s->dst = host + off;
+            s->bytes = n;
+            copy = cu.MemcpyDtoHAsync(s->host, (CUdeviceptr)(dev + off), n, stream);
+        } else {
+            memcpy(s->host, host + off, n);
+            copy = cu.MemcpyHtoDAsync((CUdeviceptr)(dev + off), s->host, n, stream);
+        }
+        CUresult rc = copy ? copy : cu.LaunchHostFunc(stream, rt_stage_done, s);
+        if (rc) {
+            /* the chunk is the copy's until the stream gets past it */
+            if (cu.StreamSynchronize(stream) == 0) {
+                if (copy)
+                    s->dst = NULL;
+                rt_stage_done(s);
+            } /* else it stays out of the pool: the device may still use it */
+            return rc;
+        }
+        *done += n;
+    }
+    return 0;
+}
+
 static int32_t cuda_copy_in(void *dev, uintptr_t dst, const void *src, size_t bytes, void *stream)
 {
     int32_t st = enter(dev);
     if (st || !bytes)
         return st;
-    CUresult rc = stream ? cu.MemcpyHtoDAsync((CUdeviceptr)dst, src, bytes, stream)
-                         : cu.MemcpyHtoD((CUdeviceptr)dst, src, bytes);
+    size_t done = 0;
+    CUresult rc = stream ? staged(dev, 0, (char *)(uintptr_t)src, dst, bytes, stream, &done) : 0;
+    if (!rc && done < bytes)
+        rc = stream ? cu.MemcpyHtoDAsync((CUdeviceptr)(dst + done), (const char *)src + done, bytes - done, stream)
+                    : cu.MemcpyHtoD((CUdeviceptr)dst, src, bytes);
     return rc ? cu_fail(rc, "copying to the GPU") : RT_ACC_OK;
 }
 
@@ -243,8 +316,11 @@ static int32_t cuda_copy_out(void *dev, void *dst, uintptr_t src, size_t bytes, 
     int32_t st = enter(dev);
     if (st || !bytes)
         return st;
-    CUresult rc = stream ? cu.MemcpyDtoHAsync(dst, (CUdeviceptr)src, bytes, stream)
-                         : cu.MemcpyDtoH(dst, (CUdeviceptr)src, bytes);
+    size_t done = 0;
+    CUresult rc = stream ? staged(dev, 1, dst, src, bytes, stream, &done) : 0;
+    if (!rc && done < bytes)
+        rc = stream ? cu.MemcpyDtoHAsync((char *)dst + done, (CUdeviceptr)(src + done), bytes - done, stream)
+                    : cu.MemcpyDtoH(dst, (CUdeviceptr)src, bytes);
     return rc ? cu_fail(rc, "copying from the GPU") : RT_ACC_OK;
 }
 

@@ -312,6 +312,30 @@ int rt_cuda_is_device(void *dev, uintptr_t p);
 int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t bx, uint32_t by, uint32_t shared, void *stream,
                        void **params);
 
+/* staging.c: page-locked chunks through which asynchronous copies go, so
+ * that they return at once and keep their stream's order (a pool per GPU;
+ * alloc and release make and free page-locked memory).  rt_stage_take
+ * gives a free chunk or NULL when RT_STAGE_MAX are in use; rt_stage_done,
+ * the host function a stream runs after the chunk's copy, moves a copy
+ * back's bytes to dst and frees the chunk. */
+#define RT_STAGE_BYTES ((size_t)1 << 20)
+#define RT_STAGE_MAX 64
+typedef struct rt_stage_pool rt_stage_pool;
+typedef struct rt_stage {
+    void *host;           /* RT_STAGE_BYTES of page-locked memory */
+    void *dst;            /* a copy back: where its bytes go, else NULL */
+    size_t bytes;
+    rt_stage_pool *pool;
+    struct rt_stage *next;
+} rt_stage;
+typedef int32_t (*rt_stage_alloc_fn)(void *dev, size_t bytes, void **host);
+typedef void (*rt_stage_free_fn)(void *dev, void *host);
+rt_stage_pool *rt_stage_pool_new(void *dev, rt_stage_alloc_fn alloc, rt_stage_free_fn release);
+rt_stage *rt_stage_take(rt_stage_pool *p);
+void rt_stage_give(rt_stage *s);
+void rt_stage_done(void *arg);
+void rt_stage_pool_free(rt_stage_pool *p); /* once the device is idle */
+
 /* -------------------------------------------------- loops on a GPU
  *
  * gpu.c: one kernel of a compiled region (what jit/gpu.c made of a

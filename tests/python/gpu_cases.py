@@ -383,6 +383,13 @@ def reads_partial(x, h):
         h[i % 3] += h[0] * 0 + x[i]  # reads an element it does not update: the host's
 
 
+@acc
+def int_ratio(out, base, d):
+    #pragma acc parallel loop
+    for i in range(out.shape[0]):
+        out[i] = (base + i * 7919) / d  # Python ints: the exact quotient, rounded once
+
+
 def _args():
     rng = np.random.default_rng(7)
     x = rng.standard_normal(N)
@@ -424,6 +431,10 @@ def _args():
         "peaks": (peaks, (x, np.full(5, -np.inf), np.full(7, 10**6, np.int32), np.zeros(2, np.uint8))),
         "products": (products, (1.0 + x[:400] * 1e-3, np.ones(4))),
         "hist_present": (hist_present, (v + 1000, np.zeros(13, np.int64), 3)),
+        "int_ratio_narrow": (int_ratio, (np.zeros(5000), 12345, 7)),
+        "int_ratio_wide": (int_ratio, (np.zeros(5000), 2**62 + 1, 3)),
+        "int_ratio_wide_divisor": (int_ratio, (np.zeros(5000), -(2**61) - 12345, 2**55 + 7)),
+        "int_ratio_negative": (int_ratio, (np.zeros(5000), 10**18, -(10**9 + 7))),
     }
 
 
@@ -593,6 +604,43 @@ def gpu_only_cases():
         assert np.allclose(x1, 1000.0) and np.allclose(x2, 1000.0), (x1[:2], x2[:2])
         assert one > 0.005 and two < 1.5 * one, (one, two)
     out["async_queues_overlap"] = overlap_case
+
+    def async_copy_case():
+        # async copies go through page-locked staging: the caller returns
+        # at once, the copy keeps its place behind the queue's kernel, and
+        # a copy on another queue runs while that kernel does
+        import time
+        from pyacc.runtime import acc_wait, acc_wait_all
+        x = np.zeros(512)
+        big = np.arange(8 << 20, dtype=np.float64)  # 64 MiB
+        pyacc.acc_copyin(x)
+        pyacc.acc_copyin(big)
+        spin(x, 1000, 1)
+        acc_wait_all()
+        t0 = time.perf_counter()
+        spin(x, 2_000_000, 1)
+        acc_wait(1)
+        kernel = time.perf_counter() - t0
+        other = np.ones(4 << 20)  # 32 MiB, to the GPU on queue 2
+        t0 = time.perf_counter()
+        spin(x, 2_000_000, 1)
+        big[:] = -1.0  # the copy back must overwrite this, after the kernel
+        pyacc.acc_copyout_async(big, 1)
+        pyacc.acc_copyin_async(other, 2)
+        queued = time.perf_counter() - t0
+        acc_wait(2)
+        mid = time.perf_counter() - t0
+        acc_wait_all()
+        assert queued < 0.5 * kernel, (queued, kernel)
+        assert mid < 0.8 * kernel, (mid, kernel)  # queue 2 did not wait for queue 1's kernel
+        assert np.array_equal(big, np.arange(8 << 20, dtype=np.float64)), big[:4]
+        pyacc.acc_copyout(x)
+        from pyacc.runtime import device_view
+        import cupy as cp
+        assert bool(cp.all(cp.asarray(device_view(other)) == 1.0))
+        pyacc.acc_delete(other)
+        assert np.allclose(x, 1000.0), x[:2]
+    out["async_copies_overlap"] = async_copy_case
 
     def launch_shape_case():
         # num_gangs, num_workers and vector_length shape the grid; vector

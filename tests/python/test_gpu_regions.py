@@ -26,7 +26,8 @@ PTXAS = shutil.which("ptxas") or next(
 
 CASES = gpu_cases._args()
 GPU_ONLY = ["acc_on_device", "zero_division", "index_error", "host_part", "no_leak_after_errors",
-            "after_shutdown", "async_queue_order", "cupy_zero_copy", "async_queues_overlap", "launch_shape"]
+            "after_shutdown", "async_queue_order", "cupy_zero_copy", "async_queues_overlap", "launch_shape",
+            "async_copies_overlap"]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
