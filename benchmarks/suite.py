@@ -5,12 +5,17 @@ the same process, every result checked against the others.
 
     python benchmarks/suite.py            # full sizes: a table and results.json
     python benchmarks/suite.py --quick    # small sizes: every result checked (CI)
+    python benchmarks/suite.py --gpu-only # the GPU section alone (with --quick: small)
 
 Figures are medians of several calls after a warm-up (compiles are not
 counted), labelled with the machine they came from.  Each row gives
 pyacc's time over each peer's (below 1: pyacc is faster) and, for the
 memory-bound triad, the fraction of a C + OpenMP triad's bandwidth
 (gcc -O3 -march=native -fopenmp, built here when gcc is found).
+
+Where the machine has an NVIDIA GPU, a second section (suite_gpu.py) runs
+the same kernels there, with pyacc, numba-cuda and CuPy; elsewhere it says
+in one line that it was skipped.
 """
 
 import json
@@ -35,7 +40,10 @@ try:
 except ImportError:
     njit = None
 
+import suite_gpu  # noqa: E402 - beside this file; imports nothing of the GPU's until asked
+
 QUICK = "--quick" in sys.argv
+GPU_ONLY = "--gpu-only" in sys.argv
 REPS = 3 if QUICK else 15
 
 # ---------------------------------------------------------------- kernels
@@ -363,7 +371,7 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, {pyacc.num_threads()} threads, Python {platform.python_version()}"
 
 
-def plot(rows, path):
+def plot(rows, path, impls=("pyacc", "numba", "numpy"), title=None):
     """Time per kernel and implementation, as bars (log scale), when
     matplotlib is there."""
     try:
@@ -373,7 +381,7 @@ def plot(rows, path):
     except ImportError:
         print("matplotlib not installed: no plot")
         return
-    impls = [c for c in ("pyacc", "numba", "numpy") if any(c in r for r in rows)]
+    impls = [c for c in impls if any(c in r for r in rows)]
     fig, ax = plt.subplots(figsize=(10, 4))
     w = 0.8 / len(impls)
     for k, impl in enumerate(impls):
@@ -382,14 +390,16 @@ def plot(rows, path):
     ax.set_xticks([i + 0.4 - w / 2 for i in range(len(rows))], [r["kernel"] for r in rows])
     ax.set_yscale("log")
     ax.set_ylabel("ms (median)")
-    ax.set_title(machine(), fontsize=8)
+    ax.set_title(title or machine(), fontsize=8)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     print(f"written: {path}")
 
 
-def main():
+def host_section():
+    """The kernels on the host's cores against NumPy and Numba: prints the
+    table, returns (rows, mismatches, the C triad's seconds)."""
     peers = {"numpy": NUMPY, "numba": numba_peers()}
     makers = inputs()
     rows, bad = [], []
@@ -422,14 +432,48 @@ def main():
         frac = c_triad / rows[0]["pyacc"]
         print(f"\ntriad: pyacc {gbs:.1f} GB/s, {frac:.2f} of C + OpenMP's {3 * 8 * n / c_triad / 1e9:.1f} GB/s"
               f" (goal 0.90: {'met' if frac >= 0.9 else 'MISSED'})")
+    return rows, bad, c_triad
+
+
+def gpu_section():
+    """The kernels on the GPU against numba-cuda and CuPy (suite_gpu.py):
+    prints the table, returns (results or None where there is no GPU,
+    mismatches)."""
+    res, bad = suite_gpu.run(PYACC, QUICK, REPS)
+    if res is None:
+        print("\nGPU section skipped: pyacc finds no NVIDIA GPU on this machine")
+    else:
+        res.update(machine=machine(), date=time.strftime("%Y-%m-%d"))
+        suite_gpu.report(res)
+    return res, bad
+
+
+def main():
+    rows, bad, c_triad = ([], [], None) if GPU_ONLY else host_section()
+    gpu, gpu_bad = gpu_section()
+    bad += gpu_bad
     if not QUICK:
         here = os.path.dirname(os.path.abspath(__file__))
         path = os.path.join(here, "results.json")
-        with open(path, "w") as f:
-            json.dump({"machine": machine(), "date": time.strftime("%Y-%m-%d"), "rows": rows,
-                       "c_triad_s": c_triad}, f, indent=1)
-        print(f"\nwritten: {path}")
-        plot(rows, os.path.join(here, "results.png"))
+        if GPU_ONLY:  # the host's figures stay as the last full run left them
+            if gpu is not None:
+                out = {}
+                if os.path.exists(path):
+                    with open(path) as f:
+                        out = json.load(f)
+                out["gpu"] = gpu
+                with open(path, "w") as f:
+                    json.dump(out, f, indent=1)
+                print(f"\nwritten: {path} (its GPU section)")
+        else:
+            with open(path, "w") as f:
+                json.dump({"machine": machine(), "date": time.strftime("%Y-%m-%d"), "rows": rows,
+                           "c_triad_s": c_triad, "gpu": gpu}, f, indent=1)
+            print(f"\nwritten: {path}")
+            plot(rows, os.path.join(here, "results.png"))
+        if gpu is not None:
+            plot(gpu["rows"], os.path.join(here, "results_gpu.png"), ("pyacc", *suite_gpu.PEERS),
+                 f"{gpu['device']}; {machine()}")
     for b in bad:
         print("MISMATCH:", b)
     print("all results agree" if not bad else f"{len(bad)} results differ")

@@ -339,8 +339,11 @@ static int32_t map_arrays(launch *L, int n, const uintptr_t *lo, const uintptr_t
 /* The grid and block for n iterations.  What the program leaves open:
  * blocks of 256 threads (a multiple of the warp big enough to hide memory
  * latency with a few blocks a multiprocessor), fewer when that would leave
- * multiprocessors idle, and no more blocks than the iterations need or
- * than keep the GPU busy (the kernel's grid-stride loop covers the rest). */
+ * multiprocessors idle, and a block for every 256 iterations, so that the
+ * GPU's block scheduler balances uneven iterations (Mandelbrot's) over the
+ * multiprocessors as they free up.  A loop with reductions gets no more
+ * blocks than keep the GPU busy (the kernel's grid-stride loop covers the
+ * rest): each block leaves a partial result the host folds. */
 static void lay_out(launch *L, int64_t n)
 {
     const rt_gpu_kernel *k = L->k;
@@ -362,7 +365,10 @@ static void lay_out(launch *L, int64_t n)
         bx = maxb;
     if (bx * by > maxb)
         by = maxb / bx;
-    int64_t threads = bx * by, blocks = (n + threads - 1) / threads, cap = sms * BLOCKS_PER_SM;
+    int64_t threads = bx * by, blocks = (n + threads - 1) / threads, cap = INT32_MAX;
+    for (int f = 0; f < k->nfields; f++)
+        if ((k->kinds[f] & 0xe0) == RT_CTX_PARTIALS)
+            cap = sms * BLOCKS_PER_SM;
     if (gangs > 0) /* num_gangs: as many blocks (within CUDA's limit) */
         blocks = gangs < INT32_MAX ? gangs : INT32_MAX;
     else if (blocks > cap)
