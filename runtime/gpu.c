@@ -35,6 +35,7 @@
 #define ERR_BYTES 64
 #define MAX_FIELDS 128 /* jit.h's JIT_GPU_MAX_FIELDS */
 #define BLOCKS_PER_SM 8
+#define BLOCKS_PER_SM_UNEVEN 32
 
 /* grid | bx << 32 | by << 48 of the latest launch */
 static _Atomic uint64_t last_launch;
@@ -339,11 +340,13 @@ static int32_t map_arrays(launch *L, int n, const uintptr_t *lo, const uintptr_t
 /* The grid and block for n iterations.  What the program leaves open:
  * blocks of 256 threads (a multiple of the warp big enough to hide memory
  * latency with a few blocks a multiprocessor), fewer when that would leave
- * multiprocessors idle, and a block for every 256 iterations, so that the
- * GPU's block scheduler balances uneven iterations (Mandelbrot's) over the
- * multiprocessors as they free up.  A loop with reductions gets no more
- * blocks than keep the GPU busy (the kernel's grid-stride loop covers the
- * rest): each block leaves a partial result the host folds. */
+ * multiprocessors idle, and a block for every 256 iterations up to
+ * BLOCKS_PER_SM_UNEVEN a multiprocessor, so that the GPU's block scheduler
+ * balances uneven iterations (Mandelbrot's) over the multiprocessors as
+ * they free up, while a thread's start (its copy of ctx, ...) is still
+ * spread over several iterations of a long loop (the kernel's grid-stride
+ * loop covers the rest).  A loop with reductions gets BLOCKS_PER_SM: each
+ * block leaves a partial result the host folds. */
 static void lay_out(launch *L, int64_t n)
 {
     const rt_gpu_kernel *k = L->k;
@@ -365,7 +368,7 @@ static void lay_out(launch *L, int64_t n)
         bx = maxb;
     if (bx * by > maxb)
         by = maxb / bx;
-    int64_t threads = bx * by, blocks = (n + threads - 1) / threads, cap = INT32_MAX;
+    int64_t threads = bx * by, blocks = (n + threads - 1) / threads, cap = sms * BLOCKS_PER_SM_UNEVEN;
     for (int f = 0; f < k->nfields; f++)
         if ((k->kinds[f] & 0xe0) == RT_CTX_PARTIALS)
             cap = sms * BLOCKS_PER_SM;
