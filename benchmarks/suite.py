@@ -127,6 +127,17 @@ def histogram(v, h):
 
 
 @acc
+def histogram_red(v, h):
+    # the same histogram as an array reduction: on the host each thread
+    # counts into a private copy (no atomics contend), on a GPU the counts
+    # are the GPU's atomics
+    nb = h.shape[0]
+    #pragma acc parallel loop reduction(+:h)
+    for i in range(v.shape[0]):
+        h[v[i] % nb] += 1
+
+
+@acc
 def prefix(x, out):
     #pragma acc serial loop seq
     for i in range(x.shape[0]):
@@ -257,6 +268,7 @@ def numba_peers():
 
     return {"triad": nb_triad, "dot": nb_dot, "jacobi": nb_jacobi, "matmul": nb_matmul,
             "mandelbrot": nb_mandelbrot, "pairwise": nb_pairwise, "histogram": nb_histogram,
+            "histogram_red": nb_histogram,
             "prefix": nb_prefix}
 
 
@@ -319,20 +331,22 @@ def inputs():
         "mandelbrot": lambda: (np.zeros(mandel, np.int64), -2.0, -1.2, 2.4 / mandel[0], 100 if QUICK else 400),
         "pairwise": lambda: (fresh(1).random((npair, 8)), np.zeros((npair, npair))),
         "histogram": lambda: (fresh(1).integers(0, 1 << 30, n), np.zeros(256, np.int64)),
+        "histogram_red": lambda: (fresh(1).integers(0, 1 << 30, n), np.zeros(256, np.int64)),
         "prefix": lambda: (fresh(1).random(n // 8), np.zeros(n // 8)),
     }
 
 
 PYACC = {"triad": triad, "dot": dot, "jacobi": jacobi, "matmul": matmul, "mandelbrot": mandelbrot,
-         "pairwise": pairwise, "histogram": histogram, "prefix": prefix}
+         "pairwise": pairwise, "histogram": histogram, "histogram_red": histogram_red, "prefix": prefix}
 NUMPY = {"triad": np_triad, "dot": np_dot, "jacobi": np_jacobi, "matmul": np_matmul,
          "mandelbrot": np_mandelbrot, "pairwise": np_pairwise, "histogram": np_histogram,
+         "histogram_red": np_histogram,
          "prefix": np_prefix}
 
 
 # What must be put back between calls: the kernels overwrite their outputs,
 # but a histogram adds to its counts.
-RESET = {"histogram": lambda args: args[1].fill(0)}
+RESET = {"histogram": lambda args: args[1].fill(0), "histogram_red": lambda args: args[1].fill(0)}
 
 
 def run(fn, make, name):
