@@ -146,7 +146,8 @@ static fe_val pop(builder *b)
 
 static fe_val top(builder *b, int k) /* k = 1 is the top */
 {
-    if (b->depth < k) {
+    /* k < 1 (COPY 0 in malformed code) would read at or past the top. */
+    if (k < 1 || b->depth < k) {
         fe_error_set(b->err, FE_ERR_INTERNAL, b->loc, "operand stack underflow");
         return FE_NOVAL;
     }
@@ -557,7 +558,7 @@ static fe_status build_instr(builder *b, int idx)
         return FE_OK;
     case FE_OP_CALL: {
         int n = in->arg;
-        if (n + 2 > b->depth)
+        if (n > b->depth - 2) /* not n + 2 > depth: a huge arg would overflow */
             return fe_error_set(b->err, FE_ERR_INTERNAL, in->loc, "bad CALL");
         fe_val callee_or_null = b->stack[b->depth - n - 2];
         int plain = f->nodes[callee_or_null].op == IR_NULL;

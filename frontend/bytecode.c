@@ -61,8 +61,9 @@ const char *fe_instr_name(const fe_optable *ot, const fe_instr *in)
 
 /* Whether op jumps, and if so where to (*to, a byte offset).  `next` is the
  * offset after the instruction and its caches. */
-static int jump_offset(fe_pyop op, int32_t arg, int32_t next, int32_t *to)
+static int jump_offset(fe_pyop op, int32_t arg, int32_t next, int64_t *to)
 {
+    /* In 64 bits: 2 * arg overflows int32 for a large (malformed) arg. */
     switch (op) {
     case FE_OP_JUMP_FORWARD:
     case FE_OP_POP_JUMP_FORWARD_IF_FALSE:
@@ -77,7 +78,7 @@ static int jump_offset(fe_pyop op, int32_t arg, int32_t next, int32_t *to)
     case FE_OP_JUMP_IF_TRUE_OR_POP:
     case FE_OP_FOR_ITER:
     case FE_OP_SEND:
-        *to = next + 2 * arg;
+        *to = (int64_t)next + 2 * (int64_t)arg;
         return 1;
     case FE_OP_JUMP_BACKWARD:
     case FE_OP_JUMP_BACKWARD_NO_INTERRUPT:
@@ -85,7 +86,7 @@ static int jump_offset(fe_pyop op, int32_t arg, int32_t next, int32_t *to)
     case FE_OP_POP_JUMP_BACKWARD_IF_TRUE:
     case FE_OP_POP_JUMP_BACKWARD_IF_NONE:
     case FE_OP_POP_JUMP_BACKWARD_IF_NOT_NONE:
-        *to = next - 2 * arg;
+        *to = (int64_t)next - 2 * (int64_t)arg;
         return 1;
     default:
         return 0;
@@ -119,6 +120,18 @@ fe_status fe_decode(const fe_optable *ot, const fe_code *code, fe_instr **out, i
     int32_t start = -1; /* offset of the first EXTENDED_ARG of a prefix */
     for (size_t u = 0; u < nunits;) {
         uint8_t raw = code->code[2 * u];
+        /* Each EXTENDED_ARG shifts the argument 8 bits left.  CPython emits
+         * at most three, keeping it within int32; more (malformed code)
+         * would overflow the shift. */
+        if (ext > (INT32_MAX >> 8)) {
+            fe_status st = fe_error_set(err, FE_ERR_INTERNAL,
+                                        code->positions ? code->positions[u] : noloc,
+                                        "EXTENDED_ARG prefixes overflow the argument at offset %zu",
+                                        2 * u);
+            free(ins);
+            free(at);
+            return st;
+        }
         int32_t arg = code->code[2 * u + 1] | (ext << 8);
         fe_pyop op = (fe_pyop)ot->op[raw];
         int32_t off = (int32_t)(2 * u);
@@ -149,12 +162,13 @@ fe_status fe_decode(const fe_optable *ot, const fe_code *code, fe_instr **out, i
 
     for (int i = 0; i < count; i++) {
         fe_instr *in = &ins[i];
-        int32_t t;
+        int64_t t;
         if (!jump_offset(in->op, in->arg, in->next, &t))
             continue;
-        if (t < 0 || (size_t)t / 2 > nunits || ((size_t)t / 2 < nunits && at[t / 2] < 0)) {
+        if (t < 0 || (uint64_t)t / 2 > nunits || ((size_t)t / 2 < nunits && at[t / 2] < 0)) {
             fe_status st = fe_error_set(err, FE_ERR_INTERNAL, in->loc,
-                                        "bad jump target %d at offset %d", t, in->offset);
+                                        "bad jump target %lld at offset %d", (long long)t,
+                                        in->offset);
             free(ins);
             free(at);
             return st;

@@ -375,6 +375,9 @@ static fe_status infer_subscr(infer *in, fe_node *n)
             return type_error(in, n, "array index must be integers, not '%s'%s", idx, NULL);
         if (k > c->ndim)
             return type_error(in, n, "too many indices for array '%s'%s", c, NULL);
+        /* a[()] is the whole array in NumPy; lowering needs an index */
+        if (k == 0)
+            return unsupported(in, n, "%s", "indexing an array with an empty tuple");
         if (k == c->ndim)
             set_type(in, n, fe_t_np(in->ts, c->dtype));
         else /* a view: dropping leading axes keeps C order, nothing else */
@@ -733,6 +736,29 @@ static fe_status store_var(infer *in, fe_node *n, int var, const fe_type *t)
     return FE_OK;
 }
 
+/* A region's RET n returns t: the tuple of its r->nouts live-out values
+ * (the outliner's `return (a, b)`), or None when it has none.  Lowering
+ * relies on that shape. */
+static fe_status check_region_ret(infer *in, const fe_node *n, const fe_type *t)
+{
+    int want = in->f->region->nouts;
+    if (want == 0 ? t->kind != FE_T_NONE : (t->kind != FE_T_TUPLE || t->nitems != want))
+        return fe_error_set(in->err, FE_ERR_INTERNAL, n->loc, "region returns the wrong values");
+    for (int i = 0; i < want; i++) {
+        fe_argtype a;
+        const fe_type *it = t->items[i];
+        int ok = fe_t_to_arg(it, &a);
+        if (!ok && it->kind == FE_T_TUPLE && it->nitems <= FE_MAX_OUT_ITEMS) {
+            ok = 1; /* a tuple of numbers: its items come back one by one */
+            for (int k = 0; k < it->nitems; k++)
+                ok &= fe_t_to_arg(it->items[k], &a) && a.kind != FE_ARG_NONE;
+        }
+        if (!ok)
+            return type_error(in, n, "a value of type '%s' cannot be used after the region%s", it, NULL);
+    }
+    return FE_OK;
+}
+
 static fe_status infer_node(infer *in, fe_node *n)
 {
     fe_func *f = in->f;
@@ -788,7 +814,16 @@ static fe_status infer_node(infer *in, fe_node *n)
         set_type(in, n, e);
         return FE_OK;
     }
-    case IR_FORITER:
+    case IR_FORITER: {
+        /* CPython's FOR_ITER always iterates what GET_ITER made; lowering
+         * takes the variable apart as an iterator, so malformed code that
+         * hands it anything else must stop here. */
+        const fe_type *it = f->vars[n->var].type;
+        if (it && it->kind != FE_T_RANGEITER && it->kind != FE_T_SEQITER && it->kind != FE_T_ENUMITER)
+            return fe_error_set(in->err, FE_ERR_INTERNAL, n->loc, "FOR_ITER over a value that is not an iterator");
+        set_type(in, n, T(in, FE_T_NONE));
+        return FE_OK;
+    }
     case IR_BR:
     case IR_CBR:
         set_type(in, n, T(in, FE_T_NONE));
@@ -810,22 +845,7 @@ static fe_status infer_node(infer *in, fe_node *n)
             }
             return FE_OK;
         }
-        int want = f->region->nouts;
-        if (want == 0 ? t->kind != FE_T_NONE : (t->kind != FE_T_TUPLE || t->nitems != want))
-            return fe_error_set(in->err, FE_ERR_INTERNAL, n->loc, "region returns the wrong values");
-        for (int i = 0; i < want; i++) {
-            fe_argtype a;
-            const fe_type *it = t->items[i];
-            int ok = fe_t_to_arg(it, &a);
-            if (!ok && it->kind == FE_T_TUPLE && it->nitems <= FE_MAX_OUT_ITEMS) {
-                ok = 1; /* a tuple of numbers: its items come back one by one */
-                for (int k = 0; k < it->nitems; k++)
-                    ok &= fe_t_to_arg(it->items[k], &a) && a.kind != FE_ARG_NONE;
-            }
-            if (!ok)
-                return type_error(in, n, "a value of type '%s' cannot be used after the region%s", it, NULL);
-        }
-        return FE_OK;
+        return check_region_ret(in, n, t);
     }
     }
     return fe_error_set(in->err, FE_ERR_INTERNAL, n->loc, "unknown IR node %d", n->op);
@@ -902,6 +922,31 @@ fe_status fe_infer(fe_func *f, fe_error *err)
                                     "local variable '%s' is used before it is assigned",
                                     f->vars[n->var].name);
             return fe_error_set(err, FE_ERR_INTERNAL, n->loc, "could not type an expression");
+        }
+    }
+    /* Loads typed only just above (never-assigned variables, now None)
+     * were untyped while the passes ran, so the nodes using them skipped
+     * their checks: a store left its variable untyped, a RET its shape
+     * unchecked, a FOR_ITER its iterator.  Lowering relies on all three. */
+    for (int k = 0; k < f->nblocks; k++) {
+        fe_block *blk = &f->blocks[k];
+        for (int i = 0; blk->reachable && i < blk->nnodes; i++) {
+            fe_node *n = &f->nodes[blk->nodes[i]];
+            if (n->op == IR_STOREVAR && !f->vars[n->var].type) {
+                const fe_node *v = &f->nodes[fe_arg(f, n, 0)];
+                if (v->op == IR_LOADVAR && !f->vars[v->var].is_stack)
+                    return fe_error_set(err, FE_ERR_UNSUPPORTED, v->loc,
+                                        "local variable '%s' is used before it is assigned",
+                                        f->vars[v->var].name);
+                return fe_error_set(err, FE_ERR_INTERNAL, n->loc, "could not type a variable");
+            }
+            if (n->op == IR_FORITER && !f->vars[n->var].type)
+                return fe_error_set(err, FE_ERR_INTERNAL, n->loc, "FOR_ITER over a value that is not an iterator");
+            if (n->op == IR_RET && !f->is_routine) {
+                fe_status st = check_region_ret(&in, n, arg_type(&in, n, 0));
+                if (st != FE_OK)
+                    return st;
+            }
         }
     }
     return FE_OK;
