@@ -6,6 +6,7 @@ the same process, every result checked against the others.
     python benchmarks/suite.py            # full sizes: a table and results.json
     python benchmarks/suite.py --quick    # small sizes: every result checked (CI)
     python benchmarks/suite.py --gpu-only # the GPU section alone (with --quick: small)
+    python benchmarks/suite.py --latency-only  # the latency rows alone
 
 Figures are medians of several calls after a warm-up (compiles are not
 counted), labelled with the machine they came from.  Each row gives
@@ -16,6 +17,13 @@ memory-bound triad, the fraction of a C + OpenMP triad's bandwidth
 Where the machine has an NVIDIA GPU, a second section (suite_gpu.py) runs
 the same kernels there, with pyacc, numba-cuda and CuPy; elsewhere it says
 in one line that it was skipped.
+
+Then the latency rows (latency.py), each in fresh processes: a small
+kernel's cold compile, a fresh process's warm start from the disk cache,
+the overhead of a call, and on a GPU a kernel's cold compile and the
+launch overhead, each beside Numba's or numba-cuda's and the issue's goal
+(--gpu-only: the GPU's rows alone; --quick: each child's result checked,
+figures not judged).
 """
 
 import json
@@ -40,10 +48,12 @@ try:
 except ImportError:
     njit = None
 
+import latency  # noqa: E402 - beside this file
 import suite_gpu  # noqa: E402 - beside this file; imports nothing of the GPU's until asked
 
 QUICK = "--quick" in sys.argv
 GPU_ONLY = "--gpu-only" in sys.argv
+LATENCY_ONLY = "--latency-only" in sys.argv
 REPS = 3 if QUICK else 15
 
 # ---------------------------------------------------------------- kernels
@@ -439,7 +449,8 @@ def host_section():
         cells = "".join(f"{row[c] * 1e3:12.3f}" if c in row else f"{'-':>12}" for c in cols)
         rn = row["pyacc"] / row["numpy"] if "numpy" in row else float("nan")
         rb = row["pyacc"] / row["numba"] if "numba" in row else float("nan")
-        goal = "" if "numba" not in row else ("met" if rb <= 1.0 else "MISSED (pyacc <= numba)")
+        goal = ("" if "numba" not in row else "not judged" if QUICK
+                else "met" if rb <= 1.0 else "MISSED (pyacc <= numba)")
         print(f"{row['kernel']:12}{cells}{rn:9.2f}{rb:9.2f}  {goal}")
     if c_triad:
         gbs = 3 * 8 * n / rows[0]["pyacc"] / 1e9
@@ -462,27 +473,60 @@ def gpu_section():
     return res, bad
 
 
+def latency_section(gpu):
+    """The latency rows (latency.py), after the kernels' tables: the host's
+    unless --gpu-only, the GPU's where there is one (its launch overhead
+    from the GPU section, or measured alone under --latency-only). Prints
+    the table, returns (results, mismatches)."""
+    bad = []
+    if LATENCY_ONLY:
+        name = suite_gpu.gpu_present()
+        launch = None
+        if name is not None:
+            launch, bad = suite_gpu.launch_only(REPS * 20)
+    else:
+        name, launch = (gpu["device"], gpu["launch_s"]) if gpu else (None, None)
+    res, more = latency.run(QUICK, host=not GPU_ONLY, gpu=name, launch=launch, label=machine())
+    latency.report(res)
+    return res, bad + more
+
+
+def merge_latency(old, new):
+    """The latency results of a --gpu-only run added to those the last
+    full run left: its host rows kept, the GPU's replaced."""
+    if not old:
+        return new
+    keep = [r for r in old.get("rows", []) if r.get("target") == "host"]
+    return dict(new, rows=keep + new["rows"], samples=dict(old.get("samples", {}), **new["samples"]))
+
+
 def main():
-    rows, bad, c_triad = ([], [], None) if GPU_ONLY else host_section()
-    gpu, gpu_bad = gpu_section()
-    bad += gpu_bad
+    if LATENCY_ONLY:
+        rows, bad, c_triad, gpu = [], [], None, None
+    else:
+        rows, bad, c_triad = ([], [], None) if GPU_ONLY else host_section()
+        gpu, gpu_bad = gpu_section()
+        bad += gpu_bad
+    lat, lat_bad = latency_section(gpu)
+    bad += lat_bad
     if not QUICK:
         here = os.path.dirname(os.path.abspath(__file__))
         path = os.path.join(here, "results.json")
-        if GPU_ONLY:  # the host's figures stay as the last full run left them
+        if GPU_ONLY or LATENCY_ONLY:  # the other figures stay as the last full run left them
+            out = {}
+            if os.path.exists(path):
+                with open(path) as f:
+                    out = json.load(f)
             if gpu is not None:
-                out = {}
-                if os.path.exists(path):
-                    with open(path) as f:
-                        out = json.load(f)
                 out["gpu"] = gpu
-                with open(path, "w") as f:
-                    json.dump(out, f, indent=1)
-                print(f"\nwritten: {path} (its GPU section)")
+            out["latency"] = merge_latency(out.get("latency"), lat) if GPU_ONLY else lat
+            with open(path, "w") as f:
+                json.dump(out, f, indent=1)
+            print(f"\nwritten: {path} (its {'GPU' if GPU_ONLY else 'latency'} section)")
         else:
             with open(path, "w") as f:
                 json.dump({"machine": machine(), "date": time.strftime("%Y-%m-%d"), "rows": rows,
-                           "c_triad_s": c_triad, "gpu": gpu}, f, indent=1)
+                           "c_triad_s": c_triad, "gpu": gpu, "latency": lat}, f, indent=1)
             print(f"\nwritten: {path}")
             plot(rows, os.path.join(here, "results.png"))
         if gpu is not None:

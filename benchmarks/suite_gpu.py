@@ -464,6 +464,50 @@ def gpu_present():
     return pyacc.acc_get_property_string(0, pyacc.acc_device_nvidia, pyacc.acc_property_name)
 
 
+def launch_overhead(impls, calls, bad):
+    """{implementation: median seconds} of a tiny kernel on an array
+    already on the GPU, each call waited for (the warm-up call compiles);
+    a wrong result or a failure goes into bad."""
+    launch = {}
+    for iname, impl in impls.items():
+        x = np.zeros(TINY)
+        try:
+            d = impl.to_dev(x)
+            launch[iname] = timed(lambda: impl.tiny(d), impl.sync, None, calls)[0]
+            if not np.array_equal(impl.to_host(d), np.full(TINY, calls + 1.0)):
+                bad.append(f"GPU launch: {iname}'s tiny kernel gave wrong values")
+            del d
+            impl.free([x])
+        except Exception as e:  # noqa: BLE001 - one failure is reported, the rest still run
+            bad.append(f"GPU launch: {iname} failed: {type(e).__name__}: {e}")
+    return launch
+
+
+def make_impls(host):
+    """(pyacc's and each peer's Impl that can run here, {peer: why not})."""
+    impls, skipped = {"pyacc": pyacc_impl(host)}, {}
+    for peer, make_impl in (("numba-cuda", numba_impl), ("cupy", cupy_impl)):
+        try:
+            impls[peer] = make_impl()
+        except Exception as e:  # noqa: BLE001 - a peer that cannot run is reported, not fatal
+            skipped[peer] = f"{type(e).__name__}: {e}"
+    return impls, skipped
+
+
+def launch_only(calls):
+    """The launch overhead alone (latency.py's GPU row without the kernels'
+    section): ({implementation: seconds}, mismatches), or (None, []) where
+    there is no GPU."""
+    os.environ.setdefault("PYACC_GPU_SERIAL", "1")
+    import pyacc
+    if gpu_present() is None:
+        return None, []
+    bad = []
+    with current_device(pyacc.acc_device_nvidia):
+        impls, _ = make_impls({})
+        return launch_overhead(impls, calls, bad), bad
+
+
 def run(host, quick, reps):
     """Measures everything; returns the section's results (a dict) and a
     list of mismatches, or (None, []) where there is no GPU."""
@@ -474,14 +518,8 @@ def run(host, quick, reps):
     name = gpu_present()
     if name is None:
         return None, []
-    impls, skipped = {}, {}
     with current_device(pyacc.acc_device_nvidia):
-        impls["pyacc"] = pyacc_impl(host)
-        for peer, make_impl in (("numba-cuda", numba_impl), ("cupy", cupy_impl)):
-            try:
-                impls[peer] = make_impl()
-            except Exception as e:  # noqa: BLE001 - a peer that cannot run is reported, not fatal
-                skipped[peer] = f"{type(e).__name__}: {e}"
+        impls, skipped = make_impls(host)
         makers = gpu_inputs(quick)
         rows, bad = [], []
         for kname, make in makers.items():
@@ -509,19 +547,7 @@ def run(host, quick, reps):
                 if not agree(kname, res, ref, exact=iname == "pyacc"):
                     bad.append(f"GPU {kname}: {iname} and the host disagree")
             rows.append(row)
-        # the launch overhead: a tiny kernel on an array already on the GPU
-        launch = {}
-        for iname, impl in impls.items():
-            x = np.zeros(TINY)
-            try:
-                d = impl.to_dev(x)
-                launch[iname] = timed(lambda: impl.tiny(d), impl.sync, None, reps * 20)[0]
-                if not np.array_equal(impl.to_host(d), np.full(TINY, reps * 20 + 1.0)):
-                    bad.append(f"GPU launch: {iname}'s tiny kernel gave wrong values")
-                del d
-                impl.free([x])
-            except Exception as e:  # noqa: BLE001 - as above
-                bad.append(f"GPU launch: {iname} failed: {type(e).__name__}: {e}")
+        launch = launch_overhead(impls, reps * 20, bad)
         copy_gbs = None
         if "cupy" in impls:
             import cupy
