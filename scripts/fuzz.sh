@@ -37,6 +37,11 @@ case "${1:-}" in
   *) seconds=$1 ;;
 esac
 
+# What the build needs: Debian's clang (14, with libFuzzer in its runtime
+# package) and the libraries of the C core.
+bash scripts/apt-ensure.sh build-essential cmake ninja-build pkg-config \
+  clang libclang-rt-14-dev llvm-19-dev libsqlite3-dev zlib1g-dev libzstd-dev
+
 # Configure once with clang; a build folder made with another compiler is
 # refused by tests/fuzz/CMakeLists.txt.
 if [ ! -f "$BUILD/build.ninja" ]; then
