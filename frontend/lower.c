@@ -142,6 +142,72 @@ void fe_report_deferred(lower *lw)
     }
 }
 
+/* Where an rt_error keeps the count as the region started. */
+#define ERR_SIGINTS_OFFSET ((int64_t)offsetof(rt_error, sigints))
+
+/* pyacc.sigints() (the count) and pyacc.interrupted(err) (whether it moved
+ * since the region started), made on first use.  Internal, so that a GPU's
+ * module can give pyacc.sigints and pyacc.interrupted bodies of its own
+ * (0 and false: the count lives in host memory, and a kernel cannot stop
+ * early), and every poll folds away there (jit/gpu.c). */
+static LLVMValueRef sigints_global(lower *lw)
+{
+    LLVMValueRef g = LLVMGetNamedGlobal(lw->M, "pyacc_rt_sigints");
+    return g ? g : LLVMAddGlobal(lw->M, lw->i32, "pyacc_rt_sigints");
+}
+
+static LLVMValueRef load_count(lower *lw, LLVMBuilderRef b)
+{
+    /* atomic, so that a loop re-reads it: a signal handler writes it */
+    LLVMValueRef v = LLVMBuildLoad2(b, lw->i32, sigints_global(lw), "sigints");
+    LLVMSetOrdering(v, LLVMAtomicOrderingMonotonic);
+    LLVMSetAlignment(v, 4);
+    return v;
+}
+
+static LLVMValueRef poll_fn(lower *lw, const char *name, LLVMTypeRef fty, int interrupted)
+{
+    LLVMValueRef fn = LLVMGetNamedFunction(lw->M, name);
+    if (fn)
+        return fn;
+    fn = LLVMAddFunction(lw->M, name, fty);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    fe_add_fn_attr(lw, fn, LLVMAttributeFunctionIndex, "alwaysinline");
+    fe_add_fn_attr(lw, fn, LLVMAttributeFunctionIndex, "nounwind");
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(lw->C);
+    LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(lw->C, fn, "entry"));
+    LLVMValueRef now = load_count(lw, b);
+    if (interrupted) {
+        LLVMValueRef off = fe_const_i64(lw, ERR_SIGINTS_OFFSET);
+        LLVMValueRef at = LLVMBuildInBoundsGEP2(b, lw->i8, LLVMGetParam(fn, 0), &off, 1, "");
+        LLVMValueRef then = LLVMBuildLoad2(b, lw->i32, at, "since");
+        LLVMBuildRet(b, LLVMBuildICmp(b, LLVMIntNE, now, then, ""));
+    } else {
+        LLVMBuildRet(b, now);
+    }
+    LLVMDisposeBuilder(b);
+    return fn;
+}
+
+void fe_poll(lower *lw, fe_loc loc)
+{
+    LLVMTypeRef fty = LLVMFunctionType(lw->i1, &lw->ptr, 1, 0);
+    LLVMValueRef fn = poll_fn(lw, "pyacc.interrupted", fty, 1);
+    LLVMValueRef err = lw->fn->err;
+    LLVMValueRef hit = LLVMBuildCall2(lw->B, fty, fn, &err, 1, "");
+    fe_check(lw, hit, RT_ERR_INTERRUPT, loc, fe_const_i64(lw, 0), fe_const_i64(lw, 0));
+}
+
+void fe_poll_start(lower *lw, LLVMBuilderRef b)
+{
+    if (!LLVMGetNamedFunction(lw->M, "pyacc.interrupted"))
+        return; /* nothing polls */
+    LLVMTypeRef fty = LLVMFunctionType(lw->i32, NULL, 0, 0);
+    LLVMValueRef now = LLVMBuildCall2(b, fty, poll_fn(lw, "pyacc.sigints", fty, 0), NULL, 0, "");
+    LLVMValueRef off = fe_const_i64(lw, ERR_SIGINTS_OFFSET);
+    LLVMBuildStore(b, now, LLVMBuildInBoundsGEP2(b, lw->i8, lw->fn->err, &off, 1, ""));
+}
+
 const fe_node *fe_terminator(lower *lw, int k)
 {
     const fe_block *b = &lw->f->blocks[k];
@@ -188,6 +254,89 @@ static LLVMBasicBlockRef target(lower *lw, int k)
     return fe_bb_of(lw, k);
 }
 
+/* Whether loop li is one whose back edges poll for Ctrl-C: a while loop
+ * (its trip count unknown) or one holding other loops (a poll per
+ * iteration is nothing beside theirs).  An innermost `for` stays free of
+ * them, vectorisable; a parallel loop's own polls are in its body's strips
+ * (parallel.c). */
+static int polls(lower *lw, int li)
+{
+    if (!lw->loops.loop[li].is_for)
+        return 1;
+    for (int c = 0; c < lw->loops.n; c++)
+        if (lw->loops.loop[c].parent == li)
+            return 1;
+    return 0;
+}
+
+/* The loop whose header is block k, or -1. */
+static int loop_at(lower *lw, int k)
+{
+    for (int l = 0; l < lw->loops.n; l++)
+        if (lw->loops.loop[l].header == k)
+            return l;
+    return -1;
+}
+
+/* Whether loop li runs in strips, polling between them: an innermost for
+ * loop inside another loop, other than a parallel loop (parallel.c lowers
+ * its header, and strips its body), whose header only reads before its FORITER (a strip's
+ * start goes back to it, and must not run anything twice). */
+static int strips(lower *lw, int li)
+{
+    if (li < 0 || lw->par_of_loop[li] || lw->loops.loop[li].parent < 0 || polls(lw, li))
+        return 0;
+    const fe_block *h = &lw->f->blocks[lw->loops.loop[li].header];
+    for (int i = 0; i + 1 < h->nnodes; i++) {
+        int op = lw->f->nodes[h->nodes[i]].op;
+        if (op != IR_LOADVAR && op != IR_CONST && op != IR_NULL)
+            return 0;
+    }
+    return 1;
+}
+
+/* Where loop li's strips start: the loop's entry, so that each strip's
+ * loop is a loop of its own inside the loop of strips (LLVM vectorises
+ * the inner one). */
+static LLVMBasicBlockRef strip_head(lower *lw, int li)
+{
+    lfn *fn = lw->fn;
+    if (!fn->strip_head[li]) {
+        fn->strip_head[li] = LLVMAppendBasicBlockInContext(lw->C, fn->fn, "strip");
+        /* an end left from an earlier run of the loop, or none yet, only
+         * moves the first poll: the iterator's own end bounds each strip */
+        fn->strip_end[li] = fe_entry_alloca(lw, lw->i64, "strip.end");
+        LLVMBuilderRef eb = LLVMCreateBuilderInContext(lw->C);
+        LLVMPositionBuilderAtEnd(eb, fn->entry);
+        LLVMBuildStore(eb, fe_const_i64(lw, 0), fn->strip_end[li]);
+        LLVMDisposeBuilder(eb);
+    }
+    return fn->strip_head[li];
+}
+
+/* The block an edge from block `from` to block `to` branches to: to's, or
+ * on a back edge of a polling loop, a block that polls first. */
+static LLVMBasicBlockRef edge(lower *lw, int from, int to)
+{
+    LLVMBasicBlockRef t = target(lw, to);
+    int li = loop_at(lw, to);
+    if (li < 0 || li == lw->fn->par_loop)
+        return t;
+    if (!lw->loops.loop[li].in_loop[from])
+        return strips(lw, li) ? strip_head(lw, li) : t;
+    if (!polls(lw, li))
+        return t;
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(lw->B);
+    LLVMBasicBlockRef poll = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "poll");
+    LLVMPositionBuilderAtEnd(lw->B, poll);
+    /* reported at the loop's own line: the for, or the while's test */
+    const fe_node *at = fe_terminator(lw, lw->loops.loop[li].is_for ? to : from);
+    fe_poll(lw, at->loc);
+    LLVMBuildBr(lw->B, t);
+    LLVMPositionBuilderAtEnd(lw->B, here);
+    return poll;
+}
+
 lfn *fe_lfn_new(lower *lw, LLVMValueRef fnv, int par_loop)
 {
     lfn *fn = calloc(1, sizeof *fn);
@@ -195,9 +344,13 @@ lfn *fe_lfn_new(lower *lw, LLVMValueRef fnv, int par_loop)
         return NULL;
     fn->bb = calloc((size_t)lw->f->nblocks + 1, sizeof *fn->bb);
     fn->slot = calloc((size_t)lw->f->nvars + 1, sizeof *fn->slot);
-    if (!fn->bb || !fn->slot) {
+    fn->strip_end = calloc((size_t)lw->loops.n + 1, sizeof *fn->strip_end);
+    fn->strip_head = calloc((size_t)lw->loops.n + 1, sizeof *fn->strip_head);
+    if (!fn->bb || !fn->slot || !fn->strip_end || !fn->strip_head) {
         free(fn->bb);
         free(fn->slot);
+        free(fn->strip_end);
+        free(fn->strip_head);
         free(fn);
         return NULL;
     }
@@ -213,6 +366,8 @@ void fe_lfn_free(lfn *fn)
     if (fn) {
         free(fn->bb);
         free(fn->slot);
+        free(fn->strip_end);
+        free(fn->strip_head);
         free(fn);
     }
 }
@@ -236,17 +391,54 @@ static fe_status lower_block(lower *lw, int k)
         fe_node *n = &f->nodes[blk->nodes[i]];
         switch (n->op) {
         case IR_BR:
-            LLVMBuildBr(lw->B, target(lw, blk->succ[0]));
+            LLVMBuildBr(lw->B, edge(lw, k, blk->succ[0]));
             break;
-        case IR_CBR:
-            LLVMBuildCondBr(lw->B, lw->val[fe_arg(f, n, 0)], target(lw, blk->succ[0]),
-                            target(lw, blk->succ[1]));
+        case IR_CBR: {
+            LLVMBasicBlockRef yes = edge(lw, k, blk->succ[0]), no = edge(lw, k, blk->succ[1]);
+            LLVMBuildCondBr(lw->B, lw->val[fe_arg(f, n, 0)], yes, no);
             break;
+        }
         case IR_FORITER: {
             const fe_type *t = f->vars[n->var].type;
             LLVMValueRef it = LLVMBuildLoad2(lw->B, fe_lty(lw, t), fe_var_slot(lw, n->var), "");
-            LLVMBuildCondBr(lw->B, fe_iter_more(lw, it, t), target(lw, blk->succ[0]),
-                            target(lw, blk->succ[1]));
+            int li = loop_at(lw, k);
+            LLVMBasicBlockRef yes = edge(lw, k, blk->succ[0]), no = edge(lw, k, blk->succ[1]);
+            if (!strips(lw, li)) {
+                LLVMBuildCondBr(lw->B, fe_iter_more(lw, it, t), yes, no);
+                break;
+            }
+            /* Ctrl-C: the iterations run in strips of FE_POLL_STRIP,
+             * polling between them, so that a strip's loop keeps one exit
+             * and vectorises.  Here: on while the strip lasts. */
+            LLVMBuilderRef B = lw->B;
+            lfn *fn = lw->fn;
+            LLVMBasicBlockRef head = strip_head(lw, li), here = LLVMGetInsertBlock(B);
+            int kf = t->kind == FE_T_RANGEITER ? 3 : 1;
+            LLVMValueRef two[2] = {LLVMBuildLoad2(B, lw->i64, fn->strip_end[li], ""), fe_iter_count(lw, it, t)};
+            LLVMValueRef lim = fe_intrinsic(lw, "llvm.smin", lw->i64, two, 2);
+            LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, LLVMBuildExtractValue(B, it, kf, "k"), lim, ""), yes,
+                            head);
+            /* the strip's start: done, or poll and mark the strip's end */
+            LLVMPositionBuilderAtEnd(B, head);
+            LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(lw->C, fn->fn, "strip.next");
+            it = LLVMBuildLoad2(B, fe_lty(lw, t), fe_var_slot(lw, n->var), "");
+            LLVMValueRef kv = LLVMBuildExtractValue(B, it, kf, "k"), count = fe_iter_count(lw, it, t);
+            LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kv, count, ""), next, no);
+            LLVMPositionBuilderAtEnd(B, next);
+            /* none before the first strip: the loop around polls already,
+             * and a short loop pays no more than the strip's end */
+            LLVMBasicBlockRef poll = LLVMAppendBasicBlockInContext(lw->C, fn->fn, "strip.poll");
+            LLVMBasicBlockRef mark = LLVMAppendBasicBlockInContext(lw->C, fn->fn, "strip.mark");
+            LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, kv, fe_const_i64(lw, 0), ""), mark, poll);
+            LLVMPositionBuilderAtEnd(B, poll);
+            fe_poll(lw, n->loc);
+            LLVMBuildBr(B, mark);
+            LLVMPositionBuilderAtEnd(B, mark);
+            LLVMValueRef left = LLVMBuildSub(B, count, kv, "");
+            LLVMValueRef full = LLVMBuildICmp(B, LLVMIntSGT, left, fe_const_i64(lw, FE_POLL_STRIP), "");
+            LLVMBuildStore(B, LLVMBuildSelect(B, full, LLVMBuildAdd(B, kv, fe_const_i64(lw, FE_POLL_STRIP), ""), count, ""),
+                           fn->strip_end[li]);
+            LLVMBuildBr(B, here);
             break;
         }
         case IR_RET: {
@@ -667,6 +859,7 @@ static fe_status lower_entry(lower *lw)
         LLVMPositionBuilderAtEnd(lw->B, fn->fail);
         LLVMBuildRet(lw->B, LLVMBuildLoad2(lw->B, lw->i32, fn->err, "kind"));
         LLVMPositionBuilderAtEnd(lw->B, fn->entry);
+        fe_poll_start(lw, lw->B);
         LLVMBuildBr(lw->B, start);
     }
     lw->fn = NULL;

@@ -23,6 +23,8 @@ typedef struct lfn {
     LLVMBasicBlockRef fail;   /* where an error recorded in *err leaves */
     int par_loop;             /* the loop outlined into this function, or -1 */
     LLVMValueRef k;           /* body: alloca of the current iteration index */
+    LLVMValueRef *strip_end;  /* per loop: alloca of where its current strip of iterations ends (fe_poll) */
+    LLVMBasicBlockRef *strip_head; /* per loop: where a strip starts, polling (the loop's entry) */
     LLVMBasicBlockRef latch;  /* body: the back edge's target */
     /* body of a collapse(n) nest run as one iteration space (parallel.c):
      * the inner loops' iterators, and per level the piece's first and last
@@ -134,6 +136,17 @@ void fe_report_deferred(lower *lw);
 
 void fe_check(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef info0,
               LLVMValueRef info1);
+/* A Ctrl-C check: records RT_ERR_INTERRUPT at loc and leaves the function
+ * when a SIGINT has arrived since the region started (runtime/interrupt.c;
+ * the entry notes the count in the error record, which every function has).
+ * Made where a long run passes often but not in a vectorisable loop's every
+ * iteration: back edges of loops holding loops and of while loops, and
+ * between strips of a parallel loop's iterations.  Folds away on a GPU. */
+void fe_poll(lower *lw, fe_loc loc);
+/* Iterations between two polls of a loop run in strips. */
+#define FE_POLL_STRIP ((int64_t)1 << 16)
+/* In the entry's first block, when the region polls: notes the count. */
+void fe_poll_start(lower *lw, LLVMBuilderRef b);
 LLVMValueRef fe_const_i64(lower *lw, int64_t v);
 LLVMValueRef fe_intrinsic(lower *lw, const char *name, LLVMTypeRef overload, LLVMValueRef *args,
                           int nargs);

@@ -883,18 +883,49 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
     } else {
         LLVMBuildStore(B, LLVMGetParam(fnv, 1), fn->k);
     }
+    /* Ctrl-C: a body holding loops polls once an iteration; one without
+     * runs in strips of FE_POLL_STRIP iterations, polling between them, so
+     * that the strip's loop has one exit and vectorises */
+    int has_inner = 0;
+    for (int c = 0; c < lw->loops.n; c++)
+        has_inner |= lw->loops.loop[c].parent == li;
+    const fe_loc at = fe_terminator(lw, lp->header)->loc;
     LLVMBasicBlockRef cond = LLVMAppendBasicBlockInContext(lw->C, fnv, "cond");
     fn->latch = LLVMAppendBasicBlockInContext(lw->C, fnv, "latch");
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(lw->C, fnv, "done");
-    LLVMBuildBr(B, cond);
-    LLVMPositionBuilderAtEnd(B, cond);
-    LLVMValueRef kv = LLVMBuildLoad2(B, lw->i64, fn->k, "");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kv, kend, ""), fe_bb_of(lw, lp->body_start), done);
+    LLVMValueRef stop = kend, kv;
+    LLVMBasicBlockRef strip = NULL;
+    if (!has_inner) {
+        LLVMValueRef stop_at = fe_entry_alloca(lw, lw->i64, "strip.end");
+        strip = LLVMAppendBasicBlockInContext(lw->C, fnv, "strip");
+        LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(lw->C, fnv, "strip.next");
+        LLVMBuildBr(B, strip);
+        LLVMPositionBuilderAtEnd(B, strip);
+        kv = LLVMBuildLoad2(B, lw->i64, fn->k, "");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kv, kend, ""), next, done);
+        LLVMPositionBuilderAtEnd(B, next);
+        LLVMValueRef left = LLVMBuildSub(B, kend, kv, "");
+        LLVMValueRef full = LLVMBuildICmp(B, LLVMIntSGT, left, fe_const_i64(lw, FE_POLL_STRIP), "");
+        LLVMBuildStore(B, LLVMBuildSelect(B, full, LLVMBuildAdd(B, kv, fe_const_i64(lw, FE_POLL_STRIP), ""), kend, ""),
+                       stop_at);
+        fe_poll(lw, at);
+        LLVMBuildBr(B, cond);
+        LLVMPositionBuilderAtEnd(B, cond);
+        stop = LLVMBuildLoad2(B, lw->i64, stop_at, "");
+    } else {
+        LLVMBuildBr(B, cond);
+        LLVMPositionBuilderAtEnd(B, cond);
+    }
+    kv = LLVMBuildLoad2(B, lw->i64, fn->k, "");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kv, stop, ""), fe_bb_of(lw, lp->body_start),
+                    strip ? strip : done);
     fe_status st = fe_lower_blocks(lw);
     if (st == FE_OK) {
         LLVMPositionBuilderAtEnd(B, fn->latch);
         kv = LLVMBuildLoad2(B, lw->i64, fn->k, "");
         LLVMBuildStore(B, LLVMBuildNSWAdd(B, kv, fe_const_i64(lw, 1), ""), fn->k);
+        if (has_inner)
+            fe_poll(lw, at);
         LLVMBuildBr(B, cond);
         /* what goes out: every chunk its partial results, the chunk holding
          * the last iteration its last values */

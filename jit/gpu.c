@@ -672,6 +672,25 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
         LLVMBuildRet(b, LLVMConstInt(LLVMInt1TypeInContext(C), 1, 0));
         LLVMDisposeBuilder(b);
     }
+    /* pyacc.sigints and pyacc.interrupted: 0 and false here, so that the
+     * frontend's Ctrl-C polls fold away (the count lives in host memory,
+     * and a kernel cannot stop early) */
+    const char *polls[2] = {"pyacc.sigints", "pyacc.interrupted"};
+    for (int i = 0; i < 2; i++) {
+        LLVMValueRef pf = LLVMGetNamedFunction(d, polls[i]);
+        if (!pf || LLVMIsDeclaration(pf))
+            continue;
+        while (LLVMGetFirstBasicBlock(pf))
+            LLVMDeleteBasicBlock(LLVMGetFirstBasicBlock(pf));
+        LLVMContextRef C = LLVMGetModuleContext(d);
+        LLVMBuilderRef b = LLVMCreateBuilderInContext(C);
+        LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(C, pf, "entry"));
+        LLVMBuildRet(b, LLVMConstInt(LLVMGetReturnType(LLVMGlobalGetValueType(pf)), 0, 0));
+        LLVMDisposeBuilder(b);
+    }
+    LLVMValueRef count = LLVMGetNamedGlobal(d, "pyacc_rt_sigints");
+    if (count && !LLVMGetFirstUse(count))
+        LLVMDeleteGlobal(count);
     /* a kernel for each body */
     for (int i = 0; i < nb; i++) {
         size_t n;

@@ -85,7 +85,8 @@ typedef enum rt_error_kind {
                              info[0] section length, info[1] iterations */
     RT_ERR_UNBOUND,       /* UnboundLocalError: info[0] the local's index */
     RT_ERR_NOMEM,         /* MemoryError: info[0] the bytes asked for */
-    RT_ERR_DEVICE         /* the GPU failed: the runtime's fault (rt_fault_last) says how */
+    RT_ERR_DEVICE,        /* the GPU failed: the runtime's fault (rt_fault_last) says how */
+    RT_ERR_INTERRUPT      /* a SIGINT (Ctrl-C) arrived while the region ran: KeyboardInterrupt */
 } rt_error_kind;
 
 typedef struct rt_error {
@@ -94,7 +95,7 @@ typedef struct rt_error {
     int32_t col;
     int32_t end_col;
     int32_t file; /* which source file: 0 the region's, k a called function's */
-    int32_t pad_;
+    int32_t sigints; /* pyacc_rt_sigints as the region started: its entry function writes it, Ctrl-C polls compare */
     int64_t info[2];
 } rt_error;
 
@@ -102,6 +103,18 @@ typedef struct rt_error {
  * concurrent chunks).  Returns kind.  Called by compiled code. */
 int32_t pyacc_rt_error(rt_error *err, int32_t kind, int32_t file, int32_t line, int32_t col,
                        int32_t end_col, int64_t info0, int64_t info1);
+
+/* ------------------------------------------------------------ interrupts
+ *
+ * How many SIGINTs have arrived since the process started (interrupt.c):
+ * compiled code reads it when a function starts and polls it in long
+ * loops, recording RT_ERR_INTERRUPT when it changed. */
+extern _Atomic int32_t pyacc_rt_sigints;
+
+/* Places the SIGINT handler that counts into pyacc_rt_sigints in front of
+ * the one in force, if that is a handler function (Python's); once.
+ * 0, or -1 with errno set. */
+int rt_interrupt_install(void);
 
 /* --------------------------------------------------------------- launch */
 

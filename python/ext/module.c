@@ -62,6 +62,7 @@ jit_host *pyext_host(void)
         {"pyacc_rt_scratch", (void *)pyacc_rt_scratch},
         {"pyacc_rt_scratch_free", (void *)pyacc_rt_scratch_free},
         {"pyacc_rt_gpu_loop", (void *)pyacc_rt_gpu_loop},
+        {"pyacc_rt_sigints", (void *)&pyacc_rt_sigints},
     };
     char err[512];
     pyext.host = jit_host_create(syms, (int)(sizeof syms / sizeof syms[0]), err, sizeof err);
@@ -266,6 +267,9 @@ static int ext_exec(PyObject *m)
     }
     if (PyModule_AddStringConstant(m, "llvm_version", jit_llvm_version()) < 0)
         return -1;
+    /* Ctrl-C stops a running region (runtime/interrupt.c); Python's own
+     * handler is in place by now and stays the one that decides */
+    (void)rt_interrupt_install();
     return PyModule_AddIntConstant(m, "MAX_NDIM", FE_MAX_NDIM);
 }
 

@@ -803,6 +803,27 @@ static PyObject *raise_runtime(rg_region *r, const rg_entry *e, const rt_error *
     PyObject *type = PyExc_RuntimeError;
     char msg[512];
     long long a = (long long)err->info[0], b = (long long)err->info[1];
+    const char *file = err->file > 0 && err->file < e->nfiles ? e->files[err->file] : r->filename;
+    if (err->kind == RT_ERR_INTERRUPT) {
+        /* Python's handler has seen the signal too: on the main thread it
+         * runs now and decides (KeyboardInterrupt by default); elsewhere, or
+         * if it raised nothing, the region still stopped short */
+        PyObject *et, *ev, *tb;
+        if (PyErr_CheckSignals() < 0) {
+            PyErr_Fetch(&et, &ev, &tb);
+            PyErr_NormalizeException(&et, &ev, &tb);
+            Py_XDECREF(et);
+            Py_XDECREF(tb);
+        } else {
+            ev = PyObject_CallNoArgs(PyExc_KeyboardInterrupt);
+        }
+        if (!ev)
+            return NULL;
+        PyObject *res = PyObject_CallFunction(pyext.raise_at, "Osi", ev, file, err->line ? err->line : r->loc.line);
+        Py_DECREF(ev);
+        Py_XDECREF(res);
+        return NULL;
+    }
     switch (err->kind) {
     case RT_ERR_ZERO_DIVISION: {
         static const char *const what[] = {"integer division or modulo by zero", "division by zero",
@@ -862,7 +883,6 @@ static PyObject *raise_runtime(rg_region *r, const rg_entry *e, const rt_error *
     PyObject *exc = PyObject_CallFunction(type, "s", msg);
     if (!exc)
         return NULL;
-    const char *file = err->file > 0 && err->file < e->nfiles ? e->files[err->file] : r->filename;
     PyObject *res = PyObject_CallFunction(pyext.raise_at, "Osi", exc, file, err->line ? err->line : r->loc.line);
     Py_DECREF(exc);
     Py_XDECREF(res);

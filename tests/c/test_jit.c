@@ -16,6 +16,7 @@ static jit_host *host(void)
 {
     jit_symbol syms[] = {{"pyacc.parallel_loop", (void *)pyacc_rt_launch},
                          {"pyacc_rt_error", (void *)pyacc_rt_error},
+                         {"pyacc_rt_sigints", (void *)&pyacc_rt_sigints},
                          {"pyacc_rt_num_threads", (void *)pyacc_rt_num_threads},
                          {"pyacc_rt_scratch", (void *)pyacc_rt_scratch},
                          {"pyacc_rt_scratch_free", (void *)pyacc_rt_scratch_free}};
