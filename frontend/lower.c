@@ -416,6 +416,8 @@ static fe_status lower_block(lower *lw, int k)
             int kf = t->kind == FE_T_RANGEITER ? 3 : 1;
             LLVMValueRef two[2] = {LLVMBuildLoad2(B, lw->i64, fn->strip_end[li], ""), fe_iter_count(lw, it, t)};
             LLVMValueRef lim = fe_intrinsic(lw, "llvm.smin", lw->i64, two, 2);
+            /* a GPU has no polls: one strip, the loop as it was */
+            lim = LLVMBuildSelect(B, fe_on_gpu(lw), two[1], lim, "");
             LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, LLVMBuildExtractValue(B, it, kf, "k"), lim, ""), yes,
                             head);
             /* the strip's start: done, or poll and mark the strip's end */
