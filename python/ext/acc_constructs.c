@@ -129,7 +129,8 @@ int pyext_acc_section_span(const Py_buffer *v, PyObject *sec, const label_src *l
             hi_off += lo * s;
         }
     }
-    *start = (uintptr_t)((char *)v->buf + lo_off);
+    /* as integers: a list's section comes with no buffer (buf NULL) */
+    *start = (uintptr_t)v->buf + (uintptr_t)lo_off;
     *bytes = empty ? 0 : (size_t)(hi_off - lo_off + v->itemsize);
     return 0;
 }

@@ -95,6 +95,7 @@ Test(jit, zero_division_is_reported_with_its_line)
     cr_expect(x[0] == 0 && x[1] == -1 && x[2] == -1, "Python floor division: %lld %lld %lld",
               (long long)x[0], (long long)x[1], (long long)x[2]);
     free(c.ir);
+    jit_host_remove(h, c.handle);
     jit_host_free(h);
     fx_free(&fx);
 }
