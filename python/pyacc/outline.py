@@ -663,6 +663,9 @@ def outline(func):
     for p in pragmas:
         if not p.own_line:
             raise error_at("a pragma must be on a line of its own", filename, p.line, p.col)
+    if func.__code__.co_name == "<lambda>":  # a lambda's body is one expression: no region fits
+        raise error_at("a pragma inside a lambda: write the function with def and decorate it with @acc",
+                       filename, pragmas[0].line, pragmas[0].col)
     lines, found = directives.placeholders(pragmas, lines, first, indent, filename)
     try:
         tree = ast.parse("".join(lines), filename)
@@ -687,6 +690,11 @@ def outline(func):
                     raise error_at(f"a pragma inside '{n.name}', which is defined in "
                                    f"'{fdef.name}': decorate '{n.name}' with @acc to compile its "
                                    f"regions", filename, p.line, p.col)
+        if isinstance(n, ast.Lambda):
+            for p in pragmas:
+                if n.lineno <= p.line <= (n.end_lineno or n.lineno):
+                    raise error_at(f"a pragma inside a lambda in '{fdef.name}': write it with def and "
+                                   f"decorate it with @acc", filename, p.line, p.col)
     stmts = []
     _statements(fdef.body, fdef.body, stmts)
 

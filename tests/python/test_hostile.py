@@ -137,3 +137,78 @@ def f(x):
     assert (x == 2.0).all()
     f1(x)
     assert (x == 1.0).all()
+
+
+def test_a_pragma_in_a_lambda_is_reported_at_its_line():
+    with pytest.raises(PragmaSyntaxError, match="inside a lambda: write the function with def") as info:
+        acc(lambda a: [
+            #pragma acc parallel loop
+            x * 2 for x in a])
+    assert "#pragma acc parallel loop" in info.value.text
+    with pytest.raises(PragmaSyntaxError, match="inside a lambda in 'outer'") as info:
+        @acc
+        def outer(x):
+            key = (lambda v:
+                   #pragma acc parallel loop
+                   v)
+            return key(x)
+    assert "#pragma acc parallel loop" in info.value.text
+
+
+def test_a_module_level_pragma_is_a_comment_and_the_module_runs(tmp_path):
+    # outside a decorated function a pragma is a comment, as it is to Python:
+    # nothing compiles it, and nothing breaks
+    f = make("""
+#pragma acc parallel loop
+import numpy as np
+#pragma acc data copy(x)
+
+@acc
+def f(x):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        x[i] = i * 2.0
+""")
+    check(f, np.zeros(6))
+    assert f.stats()["regions"] == 1 and f.stats()["fallbacks"] == 0
+
+
+def test_a_huge_function_compiles_and_agrees():
+    body = "".join(f"        t = t * 1.0001 + {k % 7}\n" for k in range(3000))
+    f = make("@acc\ndef f(a, out):\n    #pragma acc parallel loop\n    for i in range(a.shape[0]):\n"
+             "        t = a[i]\n" + body + "        out[i] = t\n")
+    check(f, np.arange(10.0), np.zeros(10))
+    assert f.stats()["compiles"] == 1 and f.stats()["fallbacks"] == 0
+
+
+@pytest.mark.parametrize("section", ["a[0:10**18]", "a[10**18:4]", "a[-5:2]", "a[0:2**63 - 1]"])
+def test_an_absurd_section_is_an_index_error_at_the_clause(section):
+    f = make(f"""
+@acc
+def f(a):
+    #pragma acc parallel loop copyin({section})
+    for i in range(a.shape[0]):
+        a[i] += 1.0
+""")
+    with pytest.raises(IndexError, match="outside the bounds"):
+        f(np.zeros(4))
+
+
+def test_a_file_edited_after_decoration_keeps_the_functions_own_code(tmp_path):
+    # the function object is what Python runs; so does pyacc, whatever the
+    # file on disk says by now
+    src = """
+@acc
+def f(x):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        x[i] = {}
+"""
+    f = make(src.format("3.0"))
+    path = f.py_func.__code__.co_filename
+    with open(path, "w") as fh:
+        fh.write(src.format("4.0") + "\n# edited\n")
+    x = np.zeros(3)
+    f(x)
+    assert (x == 3.0).all()
+    check(f, np.zeros(3))
