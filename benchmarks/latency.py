@@ -291,11 +291,28 @@ class ChildFailed(Exception):
     pass
 
 
+_COMPILED = []
+
+
+def _compile_packages():
+    if _COMPILED:
+        return
+    _COMPILED.append(True)
+    import compileall
+    import pyacc
+    compileall.compile_dir(os.path.dirname(os.path.abspath(pyacc.__file__)), quiet=2)
+
+
 def child_env(**overrides):
     """This process's environment for a child, PYTHONPATH made absolute
     (children run in their own folder: they must import the same pyacc),
     with overrides (None removes a variable)."""
     env = dict(os.environ)
+    # as a user's process: an installed package's modules were compiled to
+    # bytecode when it was installed, so children read .pyc files (made once
+    # here, where the tree allows) rather than compiling source each start
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    _compile_packages()
     if env.get("PYTHONPATH"):
         env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) if p else p
                                             for p in env["PYTHONPATH"].split(os.pathsep))
