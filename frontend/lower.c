@@ -198,6 +198,15 @@ void fe_poll(lower *lw, fe_loc loc)
     fe_check(lw, hit, RT_ERR_INTERRUPT, loc, fe_const_i64(lw, 0), fe_const_i64(lw, 0));
 }
 
+LLVMValueRef fe_strip_end(lower *lw, LLVMValueRef k, LLVMValueRef end)
+{
+    LLVMBuilderRef B = lw->B;
+    LLVMValueRef left = LLVMBuildSub(B, end, k, "");
+    LLVMValueRef full = LLVMBuildICmp(B, LLVMIntSGT, left, fe_const_i64(lw, FE_POLL_STRIP), "");
+    full = LLVMBuildAnd(B, full, LLVMBuildNot(B, fe_on_gpu(lw), ""), "");
+    return LLVMBuildSelect(B, full, LLVMBuildAdd(B, k, fe_const_i64(lw, FE_POLL_STRIP), ""), end, "");
+}
+
 void fe_poll_start(lower *lw, LLVMBuilderRef b)
 {
     if (!LLVMGetNamedFunction(lw->M, "pyacc.interrupted"))
@@ -436,10 +445,7 @@ static fe_status lower_block(lower *lw, int k)
             fe_poll(lw, n->loc);
             LLVMBuildBr(B, mark);
             LLVMPositionBuilderAtEnd(B, mark);
-            LLVMValueRef left = LLVMBuildSub(B, count, kv, "");
-            LLVMValueRef full = LLVMBuildICmp(B, LLVMIntSGT, left, fe_const_i64(lw, FE_POLL_STRIP), "");
-            LLVMBuildStore(B, LLVMBuildSelect(B, full, LLVMBuildAdd(B, kv, fe_const_i64(lw, FE_POLL_STRIP), ""), count, ""),
-                           fn->strip_end[li]);
+            LLVMBuildStore(B, fe_strip_end(lw, kv, count), fn->strip_end[li]);
             LLVMBuildBr(B, here);
             break;
         }

@@ -145,6 +145,9 @@ void fe_check(lower *lw, LLVMValueRef failed, int kind, fe_loc loc, LLVMValueRef
 void fe_poll(lower *lw, fe_loc loc);
 /* Iterations between two polls of a loop run in strips. */
 #define FE_POLL_STRIP ((int64_t)1 << 16)
+/* Where a strip starting at iteration k of a loop ending at `end` ends:
+ * FE_POLL_STRIP on, or the end (on a GPU, which has no polls, always). */
+LLVMValueRef fe_strip_end(lower *lw, LLVMValueRef k, LLVMValueRef end);
 /* In the entry's first block, when the region polls: notes the count. */
 void fe_poll_start(lower *lw, LLVMBuilderRef b);
 LLVMValueRef fe_const_i64(lower *lw, int64_t v);

@@ -904,12 +904,7 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
         kv = LLVMBuildLoad2(B, lw->i64, fn->k, "");
         LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kv, kend, ""), next, done);
         LLVMPositionBuilderAtEnd(B, next);
-        LLVMValueRef left = LLVMBuildSub(B, kend, kv, "");
-        LLVMValueRef full = LLVMBuildICmp(B, LLVMIntSGT, left, fe_const_i64(lw, FE_POLL_STRIP), "");
-        /* a GPU has no polls: one strip, the loop as it was */
-        full = LLVMBuildAnd(B, full, LLVMBuildNot(B, fe_on_gpu(lw), ""), "");
-        LLVMBuildStore(B, LLVMBuildSelect(B, full, LLVMBuildAdd(B, kv, fe_const_i64(lw, FE_POLL_STRIP), ""), kend, ""),
-                       stop_at);
+        LLVMBuildStore(B, fe_strip_end(lw, kv, kend), stop_at);
         fe_poll(lw, at);
         LLVMBuildBr(B, cond);
         LLVMPositionBuilderAtEnd(B, cond);
