@@ -418,7 +418,10 @@ typedef struct fe_loopspec {
     const fe_reduction *reds;
     int nprivate;
     const char *const *privates;
+    uint8_t levels;    /* FE_LEVEL_*: the gang, worker and vector clauses it has for a GPU */
 } fe_loopspec;
+
+enum { FE_LEVEL_GANG = 1, FE_LEVEL_WORKER = 2, FE_LEVEL_VECTOR = 4 };
 
 /* A list the region appends to: parameter `param`, with the number of
  * elements (the copyout section's length) in parameter `len_param`. */

@@ -331,8 +331,16 @@ static LLVMBasicBlockRef edge(lower *lw, int from, int to)
     int li = loop_at(lw, to);
     if (li < 0 || li == lw->fn->par_loop)
         return t;
-    if (!lw->loops.loop[li].in_loop[from])
+    if (!lw->loops.loop[li].in_loop[from]) {
+        if (lw->lane_of_loop[li] && lw->fn->par_loop >= 0 && lw->par_of_loop[lw->fn->par_loop]) {
+            /* a lane loop in a parallel loop's body: fe_lower_blocks fills
+             * its entry in once the body is lowered */
+            if (!lw->fn->lane_head[li])
+                lw->fn->lane_head[li] = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "lanes");
+            return lw->fn->lane_head[li];
+        }
         return strips(lw, li) ? strip_head(lw, li) : t;
+    }
     if (!polls(lw, li))
         return t;
     LLVMBasicBlockRef here = LLVMGetInsertBlock(lw->B);
@@ -355,11 +363,13 @@ lfn *fe_lfn_new(lower *lw, LLVMValueRef fnv, int par_loop)
     fn->slot = calloc((size_t)lw->f->nvars + 1, sizeof *fn->slot);
     fn->strip_end = calloc((size_t)lw->loops.n + 1, sizeof *fn->strip_end);
     fn->strip_head = calloc((size_t)lw->loops.n + 1, sizeof *fn->strip_head);
-    if (!fn->bb || !fn->slot || !fn->strip_end || !fn->strip_head) {
+    fn->lane_head = calloc((size_t)lw->loops.n + 1, sizeof *fn->lane_head);
+    if (!fn->bb || !fn->slot || !fn->strip_end || !fn->strip_head || !fn->lane_head) {
         free(fn->bb);
         free(fn->slot);
         free(fn->strip_end);
         free(fn->strip_head);
+        free(fn->lane_head);
         free(fn);
         return NULL;
     }
@@ -377,6 +387,7 @@ void fe_lfn_free(lfn *fn)
         free(fn->slot);
         free(fn->strip_end);
         free(fn->strip_head);
+        free(fn->lane_head);
         free(fn);
     }
 }
@@ -550,6 +561,16 @@ fe_status fe_lower_blocks(lower *lw)
         if (st != FE_OK)
             return st;
     }
+    /* the lane loops entered, each also as it runs elsewhere */
+    for (int li = 0; li < lw->loops.n; li++) {
+        if (!fn->lane_head[li])
+            continue;
+        const fe_loop *lp = &lw->loops.loop[li];
+        LLVMBasicBlockRef host = strips(lw, li) ? strip_head(lw, li) : target(lw, lp->header);
+        fe_status st = fe_lower_lanes(lw, li, fn->lane_head[li], host, edge(lw, lp->header, lp->exit));
+        if (st != FE_OK)
+            return st;
+    }
     return FE_OK;
 }
 
@@ -720,6 +741,46 @@ static void decide_parallel(lower *lw)
     }
 }
 
+/* Which loops spread over a GPU block's threads (lane loops): a `loop`
+ * in a parallel loop's body, independent and not gang, with at most `seq`
+ * loops between the two, where the parallel loop has no worker or vector
+ * clause of its own (it takes the block's threads then) and the loop is
+ * not one of its collapsed ones.  The parallel loop's iterations go to
+ * blocks then, NVIDIA's mapping of gang and vector; nested inside a lane
+ * loop, loops run in each thread.  A header doing more than reads is left
+ * alone: the lane path does not run it. */
+static void decide_lanes(lower *lw)
+{
+    if (lw->f->is_routine)
+        return;
+    for (int li = 0; li < lw->loops.n; li++) {
+        const fe_loop *lp = &lw->loops.loop[li];
+        if (!lp->is_for || !lp->spec || lw->par_of_loop[li] || lp->spec->par != FE_PAR_INDEPENDENT ||
+            (lp->spec->levels & FE_LEVEL_GANG))
+            continue;
+        int a = lp->parent, depth = 1;
+        while (a >= 0 && !lw->par_of_loop[a]) {
+            const fe_loopspec *s = lw->loops.loop[a].spec;
+            if (s && s->par != FE_PAR_SEQ)
+                break; /* inside another loop spread over threads */
+            a = lw->loops.loop[a].parent;
+            depth++;
+        }
+        if (a < 0 || !lw->par_of_loop[a])
+            continue;
+        const fe_loopspec *ps = lw->loops.loop[a].spec;
+        if (!ps || (ps->levels & (FE_LEVEL_WORKER | FE_LEVEL_VECTOR)) || depth < ps->collapse)
+            continue;
+        const fe_block *h = &lw->f->blocks[lp->header];
+        int reads = 1;
+        for (int i = 0; i + 1 < h->nnodes; i++) {
+            int op = lw->f->nodes[h->nodes[i]].op;
+            reads &= op == IR_LOADVAR || op == IR_CONST || op == IR_NULL;
+        }
+        lw->lane_of_loop[li] = reads;
+    }
+}
+
 /* The per-function tables of the lowering (the loops are found already). */
 static fe_status alloc_tables(lower *lw)
 {
@@ -742,7 +803,8 @@ static fe_status alloc_tables(lower *lw)
         lw->lower_bound[v] = INT64_MIN;
     lw->listout_loop = calloc((size_t)nargs + 1, sizeof *lw->listout_loop);
     lw->par_of_loop = calloc((size_t)lw->loops.n + 1, sizeof *lw->par_of_loop);
-    if (!lw->val || !lw->listout_loop || !lw->par_of_loop)
+    lw->lane_of_loop = calloc((size_t)lw->loops.n + 1, sizeof *lw->lane_of_loop);
+    if (!lw->val || !lw->listout_loop || !lw->par_of_loop || !lw->lane_of_loop)
         return FE_ERR_NOMEM;
     for (int p = 0; p < nargs; p++)
         lw->listout_loop[p] = -1;
@@ -763,6 +825,7 @@ static void free_tables(lower *lw)
     lw->lower_bound = NULL;
     free(lw->listout_loop);
     free(lw->par_of_loop);
+    free(lw->lane_of_loop);
     fe_loops_free(&lw->loops);
 }
 
@@ -785,7 +848,7 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
     /* tables of its own: none of the caller's may be freed with it */
     sub.val = NULL;
     sub.kindval = NULL;
-    sub.listout_loop = sub.par_of_loop = NULL;
+    sub.listout_loop = sub.par_of_loop = sub.lane_of_loop = NULL;
     memset(sub.fact, 0, sizeof sub.fact);
     memset(sub.fact_iter, 0, sizeof sub.fact_iter);
     memset(&sub.loops, 0, sizeof sub.loops);
@@ -903,6 +966,7 @@ fe_status fe_lower_region(const fe_region *r, void *llvm_ctx, fe_result *res, fe
     if ((st = place_appends(&lw)) != FE_OK || (st = fe_plan_atomics(&lw)) != FE_OK)
         goto out;
     decide_parallel(&lw); /* after the atomics: atomic updates do not make loops dependent */
+    decide_lanes(&lw);
     fe_compute_nonneg(&lw);
 
     LLVMContextRef C = lw.C;

@@ -25,6 +25,7 @@ typedef struct lfn {
     LLVMValueRef k;           /* body: alloca of the current iteration index */
     LLVMValueRef *strip_end;  /* per loop: alloca of where its current strip of iterations ends (fe_poll) */
     LLVMBasicBlockRef *strip_head; /* per loop: where a strip starts, polling (the loop's entry) */
+    LLVMBasicBlockRef *lane_head;  /* per loop: where a lane loop is entered (fe_lower_lanes) */
     LLVMBasicBlockRef latch;  /* body: the back edge's target */
     /* body of a collapse(n) nest run as one iteration space (parallel.c):
      * the inner loops' iterators, and per level the piece's first and last
@@ -66,6 +67,8 @@ typedef struct lower {
                                  negative-index wraparound */
     int *listout_loop;        /* per parameter: the loop whose iterations append, or -1 */
     int *par_of_loop;         /* per loop: outlined as a parallel loop */
+    int *lane_of_loop;        /* per loop: inside a parallel loop's body, outlined too, so that a
+                                 GPU spreads its iterations over a block's threads (fe_lower_lanes) */
     LLVMValueRef *listout_desc; /* per parameter: entry-function load of its desc pointer */
     int nbody;                /* outlined bodies so far, for unique names */
     char *notes;              /* what PYACC_DEBUG prints: which loops run in parallel */
@@ -201,6 +204,13 @@ LLVMValueRef fe_collapse_iterator(lower *lw, int var, LLVMValueRef v);
  * outlined into a function the pool runs, variables handed over by role,
  * reductions combined after. */
 fe_status fe_lower_parallel(lower *lw, int li);
+/* parallel.c: lane loop li, entered at block head in a parallel loop's
+ * body: on a GPU (pyacc.on_gpu) its body is outlined like a parallel
+ * loop's and run by the marker `pyacc.lane_loop(body, ctx, n, kinds)`,
+ * which jit/gpu.c spreads over the threads of the gang's block; elsewhere,
+ * and where its variables cannot be handed over so, it branches to
+ * `host`, the loop as any sequential loop; `out` is where the loop exits. */
+fe_status fe_lower_lanes(lower *lw, int li, LLVMBasicBlockRef head, LLVMBasicBlockRef host, LLVMBasicBlockRef out);
 LLVMValueRef fe_entry_alloca(lower *lw, LLVMTypeRef t, const char *name);
 /* The LLVM function of a called Python function's instance:
  * i32 (ptr err, ptr ret, params...), made on first use; NULL on error. */

@@ -68,13 +68,17 @@ static int op_fits(fe_red_op op, const fe_type *t)
 }
 
 /* The identity of op in type t: 0 for + | ^ ||, 1 for * &&, all ones for
- * &, the lowest value for max and the highest for min. */
+ * &, the lowest value for max and the highest for min.  A float sum starts
+ * at -0.0, the one number x + y leaves x for every x (0.0 turns -0.0 into
+ * 0.0), which also lets LLVM drop the addition. */
 static LLVMValueRef identity(lower *lw, fe_red_op op, const fe_type *t)
 {
     LLVMTypeRef lt = fe_lty(lw, t);
     fe_dtype d = fe_t_dtype(t);
     int isf = fe_dtype_is_float(d);
     switch (op) {
+    case FE_RED_ADD:
+        return isf ? LLVMConstReal(lt, -0.0) : LLVMConstNull(lt);
     case FE_RED_MUL:
         return isf ? LLVMConstReal(lt, 1.0) : LLVMConstInt(lt, 1, 0);
     case FE_RED_AND:
@@ -1002,6 +1006,78 @@ static LLVMValueRef thread_slots(lower *lw)
     return LLVMBuildSExt(lw->B, LLVMBuildCall2(lw->B, fty, fn, NULL, 0, "threads"), lw->i64, "");
 }
 
+/* What goes into ctx before the loop: the error record, the trip count,
+ * the number of partial-result slots, the collapsed loops' counts, the
+ * values of the variables that come in, the atomic scalars' addresses. */
+static void fill_ctx(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVMValueRef nslots,
+                     const LLVMValueRef *col_counts)
+{
+    fe_func *f = lw->f;
+    LLVMBuilderRef B = lw->B;
+    LLVMBuildStore(B, lw->fn->err, ctx_field(lw, p, ctx, F_ERR));
+    LLVMBuildStore(B, n, ctx_field(lw, p, ctx, F_N));
+    LLVMBuildStore(B, nslots, ctx_field(lw, p, ctx, F_SLOTS));
+    for (int m = 0; m < p->ncol; m++)
+        LLVMBuildStore(B, col_counts[m], ctx_field(lw, p, ctx, p->field_col + m));
+    for (int k = P_SHARED; k <= P_FIRSTLAST; k++) {
+        if (k == P_LAST)
+            continue;
+        for (int i = 0; i < p->n[k]; i++) {
+            int v = p->vars[k][i];
+            LLVMValueRef val = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), fe_var_slot(lw, v), "");
+            LLVMBuildStore(B, val, ctx_field(lw, p, ctx, p->field0[k] + i));
+        }
+    }
+    for (int i = 0; i < p->n[P_ATOMIC]; i++)
+        LLVMBuildStore(B, fe_var_slot(lw, p->vars[P_ATOMIC][i]), ctx_field(lw, p, ctx, p->field0[P_ATOMIC] + i));
+}
+
+/* What comes back after the loop: the last values (when it ran at all),
+ * then each scalar reduction, the original value combined with each slot's
+ * partial result in slot order. */
+static void take_back(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVMValueRef *partials,
+                      LLVMValueRef nslots)
+{
+    fe_func *f = lw->f;
+    LLVMBuilderRef B = lw->B;
+    LLVMValueRef ran = LLVMBuildICmp(B, LLVMIntSGT, n, fe_const_i64(lw, 0), "");
+    for (int k = P_LAST; k <= P_FIRSTLAST; k++)
+        for (int i = 0; i < p->n[k]; i++) {
+            int v = p->vars[k][i];
+            LLVMTypeRef t = fe_lty(lw, f->vars[v].type);
+            LLVMValueRef val = LLVMBuildLoad2(B, t, ctx_field(lw, p, ctx, p->field0[k] + i), "");
+            /* no iterations, no new value: keep the one from before the loop */
+            LLVMValueRef old = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
+            LLVMBuildStore(B, LLVMBuildSelect(B, ran, val, old, ""), fe_var_slot(lw, v));
+        }
+    for (int i = 0; i < p->n[P_RED]; i++) {
+        int v = p->vars[P_RED][i];
+        const fe_type *vt = f->vars[v].type;
+        LLVMTypeRef t = fe_lty(lw, vt);
+        cloop c = loop_begin(lw, nslots, "red.combine");
+        LLVMValueRef acc = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
+        LLVMValueRef part = LLVMBuildLoad2(B, t, LLVMBuildInBoundsGEP2(B, t, partials[i], &c.i, 1, ""), "");
+        LLVMBuildStore(B, combine(lw, p->ops[P_RED][i], vt, acc, part), fe_var_slot(lw, v));
+        loop_end(lw, &c);
+    }
+}
+
+/* Leaves for the function's failure exit when the loop recorded an error,
+ * running `cleanup` (the scratch to free) first. */
+static void joined(lower *lw, LLVMValueRef *cleanup, int ncleanup)
+{
+    LLVMBuilderRef B = lw->B;
+    LLVMValueRef kind = LLVMBuildLoad2(B, lw->i32, lw->fn->err, "");
+    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "joined");
+    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "failed");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, kind, LLVMConstInt(lw->i32, 0, 0), ""), bad, ok);
+    LLVMPositionBuilderAtEnd(B, bad);
+    for (int i = 0; i < ncleanup; i++)
+        scratch_free(lw, cleanup[i]);
+    LLVMBuildBr(B, lw->fn->fail);
+    LLVMPositionBuilderAtEnd(B, ok);
+}
+
 fe_status fe_lower_parallel(lower *lw, int li)
 {
     fe_func *f = lw->f;
@@ -1061,22 +1137,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
     LLVMValueRef nslots = thread_slots(lw);
     if (flags & RT_LAUNCH_PIECES)
         nslots = LLVMBuildMul(B, nslots, fe_const_i64(lw, RT_PIECES), "slots");
-    LLVMBuildStore(B, lw->fn->err, ctx_field(lw, &p, ctx, F_ERR));
-    LLVMBuildStore(B, n, ctx_field(lw, &p, ctx, F_N));
-    LLVMBuildStore(B, nslots, ctx_field(lw, &p, ctx, F_SLOTS));
-    for (int m = 0; m < p.ncol; m++)
-        LLVMBuildStore(B, col_counts[m], ctx_field(lw, &p, ctx, p.field_col + m));
-    for (int k = P_SHARED; k <= P_FIRSTLAST; k++) {
-        if (k == P_LAST)
-            continue;
-        for (int i = 0; i < p.n[k]; i++) {
-            int v = p.vars[k][i];
-            LLVMValueRef val = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), fe_var_slot(lw, v), "");
-            LLVMBuildStore(B, val, ctx_field(lw, &p, ctx, p.field0[k] + i));
-        }
-    }
-    for (int i = 0; i < p.n[P_ATOMIC]; i++)
-        LLVMBuildStore(B, fe_var_slot(lw, p.vars[P_ATOMIC][i]), ctx_field(lw, &p, ctx, p.field0[P_ATOMIC] + i));
+    fill_ctx(lw, &p, ctx, n, nslots, col_counts);
     /* scalar reductions: a slot per thread, starting at the identity */
     LLVMValueRef *partials = calloc((size_t)p.n[P_RED] + (size_t)p.n[P_ARED] + 1, sizeof *partials);
     for (int i = 0; i < p.n[P_RED]; i++) {
@@ -1129,37 +1190,11 @@ fe_status fe_lower_parallel(lower *lw, int li)
     LLVMBuildCall2(B, fty, marker, args, 9, "");
     lw->nparallel++;
     /* an error in any chunk ends the region (the scratch goes with it) */
-    LLVMValueRef kind = LLVMBuildLoad2(B, lw->i32, lw->fn->err, "");
-    LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "joined");
-    LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "failed");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, kind, LLVMConstInt(lw->i32, 0, 0), ""), bad, ok);
-    LLVMPositionBuilderAtEnd(B, bad);
-    for (int i = 0; i < p.n[P_RED] + p.n[P_ARED]; i++)
+    joined(lw, partials, p.n[P_RED] + p.n[P_ARED]);
+    /* last values; reductions: the original value, then each thread's, in order */
+    take_back(lw, &p, ctx, n, partials, nslots);
+    for (int i = 0; i < p.n[P_RED]; i++)
         scratch_free(lw, partials[i]);
-    LLVMBuildBr(B, lw->fn->fail);
-    LLVMPositionBuilderAtEnd(B, ok);
-    LLVMValueRef ran = LLVMBuildICmp(B, LLVMIntSGT, n, fe_const_i64(lw, 0), "");
-    for (int k = P_LAST; k <= P_FIRSTLAST; k++)
-        for (int i = 0; i < p.n[k]; i++) {
-            int v = p.vars[k][i];
-            LLVMTypeRef t = fe_lty(lw, f->vars[v].type);
-            LLVMValueRef val = LLVMBuildLoad2(B, t, ctx_field(lw, &p, ctx, p.field0[k] + i), "");
-            /* no iterations, no new value: keep the one from before the loop */
-            LLVMValueRef old = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
-            LLVMBuildStore(B, LLVMBuildSelect(B, ran, val, old, ""), fe_var_slot(lw, v));
-        }
-    /* reductions: the original value, then each thread's, in order */
-    for (int i = 0; i < p.n[P_RED]; i++) {
-        int v = p.vars[P_RED][i];
-        const fe_type *vt = f->vars[v].type;
-        LLVMTypeRef t = fe_lty(lw, vt);
-        cloop c = loop_begin(lw, nslots, "red.combine");
-        LLVMValueRef acc = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
-        LLVMValueRef part = LLVMBuildLoad2(B, t, LLVMBuildInBoundsGEP2(B, t, partials[i], &c.i, 1, ""), "");
-        LLVMBuildStore(B, combine(lw, p.ops[P_RED][i], vt, acc, part), fe_var_slot(lw, v));
-        loop_end(lw, &c);
-        scratch_free(lw, partials[i]);
-    }
     for (int i = 0; i < p.n[P_ARED]; i++) {
         int v = p.vars[P_ARED][i];
         const fe_type *t = f->vars[v].type;
@@ -1193,4 +1228,115 @@ fe_status fe_lower_parallel(lower *lw, int li)
     }
     LLVMBuildBr(B, fe_bb_of(lw, lp->exit));
     return FE_OK;
+}
+
+/* ----------------------------------------------------------- lane loops */
+
+/* Why lane loop li cannot hand its variables over as a GPU block's
+ * threads take them, or NULL: its ctx is read by every thread, while the
+ * partial results, lists and private arrays of a parallel loop live in
+ * memory only the gang's own thread may reach. */
+static const char *lanes_refused(lower *lw, int li, plan *p)
+{
+    fe_func *f = lw->f;
+    if (p->n[P_ARED])
+        return "it reduces an array";
+    for (int a = 0; a < f->code->nargs; a++)
+        if (lw->listout_loop[a] == li)
+            return "it appends to a list";
+    for (int k = P_SHARED; k <= P_FIRSTLAST; k++)
+        for (int i = 0; i < p->n[k]; i++) {
+            const fe_type *t = f->vars[p->vars[k][i]].type;
+            if (!plain(t) && t->kind != FE_T_ARRAY)
+                return "it shares a value that is neither a number nor an array";
+        }
+    for (int i = 0; i < p->n[P_RED]; i++) {
+        int b = scalar_bytes(f->vars[p->vars[P_RED][i]].type);
+        if (b < 1 || b > 8)
+            return "it reduces a value wider than 8 bytes";
+    }
+    return NULL;
+}
+
+/* Forgets the kinds computed beside loop li's nodes: they are lowered again,
+ * in another place or function, where those are not reachable. */
+static void forget_kinds(lower *lw, int li)
+{
+    const fe_loop *lp = &lw->loops.loop[li];
+    for (int v = 0; v < lw->f->nnodes; v++)
+        if (lp->in_loop[lw->f->nodes[v].block])
+            lw->kindval[v] = NULL;
+}
+
+fe_status fe_lower_lanes(lower *lw, int li, LLVMBasicBlockRef head, LLVMBasicBlockRef host, LLVMBasicBlockRef out)
+{
+    fe_func *f = lw->f;
+    LLVMBuilderRef B = lw->B;
+    const fe_loop *lp = &lw->loops.loop[li];
+    const fe_node *fi = fe_terminator(lw, lp->header);
+    LLVMBasicBlockRef saved = LLVMGetInsertBlock(B);
+    LLVMPositionBuilderAtEnd(B, head);
+    fe_error before = *lw->err;
+    plan p;
+    fe_status st = make_plan(lw, li, &p);
+    const char *why = st == FE_OK ? lanes_refused(lw, li, &p) : lw->err->msg;
+    if (st == FE_ERR_NOMEM) {
+        free_plan(&p);
+        return st;
+    }
+    if (why) {
+        /* the loop as it runs elsewhere; what the plan found (a carried
+         * value, say) is no error of a loop run in each thread */
+        fe_note(lw, "line %d: loop runs in each GPU thread, not across the block's: %s", fi->loc.line, why);
+        *lw->err = before;
+        free_plan(&p);
+        LLVMBuildBr(B, host);
+        LLVMPositionBuilderAtEnd(B, saved);
+        return FE_OK;
+    }
+    LLVMBasicBlockRef gpu = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "lanes.gpu");
+    LLVMBuildCondBr(B, fe_on_gpu(lw), gpu, host);
+    LLVMPositionBuilderAtEnd(B, gpu);
+    const fe_type *itt = f->vars[fi->var].type;
+    LLVMValueRef it = LLVMBuildLoad2(B, fe_lty(lw, itt), fe_var_slot(lw, fi->var), "");
+    LLVMValueRef n = fe_iter_count(lw, it, itt);
+    LLVMValueRef col_counts[FE_MAX_COLLAPSE];
+    forget_kinds(lw, li);
+    if (p.ncol)
+        collapse_counts(lw, &p, col_counts, &n);
+    /* one slot per reduction: the block's threads combine theirs before
+     * the gang's thread takes the result (jit/gpu.c) */
+    LLVMValueRef ctx = fe_entry_alloca(lw, p.ctxty, "lctx"), one = fe_const_i64(lw, 1);
+    fill_ctx(lw, &p, ctx, n, one, col_counts);
+    LLVMValueRef *partials = calloc((size_t)p.n[P_RED] + 1, sizeof *partials);
+    if (!partials) {
+        free_plan(&p);
+        return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
+    }
+    for (int i = 0; i < p.n[P_RED]; i++) {
+        int v = p.vars[P_RED][i];
+        partials[i] = fe_entry_alloca(lw, fe_lty(lw, f->vars[v].type), "lane.partial");
+        LLVMBuildStore(B, identity(lw, p.ops[P_RED][i], f->vars[v].type), partials[i]);
+        LLVMBuildStore(B, partials[i], ctx_field(lw, &p, ctx, p.field0[P_RED] + i));
+    }
+    LLVMValueRef body = NULL;
+    forget_kinds(lw, li);
+    st = build_body(lw, li, &p, &body);
+    if (st == FE_OK) {
+        LLVMTypeRef ptys[4] = {lw->ptr, lw->ptr, lw->i64, lw->ptr};
+        LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 4, 0);
+        LLVMValueRef marker = LLVMGetNamedFunction(lw->M, "pyacc.lane_loop");
+        if (!marker)
+            marker = LLVMAddFunction(lw->M, "pyacc.lane_loop", fty);
+        LLVMValueRef args[4] = {body, ctx, n, ctx_kinds(lw, &p, LLVMGetValueName2(body, &(size_t){0}))};
+        LLVMBuildCall2(B, fty, marker, args, 4, "");
+        joined(lw, NULL, 0);
+        take_back(lw, &p, ctx, n, partials, one);
+        LLVMBuildBr(B, out);
+        fe_note(lw, "line %d: on a GPU, loop runs across the threads of each gang's block", fi->loc.line);
+    }
+    free(partials);
+    free_plan(&p);
+    LLVMPositionBuilderAtEnd(B, saved);
+    return st;
 }

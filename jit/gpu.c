@@ -28,6 +28,9 @@
 
 /* rt.h's RT_CTX_* (jit/ does not include rt.h) */
 #define CTX_UNSUPPORTED 0xff
+#define CTX_PLAIN 0
+#define CTX_CLASS_MASK 0xe0
+#define CTX_PARTIALS 0x40
 #define CTX_SIZE_MASK 0x1f
 #define CTX_NUM_INT 0
 #define CTX_NUM_UINT 1
@@ -279,6 +282,7 @@ static LLVMValueRef identity(uint8_t kind, uint8_t aux, LLVMTypeRef t)
     int op = aux & 0x0f, num = aux >> 4, bits = 8 * (kind & CTX_SIZE_MASK);
     if (num == CTX_NUM_FLOAT) {
         switch (op) {
+        case 1: return LLVMConstReal(t, -0.0); /* x + -0.0 is x, -0.0 included */
         case 2: case 8: return LLVMConstReal(t, 1.0);
         case 3: return LLVMConstReal(t, -__builtin_inf());
         case 4: return LLVMConstReal(t, __builtin_inf());
@@ -308,14 +312,18 @@ static LLVMValueRef sreg(LLVMModuleRef m, LLVMBuilderRef B, const char *name)
     return LLVMBuildCall2(B, fty, f, NULL, 0, "");
 }
 
+/* barrier.sync 0, not bar.sync (.aligned): a kernel with lane loops has
+ * its gang's thread and the others meet at different barriers. */
 static void barrier(LLVMModuleRef m, LLVMBuilderRef B)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), NULL, 0, 0);
-    LLVMValueRef f = LLVMGetNamedFunction(m, "llvm.nvvm.barrier0");
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C);
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), &i32, 1, 0);
+    LLVMValueRef f = LLVMGetNamedFunction(m, "llvm.nvvm.barrier.sync");
     if (!f)
-        f = LLVMAddFunction(m, "llvm.nvvm.barrier0", fty);
-    LLVMBuildCall2(B, fty, f, NULL, 0, "");
+        f = LLVMAddFunction(m, "llvm.nvvm.barrier.sync", fty);
+    LLVMValueRef zero = LLVMConstInt(i32, 0, 0);
+    LLVMBuildCall2(B, fty, f, &zero, 1, "");
 }
 
 static LLVMValueRef byte_gep(LLVMBuilderRef B, LLVMContextRef C, LLVMValueRef p, int64_t off)
@@ -371,33 +379,32 @@ static LLVMValueRef warp_reduce(LLVMModuleRef m, LLVMBuilderRef B, uint8_t aux, 
     return v;
 }
 
-/* The block's partial result of field f, from each thread's `mine`:
- * combined within each warp by shuffles, the warps' results through
- * shared memory (a slot a warp), combined by the first warp, written by
- * the block's thread 0 to partials[1 + block].  The launch makes blocks of
- * whole warps (rt.h's pyacc_rt_gpu_loop), so every lane shuffles. */
-static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LLVMValueRef shared, LLVMValueRef ctx,
-                         const jit_gpu_kernel *k, int f, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize)
+/* `mine` combined over the block's threads, the result in every thread:
+ * within each warp by shuffles, the warps' results through shared memory
+ * (a slot a warp), combined by the first warp and handed to all through
+ * slot 0.  Every thread of the block comes here; the launch makes blocks
+ * of whole warps (rt.h's pyacc_rt_gpu_loop), so every lane shuffles. */
+static LLVMValueRef block_all(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, LLVMValueRef shared, uint8_t kind,
+                              uint8_t aux, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
-    uint8_t kind = k->kinds[f], aux = k->kinds[k->nfields + f];
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C);
     LLVMTypeRef t = partial_type(C, kind, aux);
     LLVMValueRef zero = LLVMConstInt(i64, 0, 0);
     LLVMValueRef lane = LLVMBuildAnd(B, lin, LLVMConstInt(i64, 31, 0), "lane");
     LLVMValueRef warp = LLVMBuildLShr(B, lin, LLVMConstInt(i64, 5, 0), "warp");
     LLVMValueRef v = warp_reduce(m, B, aux, t, mine);
-    LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, kfn, "red.put");
-    LLVMBasicBlockRef put_done = LLVMAppendBasicBlockInContext(C, kfn, "red.put.done");
+    LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, fn, "red.put");
+    LLVMBasicBlockRef put_done = LLVMAppendBasicBlockInContext(C, fn, "red.put.done");
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, zero, ""), put, put_done);
     LLVMPositionBuilderAtEnd(B, put);
     LLVMBuildStore(B, v, LLVMBuildInBoundsGEP2(B, t, shared, &warp, 1, ""));
     LLVMBuildBr(B, put_done);
     LLVMPositionBuilderAtEnd(B, put_done);
     barrier(m, B);
-    LLVMBasicBlockRef first = LLVMAppendBasicBlockInContext(C, kfn, "red.first");
-    LLVMBasicBlockRef write = LLVMAppendBasicBlockInContext(C, kfn, "red.write");
-    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, kfn, "red.done");
+    LLVMBasicBlockRef first = LLVMAppendBasicBlockInContext(C, fn, "red.first");
+    LLVMBasicBlockRef write = LLVMAppendBasicBlockInContext(C, fn, "red.write");
+    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, fn, "red.done");
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, warp, zero, ""), first, after);
     LLVMPositionBuilderAtEnd(B, first);
     LLVMValueRef nwarps = LLVMBuildLShr(B, bsize, LLVMConstInt(i64, 5, 0), "");
@@ -406,8 +413,31 @@ static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LL
     LLVMValueRef slot = LLVMBuildSelect(B, have, lane, zero, "");
     LLVMValueRef w = LLVMBuildLoad2(B, t, LLVMBuildInBoundsGEP2(B, t, shared, &slot, 1, ""), "");
     w = LLVMBuildSelect(B, have, w, identity(kind, aux, t), "");
-    w = warp_reduce(m, B, aux, t, w);
+    w = warp_reduce(m, B, aux, t, w); /* the warp's loads are done once it has shuffled */
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, zero, ""), write, after);
+    LLVMPositionBuilderAtEnd(B, write);
+    LLVMBuildStore(B, w, shared);
+    LLVMBuildBr(B, after);
+    LLVMPositionBuilderAtEnd(B, after);
+    barrier(m, B);
+    LLVMValueRef r = LLVMBuildLoad2(B, t, shared, "block");
+    barrier(m, B); /* the next reduction reuses the slots */
+    return r;
+}
+
+/* The block's partial result of field f, from each thread's `mine`,
+ * written by the block's thread 0 to partials[1 + block]. */
+static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LLVMValueRef shared, LLVMValueRef ctx,
+                         const jit_gpu_kernel *k, int f, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
+    uint8_t kind = k->kinds[f], aux = k->kinds[k->nfields + f];
+    LLVMTypeRef t = partial_type(C, kind, aux);
+    LLVMValueRef w = block_all(m, B, kfn, shared, kind, aux, mine, lin, bsize);
+    LLVMBasicBlockRef write = LLVMAppendBasicBlockInContext(C, kfn, "red.out");
+    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, kfn, "red.out.done");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lin, LLVMConstInt(i64, 0, 0), ""), write, after);
     LLVMPositionBuilderAtEnd(B, write);
     LLVMValueRef out = LLVMBuildLoad2(B, ptr, byte_gep(B, C, ctx, k->offsets[f]), "");
     LLVMValueRef at = LLVMBuildAdd(B, LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ctaid.x"), i64, ""),
@@ -415,7 +445,219 @@ static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LL
     LLVMBuildStore(B, w, LLVMBuildInBoundsGEP2(B, t, out, &at, 1, ""));
     LLVMBuildBr(B, after);
     LLVMPositionBuilderAtEnd(B, after);
-    barrier(m, B); /* the next field reuses the shared slots */
+}
+
+/* The slots block_all combines through: a slot a warp, 1024 threads at most. */
+static LLVMValueRef red_shared(LLVMModuleRef m)
+{
+    LLVMValueRef g = LLVMGetNamedGlobal(m, "pyacc.red.shared");
+    if (!g) {
+        LLVMTypeRef arr = LLVMArrayType2(LLVMInt64TypeInContext(LLVMGetModuleContext(m)), 32);
+        g = LLVMAddGlobalInAddressSpace(m, arr, "pyacc.red.shared", 3);
+        LLVMSetInitializer(g, LLVMGetUndef(arr));
+        LLVMSetLinkage(g, LLVMInternalLinkage);
+        LLVMSetAlignment(g, 8);
+    }
+    return g;
+}
+
+/* ------------------------------------------------------------ lane loops
+ *
+ * A lane loop (frontend/parallel.c, fe_lower_lanes) runs across the
+ * threads of the block of the gang whose body reaches it.  The kernel of a
+ * body holding lane loops gives the parallel loop's iterations to the
+ * blocks' first threads (the gangs' own), while the others wait at a
+ * barrier for a command: the number of a lane loop to help with, or 0 to
+ * finish.  At a lane loop the gang's thread copies the loop's ctx to
+ * shared memory, posts the loop's number and meets the others at the
+ * barrier; all then run iterations lane, lane + threads, ... on copies of
+ * the ctx of their own (lane_runner), combine their reductions across the
+ * block, and the thread with the last iteration leaves its last values in
+ * the shared ctx, which the gang's thread takes back after a second
+ * barrier.  So code outside lane loops runs once per gang, as OpenACC's
+ * gang-redundant, worker- and vector-single modes say. */
+typedef struct lane_loop {
+    LLVMValueRef call;   /* the marker's call, in the gang's body */
+    LLVMValueRef runner; /* runner(sctx, lane, lanes) */
+    LLVMValueRef shared; /* the shared ctx, as a generic pointer (in the kernel's function) */
+    LLVMValueRef sglobal;
+    LLVMTypeRef st;      /* the ctx's type */
+} lane_loop;
+
+static LLVMValueRef generic(LLVMBuilderRef B, LLVMValueRef g)
+{
+    return LLVMBuildAddrSpaceCast(B, g, LLVMPointerTypeInContext(LLVMGetTypeContext(LLVMTypeOf(g)), 0), "");
+}
+
+/* runner(sctx, lane, lanes): this thread's iterations of the lane loop
+ * whose marker is `call`, then the block's reductions and last values. */
+static int lane_runner(LLVMModuleRef m, lane_loop *l, const char *name)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
+    LLVMValueRef body = LLVMGetOperand(l->call, 0), ctx = LLVMGetOperand(l->call, 1);
+    LLVMValueRef kinds = LLVMGetOperand(l->call, 3);
+    if (!LLVMIsAFunction(body) || !LLVMIsAAllocaInst(ctx) || !LLVMIsAGlobalVariable(kinds) || !LLVMGetInitializer(kinds))
+        return 1;
+    l->st = LLVMGetAllocatedType(ctx);
+    unsigned nf = LLVMCountStructElementTypes(l->st);
+    size_t nk;
+    const uint8_t *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(kinds), &nk);
+    if (nk != 2 * (size_t)nf || nf < 2)
+        return 1;
+    LLVMTypeRef params[3] = {ptr, i64, i64};
+    LLVMValueRef fn = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 3, 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    l->runner = fn;
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, fn, "entry");
+    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(C, fn, "loop");
+    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(C, fn, "run");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(C, fn, "done");
+    LLVMPositionBuilderAtEnd(B, entry);
+    LLVMValueRef sctx = LLVMGetParam(fn, 0), lane = LLVMGetParam(fn, 1), lanes = LLVMGetParam(fn, 2);
+    LLVMValueRef lctx = LLVMBuildAlloca(B, l->st, "lctx");
+    LLVMBuildMemCpy(B, lctx, 8, sctx, 8, LLVMSizeOf(l->st));
+    LLVMValueRef acc[JIT_GPU_MAX_FIELDS] = {0};
+    for (unsigned f = 0; f < nf && f < JIT_GPU_MAX_FIELDS; f++) {
+        if ((kb[f] & CTX_CLASS_MASK) != CTX_PARTIALS)
+            continue;
+        LLVMTypeRef t = partial_type(C, kb[f], kb[nf + f]);
+        acc[f] = LLVMBuildAlloca(B, t, "acc");
+        LLVMBuildStore(B, identity(kb[f], kb[nf + f], t), acc[f]);
+        LLVMBuildStore(B, acc[f], LLVMBuildStructGEP2(B, l->st, lctx, f, ""));
+    }
+    LLVMValueRef n = LLVMBuildLoad2(B, i64, LLVMBuildStructGEP2(B, l->st, lctx, 1, ""), "n");
+    /* iterations lane, lane + lanes, ... < n, counted (t), so that LLVM
+     * knows the trip count and unrolls: several loads in flight a thread */
+    LLVMValueRef one = LLVMConstInt(i64, 1, 0), zero = LLVMConstInt(i64, 0, 0);
+    LLVMValueRef some = LLVMBuildICmp(B, LLVMIntSLT, lane, n, "");
+    LLVMValueRef count = LLVMBuildAdd(B, LLVMBuildUDiv(B, LLVMBuildSub(B, LLVMBuildSub(B, n, one, ""), lane, ""), lanes, ""),
+                                      one, "");
+    count = LLVMBuildSelect(B, some, count, zero, "count");
+    LLVMBuildBr(B, loop);
+    LLVMPositionBuilderAtEnd(B, loop);
+    LLVMValueRef t = LLVMBuildPhi(B, i64, "t");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntULT, t, count, ""), run, done);
+    LLVMPositionBuilderAtEnd(B, run);
+    LLVMValueRef j = LLVMBuildNUWAdd(B, lane, LLVMBuildNUWMul(B, t, lanes, ""), "j");
+    LLVMValueRef args[4] = {lctx, j, LLVMBuildNSWAdd(B, j, one, ""), LLVMConstInt(i32, 0, 0)}; /* j < n */
+    LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, args, 4, "");
+    LLVMValueRef next = LLVMBuildNUWAdd(B, t, one, "");
+    LLVMBuildBr(B, loop);
+    LLVMValueRef inv[2] = {zero, next};
+    LLVMBasicBlockRef inb[2] = {entry, run};
+    LLVMAddIncoming(t, inv, inb, 2);
+    LLVMPositionBuilderAtEnd(B, done);
+    /* reductions: the block's result into the gang's slot (its own memory) */
+    for (unsigned f = 0; f < nf && f < JIT_GPU_MAX_FIELDS; f++) {
+        if (!acc[f])
+            continue;
+        LLVMTypeRef t = partial_type(C, kb[f], kb[nf + f]);
+        LLVMValueRef w = block_all(m, B, fn, red_shared(m), kb[f], kb[nf + f], LLVMBuildLoad2(B, t, acc[f], ""), lane, lanes);
+        LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, fn, "lane.put");
+        LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, fn, "lane.put.done");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, LLVMConstInt(i64, 0, 0), ""), put, after);
+        LLVMPositionBuilderAtEnd(B, put);
+        LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, sctx, f, ""), "");
+        LLVMBuildStore(B, combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
+        LLVMBuildBr(B, after);
+        LLVMPositionBuilderAtEnd(B, after);
+    }
+    /* last values: the thread that ran iteration n - 1 */
+    LLVMBasicBlockRef last = LLVMAppendBasicBlockInContext(C, fn, "last");
+    LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(C, fn, "end");
+    LLVMValueRef nm1 = LLVMBuildSub(B, n, LLVMConstInt(i64, 1, 0), "");
+    LLVMValueRef ran_last = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, n, LLVMConstInt(i64, 0, 0), ""),
+                                         LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildURem(B, nm1, lanes, ""), lane, ""), "");
+    LLVMBuildCondBr(B, ran_last, last, end);
+    LLVMPositionBuilderAtEnd(B, last);
+    for (unsigned f = 0; f < nf; f++)
+        if (kb[f] == CTX_PLAIN) {
+            LLVMTypeRef ft = LLVMStructGetTypeAtIndex(l->st, f);
+            LLVMValueRef v = LLVMBuildLoad2(B, ft, LLVMBuildStructGEP2(B, l->st, lctx, f, ""), "");
+            LLVMBuildStore(B, v, LLVMBuildStructGEP2(B, l->st, sctx, f, ""));
+        }
+    LLVMBuildBr(B, end);
+    LLVMPositionBuilderAtEnd(B, end);
+    LLVMBuildRetVoid(B);
+    LLVMDisposeBuilder(B);
+    return 0;
+}
+
+/* The block's threads and this thread's place in it (x fastest). */
+static void block_place(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef *lin, LLVMValueRef *bsize)
+{
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(LLVMGetModuleContext(m));
+    LLVMValueRef tx = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.x"), i64, "");
+    LLVMValueRef ty = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.y"), i64, "");
+    LLVMValueRef nx = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ntid.x"), i64, "");
+    LLVMValueRef ny = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ntid.y"), i64, "");
+    *lin = LLVMBuildAdd(B, LLVMBuildMul(B, ty, nx, ""), tx, "lin");
+    *bsize = LLVMBuildMul(B, nx, ny, "bsize");
+}
+
+static LLVMValueRef lane_cmd(LLVMModuleRef m)
+{
+    LLVMValueRef g = LLVMGetNamedGlobal(m, "pyacc.lane.cmd");
+    if (!g) {
+        LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetModuleContext(m));
+        g = LLVMAddGlobalInAddressSpace(m, i32, "pyacc.lane.cmd", 3);
+        LLVMSetInitializer(g, LLVMGetUndef(i32));
+        LLVMSetLinkage(g, LLVMInternalLinkage);
+    }
+    return g;
+}
+
+/* Finds the lane loops of `body` and replaces each marker by the gang's
+ * side of the handshake; ids count from 1.  0, or 1 when a marker is not
+ * as the frontend makes it. */
+static int lane_loops(LLVMModuleRef m, LLVMValueRef body, int kernel, lane_loop *ll, int *nll, int cap)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMValueRef marker = LLVMGetNamedFunction(m, "pyacc.lane_loop");
+    *nll = 0;
+    if (!marker)
+        return 0;
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(body); bb; bb = LLVMGetNextBasicBlock(bb))
+        for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in))
+            if (LLVMIsACallInst(in) && LLVMGetCalledValue(in) == marker) {
+                if (*nll == cap)
+                    return 1;
+                ll[(*nll)++].call = in;
+            }
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), i64 = LLVMInt64TypeInContext(C);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    for (int i = 0; i < *nll; i++) {
+        lane_loop *l = &ll[i];
+        char name[96];
+        snprintf(name, sizeof name, "pyacc.lanes.k%d.%d", kernel, i + 1);
+        if (lane_runner(m, l, name)) {
+            LLVMDisposeBuilder(B);
+            return 1;
+        }
+        snprintf(name, sizeof name, "pyacc.lane.ctx.k%d.%d", kernel, i + 1);
+        l->sglobal = LLVMAddGlobalInAddressSpace(m, l->st, name, 3);
+        LLVMSetInitializer(l->sglobal, LLVMGetUndef(l->st));
+        LLVMSetLinkage(l->sglobal, LLVMInternalLinkage);
+        LLVMSetAlignment(l->sglobal, 16);
+        LLVMValueRef ctx = LLVMGetOperand(l->call, 1);
+        LLVMPositionBuilderBefore(B, l->call);
+        LLVMValueRef sctx = generic(B, l->sglobal);
+        LLVMBuildMemCpy(B, sctx, 8, ctx, 8, LLVMSizeOf(l->st));
+        LLVMBuildStore(B, LLVMConstInt(i32, (unsigned)(i + 1), 0), lane_cmd(m));
+        barrier(m, B);
+        LLVMValueRef lin, bsize;
+        block_place(m, B, &lin, &bsize);
+        LLVMValueRef args[3] = {sctx, LLVMConstInt(i64, 0, 0), bsize};
+        LLVMBuildCall2(B, LLVMGlobalGetValueType(l->runner), l->runner, args, 3, "");
+        barrier(m, B);
+        LLVMBuildMemCpy(B, ctx, 8, sctx, 8, LLVMSizeOf(l->st));
+        LLVMInstructionEraseFromParent(l->call);
+        l->call = NULL;
+    }
+    LLVMDisposeBuilder(B);
+    return 0;
 }
 
 /* kernel(ctx, n): iterations k = thread, thread + threads, ... < n, each
@@ -424,8 +666,12 @@ static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LL
  * once optimised), starting at the identity the launch put in
  * partials[0].  Then the block's accumulators are combined (block_reduce),
  * and the thread that ran the last iteration writes its copy of ctx back,
- * for last values (lastprivate) the body left there. */
-static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gpu_kernel *k)
+ * for last values (lastprivate) the body left there.  A body with lane
+ * loops (ll, nll) takes a block per iteration instead: k = block, block +
+ * blocks, ... run by the block's first thread, the others helping with
+ * its lane loops as it posts them. */
+static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gpu_kernel *k, const lane_loop *ll,
+                                int nll)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
@@ -448,66 +694,89 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     /* a block is vector lanes (x) by workers (y); the iterations go to
      * the grid's threads in the order x, y, block, so that a warp takes
      * neighbouring iterations and its memory accesses coalesce */
-    const char *const regs[6] = {"llvm.nvvm.read.ptx.sreg.tid.x",  "llvm.nvvm.read.ptx.sreg.tid.y",
-                                 "llvm.nvvm.read.ptx.sreg.ntid.x", "llvm.nvvm.read.ptx.sreg.ntid.y",
-                                 "llvm.nvvm.read.ptx.sreg.ctaid.x", "llvm.nvvm.read.ptx.sreg.nctaid.x"};
-    LLVMValueRef v[6];
-    for (int i = 0; i < 6; i++)
-        v[i] = LLVMBuildZExt(B, sreg(m, B, regs[i]), i64, "");
-    LLVMValueRef lin = LLVMBuildAdd(B, LLVMBuildMul(B, v[1], v[2], ""), v[0], "lin");
-    LLVMValueRef bsize = LLVMBuildMul(B, v[2], v[3], "bsize");
-    LLVMValueRef thread = LLVMBuildAdd(B, LLVMBuildMul(B, v[4], bsize, ""), lin, "thread");
-    LLVMValueRef threads = LLVMBuildMul(B, bsize, v[5], "threads");
+    LLVMValueRef lin, bsize;
+    block_place(m, B, &lin, &bsize);
+    LLVMValueRef block = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ctaid.x"), i64, "");
+    LLVMValueRef blocks = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.nctaid.x"), i64, "");
+    LLVMValueRef thread = LLVMBuildAdd(B, LLVMBuildMul(B, block, bsize, ""), lin, "thread");
+    LLVMValueRef threads = LLVMBuildMul(B, bsize, blocks, "threads");
     LLVMValueRef size = LLVMConstInt(i64, (unsigned long long)k->ctx_size, 0);
     LLVMValueRef lctx = LLVMBuildAlloca(B, LLVMArrayType2(i8, (uint64_t)k->ctx_size), "lctx");
     LLVMSetAlignment(lctx, 16);
     LLVMBuildMemCpy(B, lctx, 16, ctx, 8, size);
     LLVMValueRef acc[JIT_GPU_MAX_FIELDS] = {0};
     for (int f = 0; f < k->nfields; f++) {
-        if ((k->kinds[f] & 0xe0) != 0x40)
+        if ((k->kinds[f] & CTX_CLASS_MASK) != CTX_PARTIALS)
             continue;
         LLVMTypeRef t = partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
         acc[f] = LLVMBuildAlloca(B, t, "acc");
         LLVMBuildStore(B, identity(k->kinds[f], k->kinds[k->nfields + f], t), acc[f]);
         LLVMBuildStore(B, acc[f], byte_gep(B, C, lctx, k->offsets[f]));
     }
+    /* with lane loops: the gang's thread walks the blocks' iterations */
+    LLVMValueRef first = nll ? block : thread, step = nll ? blocks : threads;
+    LLVMBasicBlockRef from = entry, helpers = NULL;
+    if (nll) {
+        helpers = LLVMAppendBasicBlockInContext(C, kfn, "helpers");
+        from = LLVMAppendBasicBlockInContext(C, kfn, "gang");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lin, LLVMConstInt(i64, 0, 0), ""), from, helpers);
+        LLVMPositionBuilderAtEnd(B, from);
+    }
     LLVMBuildBr(B, loop);
     LLVMPositionBuilderAtEnd(B, loop);
     LLVMValueRef kk = LLVMBuildPhi(B, i64, "k");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kk, n, ""), run, done);
+    LLVMBasicBlockRef finish = done;
+    if (nll) /* the gang's thread tells the others to stop */
+        finish = LLVMAppendBasicBlockInContext(C, kfn, "gang.done");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kk, n, ""), run, finish);
     LLVMPositionBuilderAtEnd(B, run);
-    LLVMValueRef args[4] = {lctx, kk, LLVMBuildAdd(B, kk, LLVMConstInt(i64, 1, 0), ""), LLVMConstInt(i32, 0, 0)};
+    LLVMValueRef args[4] = {lctx, kk, LLVMBuildNSWAdd(B, kk, LLVMConstInt(i64, 1, 0), ""), /* kk < n */
+                            LLVMConstInt(i32, 0, 0)};
     LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, args, 4, "");
-    LLVMValueRef next = LLVMBuildAdd(B, kk, threads, "");
+    LLVMValueRef next = LLVMBuildAdd(B, kk, step, "");
     LLVMBuildBr(B, loop);
-    LLVMValueRef inv[2] = {thread, next};
-    LLVMBasicBlockRef inb[2] = {entry, run};
+    LLVMValueRef inv[2] = {first, next};
+    LLVMBasicBlockRef inb[2] = {from, run};
     LLVMAddIncoming(kk, inv, inb, 2);
+    if (nll) {
+        LLVMPositionBuilderAtEnd(B, finish);
+        LLVMBuildStore(B, LLVMConstInt(i32, 0, 0), lane_cmd(m));
+        barrier(m, B);
+        LLVMBuildBr(B, done);
+        /* the helpers: wait for a command, help, meet the gang's thread again */
+        LLVMPositionBuilderAtEnd(B, helpers);
+        barrier(m, B);
+        LLVMValueRef cmd = LLVMBuildLoad2(B, i32, lane_cmd(m), "cmd");
+        LLVMValueRef sw = LLVMBuildSwitch(B, cmd, done, (unsigned)nll);
+        for (int i = 0; i < nll; i++) {
+            LLVMBasicBlockRef help = LLVMAppendBasicBlockInContext(C, kfn, "help");
+            LLVMAddCase(sw, LLVMConstInt(i32, (unsigned)(i + 1), 0), help);
+            LLVMPositionBuilderAtEnd(B, help);
+            LLVMValueRef a[3] = {generic(B, ll[i].sglobal), lin, bsize};
+            LLVMBuildCall2(B, LLVMGlobalGetValueType(ll[i].runner), ll[i].runner, a, 3, "");
+            barrier(m, B);
+            LLVMBuildBr(B, helpers);
+        }
+    }
     LLVMPositionBuilderAtEnd(B, done);
-    LLVMValueRef shared = NULL;
     for (int f = 0; f < k->nfields; f++) {
         if (!acc[f])
             continue;
-        if (!shared) {
-            LLVMTypeRef arr = LLVMArrayType2(i64, 32); /* a slot a warp: 1024 threads at most */
-            shared = LLVMAddGlobalInAddressSpace(m, arr, "pyacc.red.shared", 3);
-            LLVMSetInitializer(shared, LLVMGetUndef(arr));
-            LLVMSetLinkage(shared, LLVMInternalLinkage);
-            LLVMSetAlignment(shared, 8);
-        }
         LLVMTypeRef t = partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
-        block_reduce(m, B, kfn, shared, ctx, k, f, LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize);
+        block_reduce(m, B, kfn, red_shared(m), ctx, k, f, LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize);
     }
     /* last values: the thread that ran iteration n - 1 */
     LLVMBasicBlockRef last = LLVMAppendBasicBlockInContext(C, kfn, "last");
     LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(C, kfn, "end");
     LLVMValueRef nm1 = LLVMBuildSub(B, n, LLVMConstInt(i64, 1, 0), "");
-    LLVMValueRef ran_last = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, n, LLVMConstInt(i64, 0, 0), ""),
-                                         LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildURem(B, nm1, threads, ""), thread, ""), "");
+    LLVMValueRef mine = LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildURem(B, nm1, step, ""), first, "");
+    if (nll)
+        mine = LLVMBuildAnd(B, mine, LLVMBuildICmp(B, LLVMIntEQ, lin, LLVMConstInt(i64, 0, 0), ""), "");
+    LLVMValueRef ran_last = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, n, LLVMConstInt(i64, 0, 0), ""), mine, "");
     LLVMBuildCondBr(B, ran_last, last, end);
     LLVMPositionBuilderAtEnd(B, last);
     for (int f = 0; f < k->nfields; f++) /* only plain fields: the others hold this thread's addresses */
-        if (k->kinds[f] == 0) {
+        if (k->kinds[f] == CTX_PLAIN) {
             int64_t to = f + 1 < k->nfields ? k->offsets[f + 1] : k->ctx_size;
             LLVMBuildMemCpy(B, byte_gep(B, C, lastp, k->offsets[f]), 1, byte_gep(B, C, lctx, k->offsets[f]), 1,
                             LLVMConstInt(i64, (unsigned long long)(to - k->offsets[f]), 0));
@@ -549,6 +818,44 @@ static void exact_frem(LLVMModuleRef m, LLVMValueRef f)
     LLVMDisposeBuilder(B);
 }
 
+/* pow(x, k) for a small whole constant k as libdevice's powi: exact where
+ * the power is (4.0 ** -2 is 0.0625, as the host's pow gives), where
+ * libdevice's pow may miss by an ulp or two. */
+static void small_powers(LLVMModuleRef m, LLVMValueRef f)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C);
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+        for (LLVMValueRef in = LLVMGetFirstInstruction(bb), next; in; in = next) {
+            next = LLVMGetNextInstruction(in);
+            if (!LLVMIsACallInst(in) || !LLVMIsAFunction(LLVMGetCalledValue(in)))
+                continue;
+            size_t n;
+            const char *name = LLVMGetValueName2(LLVMGetCalledValue(in), &n);
+            int dbl = !strcmp(name, "pow") || !strcmp(name, "llvm.pow.f64");
+            if (!dbl && strcmp(name, "powf") && strcmp(name, "llvm.pow.f32"))
+                continue;
+            LLVMValueRef k = LLVMGetOperand(in, 1);
+            LLVMBool lossy = 0;
+            double kv = LLVMIsAConstantFP(k) ? LLVMConstRealGetDouble(k, &lossy) : 0.5;
+            if (lossy || kv != (double)(int)kv || kv < -4 || kv > 4)
+                continue;
+            LLVMTypeRef t = LLVMTypeOf(in), pt[2] = {t, i32};
+            LLVMTypeRef fty = LLVMFunctionType(t, pt, 2, 0);
+            const char *nv = dbl ? "__nv_powi" : "__nv_powif";
+            LLVMValueRef fn = LLVMGetNamedFunction(m, nv);
+            if (!fn)
+                fn = LLVMAddFunction(m, nv, fty);
+            LLVMPositionBuilderBefore(B, in);
+            LLVMValueRef args[2] = {LLVMGetOperand(in, 0), LLVMConstInt(i32, (unsigned long long)(long long)kv, 1)};
+            LLVMValueRef call = LLVMBuildCall2(B, fty, fn, args, 2, "");
+            LLVMReplaceAllUsesWith(in, call);
+            LLVMInstructionEraseFromParent(in);
+        }
+    LLVMDisposeBuilder(B);
+}
+
 /* Marks in keep every function f calls, transitively. */
 static void keep_callees(LLVMValueRef f, LLVMValueRef *keep, int *nkeep, int cap)
 {
@@ -560,11 +867,12 @@ static void keep_callees(LLVMValueRef f, LLVMValueRef *keep, int *nkeep, int cap
     keep[(*nkeep)++] = f;
     for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
         for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in))
-            if (LLVMIsACallInst(in)) {
-                LLVMValueRef callee = LLVMGetCalledValue(in);
-                if (LLVMIsAFunction(callee) && !LLVMIsDeclaration(callee))
-                    keep_callees(callee, keep, nkeep, cap);
-            }
+            if (LLVMIsACallInst(in)) /* what it calls, and what it hands over (a lane loop's body) */
+                for (int a = 0, na = LLVMGetNumOperands(in); a < na; a++) {
+                    LLVMValueRef callee = LLVMGetOperand(in, (unsigned)a);
+                    if (LLVMIsAFunction(callee) && !LLVMIsDeclaration(callee))
+                        keep_callees(callee, keep, nkeep, cap);
+                }
 }
 
 /* Builds the device module in out from a clone of m, whose bodies (in
@@ -614,8 +922,23 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
         if (!LLVMGetFirstUse(g))
             LLVMDeleteGlobal(g);
     }
-    for (int i = 0; i < nkeep; i++)
+    for (int i = 0; i < nkeep; i++) {
         exact_frem(d, keep[i]);
+        small_powers(d, keep[i]);
+    }
+    /* lane loops: the gang's side of each in its body, a runner for all */
+    lane_loop ll[JIT_GPU_MAX_KERNELS][JIT_GPU_MAX_LANES];
+    int nll[JIT_GPU_MAX_KERNELS] = {0};
+    for (int i = 0; i < nb && !serial; i++) {
+        size_t n;
+        LLVMValueRef f = LLVMGetNamedFunction(d, LLVMGetValueName2(bodies[i], &n));
+        if (lane_loops(d, f, i, ll[i], &nll[i], JIT_GPU_MAX_LANES))
+            return refuse(out, "%s: its lane loops are not laid out as expected", LLVMGetValueName2(f, &n));
+        out->kernels[i].lanes = nll[i];
+    }
+    LLVMValueRef lmarker = LLVMGetNamedFunction(d, "pyacc.lane_loop");
+    if (lmarker && !LLVMGetFirstUse(lmarker))
+        LLVMDeleteFunction(lmarker);
     /* what the bodies call from outside: device forms, or a refusal */
     for (LLVMValueRef f = LLVMGetFirstFunction(d), next; f; f = next) {
         next = LLVMGetNextFunction(f);
@@ -699,7 +1022,7 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
         if (serial)
             make_serial_kernel(d, f, out->kernels[i].name);
         else
-            make_kernel(d, f, &out->kernels[i]);
+            make_kernel(d, f, &out->kernels[i], ll[i], nll[i]);
     }
     return 0;
 }

@@ -120,6 +120,7 @@ const char *jit_libdevice_path(void);
  * on an internal error (err). */
 #define JIT_GPU_MAX_KERNELS 32
 #define JIT_GPU_MAX_FIELDS 128
+#define JIT_GPU_MAX_LANES 16 /* lane loops in a parallel loop's body */
 typedef struct jit_gpu_kernel {
     char name[32];
     int nfields;
@@ -128,6 +129,7 @@ typedef struct jit_gpu_kernel {
     int64_t offsets[JIT_GPU_MAX_FIELDS];   /* each field's byte offset */
     int32_t ndims[JIT_GPU_MAX_FIELDS];     /* an array field's dimensions */
     int32_t serial;                        /* the whole entry, kernel(slots, err), one thread */
+    int32_t lanes;                         /* lane loops in the body: a block per gang (gpu.c) */
 } jit_gpu_kernel;
 typedef struct jit_gpu_parts {
     void *device_module; /* owned until handed to jit_nvptx_compile (then set NULL) */

@@ -36,6 +36,8 @@
 #define MAX_FIELDS 128 /* jit.h's JIT_GPU_MAX_FIELDS */
 #define BLOCKS_PER_SM 8
 #define BLOCKS_PER_SM_UNEVEN 32
+#define BLOCKS_PER_SM_LANES 32
+#define LANES_DEFAULT 128 /* a gang's threads when its body has lane loops: NVIDIA's default vector length */
 
 /* grid | bx << 32 | by << 48 of the latest launch */
 static _Atomic uint64_t last_launch;
@@ -346,7 +348,9 @@ static int32_t map_arrays(launch *L, int n, const uintptr_t *lo, const uintptr_t
  * they free up, while a thread's start (its copy of ctx, ...) is still
  * spread over several iterations of a long loop (the kernel's grid-stride
  * loop covers the rest).  A loop with reductions gets BLOCKS_PER_SM: each
- * block leaves a partial result the host folds. */
+ * block leaves a partial result the host folds.  A body with lane loops
+ * (jit/gpu.c) takes a block a gang: LANES_DEFAULT threads, and a block an
+ * iteration up to BLOCKS_PER_SM_LANES a multiprocessor. */
 static void lay_out(launch *L, int64_t n)
 {
     const rt_gpu_kernel *k = L->k;
@@ -357,6 +361,8 @@ static void lay_out(launch *L, int64_t n)
         bx = (vec + 31) / 32 * 32;
     else if (workers > 0)
         bx = 32; /* a warp a worker */
+    else if (k->lanes)
+        bx = LANES_DEFAULT;
     else {
         bx = 256;
         if (n < sms * bx) /* spread over the multiprocessors, a warp at least */
@@ -369,6 +375,8 @@ static void lay_out(launch *L, int64_t n)
     if (bx * by > maxb)
         by = maxb / bx;
     int64_t threads = bx * by, blocks = (n + threads - 1) / threads, cap = sms * BLOCKS_PER_SM_UNEVEN;
+    if (k->lanes) /* a block a gang: an iteration a block, the blocks walking the rest */
+        blocks = n, cap = sms * BLOCKS_PER_SM_LANES;
     for (int f = 0; f < k->nfields; f++)
         if ((k->kinds[f] & 0xe0) == RT_CTX_PARTIALS)
             cap = sms * BLOCKS_PER_SM;

@@ -45,3 +45,10 @@ void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel
     gangs g = {body, ctx, n, max_threads < n ? max_threads : n};
     rt_parallel_for_limited(run_gangs, &g, g.ngangs, 2, tids);
 }
+
+void pyacc_rt_lane_loop(rt_body_fn body, void *ctx, int64_t n, const uint8_t *kinds)
+{
+    (void)kinds; /* a GPU's: its block's threads take the iterations */
+    if (n > 0)
+        body(ctx, 0, n, 0);
+}

@@ -128,6 +128,11 @@ int rt_interrupt_install(void);
 enum { RT_LAUNCH_BALANCE = 1, RT_LAUNCH_PIECES = 2 };
 void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads,
                      int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape);
+/* A lane loop inside a parallel loop's body (the marker pyacc.lane_loop):
+ * a GPU spreads it over the gang's block; on the host, where the compiled
+ * code takes it only when it is not optimised away, it runs in order on
+ * the calling thread, its one partial-result slot being slot 0. */
+void pyacc_rt_lane_loop(rt_body_fn body, void *ctx, int64_t n, const uint8_t *kinds);
 
 /* A GPU launch's shape as the caller computed it from num_gangs,
  * num_workers and vector_length (and a kernels loop's gang(num:),
@@ -372,6 +377,7 @@ typedef struct rt_gpu_kernel {
     const uint8_t *kinds;     /* nfields kind bytes, then nfields second bytes */
     const int64_t *offsets;   /* each field's byte offset in ctx */
     const int32_t *ndims;     /* an array field's dimensions */
+    int32_t lanes;            /* the body has lane loops: a block per gang, its threads the gang's lanes */
 } rt_gpu_kernel;
 
 /* The launch's arguments after k are the host launch's (pyacc_rt_launch):

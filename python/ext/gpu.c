@@ -205,6 +205,7 @@ int pyext_gpu_load(rt_device *d, const char *ptx, const jit_gpu_kernel *kernels,
         info->kinds = k->kinds; /* nfields kinds, then their second bytes, as rt.h says */
         info->offsets = k->offsets;
         info->ndims = k->ndims;
+        info->lanes = k->lanes;
     }
     *code = c;
     return 0;

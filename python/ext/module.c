@@ -54,6 +54,7 @@ jit_host *pyext_host(void)
         return pyext.host;
     jit_symbol syms[] = {
         {"pyacc.parallel_loop", (void *)pyacc_rt_launch},
+        {"pyacc.lane_loop", (void *)pyacc_rt_lane_loop},
         {"pyacc_rt_parallel_for", (void *)pyacc_rt_parallel_for},
         {"pyacc_rt_error", (void *)pyacc_rt_error},
         {"pyacc_py_math", (void *)py_math},

@@ -62,7 +62,7 @@ static int read_info(rg_region *r, PyObject *info)
         return -1;
     }
 
-    /* loops: [(line, par, collapse, [(name, op)], [private names])] */
+    /* loops: [(line, par, collapse, [(name, op)], [private names], levels)] */
     PyObject *loops = PyDict_GetItemString(info, "loops");
     if (!loops || !PyList_Check(loops))
         goto bad;
@@ -74,9 +74,11 @@ static int read_info(rg_region *r, PyObject *info)
         PyObject *reds, *privs;
         fe_loopspec *ls = &r->loops[i];
         int par;
-        if (!PyArg_ParseTuple(PyList_GetItem(loops, i), "iiiO!O!", &ls->line, &par, &ls->collapse,
-                              &PyList_Type, &reds, &PyList_Type, &privs))
+        int levels;
+        if (!PyArg_ParseTuple(PyList_GetItem(loops, i), "iiiO!O!i", &ls->line, &par, &ls->collapse,
+                              &PyList_Type, &reds, &PyList_Type, &privs, &levels))
             return -1;
+        ls->levels = (uint8_t)levels;
         ls->par = (fe_par)par;
         Py_ssize_t nr = PyList_Size(reds), np = PyList_Size(privs);
         fe_reduction *rs = PyMem_Calloc((size_t)nr + 1, sizeof *rs);

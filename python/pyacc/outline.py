@@ -46,7 +46,7 @@ class RegionSpec:
     params: list = field(default_factory=list)
     hidden: list = field(default_factory=list)   # (name, expression) computed by the caller
     outs: list = field(default_factory=list)
-    loops: list = field(default_factory=list)    # (line, par, collapse, [(name, op)], [names])
+    loops: list = field(default_factory=list)    # (line, par, collapse, [(name, op)], [names], levels)
     listouts: list = field(default_factory=list)  # (param index, length param index)
     maybe_unbound: list = field(default_factory=list)  # outs that may stay unassigned
     threads_param: int = -1                      # the hidden parameter of the launch's thread limit
@@ -266,10 +266,11 @@ def active_clauses(pragmas, device="host"):
 
 
 def _loop_spec(for_node, pragmas, construct, filename, inherited=()):
-    """(line, par, collapse, reductions, privates) of a for loop carrying
-    loop clauses (from `loop` or a combined construct); `inherited` are the
-    enclosing compute construct's own clauses (its reduction and private
-    apply to the loops inside it)."""
+    """(line, par, collapse, reductions, privates, levels) of a for loop
+    carrying loop clauses (from `loop` or a combined construct); `inherited`
+    are the enclosing compute construct's own clauses (its reduction and
+    private apply to the loops inside it).  levels: the gang (1), worker (2)
+    and vector (4) clauses the loop itself has for an NVIDIA GPU."""
     names = set()
     reds, privs, collapse = [], [], 1
     for c in list(inherited) + active_clauses(pragmas):
@@ -298,7 +299,9 @@ def _loop_spec(for_node, pragmas, construct, filename, inherited=()):
             raise error_at(f"collapse({collapse}) needs {collapse} tightly nested for loops, "
                            f"found {depth}", filename, p.line, p.col)
         node, depth = inner[0], depth + 1
-    return (for_node.lineno, par, collapse, reds, privs)
+    levels = sum(bit for name, bit in (("gang", 1), ("worker", 2), ("vector", 4))
+                 if any(c["name"] == name for c in active_clauses(pragmas, "nvidia")))
+    return (for_node.lineno, par, collapse, reds, privs, levels)
 
 
 def _appended(stmts):
@@ -420,7 +423,7 @@ def _check_default_none(spec, filename):
     if not dflt:
         return
     named = {it["text"] for c in clauses if c["name"] in DATA_CLAUSES for it in c["items"]}
-    for line, _, _, reds, privs in spec.loops:
+    for line, _, _, reds, privs, _ in spec.loops:
         named |= {r[0] for r in reds} | set(privs)
     missing = [p for p in spec.params if p not in named]
     if missing:

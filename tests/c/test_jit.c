@@ -15,13 +15,14 @@ typedef int32_t (*region_fn)(int64_t *slots, rt_error *err);
 static jit_host *host(void)
 {
     jit_symbol syms[] = {{"pyacc.parallel_loop", (void *)pyacc_rt_launch},
+                         {"pyacc.lane_loop", (void *)pyacc_rt_lane_loop},
                          {"pyacc_rt_error", (void *)pyacc_rt_error},
                          {"pyacc_rt_sigints", (void *)&pyacc_rt_sigints},
                          {"pyacc_rt_num_threads", (void *)pyacc_rt_num_threads},
                          {"pyacc_rt_scratch", (void *)pyacc_rt_scratch},
                          {"pyacc_rt_scratch_free", (void *)pyacc_rt_scratch_free}};
     char err[256];
-    jit_host *h = jit_host_create(syms, 5, err, sizeof err);
+    jit_host *h = jit_host_create(syms, (int)(sizeof syms / sizeof syms[0]), err, sizeof err);
     cr_assert_not_null(h, "%s", err);
     return h;
 }

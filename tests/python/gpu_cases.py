@@ -390,6 +390,128 @@ def int_ratio(out, base, d):
         out[i] = (base + i * 7919) / d  # Python ints: the exact quotient, rounded once
 
 
+# ---- lane loops: a `loop vector` / `loop worker` inside a gang loop runs
+# across the threads of the gang's block; code outside it once per gang
+
+@acc
+def matvec_lanes(a, x, y):
+    #pragma acc parallel loop gang
+    for i in range(a.shape[0]):
+        s = 0.0
+        #pragma acc loop vector reduction(+:s)
+        for j in range(a.shape[1]):
+            s += a[i, j] * x[j]
+        y[i] = s
+
+
+@acc
+def gang_single(a, b, c):
+    # gang-level stores before and after the lane loop, a last value out of
+    # it, and a read of what other lanes wrote; c[i] += 1 must happen once
+    #pragma acc parallel loop gang
+    for i in range(a.shape[0]):
+        c[i] += 1.0
+        t = c[i] * 2.0
+        last = 0.0
+        #pragma acc loop vector
+        for j in range(a.shape[1]):
+            last = a[i, j] + t
+            b[i, j] = last
+        b[i, 0] = b[i, 0] + b[i, a.shape[1] - 1] + last
+
+
+@acc
+def lanes_in_seq_loop(a, tmp, steps):
+    # lane loops one after another in a sequential loop: each reads what
+    # the one before wrote, in other lanes
+    #pragma acc parallel loop gang
+    for i in range(a.shape[0]):
+        for k in range(steps):
+            #pragma acc loop vector
+            for j in range(1, a.shape[1] - 1):
+                tmp[i, j] = (a[i, j - 1] + a[i, j] + a[i, j + 1]) / 3.0
+            #pragma acc loop vector
+            for j in range(1, a.shape[1] - 1):
+                a[i, j] = tmp[i, j]
+
+
+@acc
+def lanes_some_gangs(a, out):
+    # only some gangs reach the lane loop; the minimum and maximum of a row
+    #pragma acc parallel loop gang
+    for i in range(a.shape[0]):
+        if i % 3 == 1:
+            lo = 1e300
+            hi = -1e300
+            n = 0
+            #pragma acc loop vector reduction(min:lo) reduction(max:hi) reduction(+:n)
+            for j in range(a.shape[1]):
+                lo = min(lo, a[i, j])
+                hi = max(hi, a[i, j])
+                n += a[i, j] > 0.0
+            out[i] = hi - lo + n
+        else:
+            out[i] = -1.0
+
+
+@acc
+def lanes_int(v, out):
+    total = 0
+    #pragma acc parallel loop gang reduction(+:total)
+    for i in range(v.shape[0]):
+        m = -(1 << 62)
+        bits = 0
+        #pragma acc loop vector reduction(max:m) reduction(|:bits)
+        for j in range(v.shape[1]):
+            m = max(m, v[i, j])
+            bits |= v[i, j] & 1023
+        out[i] = m
+        total += bits
+    return total
+
+
+@acc
+def lanes_collapse(a, out):
+    #pragma acc parallel loop gang
+    for i in range(a.shape[0]):
+        s = 0.0
+        #pragma acc loop vector collapse(2) reduction(+:s)
+        for j in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                s += a[i, j, k] * (j + 1)
+        out[i] = s
+
+
+@acc
+def lanes_workers(a, out):
+    #pragma acc parallel num_workers(4) vector_length(32)
+    #pragma acc loop gang
+    for i in range(a.shape[0]):
+        #pragma acc loop worker
+        for j in range(a.shape[1]):
+            out[i, j] = a[i, j] * 2.0 + i
+
+
+@acc
+def lanes_atomic(v, hist):
+    #pragma acc parallel loop gang
+    for i in range(v.shape[0]):
+        #pragma acc loop vector
+        for j in range(v.shape[1]):
+            b = v[i, j] % hist.shape[0]
+            #pragma acc atomic update
+            hist[b] += 1
+
+
+@acc(boundscheck=True)
+def lanes_index_error(a, out, m):
+    #pragma acc parallel loop gang
+    for i in range(a.shape[0]):
+        #pragma acc loop vector
+        for j in range(m):
+            out[i, j % 10] = a[i, j] * 2.0
+
+
 def _args():
     rng = np.random.default_rng(7)
     x = rng.standard_normal(N)
@@ -435,11 +557,21 @@ def _args():
         "int_ratio_wide": (int_ratio, (np.zeros(5000), 2**62 + 1, 3)),
         "int_ratio_wide_divisor": (int_ratio, (np.zeros(5000), -(2**61) - 12345, 2**55 + 7)),
         "int_ratio_negative": (int_ratio, (np.zeros(5000), 10**18, -(10**9 + 7))),
+        "matvec_lanes": (matvec_lanes, (a2, a2[0].copy(), np.zeros(301))),
+        "matvec_lanes_short_rows": (matvec_lanes, (a2[:, :5], a2[0, :5].copy(), np.zeros(301))),
+        "gang_single": (gang_single, (a2, np.zeros_like(a2), np.arange(301.0))),
+        "lanes_in_seq_loop": (lanes_in_seq_loop, (a2.copy(), np.zeros_like(a2), 4)),
+        "lanes_some_gangs": (lanes_some_gangs, (a2, np.zeros(301))),
+        "lanes_int": (lanes_int, (v[: 300 * 333].reshape(300, 333), np.zeros(300, np.int64))),
+        "lanes_collapse": (lanes_collapse, (rng.standard_normal((50, 7, 33)), np.zeros(50))),
+        "lanes_workers": (lanes_workers, (a2, np.zeros_like(a2))),
+        "lanes_atomic": (lanes_atomic, (v[: 300 * 333].reshape(300, 333) + 1000, np.zeros(37, np.int64))),
     }
 
 
 # results that are sums of floats in another order: close, not equal
-APPROX = {"dot", "mathy", "mathy32", "shaped", "narrow", "grid_reduce", "products"}
+APPROX = {"dot", "mathy", "mathy32", "shaped", "narrow", "grid_reduce", "products", "matvec_lanes",
+          "matvec_lanes_short_rows", "lanes_collapse"}
 
 
 def _same(a, b, approx):
@@ -498,6 +630,32 @@ def gpu_only_cases():
             return
         raise AssertionError("no IndexError")
     out["index_error"] = bounds_case
+
+    def lane_bounds_case():
+        # an error in a lane loop: raised at its line, and the next call runs
+        try:
+            lanes_index_error(np.ones((40, 10)), np.zeros((40, 10)), 11)
+        except IndexError as e:
+            tb = traceback.extract_tb(e.__traceback__)
+            assert "out[i, j % 10] = a[i, j] * 2.0" in tb[-1].line, tb[-1]
+        else:
+            raise AssertionError("no IndexError")
+        o = np.zeros((40, 10))
+        lanes_index_error(np.ones((40, 10)), o, 10)
+        assert (o == 2.0).all(), o
+    out["lane_index_error"] = lane_bounds_case
+
+    def lane_shape_case():
+        # a body with lane loops: a block a gang, 128 threads unless told
+        from pyacc import _pyacc
+        a = np.ones((1000, 300))
+        matvec_lanes(a, np.ones(300), np.zeros(1000))
+        got = _pyacc.gpu_last_launch()
+        assert got == (1000, 128, 1), got
+        lanes_workers(a, np.zeros_like(a))
+        got = _pyacc.gpu_last_launch()
+        assert got == (1000, 32, 4), got
+    out["lane_launch_shape"] = lane_shape_case
 
     def host_part_case():
         x, y = np.arange(10.0), np.zeros(10)

@@ -27,7 +27,7 @@ PTXAS = shutil.which("ptxas") or next(
 CASES = gpu_cases._args()
 GPU_ONLY = ["acc_on_device", "zero_division", "index_error", "host_part", "no_leak_after_errors",
             "after_shutdown", "async_queue_order", "cupy_zero_copy", "async_queues_overlap", "launch_shape",
-            "async_copies_overlap"]
+            "async_copies_overlap", "lane_index_error", "lane_launch_shape"]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -60,7 +60,7 @@ def test_reductions_combine_by_warp_shuffles_and_shared_memory_not_one_thread_at
     f, args = CASES["dot"]
     f.compile(*args, target="nvidia")
     text = next(iter(f.inspect_ptx().values()))
-    assert ".shared" in text and "bar.sync" in text and "shfl.sync.down" in text
+    assert ".shared" in text and "barrier.sync" in text and "shfl.sync.down" in text
     assert "atom." not in text  # no thread waits on another's update
 
 
