@@ -4,18 +4,17 @@ the gangs, each row's dot product a vector loop across the gang's block
 left in order in each thread (`loop seq`: a thread a row) and against
 CuPy's `a @ x` (cuBLAS gemv), on a tall and a wide matrix.  Data are on
 the GPU before the clock starts (acc_copyin; CuPy arrays); each figure is
-the median of 20 calls after a warm-up, the result checked against NumPy's.
+the median of calls after a warm-up (benchmarks/gpu.py's), the result checked against NumPy's.
 
     python benchmarks/lanes.py
 """
 
-import statistics
 import sys
-import time
 
 import numpy as np
 
 import pyacc
+from gpu import median_time  # benchmarks/gpu.py: the median of calls, each waited for
 from pyacc import acc
 from pyacc.runtime import acc_device_nvidia
 
@@ -42,18 +41,6 @@ def mv_thread_a_row(a, x, y):
         y[i] = s
 
 
-def timed(fn, sync, reps=20):
-    fn()
-    sync()
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
-
-
 def main():
     from pyacc import _pyacc
     _pyacc.cuda_register()
@@ -72,9 +59,9 @@ def main():
         for v in (a, x, y1, y2):
             pyacc.acc_copyin(v)
         ca, cx = cp.asarray(a), cp.asarray(x)
-        t_l = timed(lambda: mv_lanes(a, x, y1), pyacc.acc_wait_all)
-        t_s = timed(lambda: mv_thread_a_row(a, x, y2), pyacc.acc_wait_all)
-        t_c = timed(lambda: ca @ cx, cp.cuda.Device().synchronize)
+        t_l = median_time(lambda: mv_lanes(a, x, y1), pyacc.acc_wait_all)
+        t_s = median_time(lambda: mv_thread_a_row(a, x, y2), pyacc.acc_wait_all)
+        t_c = median_time(lambda: ca @ cx, cp.cuda.Device().synchronize)
         for v in (y1, y2):
             pyacc.acc_update_self(v)
             assert np.allclose(v, ref), "wrong result"

@@ -84,22 +84,32 @@ typedef struct rg_region {
 } rg_region;
 
 
-/* The region lowered for sig into a fresh context (region.c); on success
- * *ctx and res->module are the caller's. */
+/* region_compile.c: the entry for sig (on GPU gpu, or the host when
+ * NULL): the one in the table, or NULL (pyext_region_find); found, loaded
+ * from the disk cache or compiled, NULL with an exception set or when the
+ * region falls back (pyext_region_entry, which takes the compile lock).
+ * An entry's parts freed (not the entry itself); a loaded symbol given up. */
+rg_entry *pyext_region_find(rg_region *r, const fe_argtype *sig, rt_device *gpu);
+rg_entry *pyext_region_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu);
+void pyext_region_entry_free(rg_entry *e);
+void pyext_symbol_release(const char *name);
+
+/* The region lowered for sig into a fresh context (region_compile.c); on
+ * success *ctx and res->module are the caller's. */
 fe_status pyext_region_lower(rg_region *r, const fe_argtype *sig, const char *symbol, jit_ctx **ctx, fe_result *res,
                              fe_error *err);
 
 /* "(float64[:], int64)" */
 PyObject *pyext_region_signature(rg_region *r, const fe_argtype *sig);
 
-/* Compiles run one at a time in the process (region.c). */
+/* Compiles run one at a time in the process (region_compile.c). */
 void pyext_compile_lock(void);
 void pyext_compile_unlock(void);
 
 /* Numbers symbols apart. */
 extern long long pyext_symbol_counter;
 
-/* region.c's helpers for the files beside it: the monotonic clock in ms;
+/* region_compile.c's helpers for the files beside it: the monotonic clock in ms;
  * whether an entry symbol is loaded already; reporting a compile's error
  * (a PyaccTypeError raised: -1, else a warning and 0); the disk cache key
  * of sig (gt: the GPU target text, or NULL for the host), 0 or -1; saving
