@@ -233,16 +233,26 @@ static int is_var_load(const fe_func *f, fe_val a, int var)
     return a != FE_NOVAL && f->nodes[a].op == IR_LOADVAR && f->nodes[a].var == var;
 }
 
-int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op)
+/* Whether node n reads what a private copy of an array shares with it:
+ * a.shape, a.size, a.ndim. */
+static int metadata(const fe_func *f, const fe_node *n)
+{
+    if (n->op != IR_ATTR || n->sub)
+        return 0;
+    const char *name = f->code->names[n->var];
+    return !strcmp(name, "shape") || !strcmp(name, "size") || !strcmp(name, "ndim");
+}
+
+/* Whether every use of array variable var in loop lp's body is an update
+ * of one of its elements by op (read[] gets each update's own read), the
+ * updates being atomic ones (atomic) or plain ones; 1, 0, or -1 out of
+ * memory. */
+static int updates_only(lower *lw, const fe_loop *lp, int var, fe_red_op op, int atomic, fe_val *read)
 {
     fe_func *f = lw->f;
-    fe_val *read = malloc(((size_t)f->nnodes + 1) * sizeof *read); /* per node: the update's read, this pass */
     int *uses = calloc((size_t)f->nnodes + 1, sizeof *uses);
-    if (!read || !uses) {
-        free(read);
-        free(uses);
+    if (!uses)
         return -1;
-    }
     for (int v = 0; v < f->nnodes; v++)
         read[v] = FE_NOVAL;
     int ok = 1;
@@ -258,6 +268,11 @@ int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op)
             ok = 0; /* the variable itself assigned */
         if (n->op != IR_STORE_SUBSCR || !is_var_load(f, fe_arg(f, n, 0), var))
             continue;
+        if (atomic && (!lw->atomic_role || lw->atomic_role[v] != FE_AR_UPDATE ||
+                       lw->atomic[lw->atomic_of[v]].capture_store != FE_NOVAL)) {
+            ok = 0; /* a plain store, or a capture: the old value is wanted */
+            continue;
+        }
         fe_val r = update_read(f, fe_arg(f, n, 2), n);
         if (r == FE_NOVAL || !is_var_load(f, fe_arg(f, &f->nodes[r], 0), var) || !update_by(f, n, r, op))
             ok = 0;
@@ -280,14 +295,24 @@ int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op)
         }
         for (int i = 0; i < n->nargs && ok; i++)
             if (is_var_load(f, fe_arg(f, n, i), var))
-                ok = i == 0 && uses[v] < 0; /* only as the array an update reads */
+                ok = i == 0 && (uses[v] < 0 || (atomic && metadata(f, n))); /* only as the array an update reads */
     }
-    if (ok) {
+    free(uses);
+    return ok;
+}
+
+int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op)
+{
+    fe_func *f = lw->f;
+    fe_val *read = malloc(((size_t)f->nnodes + 1) * sizeof *read); /* per node: the update's read, this pass */
+    if (!read)
+        return -1;
+    int ok = updates_only(lw, lp, var, op, 0, read);
+    if (ok == 1) {
         if (!lw->ared_read) {
             lw->ared_read = malloc(((size_t)f->nnodes + 1) * sizeof *lw->ared_read);
             if (!lw->ared_read) {
                 free(read);
-                free(uses);
                 return -1;
             }
             for (int v = 0; v <= f->nnodes; v++)
@@ -298,8 +323,22 @@ int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op)
                 lw->ared_read[v] = read[v];
     }
     free(read);
-    free(uses);
     return ok;
+}
+
+fe_red_op fe_atomic_updates_only(lower *lw, const fe_loop *lp, int var)
+{
+    static const fe_red_op ops[] = {FE_RED_ADD, FE_RED_MUL, FE_RED_MAX, FE_RED_MIN,
+                                    FE_RED_BITAND, FE_RED_BITOR, FE_RED_BITXOR};
+    if (!lw->atomic_role)
+        return FE_RED_NONE;
+    fe_val *read = malloc(((size_t)lw->f->nnodes + 1) * sizeof *read);
+    fe_red_op found = FE_RED_NONE;
+    for (size_t i = 0; read && i < sizeof ops / sizeof ops[0] && found == FE_RED_NONE; i++)
+        if (updates_only(lw, lp, var, ops[i], 1, read) == 1)
+            found = ops[i];
+    free(read);
+    return found;
 }
 
 void fe_atomics_free(lower *lw)

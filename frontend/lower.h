@@ -174,6 +174,14 @@ fe_status fe_plan_atomics(lower *lw);
  * itself; marks those updates (lw->ared_read).  0 when some use is not
  * (the loop cannot run on a GPU), -1 out of memory. */
 int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op);
+/* The operator by which `atomic update`s change array variable var's
+ * elements in loop lp's body, when those are its only uses there (one
+ * operator for all, no capture): then a host's threads may each update a
+ * private copy, combined after the loop.  FE_RED_NONE otherwise. */
+fe_red_op fe_atomic_updates_only(lower *lw, const fe_loop *lp, int var);
+/* The most elements such an array's copies may have together (8 MB of
+ * doubles); past it the threads update the array itself. */
+#define FE_ATOMIC_COPY_MAX ((int64_t)1 << 20)
 /* An update fe_plan_ared_updates marked: atomic where pyacc.on_gpu holds,
  * a plain store (into the thread's private copy) elsewhere. */
 LLVMValueRef fe_lower_ared_update(lower *lw, fe_node *n);

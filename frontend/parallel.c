@@ -39,6 +39,8 @@ typedef struct plan {
     int field_col;            /* ctx field of their trip counts */
     LLVMTypeRef ctxty;
     uint8_t *ared_gpu;        /* per variable: an array reduction a GPU can do (fe_plan_ared_updates) */
+    uint8_t *ared_atomic;     /* per variable: one whose elements only atomic updates change, made a
+                                 reduction on the host when small (each thread a private copy) */
 } plan;
 
 /* ctx: err, n, the number of partial slots, then the variables by kind */
@@ -172,7 +174,21 @@ static void add(plan *p, int kind, int v, fe_red_op op)
 
 static int collapse_chain(lower *lw, int li, int *chain);
 
-static fe_status make_plan(lower *lw, int li, plan *p)
+/* Whether array variable v of loop lp's body is one only atomic updates
+ * change (fe_atomic_updates_only), of numbers a private copy can hold:
+ * *op their operator. */
+static int atomic_private(lower *lw, const fe_loop *lp, int v, fe_red_op *op)
+{
+    const fe_var *var = &lw->f->vars[v];
+    const fe_type *t = var->type;
+    if (var->is_stack || t->kind != FE_T_ARRAY || (t->layout == FE_LAYOUT_A && t->ndim > 1) ||
+        t->dtype == FE_DT_COMPLEX64 || t->dtype == FE_DT_COMPLEX128 || fe_dtype_bits(t->dtype) > 64)
+        return 0;
+    *op = fe_atomic_updates_only(lw, lp, v);
+    return *op != FE_RED_NONE && op_fits(*op, fe_t_np(lw->f->types, t->dtype));
+}
+
+static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
 {
     fe_func *f = lw->f;
     const fe_loop *lp = &lw->loops.loop[li];
@@ -181,7 +197,8 @@ static fe_status make_plan(lower *lw, int li, plan *p)
     p->ncol = collapse_chain(lw, li, p->col_loop);
     uint8_t *role = malloc((size_t)f->nvars + 1);
     p->ared_gpu = calloc((size_t)f->nvars + 1, 1);
-    if (!p->ared_gpu) {
+    p->ared_atomic = calloc((size_t)f->nvars + 1, 1);
+    if (!p->ared_gpu || !p->ared_atomic) {
         free(role);
         return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
     }
@@ -206,6 +223,14 @@ static fe_status make_plan(lower *lw, int li, plan *p)
             continue;
         }
         fe_red_op op = reduction_of(lp, var->name);
+        if (op == FE_RED_NONE && !lanes && atomic_private(lw, lp, v, &op)) {
+            /* the atomic updates go to the thread's copy (on a GPU, to the
+             * array: private_view), the copies are combined after */
+            add(p, P_SHARED, v, FE_RED_NONE);
+            add(p, P_ARED, v, op);
+            p->ared_gpu[v] = p->ared_atomic[v] = 1;
+            continue;
+        }
         if (op != FE_RED_NONE && !var->is_stack && var->type->kind == FE_T_ARRAY) {
             /* an array being reduced: read-only as a variable, its elements
              * are what the threads accumulate */
@@ -290,6 +315,7 @@ static fe_status make_plan(lower *lw, int li, plan *p)
 static void free_plan(plan *p)
 {
     free(p->ared_gpu);
+    free(p->ared_atomic);
     for (int k = 0; k < P_NKINDS; k++) {
         free(p->vars[k]);
         free(p->ops[k]);
@@ -339,7 +365,7 @@ static LLVMValueRef elements(lower *lw, const fe_type *t, LLVMValueRef a)
 /* The array value viewing thread tid's private copy: same shape, packed in
  * the order the type's layout indexes in (F for Fortran, else C).  On a GPU
  * the array itself, which the updates change atomically there
- * (fe_plan_ared_updates). */
+ * (fe_plan_ared_updates), and where there are no copies (base NULL). */
 static LLVMValueRef private_view(lower *lw, const fe_type *t, LLVMValueRef a, LLVMValueRef base, LLVMValueRef tid)
 {
     LLVMBuilderRef B = lw->B;
@@ -356,7 +382,10 @@ static LLVMValueRef private_view(lower *lw, const fe_type *t, LLVMValueRef a, LL
     }
     LLVMValueRef v = LLVMBuildInsertValue(B, a, data, 0, "");
     v = LLVMBuildInsertValue(B, v, strides, 2, "");
-    return LLVMBuildSelect(B, fe_on_gpu(lw), a, v, "");
+    /* no copies (an array only atomic updates change, too large to copy):
+     * the array itself */
+    LLVMValueRef shared = LLVMBuildOr(B, fe_on_gpu(lw), LLVMBuildIsNull(B, base, ""), "");
+    return LLVMBuildSelect(B, shared, a, v, "");
 }
 
 /* A counted loop `for i in [0, n)` around body(i): returns i, with the
@@ -1095,11 +1124,16 @@ fe_status fe_lower_parallel(lower *lw, int li)
     }
     const fe_node *fi = fe_terminator(lw, lp->header);
     plan p;
-    fe_status st = make_plan(lw, li, &p);
+    fe_status st = make_plan(lw, li, &p, 0);
     if (st != FE_OK) {
         free_plan(&p);
         return st;
     }
+    for (int i = 0; i < p.n[P_ARED]; i++)
+        if (p.ared_atomic[p.vars[P_ARED][i]])
+            fe_note(lw, "line %d: on the host, the atomic updates of '%s' go to each thread's copy, combined "
+                    "after the loop (when the copies take at most %lld elements)", fi->loc.line,
+                    f->vars[p.vars[P_ARED][i]].name, (long long)FE_ATOMIC_COPY_MAX);
     /* the trip count, and the copyout lists it must fit */
     const fe_type *itt = f->vars[fi->var].type;
     LLVMValueRef it = LLVMBuildLoad2(B, fe_lty(lw, itt), fe_var_slot(lw, fi->var), "");
@@ -1151,6 +1185,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
         LLVMBuildStore(B, partials[i], ctx_field(lw, &p, ctx, p.field0[P_RED] + i));
     }
     /* array reductions: a private copy per thread, at the identity */
+    LLVMValueRef *copied = calloc((size_t)p.n[P_ARED] + 1, sizeof *copied);
     for (int i = 0; i < p.n[P_ARED]; i++) {
         int v = p.vars[P_ARED][i];
         const fe_type *t = f->vars[v].type;
@@ -1158,13 +1193,23 @@ fe_status fe_lower_parallel(lower *lw, int li)
         LLVMValueRef per = elements(lw, t, arr);
         LLVMValueRef count = LLVMBuildMul(B, per, nslots, "");
         LLVMTypeRef et = fe_mem_lty(lw, t->dtype);
+        /* an array only atomic updates change is copied when the copies
+         * are small; else the threads update it itself, atomically */
+        copied[i] = LLVMConstInt(lw->i1, 1, 0);
+        if (p.ared_atomic[v]) {
+            copied[i] = LLVMBuildICmp(B, LLVMIntULE, count, fe_const_i64(lw, FE_ATOMIC_COPY_MAX), "copied");
+            count = LLVMBuildSelect(B, copied[i], count, fe_const_i64(lw, 1), "");
+        }
         LLVMValueRef base = scratch(lw, LLVMBuildMul(B, count, LLVMSizeOf(et), ""), fi->loc);
         partials[p.n[P_RED] + i] = base;
+        if (p.ared_atomic[v])
+            count = LLVMBuildSelect(B, copied[i], count, fe_const_i64(lw, 0), "");
         const fe_type *st_el = fe_t_np(f->types, t->dtype);
         cloop c = loop_begin(lw, count, "ared.init");
         store_el(lw, t->dtype, LLVMBuildInBoundsGEP2(B, et, base, &c.i, 1, ""), identity(lw, p.ops[P_ARED][i], st_el));
         loop_end(lw, &c);
-        LLVMBuildStore(B, base, ctx_field(lw, &p, ctx, p.field0[P_ARED] + i));
+        LLVMBuildStore(B, LLVMBuildSelect(B, copied[i], base, LLVMConstNull(lw->ptr), ""),
+                       ctx_field(lw, &p, ctx, p.field0[P_ARED] + i));
     }
     LLVMValueRef body = NULL;
     st = build_body(lw, li, &p, &body);
@@ -1202,6 +1247,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
         LLVMTypeRef et = fe_mem_lty(lw, t->dtype);
         LLVMValueRef arr = LLVMBuildLoad2(B, fe_lty(lw, t), fe_var_slot(lw, v), "");
         LLVMValueRef per = elements(lw, t, arr);
+        per = LLVMBuildSelect(B, copied[i], per, fe_const_i64(lw, 0), ""); /* no copies: nothing to combine */
         LLVMValueRef base = partials[p.n[P_RED] + i];
         cloop ce = loop_begin(lw, per, "ared.combine");
         LLVMValueRef dst = linear_ptr(lw, t, arr, ce.i);
@@ -1217,6 +1263,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
         scratch_free(lw, base);
     }
     free(partials);
+    free(copied);
     free_plan(&p);
     for (int a = 0; a < f->code->nargs; a++) {
         if (lw->listout_loop[a] != li)
@@ -1278,7 +1325,7 @@ fe_status fe_lower_lanes(lower *lw, int li, LLVMBasicBlockRef head, LLVMBasicBlo
     LLVMPositionBuilderAtEnd(B, head);
     fe_error before = *lw->err;
     plan p;
-    fe_status st = make_plan(lw, li, &p);
+    fe_status st = make_plan(lw, li, &p, 1);
     const char *why = st == FE_OK ? lanes_refused(lw, li, &p) : lw->err->msg;
     if (st == FE_ERR_NOMEM) {
         free_plan(&p);

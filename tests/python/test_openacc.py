@@ -147,6 +147,54 @@ def test_atomic_update_of_array_elements_under_contention():
     assert np.all(h == 62_500)
 
 
+@acc
+def atomic_hist(v, h):
+    #pragma acc parallel loop
+    for i in range(v.shape[0]):
+        #pragma acc atomic update
+        h[v[i] % h.shape[0]] += 1
+
+
+@acc
+def atomic_hist_read(v, h, seen):
+    #pragma acc parallel loop
+    for i in range(v.shape[0]):
+        #pragma acc atomic update
+        h[v[i] % h.shape[0]] += 1
+        seen[i] = len(h)  # a use other than an update (its shape would be one it shares)
+
+
+def test_atomic_updates_of_a_small_array_go_to_thread_copies_on_the_host():
+    # no two threads contend for a cache line: each counts into a copy of
+    # its own, the copies summed after the loop (the notes say so)
+    v = np.random.default_rng(5).integers(0, 1 << 30, 1_000_003)
+    h = np.zeros(256, np.int64)
+    atomic_hist(v, h)
+    assert np.array_equal(h, np.bincount(v % 256, minlength=256))
+    notes = "".join(atomic_hist.notes().values())
+    assert "atomic updates of 'h' go to each thread's copy" in notes, notes
+
+
+def test_atomic_updates_of_a_large_array_stay_atomic_on_the_array():
+    # 8 threads x 2^18 elements is past what the copies may take: the
+    # threads update the array itself, and the answer is the same
+    v = np.random.default_rng(6).integers(0, 1 << 30, 500_000)
+    h = np.zeros(1 << 18, np.int64)
+    atomic_hist(v, h)
+    assert np.array_equal(h, np.bincount(v % (1 << 18), minlength=1 << 18))
+    h2 = np.ones(3, np.int64)  # and a small one starting from non-zero counts
+    atomic_hist(v[:1000], h2)
+    assert np.array_equal(h2, 1 + np.bincount(v[:1000] % 3, minlength=3))
+
+
+def test_an_array_used_otherwise_too_is_not_copied():
+    v = np.arange(10_000)
+    h, seen = np.zeros(7, np.int64), np.zeros(10_000, np.int64)
+    atomic_hist_read(v, h, seen)
+    assert np.array_equal(h, np.bincount(v % 7, minlength=7)) and (seen == 7).all()
+    assert "thread's copy" not in "".join(atomic_hist_read.notes().values())
+
+
 def test_atomic_float_update_by_compare_and_swap():
     @acc
     def f(v, h):
