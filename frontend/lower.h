@@ -204,8 +204,15 @@ int fe_written_in(const fe_func *f, const fe_loop *lp, int var);
 /* depend.c: whether loop li's iterations are independent; if not, why. */
 int fe_loop_independent(lower *lw, int li, char *why, size_t whylen);
 
-/* parallel.c: the iterator value v about to be stored into variable var,
+/* collapse.c: the loops collapse(n) on loop li takes beside it (chain[],
+ * outermost first), counted; 0 when the nest does not qualify.  In the
+ * entry: the inner loops' trip counts and the whole space's (*total comes in
+ * as the outer loop's).  A flat index as the nest's multi-index, idx[0]
+ * outermost.  The iterator value v about to be stored into variable var,
  * narrowed to the piece when var is a collapsed inner loop's iterator. */
+int fe_collapse_chain(lower *lw, int li, int *chain);
+void fe_collapse_counts(lower *lw, const int *col_loop, int ncol, LLVMValueRef *counts, LLVMValueRef *total);
+void fe_unflatten(lower *lw, LLVMValueRef flat, const LLVMValueRef *counts, int ncol, LLVMValueRef *idx);
 LLVMValueRef fe_collapse_iterator(lower *lw, int var, LLVMValueRef v);
 
 /* parallel.c: lowers parallel loop li at its header, in the entry: the body
