@@ -1116,6 +1116,12 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
         LLVMValueRef args[10] = {info};
         for (unsigned a = 0; a < 9; a++)
             args[1 + a] = LLVMGetOperand(calls[i], a);
+        /* the body stays for the host only where if(false) or self can ask
+         * for it (max_threads < 0); else it goes, and the host has nothing
+         * of it to optimise and make machine code for */
+        LLVMValueRef maxt = LLVMGetOperand(calls[i], 4);
+        if (LLVMIsAConstantInt(maxt) && LLVMConstIntGetSExtValue(maxt) >= 0)
+            args[1] = LLVMConstNull(ptr);
         LLVMBuildCall2(B, fty, launch, args, 10, "");
         LLVMInstructionEraseFromParent(calls[i]);
     }

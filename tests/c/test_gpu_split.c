@@ -75,6 +75,9 @@ Test(gpu_split, saxpy_becomes_a_kernel_and_a_launch)
     cr_assert(strstr(ir, "load ptr, ptr @entry_gpu0"), "%s", ir);
     cr_assert(strstr(ir, "call void @pyacc_rt_gpu_loop(ptr %gpu.info"), "%s", ir);
     cr_assert_null(strstr(ir, "call void @\"pyacc.parallel_loop\""), "no host launch is left:\n%s", ir);
+    /* no if or self clause can ask for the body on the host: the launch
+     * does not name it, so the host does not compile it */
+    cr_assert(strstr(ir, "call void @pyacc_rt_gpu_loop(ptr %gpu.info, ptr null,"), "%s", ir);
     /* its ctx: the error record, the two arrays (data pointer first) */
     const jit_gpu_kernel *k = &parts.kernels[0];
     cr_assert_eq(k->kinds[0], RT_CTX_ERR);
