@@ -8,7 +8,9 @@
  *     the n iterations over the grid's threads (a grid-stride loop, so that
  *     neighbouring threads take neighbouring iterations and memory
  *     accesses coalesce), with the runtime's error call and the math the
- *     bodies use in device form (libdevice);
+ *     bodies use in device form (libdevice); a body holding lane loops
+ *     (loop vector/worker inside it) takes a block per gang instead, its
+ *     first thread running the gang's code (see "lane loops" below);
  *   - the host module: the entry, each marker replaced by a call of
  *     pyacc_rt_gpu_loop(info, ctx, n, slots), which moves ctx and the data
  *     it points to and launches the kernel (runtime/gpu.c); `info` is a
@@ -479,8 +481,7 @@ static LLVMValueRef red_shared(LLVMModuleRef m)
 typedef struct lane_loop {
     LLVMValueRef call;   /* the marker's call, in the gang's body */
     LLVMValueRef runner; /* runner(sctx, lane, lanes) */
-    LLVMValueRef shared; /* the shared ctx, as a generic pointer (in the kernel's function) */
-    LLVMValueRef sglobal;
+    LLVMValueRef sglobal; /* the ctx in shared memory (address space 3) */
     LLVMTypeRef st;      /* the ctx's type */
 } lane_loop;
 
