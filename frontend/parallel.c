@@ -918,6 +918,13 @@ fe_status fe_lower_parallel(lower *lw, int li)
     fill_ctx(lw, &p, ctx, n, nslots, col_counts);
     /* scalar reductions: a slot per thread, starting at the identity */
     LLVMValueRef *partials = calloc((size_t)p.n[P_RED] + (size_t)p.n[P_ARED] + 1, sizeof *partials);
+    LLVMValueRef *copied = calloc((size_t)p.n[P_ARED] + 1, sizeof *copied); /* per array reduction: copies made */
+    if (!partials || !copied) {
+        free(partials);
+        free(copied);
+        free_plan(&p);
+        return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
+    }
     for (int i = 0; i < p.n[P_RED]; i++) {
         int v = p.vars[P_RED][i];
         LLVMTypeRef t = fe_lty(lw, f->vars[v].type);
@@ -929,7 +936,6 @@ fe_status fe_lower_parallel(lower *lw, int li)
         LLVMBuildStore(B, partials[i], ctx_field(lw, &p, ctx, p.field0[P_RED] + i));
     }
     /* array reductions: a private copy per thread, at the identity */
-    LLVMValueRef *copied = calloc((size_t)p.n[P_ARED] + 1, sizeof *copied);
     for (int i = 0; i < p.n[P_ARED]; i++) {
         int v = p.vars[P_ARED][i];
         const fe_type *t = f->vars[v].type;
@@ -959,6 +965,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
     st = build_body(lw, li, &p, &body);
     if (st != FE_OK) {
         free(partials);
+        free(copied);
         free_plan(&p);
         return st;
     }

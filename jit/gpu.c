@@ -490,12 +490,21 @@ static LLVMValueRef generic(LLVMBuilderRef B, LLVMValueRef g)
     return LLVMBuildAddrSpaceCast(B, g, LLVMPointerTypeInContext(LLVMGetTypeContext(LLVMTypeOf(g)), 0), "");
 }
 
+/* body(lctx, k, k + 1, 0): iteration k of a loop of n > k iterations. */
+static void run_iteration(LLVMBuilderRef B, LLVMValueRef body, LLVMValueRef lctx, LLVMValueRef k)
+{
+    LLVMContextRef C = LLVMGetTypeContext(LLVMTypeOf(k));
+    LLVMValueRef one = LLVMConstInt(LLVMInt64TypeInContext(C), 1, 0);
+    LLVMValueRef args[4] = {lctx, k, LLVMBuildNSWAdd(B, k, one, ""), LLVMConstInt(LLVMInt32TypeInContext(C), 0, 0)};
+    LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, args, 4, "");
+}
+
 /* runner(sctx, lane, lanes): this thread's iterations of the lane loop
  * whose marker is `call`, then the block's reductions and last values. */
 static int lane_runner(LLVMModuleRef m, lane_loop *l, const char *name)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
     LLVMValueRef body = LLVMGetOperand(l->call, 0), ctx = LLVMGetOperand(l->call, 1);
     LLVMValueRef kinds = LLVMGetOperand(l->call, 3);
     if (!LLVMIsAFunction(body) || !LLVMIsAAllocaInst(ctx) || !LLVMIsAGlobalVariable(kinds) || !LLVMGetInitializer(kinds))
@@ -542,8 +551,7 @@ static int lane_runner(LLVMModuleRef m, lane_loop *l, const char *name)
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntULT, t, count, ""), run, done);
     LLVMPositionBuilderAtEnd(B, run);
     LLVMValueRef j = LLVMBuildNUWAdd(B, lane, LLVMBuildNUWMul(B, t, lanes, ""), "j");
-    LLVMValueRef args[4] = {lctx, j, LLVMBuildNSWAdd(B, j, one, ""), LLVMConstInt(i32, 0, 0)}; /* j < n */
-    LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, args, 4, "");
+    run_iteration(B, body, lctx, j);
     LLVMValueRef next = LLVMBuildNUWAdd(B, t, one, "");
     LLVMBuildBr(B, loop);
     LLVMValueRef inv[2] = {zero, next};
@@ -586,17 +594,21 @@ static int lane_runner(LLVMModuleRef m, lane_loop *l, const char *name)
     return 0;
 }
 
-/* The block's threads and this thread's place in it (x fastest). */
+/* The block's threads and, unless lin is NULL, this thread's place in it
+ * (x fastest). */
 static void block_place(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef *lin, LLVMValueRef *bsize)
 {
     LLVMTypeRef i64 = LLVMInt64TypeInContext(LLVMGetModuleContext(m));
-    LLVMValueRef tx = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.x"), i64, "");
-    LLVMValueRef ty = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.y"), i64, "");
     LLVMValueRef nx = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ntid.x"), i64, "");
     LLVMValueRef ny = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ntid.y"), i64, "");
-    *lin = LLVMBuildAdd(B, LLVMBuildMul(B, ty, nx, ""), tx, "lin");
     *bsize = LLVMBuildMul(B, nx, ny, "bsize");
+    if (lin) {
+        LLVMValueRef tx = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.x"), i64, "");
+        LLVMValueRef ty = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.y"), i64, "");
+        *lin = LLVMBuildAdd(B, LLVMBuildMul(B, ty, nx, ""), tx, "lin");
+    }
 }
+
 
 static LLVMValueRef lane_cmd(LLVMModuleRef m)
 {
@@ -648,8 +660,8 @@ static int lane_loops(LLVMModuleRef m, LLVMValueRef body, int kernel, lane_loop 
         LLVMBuildMemCpy(B, sctx, 8, ctx, 8, LLVMSizeOf(l->st));
         LLVMBuildStore(B, LLVMConstInt(i32, (unsigned)(i + 1), 0), lane_cmd(m));
         barrier(m, B);
-        LLVMValueRef lin, bsize;
-        block_place(m, B, &lin, &bsize);
+        LLVMValueRef bsize; /* the gang's thread is lane 0 */
+        block_place(m, B, NULL, &bsize);
         LLVMValueRef args[3] = {sctx, LLVMConstInt(i64, 0, 0), bsize};
         LLVMBuildCall2(B, LLVMGlobalGetValueType(l->runner), l->runner, args, 3, "");
         barrier(m, B);
@@ -731,9 +743,7 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
         finish = LLVMAppendBasicBlockInContext(C, kfn, "gang.done");
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kk, n, ""), run, finish);
     LLVMPositionBuilderAtEnd(B, run);
-    LLVMValueRef args[4] = {lctx, kk, LLVMBuildNSWAdd(B, kk, LLVMConstInt(i64, 1, 0), ""), /* kk < n */
-                            LLVMConstInt(i32, 0, 0)};
-    LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, args, 4, "");
+    run_iteration(B, body, lctx, kk);
     LLVMValueRef next = LLVMBuildAdd(B, kk, step, "");
     LLVMBuildBr(B, loop);
     LLVMValueRef inv[2] = {first, next};
