@@ -944,16 +944,17 @@ fe_status fe_lower_parallel(lower *lw, int li)
         LLVMValueRef count = LLVMBuildMul(B, per, nslots, "");
         LLVMTypeRef et = fe_mem_lty(lw, t->dtype);
         /* an array only atomic updates change is copied when the copies
-         * are small; else the threads update it itself, atomically */
-        copied[i] = LLVMConstInt(lw->i1, 1, 0);
-        if (p.ared_atomic[v]) {
-            copied[i] = LLVMBuildICmp(B, LLVMIntULE, count, fe_const_i64(lw, FE_ATOMIC_COPY_MAX), "copied");
-            count = LLVMBuildSelect(B, copied[i], count, fe_const_i64(lw, 1), "");
-        }
+         * are small; else the threads update it itself, atomically.  On a
+         * GPU (an entry run there) the updates go to the array itself,
+         * atomically, and no copy is made. */
+        copied[i] = LLVMBuildNot(B, fe_on_gpu(lw), "");
+        if (p.ared_atomic[v])
+            copied[i] = LLVMBuildAnd(B, copied[i], LLVMBuildICmp(B, LLVMIntULE, count,
+                                                                 fe_const_i64(lw, FE_ATOMIC_COPY_MAX), ""), "copied");
+        count = LLVMBuildSelect(B, copied[i], count, fe_const_i64(lw, 1), "");
         LLVMValueRef base = scratch(lw, LLVMBuildMul(B, count, LLVMSizeOf(et), ""), fi->loc);
         partials[p.n[P_RED] + i] = base;
-        if (p.ared_atomic[v])
-            count = LLVMBuildSelect(B, copied[i], count, fe_const_i64(lw, 0), "");
+        count = LLVMBuildSelect(B, copied[i], count, fe_const_i64(lw, 0), "");
         const fe_type *st_el = fe_t_np(f->types, t->dtype);
         cloop c = loop_begin(lw, count, "ared.init");
         store_el(lw, t->dtype, LLVMBuildInBoundsGEP2(B, et, base, &c.i, 1, ""), identity(lw, p.ops[P_ARED][i], st_el));

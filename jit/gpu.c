@@ -20,6 +20,7 @@
  * the reason, and runs on the host.
  */
 #include "jit.h"
+#include "gpu_ir.h"
 
 #include <llvm-c/Core.h>
 #include <llvm-c/Target.h>
@@ -27,17 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* rt.h's RT_CTX_* (jit/ does not include rt.h) */
-#define CTX_UNSUPPORTED 0xff
-#define CTX_PLAIN 0
-#define CTX_CLASS_MASK 0xe0
-#define CTX_PARTIALS 0x40
-#define CTX_SIZE_MASK 0x1f
-#define CTX_NUM_INT 0
-#define CTX_NUM_UINT 1
-#define CTX_NUM_FLOAT 2
-#define CTX_NUM_BOOL 3
 
 static int refuse(jit_gpu_parts *out, const char *fmt, const char *what)
 {
@@ -231,202 +221,6 @@ static void define_int_truediv(LLVMModuleRef m, LLVMValueRef f)
 
 /* ------------------------------------------------------------ kernels */
 
-/* A partial result's number type in the device module: rt.h's
- * RT_CTX_NUM_* (high bits of the second kind byte) and its size. */
-static LLVMTypeRef partial_type(LLVMContextRef C, uint8_t kind, uint8_t aux)
-{
-    int bytes = kind & CTX_SIZE_MASK, num = aux >> 4;
-    if (num == CTX_NUM_FLOAT)
-        return bytes == 4 ? LLVMFloatTypeInContext(C) : LLVMDoubleTypeInContext(C);
-    return LLVMIntTypeInContext(C, (unsigned)(8 * bytes));
-}
-
-/* a op b for partial results (ops as rt.h lists them); max and min keep
- * the first of equals, as Python's do, and NaN where the host keeps it. */
-static LLVMValueRef combine(LLVMBuilderRef B, uint8_t aux, LLVMTypeRef t, LLVMValueRef a, LLVMValueRef b)
-{
-    int op = aux & 0x0f, num = aux >> 4, isf = num == CTX_NUM_FLOAT;
-    if (num == CTX_NUM_BOOL) { /* 0 or 1 in a byte: + is or, * is and */
-        static const int as_or[10] = {0, 1, 0, 1, 0, 0, 1, 0, 0, 1};
-        if (op == 7)
-            return LLVMBuildXor(B, a, b, "");
-        return as_or[op] ? LLVMBuildOr(B, a, b, "") : LLVMBuildAnd(B, a, b, "");
-    }
-    switch (op) {
-    case 1: return isf ? LLVMBuildFAdd(B, a, b, "") : LLVMBuildAdd(B, a, b, "");
-    case 2: return isf ? LLVMBuildFMul(B, a, b, "") : LLVMBuildMul(B, a, b, "");
-    case 3:
-    case 4: {
-        int mx = op == 3, sgn = num == CTX_NUM_INT;
-        LLVMValueRef better =
-            isf ? LLVMBuildFCmp(B, mx ? LLVMRealOGT : LLVMRealOLT, b, a, "")
-                : LLVMBuildICmp(B, mx ? (sgn ? LLVMIntSGT : LLVMIntUGT) : (sgn ? LLVMIntSLT : LLVMIntULT), b, a, "");
-        return LLVMBuildSelect(B, better, b, a, "");
-    }
-    case 5: return LLVMBuildAnd(B, a, b, "");
-    case 6: return LLVMBuildOr(B, a, b, "");
-    case 7: return LLVMBuildXor(B, a, b, "");
-    case 8:
-    case 9: {
-        LLVMValueRef z = LLVMConstNull(t);
-        LLVMValueRef ta = isf ? LLVMBuildFCmp(B, LLVMRealUNE, a, z, "") : LLVMBuildICmp(B, LLVMIntNE, a, z, "");
-        LLVMValueRef tb = isf ? LLVMBuildFCmp(B, LLVMRealUNE, b, z, "") : LLVMBuildICmp(B, LLVMIntNE, b, z, "");
-        LLVMValueRef r = op == 8 ? LLVMBuildAnd(B, ta, tb, "") : LLVMBuildOr(B, ta, tb, "");
-        return isf ? LLVMBuildUIToFP(B, r, t, "") : LLVMBuildZExt(B, r, t, "");
-    }
-    default: return a;
-    }
-}
-
-/* The value a thread's accumulator starts at: what op leaves unchanged. */
-static LLVMValueRef identity(uint8_t kind, uint8_t aux, LLVMTypeRef t)
-{
-    int op = aux & 0x0f, num = aux >> 4, bits = 8 * (kind & CTX_SIZE_MASK);
-    if (num == CTX_NUM_FLOAT) {
-        switch (op) {
-        case 1: return LLVMConstReal(t, -0.0); /* x + -0.0 is x, -0.0 included */
-        case 2: case 8: return LLVMConstReal(t, 1.0);
-        case 3: return LLVMConstReal(t, -__builtin_inf());
-        case 4: return LLVMConstReal(t, __builtin_inf());
-        default: return LLVMConstReal(t, 0.0);
-        }
-    }
-    if (num == CTX_NUM_BOOL) /* + is or, * is and, max or, min and */
-        return LLVMConstInt(t, op == 2 || op == 4 || op == 5 || op == 8, 0);
-    unsigned long long ones = bits == 64 ? ~0ULL : (1ULL << bits) - 1;
-    int sgn = num == CTX_NUM_INT;
-    switch (op) {
-    case 2: case 8: return LLVMConstInt(t, 1, 0);
-    case 3: return LLVMConstInt(t, sgn ? 1ULL << (bits - 1) : 0, 0);           /* the smallest */
-    case 4: return LLVMConstInt(t, sgn ? ones >> 1 : ones, 0);                 /* the largest */
-    case 5: return LLVMConstInt(t, ones, 0);
-    default: return LLVMConstInt(t, 0, 0);
-    }
-}
-
-static LLVMValueRef sreg(LLVMModuleRef m, LLVMBuilderRef B, const char *name)
-{
-    LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), fty = LLVMFunctionType(i32, NULL, 0, 0);
-    LLVMValueRef f = LLVMGetNamedFunction(m, name);
-    if (!f)
-        f = LLVMAddFunction(m, name, fty);
-    return LLVMBuildCall2(B, fty, f, NULL, 0, "");
-}
-
-/* barrier.sync 0, not bar.sync (.aligned): a kernel with lane loops has
- * its gang's thread and the others meet at different barriers. */
-static void barrier(LLVMModuleRef m, LLVMBuilderRef B)
-{
-    LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(C);
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), &i32, 1, 0);
-    LLVMValueRef f = LLVMGetNamedFunction(m, "llvm.nvvm.barrier.sync");
-    if (!f)
-        f = LLVMAddFunction(m, "llvm.nvvm.barrier.sync", fty);
-    LLVMValueRef zero = LLVMConstInt(i32, 0, 0);
-    LLVMBuildCall2(B, fty, f, &zero, 1, "");
-}
-
-static LLVMValueRef byte_gep(LLVMBuilderRef B, LLVMContextRef C, LLVMValueRef p, int64_t off)
-{
-    LLVMValueRef o = LLVMConstInt(LLVMInt64TypeInContext(C), (unsigned long long)off, 0);
-    return LLVMBuildInBoundsGEP2(B, LLVMInt8TypeInContext(C), p, &o, 1, "");
-}
-
-/* v from the lane `off` places up the warp (shfl.sync.down over the full
- * warp: every lane takes part), for any partial type: 32-bit pieces. */
-static LLVMValueRef shuffle_down(LLVMModuleRef m, LLVMBuilderRef B, LLVMTypeRef t, LLVMValueRef v, int off)
-{
-    LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), f32 = LLVMFloatTypeInContext(C);
-    LLVMTypeKind tk = LLVMGetTypeKind(t);
-    int isf32 = tk == LLVMFloatTypeKind;
-    const char *name = isf32 ? "llvm.nvvm.shfl.sync.down.f32" : "llvm.nvvm.shfl.sync.down.i32";
-    LLVMTypeRef pt = isf32 ? f32 : i32;
-    LLVMTypeRef ps[4] = {i32, pt, i32, i32};
-    LLVMTypeRef fty = LLVMFunctionType(pt, ps, 4, 0);
-    LLVMValueRef fn = LLVMGetNamedFunction(m, name);
-    if (!fn)
-        fn = LLVMAddFunction(m, name, fty);
-    LLVMValueRef mask = LLVMConstInt(i32, 0xffffffffu, 0), o = LLVMConstInt(i32, (unsigned)off, 0);
-    LLVMValueRef clamp = LLVMConstInt(i32, 31, 0);
-    if (isf32) {
-        LLVMValueRef a[4] = {mask, v, o, clamp};
-        return LLVMBuildCall2(B, fty, fn, a, 4, "");
-    }
-    unsigned bits = tk == LLVMDoubleTypeKind ? 64 : LLVMGetIntTypeWidth(t);
-    LLVMTypeRef it = LLVMIntTypeInContext(C, bits);
-    LLVMValueRef x = tk == LLVMDoubleTypeKind ? LLVMBuildBitCast(B, v, it, "") : v;
-    if (bits <= 32) {
-        LLVMValueRef a[4] = {mask, bits < 32 ? LLVMBuildZExt(B, x, i32, "") : x, o, clamp};
-        LLVMValueRef r = LLVMBuildCall2(B, fty, fn, a, 4, "");
-        return bits < 32 ? LLVMBuildTrunc(B, r, t, "") : r;
-    }
-    LLVMTypeRef i64 = LLVMInt64TypeInContext(C);
-    LLVMValueRef lo = LLVMBuildTrunc(B, x, i32, "");
-    LLVMValueRef hi = LLVMBuildTrunc(B, LLVMBuildLShr(B, x, LLVMConstInt(i64, 32, 0), ""), i32, "");
-    LLVMValueRef al[4] = {mask, lo, o, clamp}, ah[4] = {mask, hi, o, clamp};
-    lo = LLVMBuildZExt(B, LLVMBuildCall2(B, fty, fn, al, 4, ""), i64, "");
-    hi = LLVMBuildZExt(B, LLVMBuildCall2(B, fty, fn, ah, 4, ""), i64, "");
-    LLVMValueRef r = LLVMBuildOr(B, lo, LLVMBuildShl(B, hi, LLVMConstInt(i64, 32, 0), ""), "");
-    return tk == LLVMDoubleTypeKind ? LLVMBuildBitCast(B, r, t, "") : r;
-}
-
-/* v combined over the warp's 32 lanes, into lane 0's. */
-static LLVMValueRef warp_reduce(LLVMModuleRef m, LLVMBuilderRef B, uint8_t aux, LLVMTypeRef t, LLVMValueRef v)
-{
-    for (int off = 16; off > 0; off /= 2)
-        v = combine(B, aux, t, v, shuffle_down(m, B, t, v, off));
-    return v;
-}
-
-/* `mine` combined over the block's threads, the result in every thread:
- * within each warp by shuffles, the warps' results through shared memory
- * (a slot a warp), combined by the first warp and handed to all through
- * slot 0.  Every thread of the block comes here; the launch makes blocks
- * of whole warps (rt.h's pyacc_rt_gpu_loop), so every lane shuffles. */
-static LLVMValueRef block_all(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, LLVMValueRef shared, uint8_t kind,
-                              uint8_t aux, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize)
-{
-    LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef i64 = LLVMInt64TypeInContext(C);
-    LLVMTypeRef t = partial_type(C, kind, aux);
-    LLVMValueRef zero = LLVMConstInt(i64, 0, 0);
-    LLVMValueRef lane = LLVMBuildAnd(B, lin, LLVMConstInt(i64, 31, 0), "lane");
-    LLVMValueRef warp = LLVMBuildLShr(B, lin, LLVMConstInt(i64, 5, 0), "warp");
-    LLVMValueRef v = warp_reduce(m, B, aux, t, mine);
-    LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, fn, "red.put");
-    LLVMBasicBlockRef put_done = LLVMAppendBasicBlockInContext(C, fn, "red.put.done");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, zero, ""), put, put_done);
-    LLVMPositionBuilderAtEnd(B, put);
-    LLVMBuildStore(B, v, LLVMBuildInBoundsGEP2(B, t, shared, &warp, 1, ""));
-    LLVMBuildBr(B, put_done);
-    LLVMPositionBuilderAtEnd(B, put_done);
-    barrier(m, B);
-    LLVMBasicBlockRef first = LLVMAppendBasicBlockInContext(C, fn, "red.first");
-    LLVMBasicBlockRef write = LLVMAppendBasicBlockInContext(C, fn, "red.write");
-    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, fn, "red.done");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, warp, zero, ""), first, after);
-    LLVMPositionBuilderAtEnd(B, first);
-    LLVMValueRef nwarps = LLVMBuildLShr(B, bsize, LLVMConstInt(i64, 5, 0), "");
-    LLVMValueRef have = LLVMBuildICmp(B, LLVMIntULT, lane, nwarps, "");
-    /* lanes past the block's warps read slot 0 (in bounds), then take the identity */
-    LLVMValueRef slot = LLVMBuildSelect(B, have, lane, zero, "");
-    LLVMValueRef w = LLVMBuildLoad2(B, t, LLVMBuildInBoundsGEP2(B, t, shared, &slot, 1, ""), "");
-    w = LLVMBuildSelect(B, have, w, identity(kind, aux, t), "");
-    w = warp_reduce(m, B, aux, t, w); /* the warp's loads are done once it has shuffled */
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, zero, ""), write, after);
-    LLVMPositionBuilderAtEnd(B, write);
-    LLVMBuildStore(B, w, shared);
-    LLVMBuildBr(B, after);
-    LLVMPositionBuilderAtEnd(B, after);
-    barrier(m, B);
-    LLVMValueRef r = LLVMBuildLoad2(B, t, shared, "block");
-    barrier(m, B); /* the next reduction reuses the slots */
-    return r;
-}
-
 /* The block's partial result of field f, from each thread's `mine`,
  * written by the block's thread 0 to partials[1 + block]. */
 static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LLVMValueRef shared, LLVMValueRef ctx,
@@ -435,33 +229,20 @@ static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LL
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
     uint8_t kind = k->kinds[f], aux = k->kinds[k->nfields + f];
-    LLVMTypeRef t = partial_type(C, kind, aux);
-    LLVMValueRef w = block_all(m, B, kfn, shared, kind, aux, mine, lin, bsize);
+    LLVMTypeRef t = jit_ir_partial_type(C, kind, aux);
+    LLVMValueRef w = jit_ir_block_all(m, B, kfn, shared, kind, aux, mine, lin, bsize);
     LLVMBasicBlockRef write = LLVMAppendBasicBlockInContext(C, kfn, "red.out");
     LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, kfn, "red.out.done");
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lin, LLVMConstInt(i64, 0, 0), ""), write, after);
     LLVMPositionBuilderAtEnd(B, write);
-    LLVMValueRef out = LLVMBuildLoad2(B, ptr, byte_gep(B, C, ctx, k->offsets[f]), "");
-    LLVMValueRef at = LLVMBuildAdd(B, LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ctaid.x"), i64, ""),
+    LLVMValueRef out = LLVMBuildLoad2(B, ptr, jit_ir_byte_gep(B, C, ctx, k->offsets[f]), "");
+    LLVMValueRef at = LLVMBuildAdd(B, LLVMBuildZExt(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.ctaid.x"), i64, ""),
                                    LLVMConstInt(i64, 1, 0), "");
     LLVMBuildStore(B, w, LLVMBuildInBoundsGEP2(B, t, out, &at, 1, ""));
     LLVMBuildBr(B, after);
     LLVMPositionBuilderAtEnd(B, after);
 }
 
-/* The slots block_all combines through: a slot a warp, 1024 threads at most. */
-static LLVMValueRef red_shared(LLVMModuleRef m)
-{
-    LLVMValueRef g = LLVMGetNamedGlobal(m, "pyacc.red.shared");
-    if (!g) {
-        LLVMTypeRef arr = LLVMArrayType2(LLVMInt64TypeInContext(LLVMGetModuleContext(m)), 32);
-        g = LLVMAddGlobalInAddressSpace(m, arr, "pyacc.red.shared", 3);
-        LLVMSetInitializer(g, LLVMGetUndef(arr));
-        LLVMSetLinkage(g, LLVMInternalLinkage);
-        LLVMSetAlignment(g, 8);
-    }
-    return g;
-}
 
 /* ------------------------------------------------------------ lane loops
  *
@@ -485,19 +266,6 @@ typedef struct lane_loop {
     LLVMTypeRef st;      /* the ctx's type */
 } lane_loop;
 
-static LLVMValueRef generic(LLVMBuilderRef B, LLVMValueRef g)
-{
-    return LLVMBuildAddrSpaceCast(B, g, LLVMPointerTypeInContext(LLVMGetTypeContext(LLVMTypeOf(g)), 0), "");
-}
-
-/* body(lctx, k, k + 1, 0): iteration k of a loop of n > k iterations. */
-static void run_iteration(LLVMBuilderRef B, LLVMValueRef body, LLVMValueRef lctx, LLVMValueRef k)
-{
-    LLVMContextRef C = LLVMGetTypeContext(LLVMTypeOf(k));
-    LLVMValueRef one = LLVMConstInt(LLVMInt64TypeInContext(C), 1, 0);
-    LLVMValueRef args[4] = {lctx, k, LLVMBuildNSWAdd(B, k, one, ""), LLVMConstInt(LLVMInt32TypeInContext(C), 0, 0)};
-    LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, args, 4, "");
-}
 
 /* runner(sctx, lane, lanes): this thread's iterations of the lane loop
  * whose marker is `call`, then the block's reductions and last values. */
@@ -513,101 +281,39 @@ static int lane_runner(LLVMModuleRef m, lane_loop *l, const char *name)
     unsigned nf = LLVMCountStructElementTypes(l->st);
     size_t nk;
     const uint8_t *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(kinds), &nk);
-    if (nk != 2 * (size_t)nf || nf < 2)
+    if (nk != 2 * (size_t)nf || nf < 2 || nf > JIT_GPU_MAX_FIELDS)
         return 1;
     LLVMTypeRef params[3] = {ptr, i64, i64};
     LLVMValueRef fn = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 3, 0));
     LLVMSetLinkage(fn, LLVMInternalLinkage);
     l->runner = fn;
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
-    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, fn, "entry");
-    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(C, fn, "loop");
-    LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(C, fn, "run");
-    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(C, fn, "done");
-    LLVMPositionBuilderAtEnd(B, entry);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, fn, "entry"));
     LLVMValueRef sctx = LLVMGetParam(fn, 0), lane = LLVMGetParam(fn, 1), lanes = LLVMGetParam(fn, 2);
-    LLVMValueRef lctx = LLVMBuildAlloca(B, l->st, "lctx");
-    LLVMBuildMemCpy(B, lctx, 8, sctx, 8, LLVMSizeOf(l->st));
-    LLVMValueRef acc[JIT_GPU_MAX_FIELDS] = {0};
-    for (unsigned f = 0; f < nf && f < JIT_GPU_MAX_FIELDS; f++) {
-        if ((kb[f] & CTX_CLASS_MASK) != CTX_PARTIALS)
-            continue;
-        LLVMTypeRef t = partial_type(C, kb[f], kb[nf + f]);
-        acc[f] = LLVMBuildAlloca(B, t, "acc");
-        LLVMBuildStore(B, identity(kb[f], kb[nf + f], t), acc[f]);
-        LLVMBuildStore(B, acc[f], LLVMBuildStructGEP2(B, l->st, lctx, f, ""));
-    }
-    LLVMValueRef n = LLVMBuildLoad2(B, i64, LLVMBuildStructGEP2(B, l->st, lctx, 1, ""), "n");
-    /* iterations lane, lane + lanes, ... < n, counted (t), so that LLVM
-     * knows the trip count and unrolls: several loads in flight a thread */
-    LLVMValueRef one = LLVMConstInt(i64, 1, 0), zero = LLVMConstInt(i64, 0, 0);
-    LLVMValueRef some = LLVMBuildICmp(B, LLVMIntSLT, lane, n, "");
-    LLVMValueRef count = LLVMBuildAdd(B, LLVMBuildUDiv(B, LLVMBuildSub(B, LLVMBuildSub(B, n, one, ""), lane, ""), lanes, ""),
-                                      one, "");
-    count = LLVMBuildSelect(B, some, count, zero, "count");
-    LLVMBuildBr(B, loop);
-    LLVMPositionBuilderAtEnd(B, loop);
-    LLVMValueRef t = LLVMBuildPhi(B, i64, "t");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntULT, t, count, ""), run, done);
-    LLVMPositionBuilderAtEnd(B, run);
-    LLVMValueRef j = LLVMBuildNUWAdd(B, lane, LLVMBuildNUWMul(B, t, lanes, ""), "j");
-    run_iteration(B, body, lctx, j);
-    LLVMValueRef next = LLVMBuildNUWAdd(B, t, one, "");
-    LLVMBuildBr(B, loop);
-    LLVMValueRef inv[2] = {zero, next};
-    LLVMBasicBlockRef inb[2] = {entry, run};
-    LLVMAddIncoming(t, inv, inb, 2);
-    LLVMPositionBuilderAtEnd(B, done);
+    LLVMValueRef acc[JIT_GPU_MAX_FIELDS], n;
+    LLVMValueRef lctx = jit_ir_share(m, B, body, l->st, kb, nf, sctx, lane, lanes, 1, acc, &n);
     /* reductions: the block's result into the gang's slot (its own memory) */
-    for (unsigned f = 0; f < nf && f < JIT_GPU_MAX_FIELDS; f++) {
+    for (unsigned f = 0; f < nf; f++) {
         if (!acc[f])
             continue;
-        LLVMTypeRef t = partial_type(C, kb[f], kb[nf + f]);
-        LLVMValueRef w = block_all(m, B, fn, red_shared(m), kb[f], kb[nf + f], LLVMBuildLoad2(B, t, acc[f], ""), lane, lanes);
+        LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
+        LLVMValueRef w = jit_ir_block_all(m, B, fn, jit_ir_red_shared(m), kb[f], kb[nf + f],
+                                          LLVMBuildLoad2(B, t, acc[f], ""), lane, lanes);
         LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, fn, "lane.put");
         LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, fn, "lane.put.done");
         LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, LLVMConstInt(i64, 0, 0), ""), put, after);
         LLVMPositionBuilderAtEnd(B, put);
         LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, sctx, f, ""), "");
-        LLVMBuildStore(B, combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
+        LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
         LLVMBuildBr(B, after);
         LLVMPositionBuilderAtEnd(B, after);
     }
-    /* last values: the thread that ran iteration n - 1 */
-    LLVMBasicBlockRef last = LLVMAppendBasicBlockInContext(C, fn, "last");
-    LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(C, fn, "end");
-    LLVMValueRef nm1 = LLVMBuildSub(B, n, LLVMConstInt(i64, 1, 0), "");
-    LLVMValueRef ran_last = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, n, LLVMConstInt(i64, 0, 0), ""),
-                                         LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildURem(B, nm1, lanes, ""), lane, ""), "");
-    LLVMBuildCondBr(B, ran_last, last, end);
-    LLVMPositionBuilderAtEnd(B, last);
-    for (unsigned f = 0; f < nf; f++)
-        if (kb[f] == CTX_PLAIN) {
-            LLVMTypeRef ft = LLVMStructGetTypeAtIndex(l->st, f);
-            LLVMValueRef v = LLVMBuildLoad2(B, ft, LLVMBuildStructGEP2(B, l->st, lctx, f, ""), "");
-            LLVMBuildStore(B, v, LLVMBuildStructGEP2(B, l->st, sctx, f, ""));
-        }
-    LLVMBuildBr(B, end);
-    LLVMPositionBuilderAtEnd(B, end);
+    jit_ir_leave_last(m, B, l->st, kb, nf, lctx, sctx, n, lane, lanes);
     LLVMBuildRetVoid(B);
     LLVMDisposeBuilder(B);
     return 0;
 }
 
-/* The block's threads and, unless lin is NULL, this thread's place in it
- * (x fastest). */
-static void block_place(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef *lin, LLVMValueRef *bsize)
-{
-    LLVMTypeRef i64 = LLVMInt64TypeInContext(LLVMGetModuleContext(m));
-    LLVMValueRef nx = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ntid.x"), i64, "");
-    LLVMValueRef ny = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ntid.y"), i64, "");
-    *bsize = LLVMBuildMul(B, nx, ny, "bsize");
-    if (lin) {
-        LLVMValueRef tx = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.x"), i64, "");
-        LLVMValueRef ty = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.y"), i64, "");
-        *lin = LLVMBuildAdd(B, LLVMBuildMul(B, ty, nx, ""), tx, "lin");
-    }
-}
 
 
 static LLVMValueRef lane_cmd(LLVMModuleRef m)
@@ -656,15 +362,15 @@ static int lane_loops(LLVMModuleRef m, LLVMValueRef body, int kernel, lane_loop 
         LLVMSetAlignment(l->sglobal, 16);
         LLVMValueRef ctx = LLVMGetOperand(l->call, 1);
         LLVMPositionBuilderBefore(B, l->call);
-        LLVMValueRef sctx = generic(B, l->sglobal);
+        LLVMValueRef sctx = jit_ir_generic(B, l->sglobal);
         LLVMBuildMemCpy(B, sctx, 8, ctx, 8, LLVMSizeOf(l->st));
         LLVMBuildStore(B, LLVMConstInt(i32, (unsigned)(i + 1), 0), lane_cmd(m));
-        barrier(m, B);
+        jit_ir_barrier(m, B);
         LLVMValueRef bsize; /* the gang's thread is lane 0 */
-        block_place(m, B, NULL, &bsize);
+        jit_ir_block_place(m, B, NULL, &bsize);
         LLVMValueRef args[3] = {sctx, LLVMConstInt(i64, 0, 0), bsize};
         LLVMBuildCall2(B, LLVMGlobalGetValueType(l->runner), l->runner, args, 3, "");
-        barrier(m, B);
+        jit_ir_barrier(m, B);
         LLVMBuildMemCpy(B, ctx, 8, sctx, 8, LLVMSizeOf(l->st));
         LLVMInstructionEraseFromParent(l->call);
         l->call = NULL;
@@ -708,9 +414,9 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
      * the grid's threads in the order x, y, block, so that a warp takes
      * neighbouring iterations and its memory accesses coalesce */
     LLVMValueRef lin, bsize;
-    block_place(m, B, &lin, &bsize);
-    LLVMValueRef block = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.ctaid.x"), i64, "");
-    LLVMValueRef blocks = LLVMBuildZExt(B, sreg(m, B, "llvm.nvvm.read.ptx.sreg.nctaid.x"), i64, "");
+    jit_ir_block_place(m, B, &lin, &bsize);
+    LLVMValueRef block = LLVMBuildZExt(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.ctaid.x"), i64, "");
+    LLVMValueRef blocks = LLVMBuildZExt(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.nctaid.x"), i64, "");
     LLVMValueRef thread = LLVMBuildAdd(B, LLVMBuildMul(B, block, bsize, ""), lin, "thread");
     LLVMValueRef threads = LLVMBuildMul(B, bsize, blocks, "threads");
     LLVMValueRef size = LLVMConstInt(i64, (unsigned long long)k->ctx_size, 0);
@@ -721,10 +427,10 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     for (int f = 0; f < k->nfields; f++) {
         if ((k->kinds[f] & CTX_CLASS_MASK) != CTX_PARTIALS)
             continue;
-        LLVMTypeRef t = partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
+        LLVMTypeRef t = jit_ir_partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
         acc[f] = LLVMBuildAlloca(B, t, "acc");
-        LLVMBuildStore(B, identity(k->kinds[f], k->kinds[k->nfields + f], t), acc[f]);
-        LLVMBuildStore(B, acc[f], byte_gep(B, C, lctx, k->offsets[f]));
+        LLVMBuildStore(B, jit_ir_identity(k->kinds[f], k->kinds[k->nfields + f], t), acc[f]);
+        LLVMBuildStore(B, acc[f], jit_ir_byte_gep(B, C, lctx, k->offsets[f]));
     }
     /* with lane loops: the gang's thread walks the blocks' iterations */
     LLVMValueRef first = nll ? block : thread, step = nll ? blocks : threads;
@@ -743,7 +449,7 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
         finish = LLVMAppendBasicBlockInContext(C, kfn, "gang.done");
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, kk, n, ""), run, finish);
     LLVMPositionBuilderAtEnd(B, run);
-    run_iteration(B, body, lctx, kk);
+    jit_ir_run_iteration(B, body, lctx, kk);
     LLVMValueRef next = LLVMBuildAdd(B, kk, step, "");
     LLVMBuildBr(B, loop);
     LLVMValueRef inv[2] = {first, next};
@@ -752,20 +458,20 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     if (nll) {
         LLVMPositionBuilderAtEnd(B, finish);
         LLVMBuildStore(B, LLVMConstInt(i32, 0, 0), lane_cmd(m));
-        barrier(m, B);
+        jit_ir_barrier(m, B);
         LLVMBuildBr(B, done);
         /* the helpers: wait for a command, help, meet the gang's thread again */
         LLVMPositionBuilderAtEnd(B, helpers);
-        barrier(m, B);
+        jit_ir_barrier(m, B);
         LLVMValueRef cmd = LLVMBuildLoad2(B, i32, lane_cmd(m), "cmd");
         LLVMValueRef sw = LLVMBuildSwitch(B, cmd, done, (unsigned)nll);
         for (int i = 0; i < nll; i++) {
             LLVMBasicBlockRef help = LLVMAppendBasicBlockInContext(C, kfn, "help");
             LLVMAddCase(sw, LLVMConstInt(i32, (unsigned)(i + 1), 0), help);
             LLVMPositionBuilderAtEnd(B, help);
-            LLVMValueRef a[3] = {generic(B, ll[i].sglobal), lin, bsize};
+            LLVMValueRef a[3] = {jit_ir_generic(B, ll[i].sglobal), lin, bsize};
             LLVMBuildCall2(B, LLVMGlobalGetValueType(ll[i].runner), ll[i].runner, a, 3, "");
-            barrier(m, B);
+            jit_ir_barrier(m, B);
             LLVMBuildBr(B, helpers);
         }
     }
@@ -773,8 +479,8 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     for (int f = 0; f < k->nfields; f++) {
         if (!acc[f])
             continue;
-        LLVMTypeRef t = partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
-        block_reduce(m, B, kfn, red_shared(m), ctx, k, f, LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize);
+        LLVMTypeRef t = jit_ir_partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
+        block_reduce(m, B, kfn, jit_ir_red_shared(m), ctx, k, f, LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize);
     }
     /* last values: the thread that ran iteration n - 1 */
     LLVMBasicBlockRef last = LLVMAppendBasicBlockInContext(C, kfn, "last");
@@ -789,7 +495,7 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     for (int f = 0; f < k->nfields; f++) /* only plain fields: the others hold this thread's addresses */
         if (k->kinds[f] == CTX_PLAIN) {
             int64_t to = f + 1 < k->nfields ? k->offsets[f + 1] : k->ctx_size;
-            LLVMBuildMemCpy(B, byte_gep(B, C, lastp, k->offsets[f]), 1, byte_gep(B, C, lctx, k->offsets[f]), 1,
+            LLVMBuildMemCpy(B, jit_ir_byte_gep(B, C, lastp, k->offsets[f]), 1, jit_ir_byte_gep(B, C, lctx, k->offsets[f]), 1,
                             LLVMConstInt(i64, (unsigned long long)(to - k->offsets[f]), 0));
         }
     LLVMBuildBr(B, end);
@@ -886,8 +592,6 @@ static void keep_callees(LLVMValueRef f, LLVMValueRef *keep, int *nkeep, int cap
                 }
 }
 
-/* Builds the device module in out from a clone of m, whose bodies (in
- * out->kernels order) are given; 0, or 1 refused (out->why). */
 /* serial(slots, err): the whole entry, on one GPU thread. */
 static void make_serial_kernel(LLVMModuleRef m, LLVMValueRef entry, const char *name)
 {
@@ -904,6 +608,9 @@ static void make_serial_kernel(LLVMModuleRef m, LLVMValueRef entry, const char *
     LLVMDisposeBuilder(B);
 }
 
+/* Builds the device module in out from a clone of m, whose bodies (in
+ * out->kernels order) are given, or its entry (serial: JIT_GPU_*); 0, or
+ * 1 refused (out->why). */
 static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_parts *out, int serial)
 {
     LLVMModuleRef d = LLVMCloneModule(m);
@@ -937,6 +644,14 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
         exact_frem(d, keep[i]);
         small_powers(d, keep[i]);
     }
+    /* an entry on the grid: the master's handshakes in place of its loops' markers */
+    if (serial == JIT_GPU_GRID) {
+        size_t n;
+        LLVMValueRef f = LLVMGetNamedFunction(d, LLVMGetValueName2(bodies[0], &n));
+        snprintf(out->kernels[0].name, sizeof out->kernels[0].name, "pyacc_k0");
+        if (jit_gpu_grid(d, f, &out->kernels[0], out->why, sizeof out->why))
+            return 1;
+    }
     /* lane loops: the gang's side of each in its body, a runner for all */
     lane_loop ll[JIT_GPU_MAX_KERNELS][JIT_GPU_MAX_LANES];
     int nll[JIT_GPU_MAX_KERNELS] = {0};
@@ -969,6 +684,10 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
             define_int_truediv(d, f);
             continue;
         }
+        if (serial && jit_gpu_entry_runtime(d, f, name))
+            continue;
+        if (serial && (strcmp(name, "malloc") == 0 || strcmp(name, "free") == 0)) /* the device heap's */
+            continue;
         int mapped = 0;
         for (size_t i = 0; i < sizeof device_math / sizeof device_math[0] && !mapped; i++)
             if (strcmp(name, device_math[i].name) == 0) {
@@ -1030,6 +749,8 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
         size_t n;
         LLVMValueRef f = LLVMGetNamedFunction(d, LLVMGetValueName2(bodies[i], &n));
         snprintf(out->kernels[i].name, sizeof out->kernels[i].name, "pyacc_k%d", i);
+        if (serial == JIT_GPU_GRID)
+            continue; /* made above */
         if (serial)
             make_serial_kernel(d, f, out->kernels[i].name);
         else
@@ -1145,8 +866,7 @@ int jit_gpu_serial(void *module, const char *symbol, jit_gpu_parts *out, char *e
     LLVMModuleRef m = (LLVMModuleRef)module;
     memset(out, 0, sizeof *out);
     LLVMValueRef marker = LLVMGetNamedFunction(m, "pyacc.parallel_loop");
-    if (marker && LLVMGetFirstUse(marker))
-        return refuse(out, "%s", "it has parallel loops");
+    int how = marker && LLVMGetFirstUse(marker) ? JIT_GPU_GRID : JIT_GPU_ONE_THREAD;
     LLVMValueRef entry = LLVMGetNamedFunction(m, symbol);
     if (!entry)
         return refuse(out, "%s: the entry went missing", symbol);
@@ -1156,8 +876,8 @@ int jit_gpu_serial(void *module, const char *symbol, jit_gpu_parts *out, char *e
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    out->kernels[0].serial = 1;
-    return device_module(m, &entry, 1, out, 1);
+    out->kernels[0].serial = how;
+    return device_module(m, &entry, 1, out, how);
 }
 
 void jit_gpu_info_symbol(const char *symbol, int i, char *buf, size_t n)

@@ -128,9 +128,13 @@ typedef struct jit_gpu_kernel {
     uint8_t kinds[2 * JIT_GPU_MAX_FIELDS]; /* rt.h's RT_CTX_* of each field, then the second bytes */
     int64_t offsets[JIT_GPU_MAX_FIELDS];   /* each field's byte offset */
     int32_t ndims[JIT_GPU_MAX_FIELDS];     /* an array field's dimensions */
-    int32_t serial;                        /* the whole entry, kernel(slots, err), one thread */
+    int32_t serial;                        /* the entry itself on the GPU: JIT_GPU_ONE_THREAD or JIT_GPU_GRID */
     int32_t lanes;                         /* lane loops in the body: a block per gang (gpu.c) */
+    int64_t work_fixed;                    /* JIT_GPU_GRID: bytes of the work area before the blocks' part */
+    int32_t work_parts;                    /* JIT_GPU_GRID: partial results a block leaves there (8 bytes each) */
+    int32_t reserved;
 } jit_gpu_kernel;
+enum { JIT_GPU_ONE_THREAD = 1, JIT_GPU_GRID = 2 };
 typedef struct jit_gpu_parts {
     void *device_module; /* owned until handed to jit_nvptx_compile (then set NULL) */
     jit_gpu_kernel *kernels;
@@ -140,10 +144,16 @@ typedef struct jit_gpu_parts {
 int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *out, char *err, size_t errlen);
 void jit_gpu_info_symbol(const char *symbol, int i, char *buf, size_t n);
 
-/* A region with no parallel loop (serial, kernels of seq loops), whose
- * entry is `symbol`, for one GPU thread: the device module in out holds
- * the entry behind one kernel pyacc_k0(slots, err) (kernels[0].serial);
- * the module itself is untouched.  0; 1 refused (why); -1 error. */
+/* A region whose entry (`symbol`) itself runs on the GPU: the device
+ * module in out holds it behind one kernel pyacc_k0, kernels[0].serial
+ * saying how it runs:
+ *   - JIT_GPU_ONE_THREAD, a region with no parallel loop (serial, kernels
+ *     of seq loops): pyacc_k0(slots, err) on one GPU thread;
+ *   - JIT_GPU_GRID, a region with parallel loops and code outside them
+ *     that touches arrays (gpu_grid.c): pyacc_k0(slots, err, work), the
+ *     grid's first thread running the entry, all threads its loops, work
+ *     a zeroed area of work_fixed + blocks * work_parts * 8 bytes.
+ * The module itself is untouched.  0; 1 refused (why); -1 error. */
 int jit_gpu_serial(void *module, const char *symbol, jit_gpu_parts *out, char *err, size_t errlen);
 void jit_gpu_parts_free(jit_gpu_parts *s);
 

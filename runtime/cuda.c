@@ -79,6 +79,9 @@ static struct {
     CUresult (*MemHostGetDevicePointer)(CUdeviceptr *, void *, unsigned);
     CUresult (*MemFreeHost)(void *);
     CUresult (*LaunchHostFunc)(CUstream, void (*)(void *), void *);
+    CUresult (*LaunchCooperativeKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                                        unsigned, CUstream, void **);
+    CUresult (*OccupancyMaxActiveBlocksPerMultiprocessor)(int *, CUfunction, int, size_t);
 } cu;
 
 static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
@@ -136,6 +139,8 @@ static void cu_open(void)
     LOAD(MemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2");
     LOAD(MemFreeHost, "cuMemFreeHost");
     LOAD(LaunchHostFunc, "cuLaunchHostFunc");
+    LOAD(LaunchCooperativeKernel, "cuLaunchCooperativeKernel");
+    LOAD(OccupancyMaxActiveBlocksPerMultiprocessor, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
 #undef LOAD
     cu.ok = cu.Init(0) == 0;
 }
@@ -549,6 +554,35 @@ int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t bx, uint32_t
     CUresult rc = cu.LaunchKernel(fn, grid, 1, 1, bx, by, 1, shared, stream, params, NULL);
     if (rc)
         return cu_fail(rc, "launching a GPU kernel");
+    if (!stream) {
+        rc = cu.CtxSynchronize();
+        if (rc)
+            return cu_fail(rc, "running a GPU kernel");
+    }
+    return RT_ACC_OK;
+}
+
+int32_t rt_cuda_occupancy(void *dev, void *fn, uint32_t bx, int32_t *blocks)
+{
+    int32_t st = enter(dev);
+    if (st)
+        return st;
+    int n = 0;
+    CUresult rc = cu.OccupancyMaxActiveBlocksPerMultiprocessor(&n, fn, (int)bx, 0);
+    if (rc)
+        return cu_fail(rc, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+    *blocks = n;
+    return RT_ACC_OK;
+}
+
+int32_t rt_cuda_launch_cooperative(void *dev, void *fn, uint32_t grid, uint32_t bx, void *stream, void **params)
+{
+    int32_t st = enter(dev);
+    if (st)
+        return st;
+    CUresult rc = cu.LaunchCooperativeKernel(fn, grid, 1, 1, bx, 1, 1, 0, stream, params);
+    if (rc)
+        return cu_fail(rc, "launching a GPU kernel (cooperative)");
     if (!stream) {
         rc = cu.CtxSynchronize();
         if (rc)

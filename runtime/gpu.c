@@ -37,6 +37,8 @@
 #define BLOCKS_PER_SM 8
 #define BLOCKS_PER_SM_UNEVEN 32
 #define BLOCKS_PER_SM_LANES 32
+#define GRID_THREADS 256       /* a block of a grid running a region's entry */
+#define GRID_BLOCKS_PER_SM 4   /* jit/gpu_grid.c's bound; fewer blocks meet at a barrier sooner */
 #define LANES_DEFAULT 128 /* a gang's threads when its body has lane loops: NVIDIA's default vector length */
 
 /* grid | bx << 32 | by << 48 of the latest launch */
@@ -602,14 +604,42 @@ int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int
         for (int i = 0; i < na && !st; i++)
             dd[arg[i]].data = dev[i];
     }
+    uintptr_t work = 0;
+    size_t work_bytes = 0;
     if (!st) {
         void *stream = rt_queue_stream(L.d);
         uintptr_t ds = L.res_dev + ERR_BYTES, de = L.res_dev;
-        void *params[2] = {&ds, &de};
-        st = rt_cuda_launch(L.d->dev, k->fn, 1, 1, 1, 0, stream, params);
+        void *params[3] = {&ds, &de, &work};
+        if (!k->grid) {
+            st = rt_cuda_launch(L.d->dev, k->fn, 1, 1, 1, 0, stream, params);
+        } else { /* as many blocks as stay resident together, up to GRID_BLOCKS_PER_SM a multiprocessor */
+            uint32_t bx = k->max_block < GRID_THREADS ? (uint32_t)k->max_block : GRID_THREADS;
+            int32_t per_sm = 0;
+            st = rt_cuda_occupancy(L.d->dev, k->fn, bx, &per_sm);
+            if (!st && per_sm < 1)
+                st = rt_fail(RT_ACC_DEVICE, "a block of this region's kernel does not fit on a multiprocessor");
+            uint32_t grid = (uint32_t)(per_sm < GRID_BLOCKS_PER_SM ? per_sm : GRID_BLOCKS_PER_SM) * (uint32_t)k->sms;
+            grid = grid < 2 ? 2 : grid; /* block 0 runs the entry, the others its loops */
+            work_bytes = (size_t)k->work_fixed + (size_t)grid * (size_t)k->work_parts * 8;
+            static const char zeros[64];
+            if (!st)
+                st = scratch_take(L.d, work_bytes, &work);
+            if (!st && L.d->be->copy_in(L.d->dev, work, zeros, sizeof zeros, stream)) {
+                st = rt_fault_last()->status;
+                scratch_give(L.d, work, work_bytes);
+                work = 0;
+            }
+            if (!st) {
+                st = rt_cuda_launch_cooperative(L.d->dev, k->fn, grid, bx, stream, params);
+                atomic_store_explicit(&last_launch, grid | (uint64_t)bx << 32 | (uint64_t)1 << 48,
+                                      memory_order_relaxed);
+            }
+        }
         if (!st && stream)
             st = L.d->be->stream_sync(L.d->dev, stream);
     }
+    if (work)
+        scratch_give(L.d, work, work_bytes);
     if (!st) { /* the results, and the bound mask and kinds after them */
         memcpy(slots + nargs, L.res + ERR_BYTES + (size_t)nargs * 8, (size_t)(nslots - nargs) * 8);
         const rt_error *derr = (const rt_error *)L.res;

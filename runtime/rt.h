@@ -329,6 +329,11 @@ void rt_cuda_host_free(void *dev, void *host);
 int rt_cuda_is_device(void *dev, uintptr_t p);
 int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t bx, uint32_t by, uint32_t shared, void *stream,
                        void **params);
+/* How many blocks of bx threads of fn fit on one multiprocessor at once. */
+int32_t rt_cuda_occupancy(void *dev, void *fn, uint32_t bx, int32_t *blocks);
+/* A cooperative launch: all grid blocks resident at once (grid-wide
+ * barriers), or an error. */
+int32_t rt_cuda_launch_cooperative(void *dev, void *fn, uint32_t grid, uint32_t bx, void *stream, void **params);
 
 /* staging.c: page-locked chunks through which asynchronous copies go, so
  * that they return at once and keep their stream's order (a pool per GPU;
@@ -378,6 +383,9 @@ typedef struct rt_gpu_kernel {
     const int64_t *offsets;   /* each field's byte offset in ctx */
     const int32_t *ndims;     /* an array field's dimensions */
     int32_t lanes;            /* the body has lane loops: a block per gang, its threads the gang's lanes */
+    int32_t grid;             /* the entry on the grid (rt_gpu_serial): jit.h's JIT_GPU_GRID kernel */
+    int32_t work_parts;       /* grid: partial results a block leaves in the work area */
+    int64_t work_fixed;       /* grid: the work area's bytes before them */
 } rt_gpu_kernel;
 
 /* The launch's arguments after k are the host launch's (pyacc_rt_launch):
@@ -394,8 +402,11 @@ void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64
  * diagnostics. */
 void rt_gpu_last_launch(uint32_t *grid, uint32_t *bx, uint32_t *by);
 
-/* A region with no parallel loop on the GPU: its entry run by one thread
- * (k a serial kernel).  slots as the host entry takes them; arg_bytes[i]
+/* A region whose entry runs on the GPU: by one thread (k a serial
+ * kernel of a region with no parallel loop), or (k->grid) by the first
+ * thread of a grid that stays resident, the whole grid running its
+ * parallel loops (a cooperative launch sized by the kernel's occupancy,
+ * with a zeroed work area).  slots as the host entry takes them; arg_bytes[i]
  * > 0 marks an array argument (its element size, ndims[i] its
  * dimensions) whose description (the frontend's fe_arraydesc: data,
  * RT_SERIAL_NDIM shapes, as many strides in bytes) slots[i] points to.

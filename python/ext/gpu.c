@@ -78,14 +78,14 @@ void pyext_gpu_code_free(pyext_gpu_code *c)
     free(c);
 }
 
-int pyext_gpu_build(jit_host *h, void *module, const char *symbol, int serial, rt_device *d, int line,
+int pyext_gpu_build(jit_host *h, void *module, const char *symbol, int whole, rt_device *d, int line,
                     pyext_gpu_code **code, char **ptx, char *why, size_t whylen)
 {
     *code = NULL;
     *ptx = NULL;
     jit_gpu_parts parts;
     char err[512];
-    int rc = serial ? jit_gpu_serial(module, symbol, &parts, err, sizeof err)
+    int rc = whole ? jit_gpu_serial(module, symbol, &parts, err, sizeof err)
                     : jit_gpu_split(h, module, symbol, &parts, err, sizeof err);
     if (rc) {
         snprintf(why, whylen, "%s", rc > 0 ? parts.why : err);
@@ -125,8 +125,13 @@ int pyext_gpu_build(jit_host *h, void *module, const char *symbol, int serial, r
  * can trust: fields inside ctx, in order, of known kinds. */
 static int kernel_ok(const jit_gpu_kernel *k)
 {
-    if (k->serial) /* kernel(slots, err): nothing to describe */
+    if (k->serial == JIT_GPU_ONE_THREAD) /* kernel(slots, err): nothing to describe */
         return k->nfields == 0 && memchr(k->name, 0, sizeof k->name) != NULL;
+    if (k->serial == JIT_GPU_GRID) /* kernel(slots, err, work): the work area's size */
+        return k->nfields == 0 && memchr(k->name, 0, sizeof k->name) != NULL && k->work_fixed >= 64 &&
+               k->work_fixed <= (1 << 20) && k->work_parts >= 0 && k->work_parts <= JIT_GPU_MAX_FIELDS;
+    if (k->serial)
+        return 0;
     if (k->nfields < 0 || k->nfields > JIT_GPU_MAX_FIELDS || k->ctx_size <= 0 || k->ctx_size > (1 << 20) ||
         memchr(k->name, 0, sizeof k->name) == NULL)
         return 0;
@@ -206,6 +211,9 @@ int pyext_gpu_load(rt_device *d, const char *ptx, const jit_gpu_kernel *kernels,
         info->offsets = k->offsets;
         info->ndims = k->ndims;
         info->lanes = k->lanes;
+        info->grid = k->serial == JIT_GPU_GRID;
+        info->work_fixed = k->work_fixed;
+        info->work_parts = k->work_parts;
     }
     *code = c;
     return 0;

@@ -375,8 +375,14 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
         r->fallbacks++;
         return PyObject_Call(r->func, args, NULL);
     }
+    /* an entry that runs on the GPU, whose if or self clause asks for the
+     * host this time: the host entry, as for a region the GPU refused */
+    int entry_on_gpu = e->gcode && e->gcode->kernels[0].serial;
+    int tp = r->threads_param;
+    if (entry_on_gpu && !e->device_args && tp >= 0 && tp < n && sig[tp].kind == FE_ARG_INT && slots[tp] < 0)
+        entry_on_gpu = 0;
     /* a host run while the arrays may be on the GPU: their copies agree */
-    int synced = gpu && !e->gcode;
+    int synced = gpu && (!e->gcode || (e->gcode->kernels[0].serial && !entry_on_gpu));
     if (gpu)
         pyext_gpu_calls[synced]++;
     if (synced && pyext_gpu_sync(gpu, sig, a, n, 1) < 0) {
@@ -439,7 +445,7 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     rt_error err = {0};
     int32_t rc;
     rg_fn fn = e->fn;
-    if (e->gcode && e->gcode->kernels[0].serial) { /* the whole region on one GPU thread */
+    if (entry_on_gpu) { /* the whole region on the GPU: one thread, or the grid */
         int nslots = n + 3 * r->nouts + 2;
         Py_BEGIN_ALLOW_THREADS
         rc = pyext_gpu_serial(e->gcode, sig, a, n, nslots, slots, &err);

@@ -146,12 +146,13 @@ void pyext_gpu_target(rt_device *d, char *buf, size_t n);
 
 /* Splits a lowered region's module (entry `symbol`) for GPU d: the
  * kernels as PTX in *ptx (malloc'd) and, with d, loaded there (*code),
- * the module turned into host code launching them; serial: a region with
- * no parallel loop, whose whole entry becomes one single-thread kernel
- * (the module is untouched).  With d NULL the code
- * is loaded nowhere (for the disk cache).  Returns 0; 1 when the region cannot run on a GPU (module
- * untouched); -1 on failure (the module may have changed); why says why. */
-int pyext_gpu_build(jit_host *h, void *module, const char *symbol, int serial, rt_device *d, int line,
+ * the module turned into host code launching them; whole: the entry
+ * itself runs on the GPU (jit_gpu_serial: one thread for a region with no
+ * parallel loop, else the grid's first thread), the module untouched.
+ * With d NULL the code is loaded nowhere (for the disk cache).  Returns 0;
+ * 1 when the region cannot run on a GPU (module untouched); -1 on failure
+ * (the module may have changed); why says why. */
+int pyext_gpu_build(jit_host *h, void *module, const char *symbol, int whole, rt_device *d, int line,
                     pyext_gpu_code **code, char **ptx, char *why, size_t whylen);
 
 /* Whether regions with no parallel loop go to the GPU (one thread running
@@ -160,8 +161,9 @@ int pyext_gpu_build(jit_host *h, void *module, const char *symbol, int serial, r
  * kept in step. */
 int pyext_gpu_serial_enabled(void);
 
-/* Runs a serial entry's kernel (c->kernels[0].serial) for a call: as the
- * host entry would, with the call's slots (nslots of them). */
+/* Runs an entry's kernel (c->kernels[0].serial: on one thread, or on a
+ * grid) for a call: as the host entry would, with the call's slots
+ * (nslots of them). */
 int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_arg *a, int n, int nslots,
                          int64_t *slots, rt_error *err);
 

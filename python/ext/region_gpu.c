@@ -42,6 +42,16 @@ static int serial_ok(rg_region *r, const fe_argtype *sig, const fe_result *res, 
     return 1;
 }
 
+/* Why a region whose code outside its parallel loops touches arrays stays
+ * on the host: that, then what kept its entry off the GPU. */
+static void grid_why(char *why, size_t n)
+{
+    static const char lead[] = "code outside its parallel loops reads or writes array elements, and ";
+    char jit[600 - sizeof lead];
+    snprintf(jit, sizeof jit, "%s", why);
+    snprintf(why, n, "%s%s", lead, jit);
+}
+
 /* Makes res's module host code launching its loops on gpu (*gcode), or,
  * when the region cannot run there, leaves it for the host after one
  * warning (*gcode NULL).  -1 with an exception set. */
@@ -50,18 +60,19 @@ int pyext_region_gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, 
 {
     char why[600] = "";
     char *ptx = NULL;
-    int g = 1, serial = res->nparallel == 0;
-    if (!serial && res->host_elements)
-        snprintf(why, sizeof why, "code outside its parallel loops reads or writes array elements");
-    else if (serial && !pyext_gpu_serial_enabled())
+    /* code outside the parallel loops touching arrays: the entry on the GPU too */
+    int g = 1, serial = res->nparallel == 0, whole = serial || res->host_elements;
+    if (serial && !pyext_gpu_serial_enabled())
         snprintf(why, sizeof why, "it has no parallel loop (PYACC_GPU_SERIAL=1 runs such regions on one GPU thread)");
     else if (!serial_ok(r, sig, res, why, sizeof why))
         ;
     else {
         Py_BEGIN_ALLOW_THREADS
-        g = pyext_gpu_build(host, res->module, symbol, serial, gpu, r->loc.line, gcode, &ptx, why, sizeof why);
+        g = pyext_gpu_build(host, res->module, symbol, whole, gpu, r->loc.line, gcode, &ptx, why, sizeof why);
         Py_END_ALLOW_THREADS
     }
+    if (g && !serial && whole)
+        grid_why(why, sizeof why);
     if (ptx && pyext_region_keep_ptx(r, sig, ptx) < 0) {
         free(ptx);
         pyext_gpu_code_free(*gcode);
@@ -137,12 +148,29 @@ PyObject *pyext_region_compile_ptx(rg_region *r, const fe_argtype *sig)
     pyext_gpu_code *gcode = NULL;
     char *ptx = NULL, why[600] = "";
     int g = 1;
-    int serial = res.nparallel == 0;
-    if ((serial ? pyext_gpu_serial_enabled() : !res.host_elements) && serial_ok(r, sig, &res, why, sizeof why)) {
+    int serial = res.nparallel == 0, whole = serial || res.host_elements;
+    if (serial && !pyext_gpu_serial_enabled())
+        snprintf(why, sizeof why, "it has no parallel loop (PYACC_GPU_SERIAL=1 runs such regions on one GPU thread)");
+    else if (serial_ok(r, sig, &res, why, sizeof why)) {
         Py_BEGIN_ALLOW_THREADS
-        g = pyext_gpu_build(host, res.module, symbol, serial, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
+        g = pyext_gpu_build(host, res.module, symbol, whole, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
         Py_END_ALLOW_THREADS
+        if (g > 0 && !serial && whole)
+            grid_why(why, sizeof why);
     }
+    /* as a build on a GPU would: one warning saying why it stays on the host */
+    PyObject *warned = g > 0 ? PyObject_CallFunction(pyext.gpu_refused, "sssii", r->label, why, r->filename,
+                                                     r->loc.line, 0)
+                             : Py_NewRef(Py_None);
+    if (!warned) {
+        free(ptx);
+        pyext_gpu_code_free(gcode);
+        fe_result_free(&res);
+        jit_ctx_free(ctx);
+        pyext_compile_unlock();
+        return NULL;
+    }
+    Py_DECREF(warned);
     int kept = !ptx || pyext_region_keep_ptx(r, sig, ptx) == 0;
     free(ptx);
     if (g == 0)

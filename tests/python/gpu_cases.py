@@ -7,6 +7,7 @@ prints one JSON line a case, which the test reads: the GPU's results must be
 what the plain Python function gives."""
 
 import copy
+import fnmatch
 import json
 import math
 import sys
@@ -390,6 +391,136 @@ def int_ratio(out, base, d):
         out[i] = (base + i * 7919) / d  # Python ints: the exact quotient, rounded once
 
 
+# ---- code outside the parallel loops that touches arrays: the region's
+# entry runs on the GPU's first thread, its loops over the whole grid
+
+@acc
+def entry_normalize(x, out, stats):
+    #pragma acc parallel copyin(x) copyout(out) copy(stats)
+    if True:
+        s = 0.0
+        #pragma acc loop reduction(+:s)
+        for i in range(x.shape[0]):
+            s += x[i]
+        m = s / x.shape[0]
+        stats[0] = m
+        v = 0.0
+        #pragma acc loop reduction(+:v)
+        for i in range(x.shape[0]):
+            v += (x[i] - m) * (x[i] - m)
+        stats[1] = v
+        #pragma acc loop
+        for i in range(x.shape[0]):
+            out[i] = (x[i] - stats[0]) / (v + 1.0)
+    return s
+
+
+@acc
+def entry_steps(u, tmp, steps):
+    # a time loop in the region: the boundaries set by the first thread,
+    # the sweeps by the grid, each reading what the one before wrote
+    #pragma acc parallel copy(u, tmp)
+    for k in range(steps):
+        u[0] = k * 1.0
+        u[u.shape[0] - 1] = -k * 1.0
+        #pragma acc loop
+        for i in range(1, u.shape[0] - 1):
+            tmp[i] = 0.5 * (u[i - 1] + u[i + 1])
+        #pragma acc loop
+        for i in range(1, u.shape[0] - 1):
+            u[i] = tmp[i]
+
+
+@acc
+def entry_int_minmax(v, out):
+    #pragma acc parallel
+    if True:
+        lo = 1 << 62
+        hi = -(1 << 62)
+        #pragma acc loop reduction(min:lo) reduction(max:hi)
+        for i in range(v.shape[0]):
+            lo = min(lo, v[i])
+            hi = max(hi, v[i])
+        out[0] = lo
+        out[1] = hi
+        c = 0
+        #pragma acc loop reduction(+:c)
+        for i in range(v.shape[0]):
+            c += v[i] > (lo + hi) // 2
+        out[2] = c
+
+
+@acc
+def entry_array_reduction(v, h):
+    nb = h.shape[0]
+    #pragma acc parallel
+    if True:
+        h[0] = 5
+        #pragma acc loop reduction(+:h)
+        for i in range(v.shape[0]):
+            h[v[i] % nb] += 1
+        h[1] += h[0]
+
+
+@acc
+def entry_last_value(x, out):
+    #pragma acc parallel
+    if True:
+        out[1] = -1.0
+        last = -1.0
+        #pragma acc loop
+        for i in range(x.shape[0]):
+            last = x[i] * 2.0
+            out[i] = last
+        out[0] = last
+
+
+@acc
+def entry_atomic_scalar(x, out):
+    # the first thread's scalar, updated atomically by the grid's threads
+    #pragma acc parallel
+    if True:
+        out[0] = 1.0
+        hits = 0
+        #pragma acc loop
+        for i in range(x.shape[0]):
+            if x[i] > 0.5:
+                #pragma acc atomic update
+                hits += 1
+        out[1] = hits + out[0]
+
+
+@acc(boundscheck=True)
+def entry_index_error(x, out, k):
+    #pragma acc parallel
+    if True:
+        out[0] = 1.0
+        #pragma acc loop
+        for i in range(x.shape[0]):
+            out[i] = x[i + k]  # IndexError for k > 0
+        out[1] = 2.0
+
+
+@acc(boundscheck=True)
+def entry_own_error(x, out, k):
+    #pragma acc parallel
+    if True:
+        #pragma acc loop
+        for i in range(x.shape[0]):
+            out[i] = x[i]
+        out[k] = 2.0  # the first thread's own IndexError for k >= len(out)
+
+
+@acc
+def entry_if(x, out, on):
+    #pragma acc parallel if(on)
+    if True:
+        out[0] = 3.0
+        #pragma acc loop
+        for i in range(1, x.shape[0]):
+            out[i] = x[i] + out[0]
+
+
 # ---- lane loops: a `loop vector` / `loop worker` inside a gang loop runs
 # across the threads of the gang's block; code outside it once per gang
 
@@ -566,12 +697,20 @@ def _args():
         "lanes_collapse": (lanes_collapse, (rng.standard_normal((50, 7, 33)), np.zeros(50))),
         "lanes_workers": (lanes_workers, (a2, np.zeros_like(a2))),
         "lanes_atomic": (lanes_atomic, (v[: 300 * 333].reshape(300, 333) + 1000, np.zeros(37, np.int64))),
+        "entry_normalize": (entry_normalize, (x, np.zeros(N), np.zeros(2))),
+        "entry_steps": (entry_steps, (x[:5001].copy(), np.zeros(5001), 7)),
+        "entry_int_minmax": (entry_int_minmax, (v, np.zeros(3, np.int64))),
+        "entry_array_reduction": (entry_array_reduction, (v + 1000, np.zeros(11, np.int64))),
+        "entry_last_value": (entry_last_value, (x, np.zeros(N))),
+        "entry_atomic_scalar": (entry_atomic_scalar, (rng.random(N), np.zeros(2))),
+        "entry_if_on": (entry_if, (x, np.zeros(N), True)),
+        "entry_if_off": (entry_if, (x, np.zeros(N), False)),
     }
 
 
 # results that are sums of floats in another order: close, not equal
 APPROX = {"dot", "mathy", "mathy32", "shaped", "narrow", "grid_reduce", "products", "matvec_lanes",
-          "matvec_lanes_short_rows", "lanes_collapse"}
+          "matvec_lanes_short_rows", "lanes_collapse", "entry_normalize"}
 
 
 def _same(a, b, approx):
@@ -658,15 +797,43 @@ def gpu_only_cases():
     out["lane_launch_shape"] = lane_shape_case
 
     def host_part_case():
+        # code outside the loop touches x: the entry runs on the GPU, no warning
+        from pyacc import _pyacc
         x, y = np.arange(10.0), np.zeros(10)
-        with warnings.catch_warnings(record=True) as w:
-            warnings.simplefilter("always")
+        on = _pyacc.gpu_counters()[0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pyacc.PyaccWarning)
             host_part(x, y)
-        assert any("runs on the host" in str(m.message) for m in w), [str(m.message) for m in w]
+        assert _pyacc.gpu_counters()[0] == on + 1, "not run on the GPU"
         x2, y2 = np.arange(10.0), np.zeros(10)
         host_part.py_func(x2, y2)
         assert np.array_equal(x, x2) and np.array_equal(y, y2), (x, y)
     out["host_part"] = host_part_case
+
+    def entry_errors_case():
+        # an error in a loop of an entry on the grid, and one in the first
+        # thread's own code: each raised at its line; then a good call
+        for k, line in ((3, "out[i] = x[i + k]"), (None, "out[k] = 2.0")):
+            f = entry_index_error if k else entry_own_error
+            try:
+                f(np.ones(5000), np.zeros(5000), k or 5000)
+            except IndexError as e:
+                tb = traceback.extract_tb(e.__traceback__)
+                assert line in tb[-1].line, tb[-1]
+            else:
+                raise AssertionError("no IndexError")
+        o = np.zeros(5000)
+        entry_own_error(np.ones(5000), o, 4999)
+        assert (o[:4999] == 1.0).all() and o[4999] == 2.0, o
+    out["entry_errors"] = entry_errors_case
+
+    def entry_launch_shape_case():
+        # the entry on a grid of 256-thread blocks, at least one a multiprocessor
+        from pyacc import _pyacc
+        entry_last_value(np.ones(1000), np.zeros(1000))
+        blocks, bx, by = _pyacc.gpu_last_launch()
+        assert (bx, by) == (256, 1) and blocks >= 16, (blocks, bx, by)
+    out["entry_launch_shape"] = entry_launch_shape_case
 
     def no_leak_after_errors_case():
         # failed launches free what they took: device memory and present entries
@@ -844,7 +1011,10 @@ def main():
     assert pyacc.acc_get_device_type() == acc_device_nvidia, "no GPU"
     cases = {name: (lambda name=name, f=f, a=a: run_case(name, f, a)) for name, (f, a) in _args().items()}
     cases.update(gpu_only_cases())
+    wanted = sys.argv[1:]  # patterns: only the cases they match
     for name, fn in cases.items():
+        if wanted and not any(fnmatch.fnmatch(name, w) for w in wanted):
+            continue
         try:
             fn()
             res = {"case": name, "ok": True}

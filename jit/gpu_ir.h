@@ -1,0 +1,87 @@
+/* gpu_ir.h - pieces of NVPTX kernel IR that the loop kernels (gpu.c) and
+ * the grid kernels (gpu_grid.c) share: partial results and their
+ * reductions across a warp and a block, the thread's place, barriers.
+ * Internal to jit/. */
+#ifndef PYACC_JIT_GPU_IR_H
+#define PYACC_JIT_GPU_IR_H
+
+#include <llvm-c/Core.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* rt.h's RT_CTX_* (jit/ does not include rt.h) */
+#define CTX_UNSUPPORTED 0xff
+#define CTX_PLAIN 0
+#define CTX_CLASS_MASK 0xe0
+#define CTX_ARRAY 0x20
+#define CTX_PARTIALS 0x40
+#define CTX_CELL 0x60
+#define CTX_SIZE_MASK 0x1f
+#define CTX_NUM_INT 0
+#define CTX_NUM_UINT 1
+#define CTX_NUM_FLOAT 2
+#define CTX_NUM_BOOL 3
+
+/* A partial result's number type: rt.h's RT_CTX_NUM_* (high bits of the
+ * second kind byte) and its size. */
+LLVMTypeRef jit_ir_partial_type(LLVMContextRef C, uint8_t kind, uint8_t aux);
+
+/* a op b for partial results (ops as rt.h lists them). */
+LLVMValueRef jit_ir_combine(LLVMBuilderRef B, uint8_t aux, LLVMTypeRef t, LLVMValueRef a, LLVMValueRef b);
+
+/* What op leaves unchanged. */
+LLVMValueRef jit_ir_identity(uint8_t kind, uint8_t aux, LLVMTypeRef t);
+
+/* A special register (llvm.nvvm.read.ptx.sreg.*), as i32. */
+LLVMValueRef jit_ir_sreg(LLVMModuleRef m, LLVMBuilderRef B, const char *name);
+
+/* barrier.sync 0 (not .aligned: threads may meet at different ones). */
+void jit_ir_barrier(LLVMModuleRef m, LLVMBuilderRef B);
+
+LLVMValueRef jit_ir_byte_gep(LLVMBuilderRef B, LLVMContextRef C, LLVMValueRef p, int64_t off);
+
+/* `mine` combined over the block's threads, the result in every thread;
+ * every thread of the block (whole warps) must come. */
+LLVMValueRef jit_ir_block_all(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, LLVMValueRef shared, uint8_t kind,
+                              uint8_t aux, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize);
+
+/* The shared-memory slots block_all combines through. */
+LLVMValueRef jit_ir_red_shared(LLVMModuleRef m);
+
+/* g (in another address space) as a generic pointer. */
+LLVMValueRef jit_ir_generic(LLVMBuilderRef B, LLVMValueRef g);
+
+/* body(lctx, k, k + 1, 0): iteration k of a loop of n > k iterations. */
+void jit_ir_run_iteration(LLVMBuilderRef B, LLVMValueRef body, LLVMValueRef lctx, LLVMValueRef k);
+
+/* The block's threads and, unless lin is NULL, this thread's place in it. */
+void jit_ir_block_place(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef *lin, LLVMValueRef *bsize);
+
+/* A loop runner's share of a loop whose ctx (type st, nf fields of kinds
+ * kb) is at sctx: its own copy of the ctx, returned, whose partial results
+ * point at accumulators of its own (acc[f], at the identity; NULL for
+ * other fields), then iterations lane, lane + lanes, ... < n (*n) run as
+ * body(lctx, j, j + 1, 0), a loop LLVM may unroll unless told not to.  B
+ * is left after them, in the same function. */
+LLVMValueRef jit_ir_share(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef body, LLVMTypeRef st, const uint8_t *kb,
+                          unsigned nf, LLVMValueRef sctx, LLVMValueRef lane, LLVMValueRef lanes, int unroll,
+                          LLVMValueRef *acc, LLVMValueRef *n);
+
+/* Last values: the runner that ran iteration n - 1 copies its plain fields
+ * from lctx to sctx. */
+void jit_ir_leave_last(LLVMModuleRef m, LLVMBuilderRef B, LLVMTypeRef st, const uint8_t *kb, unsigned nf,
+                       LLVMValueRef lctx, LLVMValueRef sctx, LLVMValueRef n, LLVMValueRef lane, LLVMValueRef lanes);
+
+/* gpu_grid.c: in the device module m, the entry (its parallel-loop markers
+ * still in it) becomes the master's code of kernel k->name(slots, err,
+ * work), its loops run by the whole grid; k's work sizes are set.  0, or
+ * 1 refused (why). */
+struct jit_gpu_kernel;
+int jit_gpu_grid(LLVMModuleRef m, LLVMValueRef entry, struct jit_gpu_kernel *k, char *why, size_t whylen);
+
+/* Defines f, the declaration of runtime function `name` an entry on the
+ * GPU calls (scratch memory, the thread count), for the device; 0 when it
+ * has no device form. */
+int jit_gpu_entry_runtime(LLVMModuleRef m, LLVMValueRef f, const char *name);
+
+#endif
