@@ -7,9 +7,9 @@ section (`--gpu-only`: alone); where there is no GPU it says so in one line.
   device="nvidia" (f.py_func: the same text and pragmas as on the host).
   Their arrays are put on the GPU first (acc_copyin), so the kernels find
   them present and nothing crosses the bus while the clock runs.  The
-  prefix sum (`serial loop seq`, no parallel loop) runs on one GPU thread
-  with PYACC_GPU_SERIAL=1, which this section sets unless told otherwise
-  (PYACC_GPU_SERIAL=0 leaves it on the host, and the table says so).
+  prefix sum (`serial loop seq`, no parallel loop) runs on one GPU thread,
+  as OpenACC's serial construct says (PYACC_GPU_SERIAL=0 leaves it on the
+  host, and the table says so).
 - numba-cuda runs kernels written as its users write them: one thread an
   element (a 2-D grid for the collapsed loops, x along a row so that
   neighbouring threads read neighbouring elements), atomics for the
@@ -498,7 +498,6 @@ def launch_only(calls):
     """The launch overhead alone (latency.py's GPU row without the kernels'
     section): ({implementation: seconds}, mismatches), or (None, []) where
     there is no GPU."""
-    os.environ.setdefault("PYACC_GPU_SERIAL", "1")
     import pyacc
     if gpu_present() is None:
         return None, []
@@ -511,9 +510,6 @@ def launch_only(calls):
 def run(host, quick, reps):
     """Measures everything; returns the section's results (a dict) and a
     list of mismatches, or (None, []) where there is no GPU."""
-    # Before any GPU kernel compiles: the prefix sum's serial region goes to
-    # one GPU thread (pyacc reads this when it compiles a region).
-    os.environ.setdefault("PYACC_GPU_SERIAL", "1")
     import pyacc
     name = gpu_present()
     if name is None:
@@ -592,7 +588,7 @@ def report(res):
         notes = [NOTES[row["kernel"]]] if row["kernel"] in NOTES else []
         if row.get("pyacc_on") == "host":
             notes.insert(0, f"pyacc on the host: {row['pyacc_host_why']}")
-        elif row["kernel"] == "prefix":  # a serial region: one GPU thread (PYACC_GPU_SERIAL=1)
+        elif row["kernel"] == "prefix":  # a serial region: one GPU thread
             notes.insert(0, "pyacc: 1 GPU thread")
         print(f"{row['kernel']:12}{times}{rates}{row.get('unit', ''):>9}{ratios}  {goal_of(row)}"
               + "".join(f"  ({n})" for n in notes))

@@ -62,8 +62,8 @@ void pyext_gpu_target(rt_device *d, char *buf, size_t n)
     char sm[16];
     int sms;
     arch_of(d, sm, sizeof sm, &sms);
-    /* PYACC_GPU_SERIAL changes which regions get GPU code: part of the key */
-    snprintf(buf, n, "nvidia %s %s%s", sm, PTX_FEATURES, pyext_gpu_serial_enabled() ? " serial" : "");
+    /* PYACC_GPU_SERIAL=0 changes which regions get GPU code: part of the key */
+    snprintf(buf, n, "nvidia %s %s%s", sm, PTX_FEATURES, pyext_gpu_serial_enabled() ? "" : " host-serial");
 }
 
 void pyext_gpu_code_free(pyext_gpu_code *c)
@@ -282,5 +282,5 @@ int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_a
 int pyext_gpu_serial_enabled(void)
 {
     const char *v = getenv("PYACC_GPU_SERIAL");
-    return v && *v && strcmp(v, "0") != 0;
+    return !(v && strcmp(v, "0") == 0);
 }

@@ -156,9 +156,9 @@ int pyext_gpu_build(jit_host *h, void *module, const char *symbol, int whole, rt
                     pyext_gpu_code **code, char **ptx, char *why, size_t whylen);
 
 /* Whether regions with no parallel loop go to the GPU (one thread running
- * the region): PYACC_GPU_SERIAL=1.  Off by default until the whole suite
- * has run that way; such regions otherwise run on the host, their arrays
- * kept in step. */
+ * the region, as OpenACC's serial construct says): yes unless
+ * PYACC_GPU_SERIAL=0, which leaves them on the host, their arrays kept in
+ * step. */
 int pyext_gpu_serial_enabled(void);
 
 /* Runs an entry's kernel (c->kernels[0].serial: on one thread, or on a

@@ -63,7 +63,7 @@ int pyext_region_gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, 
     /* code outside the parallel loops touching arrays: the entry on the GPU too */
     int g = 1, serial = res->nparallel == 0, whole = serial || res->host_elements;
     if (serial && !pyext_gpu_serial_enabled())
-        snprintf(why, sizeof why, "it has no parallel loop (PYACC_GPU_SERIAL=1 runs such regions on one GPU thread)");
+        snprintf(why, sizeof why, "it has no parallel loop, and PYACC_GPU_SERIAL=0 keeps such regions off the GPU");
     else if (!serial_ok(r, sig, res, why, sizeof why))
         ;
     else {
@@ -150,7 +150,7 @@ PyObject *pyext_region_compile_ptx(rg_region *r, const fe_argtype *sig)
     int g = 1;
     int serial = res.nparallel == 0, whole = serial || res.host_elements;
     if (serial && !pyext_gpu_serial_enabled())
-        snprintf(why, sizeof why, "it has no parallel loop (PYACC_GPU_SERIAL=1 runs such regions on one GPU thread)");
+        snprintf(why, sizeof why, "it has no parallel loop, and PYACC_GPU_SERIAL=0 keeps such regions off the GPU");
     else if (serial_ok(r, sig, &res, why, sizeof why)) {
         Py_BEGIN_ALLOW_THREADS
         g = pyext_gpu_build(host, res.module, symbol, whole, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);

@@ -17,7 +17,7 @@ import pytest
 # On the GPU, math functions come from libdevice, whose results may differ
 # from the C library's in the last place: runs with ACC_DEVICE_TYPE=nvidia
 # accept two units there for floating-point arrays (and for float results
-# of regions that run on one GPU thread, PYACC_GPU_SERIAL=1).
+# of regions that run on one GPU thread: serial regions).
 def _on_gpu():
     import pyacc
     return pyacc.acc_get_device_type() == pyacc.acc_device_nvidia

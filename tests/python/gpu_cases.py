@@ -1004,7 +1004,6 @@ def gpu_only_cases():
 
 def main():
     import os
-    os.environ.setdefault("PYACC_GPU_SERIAL", "1")  # the serial cases run on the GPU too
     from pyacc import _pyacc
     _pyacc.cuda_register()
     pyacc.acc_set_device_type(acc_device_nvidia)

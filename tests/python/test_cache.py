@@ -379,7 +379,7 @@ def test_warmup_then_a_run_compiles_nothing(tmp_path, jobs):
 
 
 def test_warmup_for_the_gpu_needs_no_gpu_and_a_gpu_run_then_compiles_nothing(tmp_path, monkeypatch):
-    # PYACC_GPU_SERIAL=1 is part of a GPU entry's target: the figures below are without it
+    # PYACC_GPU_SERIAL=0 is part of a GPU entry's target: the figures below are without it
     monkeypatch.delenv("PYACC_GPU_SERIAL", raising=False)
     (tmp_path / "kernels.py").write_text(WARM_MODULE)
     cache = tmp_path / "cache"

@@ -35,7 +35,6 @@ GPU_ONLY = ["acc_on_device", "zero_division", "index_error", "host_part", "no_le
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_ptx_is_made_without_a_gpu_and_ptxas_accepts_it(name, monkeypatch):
     monkeypatch.setenv("PYACC_GPU_ARCH", "sm_90")
-    monkeypatch.setenv("PYACC_GPU_SERIAL", "1")  # the serial cases too
     f, args = CASES[name]
     with warnings.catch_warnings():
         warnings.simplefilter("error", pyacc.PyaccWarning)
@@ -86,7 +85,7 @@ def test_compile_rejects_an_unknown_target():
 @pytest.fixture(scope="module")
 def gpu_results():
     r = subprocess.run([sys.executable, os.path.join(HERE, "gpu_cases.py")], capture_output=True, text=True,
-                       timeout=600, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), PYACC_GPU_SERIAL="1"))
+                       timeout=600, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     out = {}
     for line in r.stdout.splitlines():
         if line.startswith("{"):

@@ -62,7 +62,9 @@ def test_many_threads_calling_one_function_with_new_signatures():
 
 
 def test_the_gil_is_released_while_a_region_runs():
-    @acc
+    # on the host: the region and this thread share flag's memory (a GPU
+    # region would spin on its own copy)
+    @acc(device="host")
     def wait_for(flag, limit):
         spins = 0
         seen = 0
