@@ -490,6 +490,21 @@ def entry_atomic_scalar(x, out):
         out[1] = hits + out[0]
 
 
+@acc
+def entry_lanes(a, y):
+    # a vector loop inside a gang loop: in order in each thread of the grid
+    #pragma acc parallel
+    if True:
+        y[0] = -1.0
+        #pragma acc loop gang
+        for i in range(1, a.shape[0]):
+            s = 0.0
+            #pragma acc loop vector reduction(+:s)
+            for j in range(a.shape[1]):
+                s += a[i, j]
+            y[i] = s + y[0]
+
+
 @acc(boundscheck=True)
 def entry_index_error(x, out, k):
     #pragma acc parallel
@@ -703,6 +718,7 @@ def _args():
         "entry_array_reduction": (entry_array_reduction, (v + 1000, np.zeros(11, np.int64))),
         "entry_last_value": (entry_last_value, (x, np.zeros(N))),
         "entry_atomic_scalar": (entry_atomic_scalar, (rng.random(N), np.zeros(2))),
+        "entry_lanes": (entry_lanes, (a2, np.zeros(301))),
         "entry_if_on": (entry_if, (x, np.zeros(N), True)),
         "entry_if_off": (entry_if, (x, np.zeros(N), False)),
     }
@@ -710,7 +726,7 @@ def _args():
 
 # results that are sums of floats in another order: close, not equal
 APPROX = {"dot", "mathy", "mathy32", "shaped", "narrow", "grid_reduce", "products", "matvec_lanes",
-          "matvec_lanes_short_rows", "lanes_collapse", "entry_normalize"}
+          "matvec_lanes_short_rows", "lanes_collapse", "entry_normalize", "entry_lanes"}
 
 
 def _same(a, b, approx):

@@ -53,29 +53,11 @@ def test_block_results_are_combined_by_block_zero_in_order_not_by_atomics():
     assert re.search(r"\bmalloc\b", text)  # the first thread's reduction slots: the device heap
 
 
-@pyacc.acc
-def lanes_and_code_outside(a, y):
-    #pragma acc parallel
-    if True:
-        y[0] = -1.0
-        #pragma acc loop gang
-        for i in range(1, a.shape[0]):
-            s = 0.0
-            #pragma acc loop vector reduction(+:s)
-            for j in range(a.shape[1]):
-                s += a[i, j]
-            y[i] = s
-
-
-def test_an_entry_whose_gang_loops_hold_vector_loops_stays_on_the_host_and_says_why():
-    a, y = np.arange(60.0).reshape(6, 10), np.zeros(6)
-    with pytest.warns(pyacc.PyaccPerformanceWarning, match="outside its parallel loops.*spread over a gang"):
-        assert lanes_and_code_outside.compile(a, y, target="nvidia") == [
-            (lanes_and_code_outside._outlined.regions[0].line, False)]
-    y2 = np.zeros(6)
-    lanes_and_code_outside(a, y)
-    lanes_and_code_outside.py_func(a, y2)
-    assert same(y, y2)
+def test_a_vector_loop_in_a_gang_loop_of_such_a_region_runs_in_order_in_each_thread():
+    f, args = CASES["entry_lanes"]
+    f.compile(*args, target="nvidia")
+    text = next(iter(f.inspect_ptx().values()))
+    assert "pyacc.lane" not in text and "pyacc_$_lane" not in text  # no block handshake
 
 
 def test_a_scalar_its_loop_updates_atomically_moves_to_memory_all_threads_reach():
