@@ -499,7 +499,7 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
 {
     fe_func *f = lw->f;
     int nf = p->field_col + p->ncol;
-    uint8_t *k = calloc(2 * (size_t)nf + 1, 1), *aux = k + nf;
+    uint8_t *k = calloc(3 * (size_t)nf + 1, 1), *aux = k + nf, *partner = k + 2 * nf;
     if (!k)
         return LLVMConstNull(lw->ptr);
     k[F_ERR] = RT_CTX_ERR;
@@ -526,12 +526,16 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
                  f->vars[v].type->dtype != FE_DT_COMPLEX128;
         k[p->field0[P_ARED] + i] = ok ? (uint8_t)(RT_CTX_ARED | b) : RT_CTX_UNSUPPORTED;
         aux[p->field0[P_ARED] + i] = combine_byte(p->ops[P_ARED][i], el);
+        partner[p->field0[P_ARED] + i] = 0xff;
+        for (int j = 0; j < p->n[P_SHARED]; j++) /* the array itself travels with the shared values */
+            if (p->vars[P_SHARED][j] == v && p->field0[P_SHARED] + j < 0xff)
+                partner[p->field0[P_ARED] + i] = (uint8_t)(p->field0[P_SHARED] + j);
     }
     for (int i = 0; i < p->n[P_ATOMIC]; i++) {
         int b = scalar_bytes(f->vars[p->vars[P_ATOMIC][i]].type);
         k[p->field0[P_ATOMIC] + i] = b ? (uint8_t)(RT_CTX_CELL | b) : RT_CTX_UNSUPPORTED;
     }
-    LLVMValueRef init = LLVMConstStringInContext(lw->C, (const char *)k, 2 * (unsigned)nf, 1);
+    LLVMValueRef init = LLVMConstStringInContext(lw->C, (const char *)k, 3 * (unsigned)nf, 1);
     free(k);
     char gname[320];
     snprintf(gname, sizeof gname, "%s.kinds", name);

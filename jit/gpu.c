@@ -281,7 +281,7 @@ static int lane_runner(LLVMModuleRef m, lane_loop *l, const char *name)
     unsigned nf = LLVMCountStructElementTypes(l->st);
     size_t nk;
     const uint8_t *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(kinds), &nk);
-    if (nk != 2 * (size_t)nf || nf < 2 || nf > JIT_GPU_MAX_FIELDS)
+    if (nk != 3 * (size_t)nf || nf < 2 || nf > JIT_GPU_MAX_FIELDS)
         return 1;
     LLVMTypeRef params[3] = {ptr, i64, i64};
     LLVMValueRef fn = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 3, 0));
@@ -379,6 +379,134 @@ static int lane_loops(LLVMModuleRef m, LLVMValueRef body, int kernel, lane_loop 
     return 0;
 }
 
+/* ------------------------------------------- sums in shared memory
+ *
+ * An array reduction by + (a histogram) updates its array with global
+ * atomics on a GPU, every thread of the grid on the same few elements.
+ * When the array spans at most JIT_GPU_PRIVATE_MAX bytes, a block keeps a
+ * copy of its own in shared memory (the launch gives the kernel that many
+ * bytes of it), starting at the identity: the body's updates go there, as
+ * shared-memory atomics, through the thread's copy of the ctx pointing at
+ * it; after the loop the block adds each element it changed to the array
+ * with one global atomic.  The runtime and the kernel decide alike from
+ * the array's shape and strides (private_span). */
+typedef struct private_sum {
+    LLVMValueRef use;   /* i1: the copy is in use (the same in the whole block) */
+    LLVMValueRef span;  /* its elements */
+    LLVMValueRef shared; /* its address (generic) */
+    LLVMTypeRef t;      /* an element */
+    int field;          /* the array's field */
+    uint8_t aux;        /* the reduction's operator and numbers */
+} private_sum;
+
+static LLVMValueRef private_mem(LLVMModuleRef m)
+{
+    LLVMValueRef g = LLVMGetNamedGlobal(m, "pyacc_private");
+    if (!g) {
+        LLVMTypeRef arr = LLVMArrayType2(LLVMInt8TypeInContext(LLVMGetModuleContext(m)), 0);
+        g = LLVMAddGlobalInAddressSpace(m, arr, "pyacc_private", 3); /* the launch's dynamic shared memory */
+        LLVMSetLinkage(g, LLVMExternalLinkage);
+        LLVMSetAlignment(g, 16);
+    }
+    return g;
+}
+
+/* for (o = lin; o < span; o += bsize) each(o): B left after the loop. */
+static LLVMValueRef block_loop_begin(LLVMBuilderRef B, LLVMValueRef fn, LLVMValueRef lin, LLVMBasicBlockRef *head,
+                                     LLVMBasicBlockRef *exit, LLVMValueRef span)
+{
+    LLVMContextRef C = LLVMGetTypeContext(LLVMTypeOf(lin));
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(B);
+    *head = LLVMAppendBasicBlockInContext(C, fn, "blk.loop");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(C, fn, "blk.body");
+    *exit = LLVMAppendBasicBlockInContext(C, fn, "blk.done");
+    LLVMBuildBr(B, *head);
+    LLVMPositionBuilderAtEnd(B, *head);
+    LLVMValueRef o = LLVMBuildPhi(B, LLVMTypeOf(lin), "o");
+    LLVMAddIncoming(o, &lin, &from, 1);
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSLT, o, span, ""), body, *exit);
+    LLVMPositionBuilderAtEnd(B, body);
+    return o;
+}
+
+static void block_loop_end(LLVMBuilderRef B, LLVMValueRef o, LLVMValueRef bsize, LLVMBasicBlockRef head,
+                           LLVMBasicBlockRef exit)
+{
+    LLVMValueRef next = LLVMBuildAdd(B, o, bsize, "");
+    LLVMBasicBlockRef at = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, head);
+    LLVMAddIncoming(o, &next, &at, 1);
+    LLVMPositionBuilderAtEnd(B, exit);
+}
+
+static void private_begin(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, const jit_gpu_kernel *k,
+                          LLVMValueRef lctx, LLVMValueRef lin, LLVMValueRef bsize, private_sum *ps)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
+    int ared = k->private_field - 1, af = k->ndims[ared], nd = k->ndims[af];
+    int es = k->kinds[af] & CTX_SIZE_MASK;
+    ps->field = af;
+    ps->aux = k->kinds[k->nfields + ared];
+    ps->t = jit_ir_partial_type(C, k->kinds[ared], ps->aux);
+    /* the span of its elements, as runtime/gpu.c's private_span reckons it */
+    LLVMValueRef zero = LLVMConstInt(i64, 0, 0), one = LLVMConstInt(i64, 1, 0);
+    LLVMValueRef span = one, ok = LLVMConstInt(LLVMInt1TypeInContext(C), 1, 0);
+    for (int d = 0; d < nd; d++) {
+        LLVMValueRef sh = LLVMBuildLoad2(B, i64, jit_ir_byte_gep(B, C, lctx, k->offsets[af] + 8 + 8 * d), "");
+        LLVMValueRef st = LLVMBuildLoad2(B, i64, jit_ir_byte_gep(B, C, lctx, k->offsets[af] + 8 + 8 * (nd + d)), "");
+        ok = LLVMBuildAnd(B, ok, LLVMBuildICmp(B, LLVMIntSGT, sh, zero, ""), "");
+        ok = LLVMBuildAnd(B, ok, LLVMBuildICmp(B, LLVMIntSGE, st, zero, ""), "");
+        LLVMValueRef near = LLVMBuildOr(B, LLVMBuildICmp(B, LLVMIntSLE, sh, one, ""),
+                                        LLVMBuildICmp(B, LLVMIntSLE, st, LLVMConstInt(i64, 1 << 15, 0), ""), "");
+        ok = LLVMBuildAnd(B, ok, near, ""); /* no overflow below */
+        span = LLVMBuildAdd(B, span, LLVMBuildMul(B, LLVMBuildSub(B, sh, one, ""), st, ""), "");
+    }
+    LLVMValueRef fits = LLVMBuildICmp(B, LLVMIntULE, span, LLVMConstInt(i64, JIT_GPU_PRIVATE_MAX / (unsigned)es, 0), "");
+    ps->use = LLVMBuildAnd(B, ok, fits, "private");
+    ps->span = LLVMBuildSelect(B, ps->use, span, zero, "");
+    ps->shared = jit_ir_generic(B, private_mem(m));
+    LLVMValueRef o;
+    LLVMBasicBlockRef head, exit;
+    o = block_loop_begin(B, fn, lin, &head, &exit, ps->span);
+    LLVMBuildStore(B, jit_ir_identity(k->kinds[ared], ps->aux, ps->t), LLVMBuildInBoundsGEP2(B, ps->t, ps->shared, &o, 1, ""));
+    block_loop_end(B, o, bsize, head, exit);
+    jit_ir_barrier(m, B);
+    /* the body's updates go to the block's copy */
+    LLVMValueRef dp = jit_ir_byte_gep(B, C, lctx, k->offsets[af]);
+    LLVMValueRef data = LLVMBuildLoad2(B, ptr, dp, "");
+    LLVMBuildStore(B, LLVMBuildSelect(B, ps->use, ps->shared, data, ""), dp);
+}
+
+static void private_end(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, LLVMValueRef ctx, int64_t data_off,
+                        const private_sum *ps, LLVMValueRef lin, LLVMValueRef bsize)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(C, 0);
+    jit_ir_barrier(m, B); /* the block's updates are all in */
+    /* the array's own data: the kernel's ctx still points there */
+    LLVMValueRef data = LLVMBuildLoad2(B, ptr, jit_ir_byte_gep(B, C, ctx, data_off), "");
+    LLVMBasicBlockRef head, exit;
+    LLVMValueRef o = block_loop_begin(B, fn, lin, &head, &exit, ps->span);
+    LLVMValueRef v = LLVMBuildLoad2(B, ps->t, LLVMBuildInBoundsGEP2(B, ps->t, ps->shared, &o, 1, ""), "");
+    LLVMTypeKind tk = LLVMGetTypeKind(ps->t);
+    int isf = tk == LLVMDoubleTypeKind || tk == LLVMFloatTypeKind;
+    unsigned bits = tk == LLVMDoubleTypeKind ? 64 : tk == LLVMFloatTypeKind ? 32 : LLVMGetIntTypeWidth(ps->t);
+    LLVMTypeRef it = LLVMIntTypeInContext(C, bits);
+    LLVMValueRef id = jit_ir_identity((uint8_t)(bits / 8), ps->aux, ps->t);
+    /* elements no update reached (still the identity, bit for bit) are left alone */
+    LLVMValueRef changed = LLVMBuildICmp(B, LLVMIntNE, LLVMBuildBitCast(B, v, it, ""), LLVMBuildBitCast(B, id, it, ""), "");
+    LLVMBasicBlockRef add = LLVMAppendBasicBlockInContext(C, fn, "private.add");
+    LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(C, fn, "private.next");
+    LLVMBuildCondBr(B, changed, add, next);
+    LLVMPositionBuilderAtEnd(B, add);
+    LLVMBuildAtomicRMW(B, isf ? LLVMAtomicRMWBinOpFAdd : LLVMAtomicRMWBinOpAdd,
+                       LLVMBuildInBoundsGEP2(B, ps->t, data, &o, 1, ""), v, LLVMAtomicOrderingMonotonic, 0);
+    LLVMBuildBr(B, next);
+    LLVMPositionBuilderAtEnd(B, next);
+    block_loop_end(B, o, bsize, head, exit);
+}
+
 /* kernel(ctx, n): iterations k = thread, thread + threads, ... < n, each
  * run as body(lctx, k, k + 1, 0) on the thread's own copy lctx of ctx,
  * whose partial results point at the thread's accumulators (registers,
@@ -432,9 +560,13 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
         LLVMBuildStore(B, jit_ir_identity(k->kinds[f], k->kinds[k->nfields + f], t), acc[f]);
         LLVMBuildStore(B, acc[f], jit_ir_byte_gep(B, C, lctx, k->offsets[f]));
     }
+    /* an array reduction summed in the block's shared memory */
+    private_sum ps = {0};
+    if (k->private_field && !nll)
+        private_begin(m, B, kfn, k, lctx, lin, bsize, &ps);
     /* with lane loops: the gang's thread walks the blocks' iterations */
     LLVMValueRef first = nll ? block : thread, step = nll ? blocks : threads;
-    LLVMBasicBlockRef from = entry, helpers = NULL;
+    LLVMBasicBlockRef from = LLVMGetInsertBlock(B), helpers = NULL;
     if (nll) {
         helpers = LLVMAppendBasicBlockInContext(C, kfn, "helpers");
         from = LLVMAppendBasicBlockInContext(C, kfn, "gang");
@@ -476,6 +608,8 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
         }
     }
     LLVMPositionBuilderAtEnd(B, done);
+    if (ps.use)
+        private_end(m, B, kfn, ctx, k->offsets[ps.field], &ps, lin, bsize);
     for (int f = 0; f < k->nfields; f++) {
         if (!acc[f])
             continue;
@@ -661,6 +795,8 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
         if (lane_loops(d, f, i, ll[i], &nll[i], JIT_GPU_MAX_LANES))
             return refuse(out, "%s: its lane loops are not laid out as expected", LLVMGetValueName2(f, &n));
         out->kernels[i].lanes = nll[i];
+        if (nll[i]) /* a block a gang: its atomics stay on the array */
+            out->kernels[i].private_field = 0;
     }
     LLVMValueRef lmarker = LLVMGetNamedFunction(d, "pyacc.lane_loop");
     if (lmarker && !LLVMGetFirstUse(lmarker))
@@ -800,7 +936,7 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
         size_t nk;
         const char *kb = LLVMGetAsString(LLVMGetInitializer(kinds), &nk);
         unsigned nf = LLVMCountStructElementTypes(st);
-        if (nk != 2 * (size_t)nf || nf > JIT_GPU_MAX_FIELDS) {
+        if (nk != 3 * (size_t)nf || nf > JIT_GPU_MAX_FIELDS) {
             LLVMDisposeTargetData(dl);
             return refuse(out, "%s", "its loops' contexts are not laid out as expected");
         }
@@ -822,6 +958,17 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
             /* an array value's dimensions: (bytes - pointer) / 16 */
             if ((k->kinds[f] & 0xe0) == 0x20)
                 k->ndims[f] = (int32_t)((LLVMABISizeOfType(dl, LLVMStructGetTypeAtIndex(st, f)) - 8) / 16);
+        }
+        /* the first sum into an array of 4- or 8-byte numbers: in shared memory */
+        for (unsigned f = 0; f < nf && !k->private_field; f++) {
+            uint8_t kind = k->kinds[f], aux = k->kinds[nf + f], pf = (uint8_t)kb[2 * nf + f];
+            int es = kind & CTX_SIZE_MASK;
+            if ((kind & CTX_CLASS_MASK) != CTX_ARED || kind == CTX_UNSUPPORTED || (aux & 0x0f) != 1 ||
+                (aux >> 4) == CTX_NUM_BOOL || (es != 4 && es != 8) || pf >= nf ||
+                (k->kinds[pf] & CTX_CLASS_MASK) != CTX_ARRAY || (k->kinds[pf] & CTX_SIZE_MASK) != es)
+                continue;
+            k->private_field = (int32_t)f + 1;
+            k->ndims[f] = pf;
         }
     }
     LLVMDisposeTargetData(dl);

@@ -228,7 +228,7 @@ static int grid_runner(LLVMModuleRef m, grid_loop *l, const char *name, int64_t 
     unsigned nf = LLVMCountStructElementTypes(l->st);
     size_t nk;
     const uint8_t *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(kinds), &nk);
-    if (nk != 2 * (size_t)nf || nf < 2 || nf > JIT_GPU_MAX_FIELDS)
+    if (nk != 3 * (size_t)nf || nf < 2 || nf > JIT_GPU_MAX_FIELDS)
         return 1;
     LLVMTypeRef params[4] = {ptr, i64, i64, ptr};
     LLVMValueRef fn = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 4, 0));
@@ -342,7 +342,7 @@ static const char *unshareable(const grid_loop *l)
     LLVMValueRef kinds = LLVMGetOperand(l->call, 7);
     size_t nk;
     const uint8_t *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(kinds), &nk);
-    for (size_t f = 0; f < nk / 2; f++) {
+    for (size_t f = 0; f < nk / 3; f++) {
         if (kb[f] == CTX_UNSUPPORTED)
             return "a loop shares a list or another value a GPU launch cannot move";
     }
@@ -362,7 +362,7 @@ static int move_cells(LLVMModuleRef m, LLVMValueRef entry, const grid_loop *loop
         LLVMValueRef ctx = LLVMGetOperand(loops[i].call, 1);
         size_t nk;
         const uint8_t *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(LLVMGetOperand(loops[i].call, 7)), &nk);
-        unsigned nf = (unsigned)(nk / 2);
+        unsigned nf = (unsigned)(nk / 3);
         for (unsigned f = 0; f < nf; f++) {
             if ((kb[f] & CTX_CLASS_MASK) != CTX_CELL)
                 continue;

@@ -16,6 +16,7 @@
 #define CTX_ARRAY 0x20
 #define CTX_PARTIALS 0x40
 #define CTX_CELL 0x60
+#define CTX_ARED 0x80
 #define CTX_SIZE_MASK 0x1f
 #define CTX_NUM_INT 0
 #define CTX_NUM_UINT 1

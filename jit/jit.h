@@ -121,6 +121,7 @@ const char *jit_libdevice_path(void);
 #define JIT_GPU_MAX_KERNELS 32
 #define JIT_GPU_MAX_FIELDS 128
 #define JIT_GPU_MAX_LANES 16 /* lane loops in a parallel loop's body */
+#define JIT_GPU_PRIVATE_MAX 32768 /* bytes of an array a block may sum in shared memory (gpu.c) */
 typedef struct jit_gpu_kernel {
     char name[32];
     int nfields;
@@ -132,7 +133,7 @@ typedef struct jit_gpu_kernel {
     int32_t lanes;                         /* lane loops in the body: a block per gang (gpu.c) */
     int64_t work_fixed;                    /* JIT_GPU_GRID: bytes of the work area before the blocks' part */
     int32_t work_parts;                    /* JIT_GPU_GRID: partial results a block leaves there (8 bytes each) */
-    int32_t reserved;
+    int32_t private_field;                 /* 1 + an ARED field summed in shared memory (ndims[it]: its array's field) */
 } jit_gpu_kernel;
 enum { JIT_GPU_ONE_THREAD = 1, JIT_GPU_GRID = 2 };
 typedef struct jit_gpu_parts {

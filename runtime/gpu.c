@@ -483,6 +483,31 @@ static void finish(launch *L, char *ctx, rt_error *herr)
     }
 }
 
+/* The bytes of shared memory a block of the kernel sums its array
+ * reduction in (jit/gpu.c's private_begin decides alike): the span of the
+ * array's elements, if its strides are not negative and it fits in
+ * JIT_GPU_PRIVATE_MAX (32 KB); else 0. */
+static uint32_t private_span(const launch *L)
+{
+    const rt_gpu_kernel *k = L->k;
+    if (!k->private_field || k->lanes)
+        return 0;
+    int f = k->private_field - 1, nd = k->ndims[f];
+    int64_t es = k->kinds[f] & RT_CTX_SIZE_MASK, span = 1;
+    const char *a = L->pctx + k->offsets[f];
+    for (int d = 0; d < nd; d++) {
+        int64_t shape, stride;
+        memcpy(&shape, a + 8 + 8 * d, 8);
+        memcpy(&stride, a + 8 + 8 * (nd + d), 8);
+        if (shape <= 0 || stride < 0 || (shape > 1 && stride > (1 << 15)))
+            return 0;
+        span += (shape - 1) * stride;
+        if (span > (1 << 15))
+            return 0;
+    }
+    return span * es <= 32768 ? (uint32_t)(span * es) : 0;
+}
+
 static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
 {
     int32_t st = prepare(L, ctx, n);
@@ -495,7 +520,7 @@ static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
         return st;
     uintptr_t last = L->res_dev + ERR_BYTES;
     void *params[3] = {L->pctx, &n, &last};
-    if ((st = rt_cuda_launch(d->dev, L->k->fn, L->grid, L->bx, L->by, 0, stream, params)))
+    if ((st = rt_cuda_launch(d->dev, L->k->fn, L->grid, L->bx, L->by, private_span(L), stream, params)))
         return st;
     atomic_store_explicit(&last_launch, L->grid | (uint64_t)L->bx << 32 | (uint64_t)L->by << 48,
                           memory_order_relaxed);

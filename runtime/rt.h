@@ -158,8 +158,10 @@ enum {
     RT_CTX_UNSUPPORTED = 0xff, /* holds pointers no target but the host can follow */
     RT_CTX_SIZE_MASK = 0x1f
 };
-/* The second kind byte of PARTIALS: the reduction's operator (low four
- * bits: 1 + 2 * 3 max 4 min 5 & 6 | 7 ^ 8 && 9 ||) and its numbers (high). */
+/* The second kind byte of PARTIALS and ARED: the reduction's operator (low
+ * four bits: 1 + 2 * 3 max 4 min 5 & 6 | 7 ^ 8 && 9 ||) and its numbers
+ * (high).  A third byte a field follows the second ones: for ARED, the
+ * field of the array itself (an ARRAY field), or 0xff; else 0. */
 enum { RT_CTX_NUM_INT = 0, RT_CTX_NUM_UINT = 1, RT_CTX_NUM_FLOAT = 2, RT_CTX_NUM_BOOL = 3 };
 
 
@@ -379,11 +381,12 @@ typedef struct rt_gpu_kernel {
     int32_t max_block;        /* the most threads a block may have: 32 to 1024, a multiple of 32 */
     int32_t line;             /* where device failures are reported */
     int64_t ctx_size;
-    const uint8_t *kinds;     /* nfields kind bytes, then nfields second bytes */
+    const uint8_t *kinds;     /* nfields kind bytes, then nfields second bytes (not the third) */
     const int64_t *offsets;   /* each field's byte offset in ctx */
     const int32_t *ndims;     /* an array field's dimensions */
     int32_t lanes;            /* the body has lane loops: a block per gang, its threads the gang's lanes */
     int32_t grid;             /* the entry on the grid (rt_gpu_serial): jit.h's JIT_GPU_GRID kernel */
+    int32_t private_field;    /* 1 + the ARRAY field a block sums in its shared memory when it fits, or 0 */
     int32_t work_parts;       /* grid: partial results a block leaves in the work area */
     int64_t work_fixed;       /* grid: the work area's bytes before them */
 } rt_gpu_kernel;

@@ -150,6 +150,13 @@ static int kernel_ok(const jit_gpu_kernel *k)
         if ((cls == RT_CTX_PARTIALS || cls == RT_CTX_CELL || cls == RT_CTX_ARED) && (size == 0 || size > 8))
             return 0;
     }
+    if (k->private_field) { /* an array reduction and its array, alike in element size */
+        int f = k->private_field - 1, af = f >= 0 && f < k->nfields ? k->ndims[f] : -1;
+        if (f < 0 || f >= k->nfields || (k->kinds[f] & 0xe0) != RT_CTX_ARED || af < 0 || af >= k->nfields ||
+            (k->kinds[af] & 0xe0) != RT_CTX_ARRAY || k->kinds[af] == RT_CTX_UNSUPPORTED ||
+            (k->kinds[af] & RT_CTX_SIZE_MASK) != (k->kinds[f] & RT_CTX_SIZE_MASK))
+            return 0;
+    }
     return 1;
 }
 
@@ -212,6 +219,7 @@ int pyext_gpu_load(rt_device *d, const char *ptx, const jit_gpu_kernel *kernels,
         info->ndims = k->ndims;
         info->lanes = k->lanes;
         info->grid = k->serial == JIT_GPU_GRID;
+        info->private_field = k->private_field ? 1 + k->ndims[k->private_field - 1] : 0;
         info->work_fixed = k->work_fixed;
         info->work_parts = k->work_parts;
     }

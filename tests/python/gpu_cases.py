@@ -345,6 +345,15 @@ def hist_reduce(x, h):
 
 
 @acc
+def hist_weights(x, w, h):
+    # float32 sums into 64 bins: each block sums in its shared memory
+    nb = h.shape[0]
+    #pragma acc parallel loop reduction(+:h)
+    for i in range(x.shape[0]):
+        h[x[i] % nb] += w[i]
+
+
+@acc
 def grid_reduce(x, g):
     #pragma acc parallel loop reduction(+:g)
     for i in range(x.shape[0]):
@@ -695,6 +704,9 @@ def _args():
         "kernels_shaped": (kernels_shaped, (v,)),
         "typed_shape": (typed_shape, (x, np.zeros(N))),
         "hist_reduce": (hist_reduce, (v + 1000, np.zeros(17, np.int64))),
+        "hist_big": (histogram, (v + 1000, np.zeros(5003, np.int64))),  # 40 KB: the global array's atomics
+        "hist_strided": (histogram, (v + 1000, np.zeros(34, np.int64)[::2])),
+        "hist_weights": (hist_weights, (v + 1000, (x * 4).astype(np.float32), np.zeros(64, np.float32))),
         "grid_reduce": (grid_reduce, (x, np.ones((3, 4)))),
         "peaks": (peaks, (x, np.full(5, -np.inf), np.full(7, 10**6, np.int32), np.zeros(2, np.uint8))),
         "products": (products, (1.0 + x[:400] * 1e-3, np.ones(4))),
@@ -726,7 +738,7 @@ def _args():
 
 # results that are sums of floats in another order: close, not equal
 APPROX = {"dot", "mathy", "mathy32", "shaped", "narrow", "grid_reduce", "products", "matvec_lanes",
-          "matvec_lanes_short_rows", "lanes_collapse", "entry_normalize", "entry_lanes"}
+          "matvec_lanes_short_rows", "lanes_collapse", "entry_normalize", "entry_lanes", "hist_weights"}
 
 
 def _same(a, b, approx):

@@ -48,7 +48,8 @@ def test_ptx_is_made_without_a_gpu_and_ptxas_accepts_it(name, monkeypatch):
         # an entry on the GPU may take scratch from the device heap
         externs = re.findall(r"\.extern .*", text)
         assert "pyacc_rt_sigints" not in text, sig
-        assert all(re.search(r"\b(malloc|free)\s*$", e) for e in externs), (sig, externs)
+        assert all(re.search(r"\b(malloc|free)\s*$", e) or e.startswith(".extern .shared") for e in externs), \
+            (sig, externs)
         if PTXAS:
             with tempfile.NamedTemporaryFile("w", suffix=".ptx", delete=False) as fh:
                 fh.write(text)
@@ -66,6 +67,22 @@ def test_reductions_combine_by_warp_shuffles_and_shared_memory_not_one_thread_at
     text = next(iter(f.inspect_ptx().values()))
     assert ".shared" in text and "barrier.sync" in text and "shfl.sync.down" in text
     assert "atom." not in text  # no thread waits on another's update
+
+
+@pytest.mark.parametrize("name", ["histogram", "hist_reduce", "hist_weights"])
+def test_a_small_histogram_is_summed_in_each_blocks_shared_memory_then_added_once(name):
+    f, args = CASES[name]
+    f.compile(*args, target="nvidia")
+    for text in f.inspect_ptx().values():  # whether the array fits is the launch's to see
+        assert ".extern .shared .align 16 .b8 pyacc_private[]" in text and "barrier.sync" in text
+        assert re.search(r"atom\.global\.add\.(u64|f32)", text)  # a block's sums into the array, once each
+
+
+def test_a_histogram_in_a_gang_of_lanes_keeps_its_atomics_on_the_array():
+    f, args = CASES["lanes_atomic"]
+    f.compile(*args, target="nvidia")
+    for text in f.inspect_ptx().values():
+        assert "pyacc_private" not in text
 
 
 def test_a_region_touching_arrays_outside_its_loops_is_made_for_the_gpu_as_one_grid_kernel():
