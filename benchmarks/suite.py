@@ -139,8 +139,8 @@ def histogram(v, h):
 @acc
 def histogram_red(v, h):
     # the same histogram as an array reduction: on the host each thread
-    # counts into a private copy (no atomics contend), on a GPU the counts
-    # are the GPU's atomics
+    # counts into a private copy (no atomics contend), on a GPU each block
+    # counts in its shared memory, then adds its counts to the array
     nb = h.shape[0]
     #pragma acc parallel loop reduction(+:h)
     for i in range(v.shape[0]):
