@@ -220,15 +220,10 @@ static int grid_runner(LLVMModuleRef m, grid_loop *l, const char *name, int64_t 
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
-    LLVMValueRef body = LLVMGetOperand(l->call, 0), ctx = LLVMGetOperand(l->call, 1);
-    LLVMValueRef kinds = LLVMGetOperand(l->call, 7);
-    if (!LLVMIsAFunction(body) || !LLVMIsAAllocaInst(ctx) || !LLVMIsAGlobalVariable(kinds) || !LLVMGetInitializer(kinds))
-        return 1;
-    l->st = LLVMGetAllocatedType(ctx);
-    unsigned nf = LLVMCountStructElementTypes(l->st);
-    size_t nk;
-    const uint8_t *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(kinds), &nk);
-    if (nk != 3 * (size_t)nf || nf < 2 || nf > JIT_GPU_MAX_FIELDS)
+    LLVMValueRef body;
+    const uint8_t *kb;
+    unsigned nf;
+    if (jit_ir_marker(l->call, 7, &body, &l->st, &kb, &nf))
         return 1;
     LLVMTypeRef params[4] = {ptr, i64, i64, ptr};
     LLVMValueRef fn = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 4, 0));

@@ -320,3 +320,17 @@ void jit_ir_leave_last(LLVMModuleRef m, LLVMBuilderRef B, LLVMTypeRef st, const 
     LLVMBuildBr(B, end);
     LLVMPositionBuilderAtEnd(B, end);
 }
+
+int jit_ir_marker(LLVMValueRef call, unsigned kinds, LLVMValueRef *body, LLVMTypeRef *st, const uint8_t **kb,
+                  unsigned *nf)
+{
+    LLVMValueRef ctx = LLVMGetOperand(call, 1), kg = LLVMGetOperand(call, kinds);
+    *body = LLVMGetOperand(call, 0);
+    if (!LLVMIsAFunction(*body) || !LLVMIsAAllocaInst(ctx) || !LLVMIsAGlobalVariable(kg) || !LLVMGetInitializer(kg))
+        return 1;
+    *st = LLVMGetAllocatedType(ctx);
+    *nf = LLVMCountStructElementTypes(*st);
+    size_t nk;
+    *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(kg), &nk);
+    return nk != 3 * (size_t)*nf || *nf < 2 || *nf > 128; /* jit.h's JIT_GPU_MAX_FIELDS */
+}

@@ -58,6 +58,13 @@ void jit_ir_run_iteration(LLVMBuilderRef B, LLVMValueRef body, LLVMValueRef lctx
 /* The block's threads and, unless lin is NULL, this thread's place in it. */
 void jit_ir_block_place(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef *lin, LLVMValueRef *bsize);
 
+/* A loop marker's call (pyacc.parallel_loop, pyacc.lane_loop) read: its
+ * body (operand 0), its ctx's type (operand 1, an alloca) and the ctx's
+ * kinds (operand `kinds`: 3 bytes a field, rt.h's RT_CTX_*) with their
+ * count of fields.  0, or 1 when it is not as the frontend makes it. */
+int jit_ir_marker(LLVMValueRef call, unsigned kinds, LLVMValueRef *body, LLVMTypeRef *st, const uint8_t **kb,
+                  unsigned *nf);
+
 /* A loop runner's share of a loop whose ctx (type st, nf fields of kinds
  * kb) is at sctx: its own copy of the ctx, returned, whose partial results
  * point at accumulators of its own (acc[f], at the identity; NULL for
