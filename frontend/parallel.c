@@ -509,6 +509,9 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
             uint8_t *c = &k[p->field0[kind] + i];
             if (t->kind == FE_T_ARRAY && fe_dtype_bits(t->dtype) / 8 <= 16)
                 *c = (uint8_t)(RT_CTX_ARRAY | (fe_dtype_bits(t->dtype) / 8));
+            else if (t->kind == FE_T_LIST && fe_dtype_bits(fe_t_dtype(t->elem)) / 8 <= 16)
+                /* a list or tuple of numbers: the call's copy of its items, an array of one dimension */
+                *c = (uint8_t)(RT_CTX_ARRAY | (fe_dtype_bits(fe_t_dtype(t->elem)) / 8));
             else
                 *c = plain(t) ? RT_CTX_PLAIN : RT_CTX_UNSUPPORTED;
         }

@@ -279,10 +279,10 @@ int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_a
                          int64_t *slots, rt_error *err)
 {
     int32_t bytes[RG_MAXARGS], ndims[RG_MAXARGS];
-    for (int i = 0; i < n; i++) {
-        int arr = sig[i].kind == FE_ARG_ARRAY;
-        bytes[i] = arr ? (int32_t)a[i].itemsize : 0;
-        ndims[i] = arr ? sig[i].ndim : 0;
+    for (int i = 0; i < n; i++) { /* arrays, and the buffers lists of numbers are copied to */
+        int arr = sig[i].kind == FE_ARG_ARRAY, list = sig[i].kind == FE_ARG_LIST;
+        bytes[i] = arr ? (int32_t)a[i].itemsize : list ? (sig[i].dtype == FE_DT_BOOL ? 1 : 8) : 0;
+        ndims[i] = arr || list ? sig[i].ndim : 0;
     }
     return rt_gpu_serial(&c->infos[0], slots, n, nslots, bytes, ndims, err);
 }

@@ -25,13 +25,15 @@ int pyext_region_keep_ptx(rg_region *r, const fe_argtype *sig, const char *ptx)
 
 /* A new entry for sig from a cached payload; NULL (no exception) when the
  * payload does not fit this region or its code does not load. */
-/* Whether what a call passes and gets back can live in GPU memory: lists
- * and tuples are the interpreter's objects, copied in host memory. */
+/* Whether what a call passes and gets back can live in GPU memory: a list
+ * appended to and a tuple given back are the interpreter's objects, made
+ * in host memory (lists and tuples of numbers passed in are copied to a
+ * buffer, which goes to the GPU as an array would). */
 static int serial_ok(rg_region *r, const fe_argtype *sig, const fe_result *res, char *why, size_t n)
 {
     for (int i = 0; i < r->pc.code.nargs; i++)
-        if (sig[i].kind == FE_ARG_LIST || sig[i].kind == FE_ARG_LIST_OUT) {
-            snprintf(why, n, "it is given a list or tuple, which stays on the host");
+        if (sig[i].kind == FE_ARG_LIST_OUT) {
+            snprintf(why, n, "it appends to a list, which stays on the host");
             return 0;
         }
     for (int o = 0; o < r->nouts; o++)

@@ -400,6 +400,31 @@ def int_ratio(out, base, d):
         out[i] = (base + i * 7919) / d  # Python ints: the exact quotient, rounded once
 
 
+# ---- lists and tuples of numbers: the call's buffer of their items goes to
+# the GPU as an array would, and a list's items come back
+
+@acc
+def list_scale(xs, ws, out):
+    #pragma acc parallel loop
+    for i in range(len(xs)):
+        out[i] = xs[i] * ws[i % len(ws)]
+
+
+@acc
+def list_write(xs, flags, k):
+    #pragma acc parallel loop
+    for i in range(len(xs)):
+        if flags[i]:
+            xs[i] = xs[i] + k
+
+
+@acc
+def list_serial(xs):
+    #pragma acc serial
+    for i in range(1, len(xs)):
+        xs[i] = xs[i] + xs[i - 1]
+
+
 # ---- code outside the parallel loops that touches arrays: the region's
 # entry runs on the GPU's first thread, its loops over the whole grid
 
@@ -725,6 +750,9 @@ def _args():
         "lanes_collapse": (lanes_collapse, (rng.standard_normal((50, 7, 33)), np.zeros(50))),
         "lanes_workers": (lanes_workers, (a2, np.zeros_like(a2))),
         "lanes_atomic": (lanes_atomic, (v[: 300 * 333].reshape(300, 333) + 1000, np.zeros(37, np.int64))),
+        "list_scale": (list_scale, ([float(t) for t in x[:3000]], (0.5, 2.0, -1.0), np.zeros(3000))),
+        "list_write": (list_write, ([int(t) for t in v[:3000]], [bool(t % 3) for t in v[:3000]], 7)),
+        "list_serial": (list_serial, ([int(t) for t in v[:500]],)),
         "entry_normalize": (entry_normalize, (x, np.zeros(N), np.zeros(2))),
         "entry_steps": (entry_steps, (x[:5001].copy(), np.zeros(5001), 7)),
         "entry_int_minmax": (entry_int_minmax, (v, np.zeros(3, np.int64))),
