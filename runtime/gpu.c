@@ -583,12 +583,17 @@ typedef struct serial_desc {
 } serial_desc;
 
 int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int32_t nslots, const int32_t *arg_bytes,
-                      const int32_t *ndims, rt_error *err)
+                      const int32_t *ndims, uint64_t cell_outs, int32_t cell_bytes, rt_error *err)
 {
     launch L = {.k = k, .d = k->dev};
     int32_t st = RT_ACC_OK;
     size_t descs = ERR_BYTES + round16((size_t)nslots * 8);
-    size_t bytes = descs + (size_t)nargs * sizeof(serial_desc);
+    size_t cells = descs + round16((size_t)nargs * sizeof(serial_desc)); /* the tuples' cells */
+    size_t cb = cell_bytes > 0 ? round16((size_t)cell_bytes) : 0;
+    int nouts = 0;
+    for (int o = 0; o < 64 && nargs + o < nslots; o++)
+        nouts += (int)((cell_outs >> o) & 1);
+    size_t bytes = cells + (size_t)nouts * cb;
     uintptr_t lo[MAX_FIELDS] = {0}, hi[MAX_FIELDS] = {0}, data[MAX_FIELDS] = {0}, dev[MAX_FIELDS];
     int arg[MAX_FIELDS], na = 0;
     if (!L.d->ready || L.d->generation != k->generation)
@@ -603,6 +608,9 @@ int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int
         int64_t *dslots = (int64_t *)(L.res + ERR_BYTES);
         serial_desc *dd = (serial_desc *)(L.res + descs);
         memcpy(dslots, slots, (size_t)nslots * 8);
+        for (int o = 0, c = 0; o < 64 && nargs + o < nslots; o++)
+            if ((cell_outs >> o) & 1)
+                dslots[nargs + o] = (int64_t)(L.res_dev + cells + (size_t)c++ * cb);
         for (int i = 0; i < nargs; i++) {
             if (arg_bytes[i] <= 0)
                 continue;
@@ -665,8 +673,16 @@ int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int
     }
     if (work)
         scratch_give(L.d, work, work_bytes);
-    if (!st) { /* the results, and the bound mask and kinds after them */
+    if (!st) { /* the results, and the bound mask and kinds after them; tuples' cells to their own */
+        int64_t host_cells[64];
+        for (int o = 0; o < 64 && nargs + o < nslots; o++)
+            host_cells[o] = slots[nargs + o];
         memcpy(slots + nargs, L.res + ERR_BYTES + (size_t)nargs * 8, (size_t)(nslots - nargs) * 8);
+        for (int o = 0, c = 0; o < 64 && nargs + o < nslots; o++)
+            if ((cell_outs >> o) & 1) {
+                slots[nargs + o] = host_cells[o];
+                memcpy((void *)(intptr_t)host_cells[o], L.res + cells + (size_t)c++ * cb, (size_t)cell_bytes);
+            }
         const rt_error *derr = (const rt_error *)L.res;
         if (derr->kind && err && !err->kind)
             *err = *derr;

@@ -413,12 +413,14 @@ void rt_gpu_last_launch(uint32_t *grid, uint32_t *bx, uint32_t *by);
  * > 0 marks an array argument (its element size, ndims[i] its
  * dimensions) whose description (the frontend's fe_arraydesc: data,
  * RT_SERIAL_NDIM shapes, as many strides in bytes) slots[i] points to.
- * The results come back into slots[nargs, nslots).  Returns the entry's
- * status (an rt_error kind, err filled), RT_ERR_DEVICE when the GPU
- * failed. */
+ * The results come back into slots[nargs, nslots); a result o whose bit
+ * is set in cell_outs (a tuple) is written through the pointer in
+ * slots[nargs + o], to cell_bytes of host memory: the GPU gets cell_bytes
+ * of its own there, copied back after.  Returns the entry's status (an
+ * rt_error kind, err filled), RT_ERR_DEVICE when the GPU failed. */
 #define RT_SERIAL_NDIM 4
 int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int32_t nslots, const int32_t *arg_bytes,
-                      const int32_t *ndims, rt_error *err);
+                      const int32_t *ndims, uint64_t cell_outs, int32_t cell_bytes, rt_error *err);
 
 /* The current device, initialised: made on the first call from
  * ACC_DEVICE_TYPE and ACC_DEVICE_NUM (read then, once), or from

@@ -276,7 +276,7 @@ int pyext_gpu_sync(rt_device *d, const fe_argtype *sig, const pyext_arg *a, int 
 }
 
 int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_arg *a, int n, int nslots,
-                         int64_t *slots, rt_error *err)
+                         int64_t *slots, uint64_t tuple_outs, rt_error *err)
 {
     int32_t bytes[RG_MAXARGS], ndims[RG_MAXARGS];
     for (int i = 0; i < n; i++) { /* arrays, and the buffers lists of numbers are copied to */
@@ -284,7 +284,7 @@ int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_a
         bytes[i] = arr ? (int32_t)a[i].itemsize : list ? (sig[i].dtype == FE_DT_BOOL ? 1 : 8) : 0;
         ndims[i] = arr || list ? sig[i].ndim : 0;
     }
-    return rt_gpu_serial(&c->infos[0], slots, n, nslots, bytes, ndims, err);
+    return rt_gpu_serial(&c->infos[0], slots, n, nslots, bytes, ndims, tuple_outs, FE_MAX_OUT_ITEMS * 8, err);
 }
 
 int pyext_gpu_serial_enabled(void)

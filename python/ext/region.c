@@ -447,8 +447,12 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     rg_fn fn = e->fn;
     if (entry_on_gpu) { /* the whole region on the GPU: one thread, or the grid */
         int nslots = n + 3 * r->nouts + 2;
+        uint64_t tuples = 0;
+        for (int o = 0; o < r->nouts && o < 64; o++)
+            if (e->outtypes[o].kind == FE_ARG_TUPLE)
+                tuples |= (uint64_t)1 << o;
         Py_BEGIN_ALLOW_THREADS
-        rc = pyext_gpu_serial(e->gcode, sig, a, n, nslots, slots, &err);
+        rc = pyext_gpu_serial(e->gcode, sig, a, n, nslots, slots, tuples, &err);
         Py_END_ALLOW_THREADS
     } else {
         Py_BEGIN_ALLOW_THREADS

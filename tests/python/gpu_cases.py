@@ -425,6 +425,20 @@ def list_serial(xs):
         xs[i] = xs[i] + xs[i - 1]
 
 
+@acc
+def tuple_result(x):
+    # a tuple the region gives back: its items come back from the GPU
+    #pragma acc serial
+    if True:
+        lo = x[0]
+        hi = x[0]
+        for i in range(x.shape[0]):
+            lo = min(lo, x[i])
+            hi = max(hi, x[i])
+        t = (lo, hi, x.shape[0])
+    return t
+
+
 # ---- code outside the parallel loops that touches arrays: the region's
 # entry runs on the GPU's first thread, its loops over the whole grid
 
@@ -753,6 +767,7 @@ def _args():
         "list_scale": (list_scale, ([float(t) for t in x[:3000]], (0.5, 2.0, -1.0), np.zeros(3000))),
         "list_write": (list_write, ([int(t) for t in v[:3000]], [bool(t % 3) for t in v[:3000]], 7)),
         "list_serial": (list_serial, ([int(t) for t in v[:500]],)),
+        "tuple_result": (tuple_result, (x[:777],)),
         "entry_normalize": (entry_normalize, (x, np.zeros(N), np.zeros(2))),
         "entry_steps": (entry_steps, (x[:5001].copy(), np.zeros(5001), 7)),
         "entry_int_minmax": (entry_int_minmax, (v, np.zeros(3, np.int64))),
