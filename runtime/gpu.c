@@ -673,6 +673,9 @@ int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int
     }
     if (work)
         scratch_give(L.d, work, work_bytes);
+    if (!st) /* an appended list's count, which the entry keeps in its description's first extent */
+        for (int i = 0; i < na; i++)
+            ((serial_desc *)(uintptr_t)slots[arg[i]])->shape[0] = ((serial_desc *)(L.res + descs))[arg[i]].shape[0];
     if (!st) { /* the results, and the bound mask and kinds after them; tuples' cells to their own */
         int64_t host_cells[64];
         for (int o = 0; o < 64 && nargs + o < nslots; o++)

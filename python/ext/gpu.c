@@ -279,10 +279,12 @@ int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_a
                          int64_t *slots, uint64_t tuple_outs, rt_error *err)
 {
     int32_t bytes[RG_MAXARGS], ndims[RG_MAXARGS];
-    for (int i = 0; i < n; i++) { /* arrays, and the buffers lists of numbers are copied to */
-        int arr = sig[i].kind == FE_ARG_ARRAY, list = sig[i].kind == FE_ARG_LIST;
-        bytes[i] = arr ? (int32_t)a[i].itemsize : list ? (sig[i].dtype == FE_DT_BOOL ? 1 : 8) : 0;
-        ndims[i] = arr || list ? sig[i].ndim : 0;
+    for (int i = 0; i < n; i++) { /* arrays, and the buffers of lists: copied in, or appended to */
+        int arr = sig[i].kind == FE_ARG_ARRAY, list = sig[i].kind == FE_ARG_LIST, out = sig[i].kind == FE_ARG_LIST_OUT;
+        bytes[i] = arr ? (int32_t)a[i].itemsize
+                   : list ? (sig[i].dtype == FE_DT_BOOL ? 1 : 8)
+                   : out ? (int32_t)a[i].desc.strides[0] : 0;
+        ndims[i] = arr || list ? sig[i].ndim : out ? 1 : 0;
     }
     return rt_gpu_serial(&c->infos[0], slots, n, nslots, bytes, ndims, tuple_outs, FE_MAX_OUT_ITEMS * 8, err);
 }

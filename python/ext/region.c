@@ -429,6 +429,7 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
         }
         a[p].desc.data = a[p].temp;
         a[p].desc.shape[0] = cap;
+        a[p].desc.strides[0] = (int64_t)isz; /* for a run on the GPU, which maps the buffer as an array */
     }
     /* cells for the results that are tuples */
     int64_t cells[8][FE_MAX_OUT_ITEMS];

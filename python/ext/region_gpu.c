@@ -23,24 +23,6 @@ int pyext_region_keep_ptx(rg_region *r, const fe_argtype *sig, const char *ptx)
     return rc;
 }
 
-/* A new entry for sig from a cached payload; NULL (no exception) when the
- * payload does not fit this region or its code does not load. */
-/* Whether what a call passes and gets back can live in GPU memory: a list
- * appended to is the interpreter's object, made in host memory (lists and
- * tuples of numbers passed in are copied to a buffer, which goes to the
- * GPU as an array would; a tuple given back is written to cells, which
- * go with the call). */
-static int serial_ok(rg_region *r, const fe_argtype *sig, const fe_result *res, char *why, size_t n)
-{
-    for (int i = 0; i < r->pc.code.nargs; i++)
-        if (sig[i].kind == FE_ARG_LIST_OUT) {
-            snprintf(why, n, "it appends to a list, which stays on the host");
-            return 0;
-        }
-    (void)res; /* tuples given back: their cells go over with the call (rt_gpu_serial) */
-    return 1;
-}
-
 /* Why a region whose code outside its parallel loops touches arrays stays
  * on the host: that, then what kept its entry off the GPU. */
 static void grid_why(char *why, size_t n)
@@ -63,8 +45,6 @@ int pyext_region_gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, 
     int g = 1, serial = res->nparallel == 0, whole = serial || res->host_elements;
     if (serial && !pyext_gpu_serial_enabled())
         snprintf(why, sizeof why, "it has no parallel loop, and PYACC_GPU_SERIAL=0 keeps such regions off the GPU");
-    else if (!serial_ok(r, sig, res, why, sizeof why))
-        ;
     else {
         Py_BEGIN_ALLOW_THREADS
         g = pyext_gpu_build(host, res->module, symbol, whole, gpu, r->loc.line, gcode, &ptx, why, sizeof why);
@@ -150,7 +130,7 @@ PyObject *pyext_region_compile_ptx(rg_region *r, const fe_argtype *sig)
     int serial = res.nparallel == 0, whole = serial || res.host_elements;
     if (serial && !pyext_gpu_serial_enabled())
         snprintf(why, sizeof why, "it has no parallel loop, and PYACC_GPU_SERIAL=0 keeps such regions off the GPU");
-    else if (serial_ok(r, sig, &res, why, sizeof why)) {
+    else {
         Py_BEGIN_ALLOW_THREADS
         g = pyext_gpu_build(host, res.module, symbol, whole, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
         Py_END_ALLOW_THREADS

@@ -426,6 +426,14 @@ def list_serial(xs):
 
 
 @acc
+def serial_append(x, out):
+    # appends in a serial region on the GPU: the list's buffer and count come back
+    #pragma acc serial copyout(out[0:x.shape[0]])
+    for i in range(x.shape[0]):
+        out.append(x[i] * 2.0 + i)
+
+
+@acc
 def tuple_result(x):
     # a tuple the region gives back: its items come back from the GPU
     #pragma acc serial
@@ -768,6 +776,7 @@ def _args():
         "list_write": (list_write, ([int(t) for t in v[:3000]], [bool(t % 3) for t in v[:3000]], 7)),
         "list_serial": (list_serial, ([int(t) for t in v[:500]],)),
         "tuple_result": (tuple_result, (x[:777],)),
+        "serial_append": (serial_append, (x[:999], [])),
         "entry_normalize": (entry_normalize, (x, np.zeros(N), np.zeros(2))),
         "entry_steps": (entry_steps, (x[:5001].copy(), np.zeros(5001), 7)),
         "entry_int_minmax": (entry_int_minmax, (v, np.zeros(3, np.int64))),
