@@ -512,6 +512,11 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
             else if (t->kind == FE_T_LIST && fe_dtype_bits(fe_t_dtype(t->elem)) / 8 <= 16)
                 /* a list or tuple of numbers: the call's copy of its items, an array of one dimension */
                 *c = (uint8_t)(RT_CTX_ARRAY | (fe_dtype_bits(fe_t_dtype(t->elem)) / 8));
+            else if (t->kind == FE_T_LISTOUT && f->listout_elem && f->listout_elem[t->id] &&
+                     fe_dtype_bits(fe_t_dtype(f->listout_elem[t->id])) / 8 >= 1 &&
+                     fe_dtype_bits(fe_t_dtype(f->listout_elem[t->id])) / 8 <= 16)
+                /* a list appended to: its buffer, each iteration writing its own item */
+                *c = (uint8_t)(RT_CTX_LISTOUT | (fe_dtype_bits(fe_t_dtype(f->listout_elem[t->id])) / 8));
             else
                 *c = plain(t) ? RT_CTX_PLAIN : RT_CTX_UNSUPPORTED;
         }

@@ -427,10 +427,19 @@ static int32_t prepare(launch *L, const char *ctx, int64_t n)
     uintptr_t lo[MAX_FIELDS] = {0}, hi[MAX_FIELDS] = {0}, data[MAX_FIELDS] = {0}, dev[MAX_FIELDS];
     int field[MAX_FIELDS], na = 0;
     for (int f = 0; f < k->nfields; f++) {
-        if ((k->kinds[f] & 0xe0) != RT_CTX_ARRAY || k->kinds[f] == RT_CTX_UNSUPPORTED)
+        int cls = k->kinds[f] & 0xe0, es = k->kinds[f] & RT_CTX_SIZE_MASK;
+        if ((cls != RT_CTX_ARRAY && cls != RT_CTX_LISTOUT) || k->kinds[f] == RT_CTX_UNSUPPORTED)
             continue;
-        array_span(ctx + k->offsets[f], k->ndims[f], k->kinds[f] & RT_CTX_SIZE_MASK, &lo[na], &hi[na]);
         memcpy(&data[na], ctx + k->offsets[f], sizeof data[na]);
+        if (cls == RT_CTX_ARRAY) {
+            array_span(ctx + k->offsets[f], k->ndims[f], es, &lo[na], &hi[na]);
+        } else { /* the items the loop may append: its capacity's */
+            int64_t cap;
+            memcpy(&cap, ctx + k->offsets[f] + 8, sizeof cap);
+            lo[na] = hi[na] = data[na];
+            if (cap > 0)
+                hi[na] += (uintptr_t)cap * (uintptr_t)es;
+        }
         field[na++] = f;
     }
     if ((st = map_arrays(L, na, lo, hi, data, dev)))

@@ -146,7 +146,8 @@ void pyacc_rt_lane_loop(rt_body_fn body, void *ctx, int64_t n, const uint8_t *ki
 
 /* What each field of a parallel loop's ctx is (the launch's `kinds`, a byte
  * a field): for targets that must move ctx to other memory.  The low bits
- * of ARRAY, PARTIALS and CELL give the element's size in bytes. */
+ * of ARRAY, PARTIALS, CELL, ARED and LISTOUT give the element's size in
+ * bytes. */
 enum {
     RT_CTX_PLAIN = 0x00,       /* bytes, copied as they are */
     RT_CTX_ERR = 0x01,         /* rt_error *: where the loop reports */
@@ -155,6 +156,7 @@ enum {
     RT_CTX_CELL = 0x60,        /* a pointer to one scalar the iterations share (atomics) */
     RT_CTX_ARED = 0x80,        /* the host's private copies of an array being reduced: on a GPU the
                                   threads update the array itself with atomics and never use them */
+    RT_CTX_LISTOUT = 0xa0,     /* a list appended to: data pointer, capacity (items), the host's description */
     RT_CTX_UNSUPPORTED = 0xff, /* holds pointers no target but the host can follow */
     RT_CTX_SIZE_MASK = 0x1f
 };

@@ -142,7 +142,9 @@ static int kernel_ok(const jit_gpu_kernel *k)
         if (k->offsets[f] < 0 || k->offsets[f] >= end || end > k->ctx_size ||
             (kind != RT_CTX_PLAIN && k->offsets[f] + 8 > end))
             return 0;
-        if (kind == RT_CTX_UNSUPPORTED || (kind != RT_CTX_PLAIN && kind != RT_CTX_ERR && cls == 0))
+        if (kind == RT_CTX_UNSUPPORTED || (kind != RT_CTX_PLAIN && kind != RT_CTX_ERR && cls == 0) || cls > RT_CTX_LISTOUT)
+            return 0;
+        if (cls == RT_CTX_LISTOUT && (size == 0 || k->offsets[f] + 16 > end))
             return 0;
         if (cls == RT_CTX_ARRAY && (k->ndims[f] < 1 || k->ndims[f] > FE_MAX_NDIM ||
                                     k->offsets[f] + 8 + 16 * k->ndims[f] > end || size == 0))

@@ -434,6 +434,14 @@ def serial_append(x, out):
 
 
 @acc
+def parallel_append(x, ret):
+    # appends in a parallel loop: each iteration writes its own item of the buffer
+    #pragma acc parallel loop copyout(ret[0:x.shape[0]])
+    for i in range(x.shape[0]):
+        ret.append(x[i] * 0.5 - i)
+
+
+@acc
 def tuple_result(x):
     # a tuple the region gives back: its items come back from the GPU
     #pragma acc serial
@@ -777,6 +785,7 @@ def _args():
         "list_serial": (list_serial, ([int(t) for t in v[:500]],)),
         "tuple_result": (tuple_result, (x[:777],)),
         "serial_append": (serial_append, (x[:999], [])),
+        "parallel_append": (parallel_append, (x, [])),
         "entry_normalize": (entry_normalize, (x, np.zeros(N), np.zeros(2))),
         "entry_steps": (entry_steps, (x[:5001].copy(), np.zeros(5001), 7)),
         "entry_int_minmax": (entry_int_minmax, (v, np.zeros(3, np.int64))),
