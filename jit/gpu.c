@@ -223,24 +223,20 @@ static void define_int_truediv(LLVMModuleRef m, LLVMValueRef f)
 
 /* The block's partial result of field f, from each thread's `mine`,
  * written by the block's thread 0 to partials[1 + block]. */
-static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LLVMValueRef shared, LLVMValueRef ctx,
+static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LLVMValueRef ctx,
                          const jit_gpu_kernel *k, int f, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
     uint8_t kind = k->kinds[f], aux = k->kinds[k->nfields + f];
     LLVMTypeRef t = jit_ir_partial_type(C, kind, aux);
-    LLVMValueRef w = jit_ir_block_all(m, B, kfn, shared, kind, aux, mine, lin, bsize);
-    LLVMBasicBlockRef write = LLVMAppendBasicBlockInContext(C, kfn, "red.out");
-    LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, kfn, "red.out.done");
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lin, LLVMConstInt(i64, 0, 0), ""), write, after);
-    LLVMPositionBuilderAtEnd(B, write);
+    LLVMBasicBlockRef after;
+    LLVMValueRef w = jit_ir_block_lead(m, B, kfn, kind, aux, mine, lin, bsize, &after);
     LLVMValueRef out = LLVMBuildLoad2(B, ptr, jit_ir_byte_gep(B, C, ctx, k->offsets[f]), "");
     LLVMValueRef at = LLVMBuildAdd(B, LLVMBuildZExt(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.ctaid.x"), i64, ""),
                                    LLVMConstInt(i64, 1, 0), "");
     LLVMBuildStore(B, w, LLVMBuildInBoundsGEP2(B, t, out, &at, 1, ""));
-    LLVMBuildBr(B, after);
-    LLVMPositionBuilderAtEnd(B, after);
+    jit_ir_lead_done(B, after);
 }
 
 
@@ -292,16 +288,12 @@ static int lane_runner(LLVMModuleRef m, lane_loop *l, const char *name)
         if (!acc[f])
             continue;
         LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
-        LLVMValueRef w = jit_ir_block_all(m, B, fn, jit_ir_red_shared(m), kb[f], kb[nf + f],
-                                          LLVMBuildLoad2(B, t, acc[f], ""), lane, lanes);
-        LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, fn, "lane.put");
-        LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, fn, "lane.put.done");
-        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, LLVMConstInt(i64, 0, 0), ""), put, after);
-        LLVMPositionBuilderAtEnd(B, put);
+        LLVMBasicBlockRef after;
+        LLVMValueRef w = jit_ir_block_lead(m, B, fn, kb[f], kb[nf + f], LLVMBuildLoad2(B, t, acc[f], ""), lane, lanes,
+                                           &after);
         LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, sctx, f, ""), "");
         LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
-        LLVMBuildBr(B, after);
-        LLVMPositionBuilderAtEnd(B, after);
+        jit_ir_lead_done(B, after);
     }
     jit_ir_leave_last(m, B, l->st, kb, nf, lctx, sctx, n, lane, lanes);
     LLVMBuildRetVoid(B);
@@ -609,7 +601,7 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
         if (!acc[f])
             continue;
         LLVMTypeRef t = jit_ir_partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
-        block_reduce(m, B, kfn, jit_ir_red_shared(m), ctx, k, f, LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize);
+        block_reduce(m, B, kfn, ctx, k, f, LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize);
     }
     /* last values: the thread that ran iteration n - 1 */
     LLVMBasicBlockRef last = LLVMAppendBasicBlockInContext(C, kfn, "last");

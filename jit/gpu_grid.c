@@ -243,7 +243,6 @@ static int grid_runner(LLVMModuleRef m, grid_loop *l, const char *name, int64_t 
     jit_ir_block_place(m, B, &lin, &bsize);
     LLVMValueRef block = LLVMBuildZExt(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.ctaid.x"), i64, "block");
     LLVMValueRef blocks = LLVMBuildZExt(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.nctaid.x"), i64, "blocks");
-    LLVMValueRef lead = LLVMBuildICmp(B, LLVMIntEQ, lin, LLVMConstInt(i64, 0, 0), "");
     LLVMValueRef parts_at = jit_ir_byte_gep(B, C, work, part_base);
     /* the block's result of each reduction: parts[p][block] */
     l->nparts = 0;
@@ -251,16 +250,12 @@ static int grid_runner(LLVMModuleRef m, grid_loop *l, const char *name, int64_t 
         if (!acc[f])
             continue;
         LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
-        LLVMValueRef w = jit_ir_block_all(m, B, fn, jit_ir_red_shared(m), kb[f], kb[nf + f],
-                                          LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize);
-        LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, fn, "grid.put");
-        LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, fn, "grid.put.done");
-        LLVMBuildCondBr(B, lead, put, after);
-        LLVMPositionBuilderAtEnd(B, put);
+        LLVMBasicBlockRef after;
+        LLVMValueRef w = jit_ir_block_lead(m, B, fn, kb[f], kb[nf + f], LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize,
+                                           &after);
         LLVMValueRef at = LLVMBuildAdd(B, LLVMBuildMul(B, LLVMConstInt(i64, (unsigned)l->nparts, 0), blocks, ""), block, "");
         LLVMBuildStore(B, w, LLVMBuildInBoundsGEP2(B, i64, parts_at, &at, 1, ""));
-        LLVMBuildBr(B, after);
-        LLVMPositionBuilderAtEnd(B, after);
+        jit_ir_lead_done(B, after);
         l->nparts++;
     }
     LLVMValueRef sync = grid_sync_fn(m);
@@ -284,7 +279,6 @@ static int grid_runner(LLVMModuleRef m, grid_loop *l, const char *name, int64_t 
     work = LLVMGetParam(fn, 1);
     jit_ir_block_place(m, B, &lin, &bsize);
     blocks = LLVMBuildZExt(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.nctaid.x"), i64, "blocks");
-    lead = LLVMBuildICmp(B, LLVMIntEQ, lin, LLVMConstInt(i64, 0, 0), "");
     parts_at = jit_ir_byte_gep(B, C, work, part_base);
     int np = 0;
     for (unsigned f = 0; f < nf; f++) {
@@ -312,15 +306,11 @@ static int grid_runner(LLVMModuleRef m, grid_loop *l, const char *name, int64_t 
         LLVMAddIncoming(b, bv, bb, 2);
         LLVMAddIncoming(v, vv, bb, 2);
         LLVMPositionBuilderAtEnd(B, done);
-        LLVMValueRef w = jit_ir_block_all(m, B, fn, jit_ir_red_shared(m), kb[f], kb[nf + f], v, lin, bsize);
-        LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, fn, "fold.out");
-        LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, fn, "fold.out.done");
-        LLVMBuildCondBr(B, lead, put, after);
-        LLVMPositionBuilderAtEnd(B, put);
+        LLVMBasicBlockRef after;
+        LLVMValueRef w = jit_ir_block_lead(m, B, fn, kb[f], kb[nf + f], v, lin, bsize, &after);
         LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, gctx, f, ""), "");
         LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
-        LLVMBuildBr(B, after);
-        LLVMPositionBuilderAtEnd(B, after);
+        jit_ir_lead_done(B, after);
         np++;
     }
     LLVMBuildRetVoid(B);

@@ -334,3 +334,21 @@ int jit_ir_marker(LLVMValueRef call, unsigned kinds, LLVMValueRef *body, LLVMTyp
     *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(kg), &nk);
     return nk != 3 * (size_t)*nf || *nf < 2 || *nf > 128; /* jit.h's JIT_GPU_MAX_FIELDS */
 }
+
+LLVMValueRef jit_ir_block_lead(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, uint8_t kind, uint8_t aux,
+                               LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize, LLVMBasicBlockRef *after)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMValueRef w = jit_ir_block_all(m, B, fn, jit_ir_red_shared(m), kind, aux, mine, lin, bsize);
+    LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, fn, "block.put");
+    *after = LLVMAppendBasicBlockInContext(C, fn, "block.put.done");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lin, LLVMConstInt(LLVMTypeOf(lin), 0, 0), ""), put, *after);
+    LLVMPositionBuilderAtEnd(B, put);
+    return w;
+}
+
+void jit_ir_lead_done(LLVMBuilderRef B, LLVMBasicBlockRef after)
+{
+    LLVMBuildBr(B, after);
+    LLVMPositionBuilderAtEnd(B, after);
+}

@@ -46,6 +46,14 @@ LLVMValueRef jit_ir_byte_gep(LLVMBuilderRef B, LLVMContextRef C, LLVMValueRef p,
 LLVMValueRef jit_ir_block_all(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, LLVMValueRef shared, uint8_t kind,
                               uint8_t aux, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize);
 
+/* `mine` combined over the block (jit_ir_block_all, through red_shared's
+ * slots), then B placed where only the block's first thread (lin 0) goes:
+ * the caller stores the block's result there, then calls jit_ir_lead_done
+ * with *after. */
+LLVMValueRef jit_ir_block_lead(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, uint8_t kind, uint8_t aux,
+                               LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize, LLVMBasicBlockRef *after);
+void jit_ir_lead_done(LLVMBuilderRef B, LLVMBasicBlockRef after);
+
 /* The shared-memory slots block_all combines through. */
 LLVMValueRef jit_ir_red_shared(LLVMModuleRef m);
 
