@@ -61,7 +61,10 @@ typedef struct grid_loop {
     LLVMValueRef runner; /* runner(gctx, thread, threads, work) */
     LLVMValueRef fold;   /* fold(gctx, work), NULL without reductions */
     int nparts;          /* its reductions */
-    LLVMTypeRef st;      /* the loop's ctx */
+    LLVMValueRef body;   /* the marker's reading (jit_ir_marker): the body, */
+    LLVMTypeRef st;      /* the loop's ctx, */
+    const uint8_t *kb;   /* its fields' kinds */
+    unsigned nf;
 } grid_loop;
 
 static LLVMValueRef intrinsic0(LLVMModuleRef m, LLVMBuilderRef B, const char *name)
@@ -214,17 +217,14 @@ static LLVMValueRef work_slot(LLVMModuleRef m)
 
 /* runner(gctx, thread, threads, work), run by the blocks after the
  * first: this thread's iterations of loop l, its block's reductions into
- * the work area, then the grid's barrier.  0, or 1 when the marker is not
- * as the frontend makes it. */
-static int grid_runner(LLVMModuleRef m, grid_loop *l, const char *name, int64_t part_base)
+ * the work area, then the grid's barrier. */
+static void grid_runner(LLVMModuleRef m, grid_loop *l, const char *name, int64_t part_base)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
-    LLVMValueRef body;
-    const uint8_t *kb;
-    unsigned nf;
-    if (jit_ir_marker(l->call, 7, &body, &l->st, &kb, &nf))
-        return 1;
+    LLVMValueRef body = l->body;
+    const uint8_t *kb = l->kb;
+    unsigned nf = l->nf;
     LLVMTypeRef params[4] = {ptr, i64, i64, ptr};
     LLVMValueRef fn = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 4, 0));
     LLVMSetLinkage(fn, LLVMInternalLinkage);
@@ -263,7 +263,7 @@ static int grid_runner(LLVMModuleRef m, grid_loop *l, const char *name, int64_t 
     LLVMBuildRetVoid(B);
     LLVMDisposeBuilder(B);
     if (!l->nparts)
-        return 0;
+        return;
     /* fold(gctx, work), run by the first block once the others are done:
      * the blocks' results of each reduction in block order (so that a sum
      * repeats from run to run), into the master's slot */
@@ -315,7 +315,6 @@ static int grid_runner(LLVMModuleRef m, grid_loop *l, const char *name, int64_t 
     }
     LLVMBuildRetVoid(B);
     LLVMDisposeBuilder(B);
-    return 0;
 }
 
 /* Whether the master's ctx for loop l can be handed to other threads: no
@@ -324,11 +323,8 @@ static int grid_runner(LLVMModuleRef m, grid_loop *l, const char *name, int64_t 
  * area.) */
 static const char *unshareable(const grid_loop *l)
 {
-    LLVMValueRef kinds = LLVMGetOperand(l->call, 7);
-    size_t nk;
-    const uint8_t *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(kinds), &nk);
-    for (size_t f = 0; f < nk / 3; f++) {
-        if (kb[f] == CTX_UNSUPPORTED)
+    for (unsigned f = 0; f < l->nf; f++) {
+        if (l->kb[f] == CTX_UNSUPPORTED)
             return "a loop shares a list or another value a GPU launch cannot move";
     }
     return NULL;
@@ -345,10 +341,8 @@ static int move_cells(LLVMModuleRef m, LLVMValueRef entry, const grid_loop *loop
     int nc = 0;
     for (int i = 0; i < nl; i++) {
         LLVMValueRef ctx = LLVMGetOperand(loops[i].call, 1);
-        size_t nk;
-        const uint8_t *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(LLVMGetOperand(loops[i].call, 7)), &nk);
-        unsigned nf = (unsigned)(nk / 3);
-        for (unsigned f = 0; f < nf; f++) {
+        const uint8_t *kb = loops[i].kb;
+        for (unsigned f = 0; f < loops[i].nf; f++) {
             if ((kb[f] & CTX_CLASS_MASK) != CTX_CELL)
                 continue;
             int found = 0;
@@ -472,13 +466,12 @@ int jit_gpu_grid(LLVMModuleRef m, LLVMValueRef entry, jit_gpu_kernel *k, char *w
     LLVMTargetDataRef dl = LLVMCreateTargetData(NVPTX_LAYOUT);
     int64_t ctx_max = 0;
     for (int i = 0; i < nl; i++) {
-        LLVMValueRef ctx = LLVMGetOperand(loops[i].call, 1), kinds = LLVMGetOperand(loops[i].call, 7);
-        if (!LLVMIsAAllocaInst(ctx) || !LLVMIsAGlobalVariable(kinds) || !LLVMGetInitializer(kinds)) {
+        grid_loop *l = &loops[i];
+        if (jit_ir_marker(l->call, 7, &l->body, &l->st, &l->kb, &l->nf)) {
             LLVMDisposeTargetData(dl);
             snprintf(why, whylen, "its loops' contexts are not laid out as expected");
             return 1;
         }
-        loops[i].st = LLVMGetAllocatedType(ctx);
         int64_t size = (int64_t)LLVMABISizeOfType(dl, loops[i].st);
         ctx_max = size > ctx_max ? size : ctx_max;
         const char *no = unshareable(&loops[i]);
@@ -498,10 +491,7 @@ int jit_gpu_grid(LLVMModuleRef m, LLVMValueRef entry, jit_gpu_kernel *k, char *w
         char name[64];
         snprintf(name, sizeof name, "pyacc.grid.run.%d", i + 1);
         loops[i].fold = NULL;
-        if (grid_runner(m, &loops[i], name, k->work_fixed)) {
-            snprintf(why, whylen, "its loops' contexts are not laid out as expected");
-            return 1;
-        }
+        grid_runner(m, &loops[i], name, k->work_fixed);
         k->work_parts = loops[i].nparts > k->work_parts ? loops[i].nparts : k->work_parts;
     }
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);

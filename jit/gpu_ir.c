@@ -1,5 +1,6 @@
 /* gpu_ir.c - the kernel IR pieces gpu_ir.h lists. */
 #include "gpu_ir.h"
+#include "jit.h"
 
 #include <llvm-c/DebugInfo.h>
 
@@ -332,7 +333,7 @@ int jit_ir_marker(LLVMValueRef call, unsigned kinds, LLVMValueRef *body, LLVMTyp
     *nf = LLVMCountStructElementTypes(*st);
     size_t nk;
     *kb = (const uint8_t *)LLVMGetAsString(LLVMGetInitializer(kg), &nk);
-    return nk != 3 * (size_t)*nf || *nf < 2 || *nf > 128; /* jit.h's JIT_GPU_MAX_FIELDS */
+    return nk != 3 * (size_t)*nf || *nf < 2 || *nf > JIT_GPU_MAX_FIELDS;
 }
 
 LLVMValueRef jit_ir_block_lead(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, uint8_t kind, uint8_t aux,

@@ -33,6 +33,27 @@ static void grid_why(char *why, size_t n)
     snprintf(why, n, "%s%s", lead, jit);
 }
 
+/* The GPU build of res's module (pyext_gpu_build; gpu NULL: loaded
+ * nowhere), or the reason it is not tried: 0, 1 refused, -1 failed, why
+ * saying why. */
+static int try_gpu(const rg_region *r, jit_host *host, const fe_result *res, const char *symbol, rt_device *gpu,
+                   pyext_gpu_code **gcode, char **ptx, char *why, size_t n)
+{
+    /* code outside the parallel loops touching arrays: the entry on the GPU too */
+    int serial = res->nparallel == 0, whole = serial || res->host_elements;
+    if (serial && !pyext_gpu_serial_enabled()) {
+        snprintf(why, n, "it has no parallel loop, and PYACC_GPU_SERIAL=0 keeps such regions off the GPU");
+        return 1;
+    }
+    int g;
+    Py_BEGIN_ALLOW_THREADS
+    g = pyext_gpu_build(host, res->module, symbol, whole, gpu, r->loc.line, gcode, ptx, why, n);
+    Py_END_ALLOW_THREADS
+    if (g > 0 && !serial && whole)
+        grid_why(why, n);
+    return g;
+}
+
 /* Makes res's module host code launching its loops on gpu (*gcode), or,
  * when the region cannot run there, leaves it for the host after one
  * warning (*gcode NULL).  -1 with an exception set. */
@@ -41,17 +62,7 @@ int pyext_region_gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, 
 {
     char why[600] = "";
     char *ptx = NULL;
-    /* code outside the parallel loops touching arrays: the entry on the GPU too */
-    int g = 1, serial = res->nparallel == 0, whole = serial || res->host_elements;
-    if (serial && !pyext_gpu_serial_enabled())
-        snprintf(why, sizeof why, "it has no parallel loop, and PYACC_GPU_SERIAL=0 keeps such regions off the GPU");
-    else {
-        Py_BEGIN_ALLOW_THREADS
-        g = pyext_gpu_build(host, res->module, symbol, whole, gpu, r->loc.line, gcode, &ptx, why, sizeof why);
-        Py_END_ALLOW_THREADS
-    }
-    if (g && !serial && whole)
-        grid_why(why, sizeof why);
+    int g = try_gpu(r, host, res, symbol, gpu, gcode, &ptx, why, sizeof why);
     if (ptx && pyext_region_keep_ptx(r, sig, ptx) < 0) {
         free(ptx);
         pyext_gpu_code_free(*gcode);
@@ -126,17 +137,7 @@ PyObject *pyext_region_compile_ptx(rg_region *r, const fe_argtype *sig)
     }
     pyext_gpu_code *gcode = NULL;
     char *ptx = NULL, why[600] = "";
-    int g = 1;
-    int serial = res.nparallel == 0, whole = serial || res.host_elements;
-    if (serial && !pyext_gpu_serial_enabled())
-        snprintf(why, sizeof why, "it has no parallel loop, and PYACC_GPU_SERIAL=0 keeps such regions off the GPU");
-    else {
-        Py_BEGIN_ALLOW_THREADS
-        g = pyext_gpu_build(host, res.module, symbol, whole, NULL, r->loc.line, &gcode, &ptx, why, sizeof why);
-        Py_END_ALLOW_THREADS
-        if (g > 0 && !serial && whole)
-            grid_why(why, sizeof why);
-    }
+    int g = try_gpu(r, host, &res, symbol, NULL, &gcode, &ptx, why, sizeof why);
     /* as a build on a GPU would: one warning saying why it stays on the host */
     PyObject *warned = g > 0 ? PyObject_CallFunction(pyext.gpu_refused, "sssii", r->label, why, r->filename,
                                                      r->loc.line, 0)
