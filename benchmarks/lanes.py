@@ -1,8 +1,16 @@
-"""Gang and vector on a GPU: a matrix-vector product row by row, its rows
-the gangs, each row's dot product a vector loop across the gang's block
-(a lane loop, jit/gpu.c), against the same loop nest with the inner loop
-left in order in each thread (`loop seq`: a thread a row) and against
-CuPy's `a @ x` (cuBLAS gemv), on a tall and a wide matrix.  Data are on
+"""Gang, worker and vector on a GPU.
+
+First a matrix-vector product row by row, its rows the gangs, each row's
+dot product a vector loop across the gang's block (a lane loop,
+jit/gpu_lanes.c), against the same loop nest with the inner loop left in
+order in each thread (`loop seq`: a thread a row) and against CuPy's
+`a @ x` (cuBLAS gemv), on a tall and a wide matrix.
+
+Then a batch of small matrix-vector products, gang a matrix, worker a
+row, vector the row's dot product: the block in rows of a warp, each
+worker's vector loop across its row (rows), against the rows' loop left
+in order with the vector loop across the block (`loop seq` workers), and
+CuPy's batched `a @ x` (cuBLAS).  Data are on
 the GPU before the clock starts (acc_copyin; CuPy arrays); each figure is
 the median of calls after a warm-up (benchmarks/gpu.py's), the result checked against NumPy's.
 
@@ -41,6 +49,54 @@ def mv_thread_a_row(a, x, y):
         y[i] = s
 
 
+@acc(device="nvidia")
+def bmv_rows(a, x, y):
+    #pragma acc parallel loop gang present(a, x, y)
+    for b in range(a.shape[0]):
+        #pragma acc loop worker
+        for i in range(a.shape[1]):
+            s = 0.0
+            #pragma acc loop vector reduction(+:s)
+            for j in range(a.shape[2]):
+                s += a[b, i, j] * x[b, j]
+            y[b, i] = s
+
+
+@acc(device="nvidia")
+def bmv_block(a, x, y):
+    #pragma acc parallel loop gang present(a, x, y)
+    for b in range(a.shape[0]):
+        #pragma acc loop seq
+        for i in range(a.shape[1]):
+            s = 0.0
+            #pragma acc loop vector reduction(+:s)
+            for j in range(a.shape[2]):
+                s += a[b, i, j] * x[b, j]
+            y[b, i] = s
+
+
+def batched(rng, cp):
+    print(f"{'batch shape':>16} {'rows ms':>9} {'block ms':>9} {'cupy ms':>9} {'rows/cupy':>10} {'block/rows':>11}")
+    for shape in ((4096, 64, 256), (1024, 256, 512), (16384, 32, 64)):
+        a, x = rng.standard_normal(shape), rng.standard_normal(shape[::2])
+        ref = np.einsum("bij,bj->bi", a, x)
+        y1, y2 = np.zeros(shape[:2]), np.zeros(shape[:2])
+        for v in (a, x, y1, y2):
+            pyacc.acc_copyin(v)
+        ca, cx = cp.asarray(a), cp.asarray(x)[:, :, None]
+        t_r = median_time(lambda: bmv_rows(a, x, y1), pyacc.acc_wait_all)
+        t_b = median_time(lambda: bmv_block(a, x, y2), pyacc.acc_wait_all)
+        t_c = median_time(lambda: ca @ cx, cp.cuda.Device().synchronize)
+        for v in (y1, y2):
+            pyacc.acc_update_self(v)
+            assert np.allclose(v, ref), "wrong result"
+        assert np.allclose(cp.asnumpy(ca @ cx)[:, :, 0], ref)
+        for v in (a, x, y1, y2):
+            pyacc.acc_delete(v)
+        print(f"{'x'.join(map(str, shape)):>16} {t_r * 1e3:9.3f} {t_b * 1e3:9.3f} {t_c * 1e3:9.3f} {t_r / t_c:10.2f} "
+              f"{t_b / t_r:11.2f}")
+
+
 def main():
     from pyacc import _pyacc
     _pyacc.cuda_register()
@@ -70,6 +126,8 @@ def main():
             pyacc.acc_delete(v)
         print(f"{rows:>6}x{cols:<7} {t_l * 1e3:10.3f} {t_s * 1e3:14.3f} {t_c * 1e3:9.3f} {t_l / t_c:11.2f} "
               f"{t_s / t_l:19.2f}")
+    print()
+    batched(rng, cp)
     return 0
 
 

@@ -332,9 +332,12 @@ static LLVMBasicBlockRef edge(lower *lw, int from, int to)
     if (li < 0 || li == lw->fn->par_loop)
         return t;
     if (!lw->loops.loop[li].in_loop[from]) {
-        if (lw->lane_of_loop[li] && lw->fn->par_loop >= 0 && lw->par_of_loop[lw->fn->par_loop]) {
-            /* a lane loop in a parallel loop's body: fe_lower_blocks fills
-             * its entry in once the body is lowered */
+        int in = lw->fn->par_loop;
+        if (in >= 0 && ((lw->lane_of_loop[li] == FE_LANES_BLOCK && lw->par_of_loop[in]) ||
+                        (lw->lane_of_loop[li] == FE_LANES_ROW && lw->lane_of_loop[in] == FE_LANES_BLOCK))) {
+            /* a lane loop in a parallel loop's body, or a row's in a lane
+             * loop's: fe_lower_blocks fills its entry in once the body is
+             * lowered */
             if (!lw->fn->lane_head[li])
                 lw->fn->lane_head[li] = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "lanes");
             return lw->fn->lane_head[li];
@@ -746,39 +749,66 @@ static void decide_parallel(lower *lw)
  * loops between the two, where the parallel loop has no worker or vector
  * clause of its own (it takes the block's threads then) and the loop is
  * not one of its collapsed ones.  The parallel loop's iterations go to
- * blocks then, NVIDIA's mapping of gang and vector; nested inside a lane
- * loop, loops run in each thread.  A header doing more than reads is left
+ * blocks then, NVIDIA's mapping of gang and vector.  Inside a `loop
+ * worker` lane loop, an independent vector (or unlabelled) loop, again
+ * with at most `seq` loops between, spreads over the threads of the row
+ * (threadIdx.y) running the worker's iteration: OpenACC's worker and
+ * vector as NVIDIA's compilers map them.  Other loops nested in a lane
+ * loop run in each thread.  A header doing more than reads is left
  * alone: the lane path does not run it. */
+static int header_reads(lower *lw, int li)
+{
+    const fe_block *h = &lw->f->blocks[lw->loops.loop[li].header];
+    for (int i = 0; i + 1 < h->nnodes; i++) {
+        int op = lw->f->nodes[h->nodes[i]].op;
+        if (op != IR_LOADVAR && op != IR_CONST && op != IR_NULL)
+            return 0;
+    }
+    return 1;
+}
+
+/* The nearest loop around li that is not `seq` (-1 at none); *depth: how
+ * many loops up it is. */
+static int spread_parent(lower *lw, int li, int *depth)
+{
+    int a = lw->loops.loop[li].parent;
+    *depth = 1;
+    while (a >= 0 && !lw->par_of_loop[a]) {
+        const fe_loopspec *s = lw->loops.loop[a].spec;
+        if (s && s->par != FE_PAR_SEQ)
+            break;
+        a = lw->loops.loop[a].parent;
+        (*depth)++;
+    }
+    return a;
+}
+
 static void decide_lanes(lower *lw)
 {
     if (lw->f->is_routine)
         return;
-    for (int li = 0; li < lw->loops.n; li++) {
-        const fe_loop *lp = &lw->loops.loop[li];
-        if (!lp->is_for || !lp->spec || lw->par_of_loop[li] || lp->spec->par != FE_PAR_INDEPENDENT ||
-            (lp->spec->levels & FE_LEVEL_GANG))
-            continue;
-        int a = lp->parent, depth = 1;
-        while (a >= 0 && !lw->par_of_loop[a]) {
-            const fe_loopspec *s = lw->loops.loop[a].spec;
-            if (s && s->par != FE_PAR_SEQ)
-                break; /* inside another loop spread over threads */
-            a = lw->loops.loop[a].parent;
-            depth++;
+    for (int pass = FE_LANES_BLOCK; pass <= FE_LANES_ROW; pass++)
+        for (int li = 0; li < lw->loops.n; li++) {
+            const fe_loop *lp = &lw->loops.loop[li];
+            if (!lp->is_for || !lp->spec || lw->par_of_loop[li] || lp->spec->par != FE_PAR_INDEPENDENT ||
+                (lp->spec->levels & FE_LEVEL_GANG) || lw->lane_of_loop[li])
+                continue;
+            int depth, a = spread_parent(lw, li, &depth);
+            if (a < 0)
+                continue;
+            const fe_loopspec *ps = lw->loops.loop[a].spec;
+            if (pass == FE_LANES_BLOCK) {
+                if (!lw->par_of_loop[a] || !ps || (ps->levels & (FE_LEVEL_WORKER | FE_LEVEL_VECTOR)) ||
+                    depth < ps->collapse)
+                    continue;
+            } else if (lw->lane_of_loop[a] != FE_LANES_BLOCK || (ps->levels & FE_LEVEL_VECTOR) ||
+                       !(ps->levels & FE_LEVEL_WORKER) || (lp->spec->levels & FE_LEVEL_WORKER) ||
+                       depth < ps->collapse) {
+                continue;
+            }
+            if (header_reads(lw, li))
+                lw->lane_of_loop[li] = (int)pass;
         }
-        if (a < 0 || !lw->par_of_loop[a])
-            continue;
-        const fe_loopspec *ps = lw->loops.loop[a].spec;
-        if (!ps || (ps->levels & (FE_LEVEL_WORKER | FE_LEVEL_VECTOR)) || depth < ps->collapse)
-            continue;
-        const fe_block *h = &lw->f->blocks[lp->header];
-        int reads = 1;
-        for (int i = 0; i + 1 < h->nnodes; i++) {
-            int op = lw->f->nodes[h->nodes[i]].op;
-            reads &= op == IR_LOADVAR || op == IR_CONST || op == IR_NULL;
-        }
-        lw->lane_of_loop[li] = reads;
-    }
 }
 
 /* The per-function tables of the lowering (the loops are found already). */

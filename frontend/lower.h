@@ -14,6 +14,8 @@
 /* Loops of one collapse(n) nest beyond the outermost. */
 #define FE_MAX_COLLAPSE 7
 
+enum { FE_LANES_BLOCK = 1, FE_LANES_ROW = 2 }; /* lower.lane_of_loop */
+
 typedef struct lfn {
     LLVMValueRef fn;
     LLVMBasicBlockRef entry;  /* allocas only */
@@ -67,8 +69,10 @@ typedef struct lower {
                                  negative-index wraparound */
     int *listout_loop;        /* per parameter: the loop whose iterations append, or -1 */
     int *par_of_loop;         /* per loop: outlined as a parallel loop */
-    int *lane_of_loop;        /* per loop: inside a parallel loop's body, outlined too, so that a
-                                 GPU spreads its iterations over a block's threads (fe_lower_lanes) */
+    int *lane_of_loop;        /* per loop: FE_LANES_BLOCK inside a parallel loop's body, outlined
+                                 too, so that a GPU spreads its iterations over a block's threads
+                                 (fe_lower_lanes); FE_LANES_ROW inside a worker lane loop's body,
+                                 over the threads of the worker's row */
     LLVMValueRef *listout_desc; /* per parameter: entry-function load of its desc pointer */
     int nbody;                /* outlined bodies so far, for unique names */
     char *notes;              /* what PYACC_DEBUG prints: which loops run in parallel */

@@ -1098,7 +1098,8 @@ fe_status fe_lower_lanes(lower *lw, int li, LLVMBasicBlockRef head, LLVMBasicBlo
     if (why) {
         /* the loop as it runs elsewhere; what the plan found (a carried
          * value, say) is no error of a loop run in each thread */
-        fe_note(lw, "line %d: loop runs in each GPU thread, not across the block's: %s", fi->loc.line, why);
+        fe_note(lw, "line %d: loop runs in each GPU thread, not across the %s's: %s", fi->loc.line,
+                lw->lane_of_loop[li] == FE_LANES_ROW ? "row" : "block", why);
         *lw->err = before;
         free_plan(&p);
         LLVMBuildBr(B, host);
@@ -1144,7 +1145,8 @@ fe_status fe_lower_lanes(lower *lw, int li, LLVMBasicBlockRef head, LLVMBasicBlo
         joined(lw, NULL, 0);
         take_back(lw, &p, ctx, n, partials, one);
         LLVMBuildBr(B, out);
-        fe_note(lw, "line %d: on a GPU, loop runs across the threads of each gang's block", fi->loc.line);
+        fe_note(lw, "line %d: on a GPU, loop runs across the threads of %s", fi->loc.line,
+                lw->lane_of_loop[li] == FE_LANES_ROW ? "each worker's row" : "each gang's block");
     }
     free(partials);
     free_plan(&p);

@@ -10,7 +10,7 @@
  *     accesses coalesce), with the runtime's error call and the math the
  *     bodies use in device form (libdevice); a body holding lane loops
  *     (loop vector/worker inside it) takes a block per gang instead, its
- *     first thread running the gang's code (see "lane loops" below);
+ *     first thread running the gang's code (gpu_lanes.c);
  *   - the host module: the entry, each marker replaced by a call of
  *     pyacc_rt_gpu_loop(info, ctx, n, slots), which moves ctx and the data
  *     it points to and launches the kernel (runtime/gpu.c); `info` is a
@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define LANES_MAX_REGISTERS 128
 
 static int refuse(jit_gpu_parts *out, const char *fmt, const char *what)
 {
@@ -240,132 +242,6 @@ static void block_reduce(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef kfn, LL
 }
 
 
-/* ------------------------------------------------------------ lane loops
- *
- * A lane loop (frontend/parallel.c, fe_lower_lanes) runs across the
- * threads of the block of the gang whose body reaches it.  The kernel of a
- * body holding lane loops gives the parallel loop's iterations to the
- * blocks' first threads (the gangs' own), while the others wait at a
- * barrier for a command: the number of a lane loop to help with, or 0 to
- * finish.  At a lane loop the gang's thread copies the loop's ctx to
- * shared memory, posts the loop's number and meets the others at the
- * barrier; all then run iterations lane, lane + threads, ... on copies of
- * the ctx of their own (lane_runner), combine their reductions across the
- * block, and the thread with the last iteration leaves its last values in
- * the shared ctx, which the gang's thread takes back after a second
- * barrier.  So code outside lane loops runs once per gang, as OpenACC's
- * gang-redundant, worker- and vector-single modes say. */
-typedef struct lane_loop {
-    LLVMValueRef call;   /* the marker's call, in the gang's body */
-    LLVMValueRef runner; /* runner(sctx, lane, lanes) */
-    LLVMValueRef sglobal; /* the ctx in shared memory (address space 3) */
-    LLVMTypeRef st;      /* the ctx's type */
-} lane_loop;
-
-
-/* runner(sctx, lane, lanes): this thread's iterations of the lane loop
- * whose marker is `call`, then the block's reductions and last values. */
-static int lane_runner(LLVMModuleRef m, lane_loop *l, const char *name)
-{
-    LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
-    LLVMValueRef body;
-    const uint8_t *kb;
-    unsigned nf;
-    if (jit_ir_marker(l->call, 3, &body, &l->st, &kb, &nf))
-        return 1;
-    LLVMTypeRef params[3] = {ptr, i64, i64};
-    LLVMValueRef fn = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 3, 0));
-    LLVMSetLinkage(fn, LLVMInternalLinkage);
-    l->runner = fn;
-    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
-    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, fn, "entry"));
-    LLVMValueRef sctx = LLVMGetParam(fn, 0), lane = LLVMGetParam(fn, 1), lanes = LLVMGetParam(fn, 2);
-    LLVMValueRef acc[JIT_GPU_MAX_FIELDS], n;
-    LLVMValueRef lctx = jit_ir_share(m, B, body, l->st, kb, nf, sctx, lane, lanes, 1, acc, &n);
-    /* reductions: the block's result into the gang's slot (its own memory) */
-    for (unsigned f = 0; f < nf; f++) {
-        if (!acc[f])
-            continue;
-        LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
-        LLVMBasicBlockRef after;
-        LLVMValueRef w = jit_ir_block_lead(m, B, fn, kb[f], kb[nf + f], LLVMBuildLoad2(B, t, acc[f], ""), lane, lanes,
-                                           &after);
-        LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, sctx, f, ""), "");
-        LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
-        jit_ir_lead_done(B, after);
-    }
-    jit_ir_leave_last(m, B, l->st, kb, nf, lctx, sctx, n, lane, lanes);
-    LLVMBuildRetVoid(B);
-    LLVMDisposeBuilder(B);
-    return 0;
-}
-
-
-
-static LLVMValueRef lane_cmd(LLVMModuleRef m)
-{
-    LLVMValueRef g = LLVMGetNamedGlobal(m, "pyacc.lane.cmd");
-    if (!g) {
-        LLVMTypeRef i32 = LLVMInt32TypeInContext(LLVMGetModuleContext(m));
-        g = LLVMAddGlobalInAddressSpace(m, i32, "pyacc.lane.cmd", 3);
-        LLVMSetInitializer(g, LLVMGetUndef(i32));
-        LLVMSetLinkage(g, LLVMInternalLinkage);
-    }
-    return g;
-}
-
-/* Finds the lane loops of `body` and replaces each marker by the gang's
- * side of the handshake; ids count from 1.  0, or 1 when a marker is not
- * as the frontend makes it. */
-static int lane_loops(LLVMModuleRef m, LLVMValueRef body, int kernel, lane_loop *ll, int *nll, int cap)
-{
-    LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMValueRef marker = LLVMGetNamedFunction(m, "pyacc.lane_loop");
-    *nll = 0;
-    if (!marker)
-        return 0;
-    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(body); bb; bb = LLVMGetNextBasicBlock(bb))
-        for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in))
-            if (LLVMIsACallInst(in) && LLVMGetCalledValue(in) == marker) {
-                if (*nll == cap)
-                    return 1;
-                ll[(*nll)++].call = in;
-            }
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), i64 = LLVMInt64TypeInContext(C);
-    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
-    for (int i = 0; i < *nll; i++) {
-        lane_loop *l = &ll[i];
-        char name[96];
-        snprintf(name, sizeof name, "pyacc.lanes.k%d.%d", kernel, i + 1);
-        if (lane_runner(m, l, name)) {
-            LLVMDisposeBuilder(B);
-            return 1;
-        }
-        snprintf(name, sizeof name, "pyacc.lane.ctx.k%d.%d", kernel, i + 1);
-        l->sglobal = LLVMAddGlobalInAddressSpace(m, l->st, name, 3);
-        LLVMSetInitializer(l->sglobal, LLVMGetUndef(l->st));
-        LLVMSetLinkage(l->sglobal, LLVMInternalLinkage);
-        LLVMSetAlignment(l->sglobal, 16);
-        LLVMValueRef ctx = LLVMGetOperand(l->call, 1);
-        LLVMPositionBuilderBefore(B, l->call);
-        LLVMValueRef sctx = jit_ir_generic(B, l->sglobal);
-        LLVMBuildMemCpy(B, sctx, 8, ctx, 8, LLVMSizeOf(l->st));
-        LLVMBuildStore(B, LLVMConstInt(i32, (unsigned)(i + 1), 0), lane_cmd(m));
-        jit_ir_barrier(m, B);
-        LLVMValueRef bsize; /* the gang's thread is lane 0 */
-        jit_ir_block_place(m, B, NULL, &bsize);
-        LLVMValueRef args[3] = {sctx, LLVMConstInt(i64, 0, 0), bsize};
-        LLVMBuildCall2(B, LLVMGlobalGetValueType(l->runner), l->runner, args, 3, "");
-        jit_ir_barrier(m, B);
-        LLVMBuildMemCpy(B, ctx, 8, sctx, 8, LLVMSizeOf(l->st));
-        LLVMInstructionEraseFromParent(l->call);
-        l->call = NULL;
-    }
-    LLVMDisposeBuilder(B);
-    return 0;
-}
-
 /* ------------------------------------------- sums in shared memory
  *
  * An array reduction by + (a histogram) updates its array with global
@@ -504,7 +380,7 @@ static void private_end(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, LLVM
  * loops (ll, nll) takes a block per iteration instead: k = block, block +
  * blocks, ... run by the block's first thread, the others helping with
  * its lane loops as it posts them. */
-static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gpu_kernel *k, const lane_loop *ll,
+static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gpu_kernel *k, const jit_lane_loop *ll,
                                 int nll)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
@@ -576,13 +452,13 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     LLVMAddIncoming(kk, inv, inb, 2);
     if (nll) {
         LLVMPositionBuilderAtEnd(B, finish);
-        LLVMBuildStore(B, LLVMConstInt(i32, 0, 0), lane_cmd(m));
+        LLVMBuildStore(B, LLVMConstInt(i32, 0, 0), jit_lane_cmd(m));
         jit_ir_barrier(m, B);
         LLVMBuildBr(B, done);
         /* the helpers: wait for a command, help, meet the gang's thread again */
         LLVMPositionBuilderAtEnd(B, helpers);
         jit_ir_barrier(m, B);
-        LLVMValueRef cmd = LLVMBuildLoad2(B, i32, lane_cmd(m), "cmd");
+        LLVMValueRef cmd = LLVMBuildLoad2(B, i32, jit_lane_cmd(m), "cmd");
         LLVMValueRef sw = LLVMBuildSwitch(B, cmd, done, (unsigned)nll);
         for (int i = 0; i < nll; i++) {
             LLVMBasicBlockRef help = LLVMAppendBasicBlockInContext(C, kfn, "help");
@@ -774,12 +650,12 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
             return 1;
     }
     /* lane loops: the gang's side of each in its body, a runner for all */
-    lane_loop ll[JIT_GPU_MAX_KERNELS][JIT_GPU_MAX_LANES];
+    jit_lane_loop ll[JIT_GPU_MAX_KERNELS][JIT_GPU_MAX_LANES];
     int nll[JIT_GPU_MAX_KERNELS] = {0};
     for (int i = 0; i < nb && !serial; i++) {
         size_t n;
         LLVMValueRef f = LLVMGetNamedFunction(d, LLVMGetValueName2(bodies[i], &n));
-        if (lane_loops(d, f, i, ll[i], &nll[i], JIT_GPU_MAX_LANES))
+        if (jit_gpu_lanes(d, f, i, ll[i], &nll[i], JIT_GPU_MAX_LANES, &out->kernels[i].rows))
             return refuse(out, "%s: its lane loops are not laid out as expected", LLVMGetValueName2(f, &n));
         out->kernels[i].lanes = nll[i];
         if (nll[i]) /* a block a gang: its atomics stay on the array */
@@ -877,7 +753,16 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
         if (serial)
             make_serial_kernel(d, f, out->kernels[i].name);
         else
-            make_kernel(d, f, &out->kernels[i], ll[i], nll[i]);
+        {
+            LLVMValueRef kf = make_kernel(d, f, &out->kernels[i], ll[i], nll[i]);
+            /* the gang's, the workers' and the lanes' values all live in a
+             * kernel with lane loops: ptxas takes up to 190 registers for
+             * them, a block of 256 threads a multiprocessor; 128 leaves
+             * room for two (or four of 128), a few values spilled to L1
+             * (benchmarks/lanes.py: 1.3 to 2 times faster) */
+            if (nll[i])
+                jit_ir_annotate(d, kf, "maxnreg", LANES_MAX_REGISTERS);
+        }
     }
     return 0;
 }

@@ -575,17 +575,8 @@ int jit_gpu_grid(LLVMModuleRef m, LLVMValueRef entry, jit_gpu_kernel *k, char *w
  * launches such a grid). */
 static void bounds(LLVMModuleRef m, LLVMValueRef kfn)
 {
-    LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(C);
-    static const struct {
-        const char *key;
-        unsigned value;
-    } want[2] = {{"maxntidx", GRID_THREADS}, {"minctasm", GRID_BLOCKS_PER_SM}};
-    for (int i = 0; i < 2; i++) {
-        LLVMMetadataRef ops[3] = {LLVMValueAsMetadata(kfn), LLVMMDStringInContext2(C, want[i].key, strlen(want[i].key)),
-                                  LLVMValueAsMetadata(LLVMConstInt(i32, want[i].value, 0))};
-        LLVMAddNamedMetadataOperand(m, "nvvm.annotations", LLVMMetadataAsValue(C, LLVMMDNodeInContext2(C, ops, 3)));
-    }
+    jit_ir_annotate(m, kfn, "maxntidx", GRID_THREADS);
+    jit_ir_annotate(m, kfn, "minctasm", GRID_BLOCKS_PER_SM);
 }
 
 /* The device forms of what an entry asks the runtime for. */

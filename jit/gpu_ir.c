@@ -3,6 +3,7 @@
 #include "jit.h"
 
 #include <llvm-c/DebugInfo.h>
+#include <string.h>
 
 /* A partial result's number type in the device module: rt.h's
  * RT_CTX_NUM_* (high bits of the second kind byte) and its size. */
@@ -154,14 +155,30 @@ static LLVMValueRef warp_reduce(LLVMModuleRef m, LLVMBuilderRef B, uint8_t aux, 
     return v;
 }
 
-/* `mine` combined over the block's threads, the result in every thread:
- * within each warp by shuffles, the warps' results through shared memory
- * (a slot a warp), combined by the first warp and handed to all through
- * slot 0.  Every thread of the block comes here; the launch makes blocks
- * of whole warps (rt.h's pyacc_rt_gpu_loop), so every lane shuffles. */
-LLVMValueRef jit_ir_block_all(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, LLVMValueRef shared, uint8_t kind,
-                              uint8_t aux, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize)
+void jit_ir_row_barrier(LLVMModuleRef m, LLVMBuilderRef B)
 {
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), ps[2] = {i32, i32};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), ps, 2, 0);
+    LLVMValueRef f = LLVMGetNamedFunction(m, "llvm.nvvm.barrier.sync.cnt");
+    if (!f)
+        f = LLVMAddFunction(m, "llvm.nvvm.barrier.sync.cnt", fty);
+    LLVMValueRef a[2] = {LLVMBuildAdd(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.y"), LLVMConstInt(i32, 1, 0), ""),
+                         jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.ntid.x")};
+    LLVMBuildCall2(B, fty, f, a, 2, "");
+}
+
+/* `mine` combined over a group's threads (lin of bsize), the result in
+ * the group's first thread: within each warp by shuffles; in a group of
+ * several warps, the warps' results through shared memory (a slot a
+ * warp), combined by the first warp.  The group is the block, or with
+ * `row` the thread's row, meeting at the row's barrier.  Every thread of
+ * the group comes here; the launch makes groups of whole warps (rt.h's
+ * pyacc_rt_gpu_loop), so every lane shuffles. */
+static LLVMValueRef group_all(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, LLVMValueRef shared, uint8_t kind,
+                              uint8_t aux, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize, int row)
+{
+    void (*sync)(LLVMModuleRef, LLVMBuilderRef) = row ? jit_ir_row_barrier : jit_ir_barrier;
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(C);
     LLVMTypeRef t = jit_ir_partial_type(C, kind, aux);
@@ -169,35 +186,53 @@ LLVMValueRef jit_ir_block_all(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn
     LLVMValueRef lane = LLVMBuildAnd(B, lin, LLVMConstInt(i64, 31, 0), "lane");
     LLVMValueRef warp = LLVMBuildLShr(B, lin, LLVMConstInt(i64, 5, 0), "warp");
     LLVMValueRef v = warp_reduce(m, B, aux, t, mine);
+    /* one warp: its first lane has it */
+    LLVMBasicBlockRef single = LLVMGetInsertBlock(B);
     LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, fn, "red.put");
     LLVMBasicBlockRef put_done = LLVMAppendBasicBlockInContext(C, fn, "red.put.done");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(C, fn, "red.join");
+    LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(C, fn, "red.warps");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntULE, bsize, LLVMConstInt(i64, 32, 0), ""), join, many);
+    LLVMPositionBuilderAtEnd(B, many);
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, zero, ""), put, put_done);
     LLVMPositionBuilderAtEnd(B, put);
     LLVMBuildStore(B, v, LLVMBuildInBoundsGEP2(B, t, shared, &warp, 1, ""));
     LLVMBuildBr(B, put_done);
     LLVMPositionBuilderAtEnd(B, put_done);
-    jit_ir_barrier(m, B);
+    sync(m, B);
     LLVMBasicBlockRef first = LLVMAppendBasicBlockInContext(C, fn, "red.first");
-    LLVMBasicBlockRef write = LLVMAppendBasicBlockInContext(C, fn, "red.write");
     LLVMBasicBlockRef after = LLVMAppendBasicBlockInContext(C, fn, "red.done");
     LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, warp, zero, ""), first, after);
     LLVMPositionBuilderAtEnd(B, first);
     LLVMValueRef nwarps = LLVMBuildLShr(B, bsize, LLVMConstInt(i64, 5, 0), "");
     LLVMValueRef have = LLVMBuildICmp(B, LLVMIntULT, lane, nwarps, "");
-    /* lanes past the block's warps read slot 0 (in bounds), then take the identity */
+    /* lanes past the group's warps read slot 0 (in bounds), then take the identity */
     LLVMValueRef slot = LLVMBuildSelect(B, have, lane, zero, "");
     LLVMValueRef w = LLVMBuildLoad2(B, t, LLVMBuildInBoundsGEP2(B, t, shared, &slot, 1, ""), "");
     w = LLVMBuildSelect(B, have, w, jit_ir_identity(kind, aux, t), "");
-    w = warp_reduce(m, B, aux, t, w); /* the warp's loads are done once it has shuffled */
-    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, zero, ""), write, after);
-    LLVMPositionBuilderAtEnd(B, write);
-    LLVMBuildStore(B, w, shared);
+    w = warp_reduce(m, B, aux, t, w);
+    LLVMBasicBlockRef first_end = LLVMGetInsertBlock(B);
     LLVMBuildBr(B, after);
     LLVMPositionBuilderAtEnd(B, after);
-    jit_ir_barrier(m, B);
-    LLVMValueRef r = LLVMBuildLoad2(B, t, shared, "block");
-    jit_ir_barrier(m, B); /* the next reduction reuses the slots */
-    return r;
+    LLVMValueRef r = LLVMBuildPhi(B, t, "");
+    LLVMValueRef rv[2] = {w, v};
+    LLVMBasicBlockRef rb[2] = {first_end, put_done};
+    LLVMAddIncoming(r, rv, rb, 2);
+    sync(m, B); /* the first warp's loads done: the next reduction reuses the slots */
+    LLVMBasicBlockRef many_end = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMValueRef out = LLVMBuildPhi(B, t, "group");
+    LLVMValueRef ov[2] = {v, r};
+    LLVMBasicBlockRef ob[2] = {single, many_end};
+    LLVMAddIncoming(out, ov, ob, 2);
+    return out;
+}
+
+LLVMValueRef jit_ir_block_all(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, LLVMValueRef shared, uint8_t kind,
+                              uint8_t aux, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize)
+{
+    return group_all(m, B, fn, shared, kind, aux, mine, lin, bsize, 0);
 }
 
 /* The slots block_all combines through: a slot a warp, 1024 threads at most. */
@@ -207,6 +242,20 @@ LLVMValueRef jit_ir_red_shared(LLVMModuleRef m)
     if (!g) {
         LLVMTypeRef arr = LLVMArrayType2(LLVMInt64TypeInContext(LLVMGetModuleContext(m)), 32);
         g = LLVMAddGlobalInAddressSpace(m, arr, "pyacc.red.shared", 3);
+        LLVMSetInitializer(g, LLVMGetUndef(arr));
+        LLVMSetLinkage(g, LLVMInternalLinkage);
+        LLVMSetAlignment(g, 8);
+    }
+    return g;
+}
+
+/* The rows' slots: a slot a warp of the block, a row's from its first warp's. */
+static LLVMValueRef row_shared(LLVMModuleRef m)
+{
+    LLVMValueRef g = LLVMGetNamedGlobal(m, "pyacc.row.shared");
+    if (!g) {
+        LLVMTypeRef arr = LLVMArrayType2(LLVMInt64TypeInContext(LLVMGetModuleContext(m)), 32);
+        g = LLVMAddGlobalInAddressSpace(m, arr, "pyacc.row.shared", 3);
         LLVMSetInitializer(g, LLVMGetUndef(arr));
         LLVMSetLinkage(g, LLVMInternalLinkage);
         LLVMSetAlignment(g, 8);
@@ -348,8 +397,43 @@ LLVMValueRef jit_ir_block_lead(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef f
     return w;
 }
 
+LLVMValueRef jit_ir_row_lead(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, uint8_t kind, uint8_t aux,
+                             LLVMValueRef mine, LLVMValueRef lane, LLVMValueRef lanes, LLVMBasicBlockRef *after)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C);
+    LLVMValueRef tx, ty, bx, by;
+    jit_ir_row_place(m, B, &tx, &ty, &bx, &by);
+    LLVMValueRef first = LLVMBuildMul(B, ty, LLVMBuildLShr(B, bx, LLVMConstInt(i64, 5, 0), ""), "");
+    LLVMValueRef slots = LLVMBuildInBoundsGEP2(B, i64, row_shared(m), &first, 1, "");
+    LLVMValueRef w = group_all(m, B, fn, slots, kind, aux, mine, lane, lanes, 1);
+    LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, fn, "row.put");
+    *after = LLVMAppendBasicBlockInContext(C, fn, "row.put.done");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, LLVMConstInt(LLVMTypeOf(lane), 0, 0), ""), put, *after);
+    LLVMPositionBuilderAtEnd(B, put);
+    return w;
+}
+
+void jit_ir_row_place(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef *tx, LLVMValueRef *ty, LLVMValueRef *bx,
+                      LLVMValueRef *by)
+{
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(LLVMGetModuleContext(m));
+    *tx = LLVMBuildZExt(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.x"), i64, "tx");
+    *ty = LLVMBuildZExt(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.y"), i64, "ty");
+    *bx = LLVMBuildZExt(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.ntid.x"), i64, "bx");
+    *by = LLVMBuildZExt(B, jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.ntid.y"), i64, "by");
+}
+
 void jit_ir_lead_done(LLVMBuilderRef B, LLVMBasicBlockRef after)
 {
     LLVMBuildBr(B, after);
     LLVMPositionBuilderAtEnd(B, after);
+}
+
+void jit_ir_annotate(LLVMModuleRef m, LLVMValueRef kfn, const char *key, unsigned value)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMMetadataRef ops[3] = {LLVMValueAsMetadata(kfn), LLVMMDStringInContext2(C, key, strlen(key)),
+                              LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(C), value, 0))};
+    LLVMAddNamedMetadataOperand(m, "nvvm.annotations", LLVMMetadataAsValue(C, LLVMMDNodeInContext2(C, ops, 3)));
 }

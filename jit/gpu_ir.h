@@ -41,8 +41,8 @@ void jit_ir_barrier(LLVMModuleRef m, LLVMBuilderRef B);
 
 LLVMValueRef jit_ir_byte_gep(LLVMBuilderRef B, LLVMContextRef C, LLVMValueRef p, int64_t off);
 
-/* `mine` combined over the block's threads, the result in every thread;
- * every thread of the block (whole warps) must come. */
+/* `mine` combined over the block's threads, the result in its first
+ * thread; every thread of the block (whole warps) must come. */
 LLVMValueRef jit_ir_block_all(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, LLVMValueRef shared, uint8_t kind,
                               uint8_t aux, LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize);
 
@@ -53,6 +53,25 @@ LLVMValueRef jit_ir_block_all(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn
 LLVMValueRef jit_ir_block_lead(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, uint8_t kind, uint8_t aux,
                                LLVMValueRef mine, LLVMValueRef lin, LLVMValueRef bsize, LLVMBasicBlockRef *after);
 void jit_ir_lead_done(LLVMBuilderRef B, LLVMBasicBlockRef after);
+
+/* As jit_ir_block_lead over the thread's row (jit_ir_row_place): lane
+ * threadIdx.x of lanes ntid.x, B placed where only the row's first
+ * thread goes. */
+LLVMValueRef jit_ir_row_lead(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, uint8_t kind, uint8_t aux,
+                             LLVMValueRef mine, LLVMValueRef lane, LLVMValueRef lanes, LLVMBasicBlockRef *after);
+
+/* The thread's place in its row, as i64: threadIdx.x of ntid.x lanes, in
+ * row threadIdx.y of ntid.y. */
+void jit_ir_row_place(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef *tx, LLVMValueRef *ty, LLVMValueRef *bx,
+                      LLVMValueRef *by);
+
+/* The row's barrier: barrier.sync 1 + threadIdx.y, ntid.x (at most
+ * JIT_GPU_MAX_ROWS rows, barrier 0 being the block's). */
+void jit_ir_row_barrier(LLVMModuleRef m, LLVMBuilderRef B);
+
+/* A kernel's bound for ptxas (nvvm.annotations): maxntidx, minctasm,
+ * maxnreg. */
+void jit_ir_annotate(LLVMModuleRef m, LLVMValueRef kfn, const char *key, unsigned value);
 
 /* The shared-memory slots block_all combines through. */
 LLVMValueRef jit_ir_red_shared(LLVMModuleRef m);
@@ -87,6 +106,26 @@ LLVMValueRef jit_ir_share(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef body, 
  * from lctx to sctx. */
 void jit_ir_leave_last(LLVMModuleRef m, LLVMBuilderRef B, LLVMTypeRef st, const uint8_t *kb, unsigned nf,
                        LLVMValueRef lctx, LLVMValueRef sctx, LLVMValueRef n, LLVMValueRef lane, LLVMValueRef lanes);
+
+/* gpu_lanes.c: a lane loop (the marker pyacc.lane_loop) in a kernel's
+ * body, once jit_gpu_lanes has replaced its marker: its runner(sctx,
+ * lane, lanes), which each helping thread calls with the shared ctx
+ * sglobal (of type st) after the gang's thread posts its number in
+ * jit_lane_cmd. */
+typedef struct jit_lane_loop {
+    LLVMValueRef call;    /* the marker's call, until replaced */
+    LLVMValueRef runner;  /* runner(sctx, lane, lanes) */
+    LLVMValueRef sglobal; /* the ctx in shared memory (address space 3); a row loop's: one a row */
+    LLVMTypeRef st;       /* the ctx's type */
+} jit_lane_loop;
+
+/* Finds the lane loops of kernel `kernel`'s body (at most cap; 1 past
+ * cap) and makes each one's runner, the vector loops in a worker loop's
+ * body run by rows (*rows set then), each marker replaced by the leading
+ * thread's handshake.  0, or 1 when a marker is not as the frontend
+ * makes it. */
+int jit_gpu_lanes(LLVMModuleRef m, LLVMValueRef body, int kernel, jit_lane_loop *ll, int *nll, int cap, int *rows);
+LLVMValueRef jit_lane_cmd(LLVMModuleRef m);
 
 /* gpu_grid.c: in the device module m, the entry (its parallel-loop markers
  * still in it) becomes the master's code of kernel k->name(slots, err,

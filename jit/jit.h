@@ -121,6 +121,7 @@ const char *jit_libdevice_path(void);
 #define JIT_GPU_MAX_KERNELS 32
 #define JIT_GPU_MAX_FIELDS 128
 #define JIT_GPU_MAX_LANES 16 /* lane loops in a parallel loop's body */
+#define JIT_GPU_MAX_ROWS 15 /* a block's rows of workers over vector lanes: named barriers 1 to 15 */
 #define JIT_GPU_PRIVATE_MAX 32768 /* bytes of an array a block may sum in shared memory (gpu.c) */
 typedef struct jit_gpu_kernel {
     char name[32];
@@ -131,6 +132,7 @@ typedef struct jit_gpu_kernel {
     int32_t ndims[JIT_GPU_MAX_FIELDS];     /* an array field's dimensions */
     int32_t serial;                        /* the entry itself on the GPU: JIT_GPU_ONE_THREAD or JIT_GPU_GRID */
     int32_t lanes;                         /* lane loops in the body: a block per gang (gpu.c) */
+    int32_t rows;                          /* a lane loop's body has vector loops: workers in rows (gpu_lanes.c) */
     int64_t work_fixed;                    /* JIT_GPU_GRID: bytes of the work area before the blocks' part */
     int32_t work_parts;                    /* JIT_GPU_GRID: partial results a block leaves there (8 bytes each) */
     int32_t private_field;                 /* 1 + an ARED field summed in shared memory (ndims[it]: its array's field) */

@@ -40,6 +40,8 @@
 #define GRID_THREADS 256       /* a block of a grid running a region's entry */
 #define GRID_BLOCKS_PER_SM 4   /* jit/gpu_grid.c's bound; fewer blocks meet at a barrier sooner */
 #define LANES_DEFAULT 128 /* a gang's threads when its body has lane loops: NVIDIA's default vector length */
+#define ROWS_THREADS 256 /* a gang's threads when workers hold vector loops (rows), unless told */
+#define ROWS_MAX 15       /* jit.h's JIT_GPU_MAX_ROWS: a row meets at named barrier 1 + threadIdx.y */
 
 /* grid | bx << 32 | by << 48 of the latest launch */
 static _Atomic uint64_t last_launch;
@@ -351,8 +353,10 @@ static int32_t map_arrays(launch *L, int n, const uintptr_t *lo, const uintptr_t
  * spread over several iterations of a long loop (the kernel's grid-stride
  * loop covers the rest).  A loop with reductions gets BLOCKS_PER_SM: each
  * block leaves a partial result the host folds.  A body with lane loops
- * (jit/gpu.c) takes a block a gang: LANES_DEFAULT threads, and a block an
- * iteration up to BLOCKS_PER_SM_LANES a multiprocessor. */
+ * (jit/gpu_lanes.c) takes a block a gang: LANES_DEFAULT threads, and a
+ * block an iteration up to BLOCKS_PER_SM_LANES a multiprocessor; one
+ * whose workers hold vector loops takes rows of a warp (or vector_length
+ * lanes), ROWS_THREADS in all (or num_workers rows), at most ROWS_MAX. */
 static void lay_out(launch *L, int64_t n)
 {
     const rt_gpu_kernel *k = L->k;
@@ -363,6 +367,8 @@ static void lay_out(launch *L, int64_t n)
         bx = (vec + 31) / 32 * 32;
     else if (workers > 0)
         bx = 32; /* a warp a worker */
+    else if (k->rows)
+        bx = 32;
     else if (k->lanes)
         bx = LANES_DEFAULT;
     else {
@@ -374,6 +380,10 @@ static void lay_out(launch *L, int64_t n)
     }
     if (bx > maxb)
         bx = maxb;
+    if (k->rows && workers <= 0) /* rows of the vector length (a warp), the block ROWS_THREADS */
+        by = ROWS_THREADS / bx > 1 ? ROWS_THREADS / bx : 1;
+    if (k->rows && by > ROWS_MAX)
+        by = ROWS_MAX;
     if (bx * by > maxb)
         by = maxb / bx;
     int64_t threads = bx * by, blocks = (n + threads - 1) / threads, cap = sms * BLOCKS_PER_SM_UNEVEN;

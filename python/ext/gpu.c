@@ -152,6 +152,8 @@ static int kernel_ok(const jit_gpu_kernel *k)
         if ((cls == RT_CTX_PARTIALS || cls == RT_CTX_CELL || cls == RT_CTX_ARED) && (size == 0 || size > 8))
             return 0;
     }
+    if (k->rows != 0 && (k->rows != 1 || k->lanes < 1)) /* rows come with lane loops */
+        return 0;
     if (k->private_field) { /* an array reduction and its array, alike in element size */
         int f = k->private_field - 1, af = f >= 0 && f < k->nfields ? k->ndims[f] : -1;
         if (f < 0 || f >= k->nfields || (k->kinds[f] & 0xe0) != RT_CTX_ARED || af < 0 || af >= k->nfields ||
@@ -220,6 +222,7 @@ int pyext_gpu_load(rt_device *d, const char *ptx, const jit_gpu_kernel *kernels,
         info->offsets = k->offsets;
         info->ndims = k->ndims;
         info->lanes = k->lanes;
+        info->rows = k->rows;
         info->grid = k->serial == JIT_GPU_GRID;
         info->private_field = k->private_field ? 1 + k->ndims[k->private_field - 1] : 0;
         info->work_fixed = k->work_fixed;

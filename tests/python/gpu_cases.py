@@ -722,6 +722,97 @@ def lanes_index_error(a, out, m):
             out[i, j % 10] = a[i, j] * 2.0
 
 
+# ---- rows: a `loop vector` inside a `loop worker` inside a gang loop runs
+# across the threads of the worker's row (threadIdx.x), the workers' rows
+# (threadIdx.y) taking the worker loop's iterations
+
+@acc
+def rows_matvec(a, x, y):
+    # a batch of matrix-vector products: gang a matrix, worker a row, vector its sum
+    #pragma acc parallel loop gang
+    for b in range(a.shape[0]):
+        #pragma acc loop worker
+        for i in range(a.shape[1]):
+            s = 0.0
+            #pragma acc loop vector reduction(+:s)
+            for j in range(a.shape[2]):
+                s += a[b, i, j] * x[b, j]
+            y[b, i] = s
+
+
+@acc
+def rows_shaped(v, out, stats):
+    # told rows: 4 workers of 64 lanes; integer max and | in the rows, a
+    # worker-level + over the block, a last value out of a vector loop,
+    # a seq loop between the worker and vector loops
+    total = 0
+    #pragma acc parallel num_workers(4) vector_length(64) reduction(+:total)
+    #pragma acc loop gang
+    for b in range(v.shape[0]):
+        #pragma acc loop worker reduction(+:total)
+        for i in range(v.shape[1]):
+            for r in range(2):
+                m = -(1 << 62)
+                bits = 0
+                last = 0
+                #pragma acc loop vector reduction(max:m) reduction(|:bits)
+                for j in range(v.shape[2]):
+                    m = max(m, v[b, i, j] + r)
+                    bits |= v[b, i, j] & 255
+                    last = v[b, i, j] * 2
+                out[b, i, r] = m + last
+                total += bits
+        stats[b] = b
+    return total
+
+
+@acc
+def rows_two_loops(a, tmp):
+    # two vector loops in a worker's body, the second reading what other
+    # lanes of the row wrote in the first; worker-single code between
+    #pragma acc parallel loop gang
+    for b in range(a.shape[0]):
+        #pragma acc loop worker
+        for i in range(a.shape[1]):
+            #pragma acc loop vector
+            for j in range(a.shape[2]):
+                tmp[b, i, j] = a[b, i, j] * 2.0
+            edge = tmp[b, i, 0]
+            #pragma acc loop vector
+            for j in range(1, a.shape[2] - 1):
+                a[b, i, j] = tmp[b, i, j - 1] + tmp[b, i, j + 1] + edge
+
+
+@acc
+def rows_some_workers(a, out):
+    # only some workers reach the vector loop; min and max over the row
+    #pragma acc parallel loop gang
+    for b in range(a.shape[0]):
+        #pragma acc loop worker
+        for i in range(a.shape[1]):
+            if (b + i) % 3 == 0:
+                lo = 1e300
+                hi = -1e300
+                #pragma acc loop vector reduction(min:lo) reduction(max:hi)
+                for j in range(a.shape[2]):
+                    lo = min(lo, a[b, i, j])
+                    hi = max(hi, a[b, i, j])
+                out[b, i] = hi - lo
+            else:
+                out[b, i] = -1.0
+
+
+@acc(boundscheck=True)
+def rows_index_error(a, out, m):
+    #pragma acc parallel loop gang
+    for b in range(a.shape[0]):
+        #pragma acc loop worker
+        for i in range(a.shape[1]):
+            #pragma acc loop vector
+            for j in range(m):
+                out[b, i, j % 10] = a[b, i, j] * 2.0
+
+
 def _args():
     rng = np.random.default_rng(7)
     x = rng.standard_normal(N)
@@ -780,6 +871,14 @@ def _args():
         "lanes_collapse": (lanes_collapse, (rng.standard_normal((50, 7, 33)), np.zeros(50))),
         "lanes_workers": (lanes_workers, (a2, np.zeros_like(a2))),
         "lanes_atomic": (lanes_atomic, (v[: 300 * 333].reshape(300, 333) + 1000, np.zeros(37, np.int64))),
+        "rows_matvec": (rows_matvec, (rng.standard_normal((37, 45, 70)), rng.standard_normal((37, 70)),
+                                      np.zeros((37, 45)))),
+        "rows_matvec_short": (rows_matvec, (rng.standard_normal((9, 20, 3)), rng.standard_normal((9, 3)),
+                                            np.zeros((9, 20)))),
+        "rows_shaped": (rows_shaped, (v[: 7 * 9 * 150].reshape(7, 9, 150), np.zeros((7, 9, 2), np.int64),
+                                      np.zeros(7, np.int64))),
+        "rows_two_loops": (rows_two_loops, (rng.standard_normal((11, 13, 100)), np.zeros((11, 13, 100)))),
+        "rows_some_workers": (rows_some_workers, (rng.standard_normal((10, 17, 40)), np.zeros((10, 17)))),
         "list_scale": (list_scale, ([float(t) for t in x[:3000]], (0.5, 2.0, -1.0), np.zeros(3000))),
         "list_write": (list_write, ([int(t) for t in v[:3000]], [bool(t % 3) for t in v[:3000]], 7)),
         "list_serial": (list_serial, ([int(t) for t in v[:500]],)),
@@ -799,7 +898,8 @@ def _args():
 
 
 # results that are sums of floats in another order: close, not equal
-APPROX = {"dot", "mathy", "mathy32", "shaped", "narrow", "grid_reduce", "products", "matvec_lanes",
+APPROX = {"dot", "mathy", "mathy32", "shaped", "narrow", "grid_reduce", "products", "matvec_lanes", "rows_matvec",
+          "rows_matvec_short",
           "matvec_lanes_short_rows", "lanes_collapse", "entry_normalize", "entry_lanes"}
 
 
@@ -885,6 +985,31 @@ def gpu_only_cases():
         got = _pyacc.gpu_last_launch()
         assert got == (1000, 32, 4), got
     out["lane_launch_shape"] = lane_shape_case
+
+    def row_bounds_case():
+        # an error in a row's vector loop: raised at its line, then a good call
+        try:
+            rows_index_error(np.ones((4, 6, 10)), np.zeros((4, 6, 10)), 11)
+        except IndexError as e:
+            tb = traceback.extract_tb(e.__traceback__)
+            assert "out[b, i, j % 10] = a[b, i, j] * 2.0" in tb[-1].line, tb[-1]
+        else:
+            raise AssertionError("no IndexError")
+        o = np.zeros((4, 6, 10))
+        rows_index_error(np.ones((4, 6, 10)), o, 10)
+        assert (o == 2.0).all(), o
+    out["row_index_error"] = row_bounds_case
+
+    def row_shape_case():
+        # workers over vector loops: rows of a warp, 8 of them unless told
+        from pyacc import _pyacc
+        rows_matvec(np.ones((50, 9, 40)), np.ones((50, 40)), np.zeros((50, 9)))
+        got = _pyacc.gpu_last_launch()
+        assert got == (50, 32, 8), got
+        rows_shaped(np.ones((5, 3, 7), np.int64), np.zeros((5, 3, 2), np.int64), np.zeros(5, np.int64))
+        got = _pyacc.gpu_last_launch()
+        assert got == (5, 64, 4), got
+    out["row_launch_shape"] = row_shape_case
 
     def host_part_case():
         # code outside the loop touches x: the entry runs on the GPU, no warning

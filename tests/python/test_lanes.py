@@ -1,14 +1,17 @@
-"""Lane loops: a `loop vector` or `loop worker` inside a gang loop.
+"""Lane loops: a `loop vector` or `loop worker` inside a gang loop, and a
+`loop vector` inside such a `loop worker`.
 
-On a GPU its iterations spread over the threads of the gang's block, and
-the code around it runs once per gang (jit/gpu.c); everywhere else it is
-an ordinary loop inside the parallel loop's body.  Here, without a GPU:
+On a GPU its iterations spread over the threads of the gang's block (a
+vector loop in a worker's body: over the threads of the worker's row),
+and the code around it runs once per gang (or worker) (jit/gpu_lanes.c);
+everywhere else it is an ordinary loop inside the parallel loop's body.  Here, without a GPU:
 every lane case of gpu_cases.py gives on the host what the plain function
 gives, its notes say which loops become lane loops and why others do not,
 and its PTX has the gang's thread and the helpers meeting at barriers.
 The GPU runs of the same cases are in test_gpu_regions.py."""
 
 import copy
+import re
 import warnings
 
 import numpy as np
@@ -18,7 +21,7 @@ import gpu_cases
 import pyacc
 from pyacc import acc
 
-LANE_CASES = [n for n in gpu_cases._args() if "lanes" in n or n == "gang_single"]
+LANE_CASES = [n for n in gpu_cases._args() if "lanes" in n or n.startswith("rows_") or n == "gang_single"]
 
 
 @pytest.mark.parametrize("name", LANE_CASES)
@@ -102,3 +105,47 @@ def test_ptx_has_the_gang_thread_and_its_helpers_meet_at_non_aligned_barriers(mo
     f.compile(*copy.deepcopy(args), target="nvidia")
     text = next(iter(f.inspect_ptx().values()))
     assert "shfl.sync.down" in text  # the lanes' sums combine across the block
+
+
+def test_notes_name_the_row_loops():
+    f, args = gpu_cases._args()["rows_two_loops"]
+    f(*copy.deepcopy(args))
+    notes = _notes(f)
+    assert notes.count("runs across the threads of each worker's row") == 2, notes
+    assert notes.count("runs across the threads of each gang's block") == 1, notes
+
+
+@acc
+def worker_vector_seq(a, out):
+    #pragma acc parallel loop gang
+    for b in range(a.shape[0]):
+        #pragma acc loop worker
+        for i in range(a.shape[1]):
+            #pragma acc loop seq
+            for j in range(a.shape[2]):
+                out[b, i, j] = a[b, i, j] + 1.0
+
+
+def test_a_seq_loop_in_a_workers_body_runs_in_the_workers_thread():
+    a = np.ones((2, 3, 4))
+    o = np.zeros_like(a)
+    worker_vector_seq(a, o)
+    assert (o == 2.0).all()
+    notes = _notes(worker_vector_seq)
+    assert "worker's row" not in notes and notes.count("gang's block") == 1, notes
+
+
+@pytest.mark.parametrize("name", ["rows_matvec", "rows_shaped", "rows_two_loops"])
+def test_ptx_has_each_row_meet_at_its_own_named_barrier(name, monkeypatch):
+    monkeypatch.setenv("PYACC_GPU_ARCH", "sm_90")
+    f, args = gpu_cases._args()[name]
+    assert f.compile(*copy.deepcopy(args), target="nvidia")[0][1]
+    text = next(iter(f.inspect_ptx().values()))
+    # a row's barrier: id 1 + threadIdx.y, ntid.x threads; the block's: 0
+    assert re.search(r"barrier\.sync\s+%r\d+, %r\d+;", text), text[:3000]
+    assert "barrier.sync \t0;" in text and "bar.sync" not in text
+    assert "%tid.y" in text and "pyacc_$_row_$_cmd" in text  # the command a row waits for
+    if name == "rows_matvec":
+        assert "shfl.sync.down" in text and "pyacc_$_row_$_shared" in text  # sums over the row
+    # registers bounded: two blocks of 256 threads a multiprocessor at least
+    assert ".maxnreg 128" in text

@@ -1,0 +1,289 @@
+/* gpu_lanes.c - lane loops: loops in a gang's body spread over the
+ * threads of its block, and vector loops in a worker's body over the
+ * threads of its row.
+ *
+ * A lane loop (frontend/parallel.c, fe_lower_lanes) runs across the
+ * threads of the block of the gang whose body reaches it.  The kernel of a
+ * body holding lane loops (gpu.c, make_kernel) gives the parallel loop's
+ * iterations to the blocks' first threads (the gangs' own), while the
+ * others wait at a barrier for a command: the number of a lane loop to
+ * help with, or 0 to finish.  At a lane loop the gang's thread copies the
+ * loop's ctx to shared memory, posts the loop's number and meets the
+ * others at the barrier; all then run iterations lane, lane + threads, ...
+ * on copies of the ctx of their own (the loop's runner), combine their
+ * reductions across the block, and the thread with the last iteration
+ * leaves its last values in the shared ctx, which the gang's thread takes
+ * back after a second barrier.  So code outside lane loops runs once per
+ * gang, as OpenACC's gang-redundant, worker- and vector-single modes say.
+ *
+ * Rows: a `loop worker` lane loop whose body holds vector loops (the
+ * frontend's FE_LANES_ROW) takes the block as rows of threads, one a
+ * worker (threadIdx.y), each of ntid.x vector lanes (threadIdx.x).  The
+ * worker iterations go to the rows' first threads, the row leaders, whose
+ * rows wait for their commands as the block's threads wait for the
+ * gang's: the same handshake one level down, through a ctx and a command
+ * a row in shared memory, at the row's own named barrier (barrier.sync
+ * 1 + threadIdx.y, ntid.x), with reductions combined over the row. */
+#include "gpu_ir.h"
+#include "jit.h"
+
+#include <stdio.h>
+
+/* the handshake's shared state: one a block, or one a row */
+static LLVMValueRef shared_global(LLVMModuleRef m, LLVMTypeRef t, const char *name, unsigned align)
+{
+    LLVMValueRef g = LLVMGetNamedGlobal(m, name);
+    if (!g) {
+        g = LLVMAddGlobalInAddressSpace(m, t, name, 3);
+        LLVMSetInitializer(g, LLVMGetUndef(t));
+        LLVMSetLinkage(g, LLVMInternalLinkage);
+        LLVMSetAlignment(g, align);
+    }
+    return g;
+}
+
+LLVMValueRef jit_lane_cmd(LLVMModuleRef m)
+{
+    return shared_global(m, LLVMInt32TypeInContext(LLVMGetModuleContext(m)), "pyacc.lane.cmd", 4);
+}
+
+/* the rows' commands, one a row */
+static LLVMValueRef row_cmd(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef ty)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), arr = LLVMArrayType2(i32, JIT_GPU_MAX_ROWS);
+    LLVMValueRef idx[2] = {LLVMConstInt(LLVMInt64TypeInContext(C), 0, 0), ty};
+    return LLVMBuildInBoundsGEP2(B, arr, shared_global(m, arr, "pyacc.row.cmd", 4), idx, 2, "");
+}
+
+/* A row's ctx of row loop l: its slot of l's shared array, generic. */
+static LLVMValueRef row_ctx(LLVMModuleRef m, LLVMBuilderRef B, const jit_lane_loop *l, LLVMValueRef ty)
+{
+    LLVMTypeRef at = LLVMArrayType2(l->st, JIT_GPU_MAX_ROWS);
+    LLVMValueRef idx[2] = {LLVMConstInt(LLVMInt64TypeInContext(LLVMGetModuleContext(m)), 0, 0), ty};
+    return jit_ir_generic(B, LLVMBuildInBoundsGEP2(B, at, l->sglobal, idx, 2, ""));
+}
+
+/* runner(sctx, lane, lanes): this thread's iterations of the lane loop
+ * whose marker is l->call, then the reductions over the block (or the
+ * row), whose first thread keeps the result, and the last values. */
+static void simple_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, const uint8_t *kb, unsigned nf,
+                          int row)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(C, 0);
+    LLVMValueRef fn = l->runner;
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, fn, "entry"));
+    LLVMValueRef sctx = LLVMGetParam(fn, 0), lane = LLVMGetParam(fn, 1), lanes = LLVMGetParam(fn, 2);
+    LLVMValueRef acc[JIT_GPU_MAX_FIELDS], n;
+    LLVMValueRef lctx = jit_ir_share(m, B, body, l->st, kb, nf, sctx, lane, lanes, 1, acc, &n);
+    /* reductions: the result into the gang's (or the worker's) slot, in
+     * its own memory */
+    for (unsigned f = 0; f < nf; f++) {
+        if (!acc[f])
+            continue;
+        LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
+        LLVMBasicBlockRef after;
+        LLVMValueRef mine = LLVMBuildLoad2(B, t, acc[f], "");
+        LLVMValueRef w = row ? jit_ir_row_lead(m, B, fn, kb[f], kb[nf + f], mine, lane, lanes, &after)
+                             : jit_ir_block_lead(m, B, fn, kb[f], kb[nf + f], mine, lane, lanes, &after);
+        LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, sctx, f, ""), "");
+        LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
+        jit_ir_lead_done(B, after);
+    }
+    jit_ir_leave_last(m, B, l->st, kb, nf, lctx, sctx, n, lane, lanes);
+    LLVMBuildRetVoid(B);
+    LLVMDisposeBuilder(B);
+}
+
+/* The worker loop's runner when its body holds row loops (rows, nrows):
+ * the row leaders (threadIdx.x 0) take the worker iterations
+ * threadIdx.y, + ntid.y, ..., their rows helping with the row loops they
+ * post; then the whole block combines the reductions (the other threads
+ * holding the identity) and the leader with the last iteration leaves the
+ * last values. */
+static void worker_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, const uint8_t *kb, unsigned nf,
+                          const jit_lane_loop *rows, int nrows)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), i32 = LLVMInt32TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
+    LLVMValueRef fn = l->runner, zero = LLVMConstInt(i64, 0, 0);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, fn, "entry");
+    LLVMPositionBuilderAtEnd(B, entry);
+    LLVMValueRef sctx = LLVMGetParam(fn, 0), lin = LLVMGetParam(fn, 1), bsize = LLVMGetParam(fn, 2);
+    LLVMValueRef tx, ty, bx, by;
+    jit_ir_row_place(m, B, &tx, &ty, &bx, &by);
+    LLVMValueRef acc[JIT_GPU_MAX_FIELDS], n;
+    LLVMValueRef lctx = jit_ir_share(m, B, body, l->st, kb, nf, sctx, ty, by, 0, acc, &n);
+    /* every thread made its ctx and accumulators (at the identity) in the
+     * entry; only the leaders go on into the iterations */
+    LLVMValueRef into = LLVMGetBasicBlockTerminator(entry);
+    LLVMBasicBlockRef loop = LLVMGetSuccessor(into, 0);
+    LLVMInstructionEraseFromParent(into);
+    LLVMBasicBlockRef leaders_done = LLVMGetInsertBlock(B);
+    LLVMBasicBlockRef help = LLVMAppendBasicBlockInContext(C, fn, "row.help");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(C, fn, "row.join");
+    LLVMPositionBuilderAtEnd(B, entry);
+    LLVMValueRef leader = LLVMBuildICmp(B, LLVMIntEQ, tx, zero, "leader");
+    LLVMBuildCondBr(B, leader, loop, help);
+    /* a leader done tells its row to stop */
+    LLVMPositionBuilderAtEnd(B, leaders_done);
+    LLVMBuildStore(B, LLVMConstInt(i32, 0, 0), row_cmd(m, B, ty));
+    jit_ir_row_barrier(m, B);
+    LLVMBuildBr(B, join);
+    /* the rest of a row: wait for a command, help, meet the leader again */
+    LLVMPositionBuilderAtEnd(B, help);
+    jit_ir_row_barrier(m, B);
+    LLVMValueRef cmd = LLVMBuildLoad2(B, i32, row_cmd(m, B, ty), "cmd");
+    LLVMValueRef sw = LLVMBuildSwitch(B, cmd, join, (unsigned)nrows);
+    for (int r = 0; r < nrows; r++) {
+        LLVMBasicBlockRef one = LLVMAppendBasicBlockInContext(C, fn, "row.run");
+        LLVMAddCase(sw, LLVMConstInt(i32, (unsigned)(r + 1), 0), one);
+        LLVMPositionBuilderAtEnd(B, one);
+        LLVMValueRef a[3] = {row_ctx(m, B, &rows[r], ty), tx, bx};
+        LLVMBuildCall2(B, LLVMGlobalGetValueType(rows[r].runner), rows[r].runner, a, 3, "");
+        jit_ir_row_barrier(m, B);
+        LLVMBuildBr(B, help);
+    }
+    /* the whole block again */
+    LLVMPositionBuilderAtEnd(B, join);
+    for (unsigned f = 0; f < nf; f++) {
+        if (!acc[f])
+            continue;
+        LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
+        LLVMBasicBlockRef after;
+        LLVMValueRef w = jit_ir_block_lead(m, B, fn, kb[f], kb[nf + f], LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize,
+                                           &after);
+        LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, sctx, f, ""), "");
+        LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
+        jit_ir_lead_done(B, after);
+    }
+    /* a leader ran iterations ty, ty + by, ...; the others none (lane by
+     * matches no (n - 1) % by) */
+    LLVMValueRef lane = LLVMBuildSelect(B, leader, ty, by, "");
+    jit_ir_leave_last(m, B, l->st, kb, nf, lctx, sctx, n, lane, by);
+    LLVMBuildRetVoid(B);
+    LLVMDisposeBuilder(B);
+}
+
+/* The lane-loop markers in f, up to cap: 0, or 1 past cap. */
+static int find_markers(LLVMModuleRef m, LLVMValueRef f, jit_lane_loop *ll, int *nll, int cap)
+{
+    LLVMValueRef marker = LLVMGetNamedFunction(m, "pyacc.lane_loop");
+    *nll = 0;
+    if (!marker)
+        return 0;
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+        for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in))
+            if (LLVMIsACallInst(in) && LLVMGetCalledValue(in) == marker) {
+                if (*nll == cap)
+                    return 1;
+                ll[(*nll)++].call = in;
+            }
+    return 0;
+}
+
+/* Replaces l's marker by the leading thread's side of the handshake: the
+ * ctx to shared memory, command `id` posted, the others met at a barrier,
+ * its own share run, the others met again, the ctx taken back.  row: the
+ * row's ctx, command and barrier, its ntid.x lanes; else the block's. */
+static void lead(LLVMModuleRef m, jit_lane_loop *l, int id, int row)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C), i64 = LLVMInt64TypeInContext(C);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMPositionBuilderBefore(B, l->call);
+    LLVMValueRef ctx = LLVMGetOperand(l->call, 1), sctx, post, lanes;
+    if (row) {
+        LLVMValueRef tx, ty, bx, by;
+        jit_ir_row_place(m, B, &tx, &ty, &bx, &by);
+        sctx = row_ctx(m, B, l, ty);
+        post = row_cmd(m, B, ty);
+        lanes = bx;
+    } else {
+        sctx = jit_ir_generic(B, l->sglobal);
+        post = jit_lane_cmd(m);
+        jit_ir_block_place(m, B, NULL, &lanes);
+    }
+    LLVMBuildMemCpy(B, sctx, 8, ctx, 8, LLVMSizeOf(l->st));
+    LLVMBuildStore(B, LLVMConstInt(i32, (unsigned)id, 0), post);
+    row ? jit_ir_row_barrier(m, B) : jit_ir_barrier(m, B);
+    LLVMValueRef args[3] = {sctx, LLVMConstInt(i64, 0, 0), lanes}; /* the leading thread is lane 0 */
+    LLVMBuildCall2(B, LLVMGlobalGetValueType(l->runner), l->runner, args, 3, "");
+    row ? jit_ir_row_barrier(m, B) : jit_ir_barrier(m, B);
+    LLVMBuildMemCpy(B, ctx, 8, sctx, 8, LLVMSizeOf(l->st));
+    LLVMInstructionEraseFromParent(l->call);
+    l->call = NULL;
+    LLVMDisposeBuilder(B);
+}
+
+/* Makes l's runner and its shared ctx (one, or one a row), named after
+ * the kernel and its place. */
+static int make_loop(LLVMModuleRef m, jit_lane_loop *l, const char *tag, LLVMValueRef *body, const uint8_t **kb,
+                     unsigned *nf, int row)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
+    if (jit_ir_marker(l->call, 3, body, &l->st, kb, nf))
+        return 1;
+    char name[96];
+    snprintf(name, sizeof name, "pyacc.%s.%s", row ? "rows" : "lanes", tag);
+    LLVMTypeRef params[3] = {ptr, i64, i64};
+    l->runner = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 3, 0));
+    LLVMSetLinkage(l->runner, LLVMInternalLinkage);
+    snprintf(name, sizeof name, "pyacc.%s.ctx.%s", row ? "row" : "lane", tag);
+    LLVMTypeRef t = row ? LLVMArrayType2(l->st, JIT_GPU_MAX_ROWS) : l->st;
+    l->sglobal = LLVMAddGlobalInAddressSpace(m, t, name, 3);
+    LLVMSetInitializer(l->sglobal, LLVMGetUndef(t));
+    LLVMSetLinkage(l->sglobal, LLVMInternalLinkage);
+    LLVMSetAlignment(l->sglobal, 16);
+    return 0;
+}
+
+int jit_gpu_lanes(LLVMModuleRef m, LLVMValueRef body, int kernel, jit_lane_loop *ll, int *nll, int cap, int *rows)
+{
+    *rows = 0;
+    if (find_markers(m, body, ll, nll, cap))
+        return 1;
+    for (int i = 0; i < *nll; i++) {
+        jit_lane_loop *l = &ll[i];
+        char tag[64];
+        LLVMValueRef lbody;
+        const uint8_t *kb;
+        unsigned nf;
+        snprintf(tag, sizeof tag, "k%d.%d", kernel, i + 1);
+        if (make_loop(m, l, tag, &lbody, &kb, &nf, 0))
+            return 1;
+        /* the row loops in the lane loop's body, each with its runner */
+        jit_lane_loop rl[JIT_GPU_MAX_LANES];
+        int nrl;
+        if (find_markers(m, lbody, rl, &nrl, JIT_GPU_MAX_LANES))
+            return 1;
+        for (int r = 0; r < nrl; r++) {
+            LLVMValueRef rbody;
+            const uint8_t *rkb;
+            unsigned rnf;
+            snprintf(tag, sizeof tag, "k%d.%d.%d", kernel, i + 1, r + 1);
+            if (make_loop(m, &rl[r], tag, &rbody, &rkb, &rnf, 1))
+                return 1;
+            /* a row loop's body holds no lane loops: the frontend nests two levels */
+            jit_lane_loop none[1];
+            int nn;
+            if (find_markers(m, rbody, none, &nn, 1) || nn)
+                return 1;
+            simple_runner(m, &rl[r], rbody, rkb, rnf, 1);
+        }
+        if (nrl) {
+            worker_runner(m, l, lbody, kb, nf, rl, nrl);
+            for (int r = 0; r < nrl; r++)
+                lead(m, &rl[r], r + 1, 1);
+            *rows = 1;
+        } else {
+            simple_runner(m, l, lbody, kb, nf, 0);
+        }
+        lead(m, l, i + 1, 0);
+    }
+    return 0;
+}
