@@ -109,14 +109,16 @@ LLVMValueRef jit_ir_byte_gep(LLVMBuilderRef B, LLVMContextRef C, LLVMValueRef p,
 }
 
 /* v from the lane `off` places up the warp (shfl.sync.down over the full
- * warp: every lane takes part), for any partial type: 32-bit pieces. */
-static LLVMValueRef shuffle_down(LLVMModuleRef m, LLVMBuilderRef B, LLVMTypeRef t, LLVMValueRef v, int off)
+ * warp: every lane takes part), or with `idx` from lane `off`, for any
+ * partial type: 32-bit pieces. */
+static LLVMValueRef shuffle(LLVMModuleRef m, LLVMBuilderRef B, LLVMTypeRef t, LLVMValueRef v, int off, int idx)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMTypeRef i32 = LLVMInt32TypeInContext(C), f32 = LLVMFloatTypeInContext(C);
     LLVMTypeKind tk = LLVMGetTypeKind(t);
     int isf32 = tk == LLVMFloatTypeKind;
-    const char *name = isf32 ? "llvm.nvvm.shfl.sync.down.f32" : "llvm.nvvm.shfl.sync.down.i32";
+    const char *name = idx ? (isf32 ? "llvm.nvvm.shfl.sync.idx.f32" : "llvm.nvvm.shfl.sync.idx.i32")
+                           : (isf32 ? "llvm.nvvm.shfl.sync.down.f32" : "llvm.nvvm.shfl.sync.down.i32");
     LLVMTypeRef pt = isf32 ? f32 : i32;
     LLVMTypeRef ps[4] = {i32, pt, i32, i32};
     LLVMTypeRef fty = LLVMFunctionType(pt, ps, 4, 0);
@@ -151,7 +153,7 @@ static LLVMValueRef shuffle_down(LLVMModuleRef m, LLVMBuilderRef B, LLVMTypeRef 
 static LLVMValueRef warp_reduce(LLVMModuleRef m, LLVMBuilderRef B, uint8_t aux, LLVMTypeRef t, LLVMValueRef v)
 {
     for (int off = 16; off > 0; off /= 2)
-        v = jit_ir_combine(B, aux, t, v, shuffle_down(m, B, t, v, off));
+        v = jit_ir_combine(B, aux, t, v, shuffle(m, B, t, v, off, 0));
     return v;
 }
 
@@ -414,6 +416,44 @@ LLVMValueRef jit_ir_row_lead(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn,
     return w;
 }
 
+LLVMValueRef jit_ir_row_every(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, uint8_t kind, uint8_t aux,
+                              LLVMValueRef mine, LLVMValueRef lane, LLVMValueRef lanes)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), t = jit_ir_partial_type(C, kind, aux);
+    LLVMValueRef tx, ty, bx, by;
+    jit_ir_row_place(m, B, &tx, &ty, &bx, &by);
+    LLVMValueRef first = LLVMBuildMul(B, ty, LLVMBuildLShr(B, bx, LLVMConstInt(i64, 5, 0), ""), "");
+    LLVMValueRef slots = LLVMBuildInBoundsGEP2(B, i64, row_shared(m), &first, 1, "");
+    LLVMValueRef w = group_all(m, B, fn, slots, kind, aux, mine, lane, lanes, 1);
+    /* the first lane's result to all: a shuffle in one warp, else through
+     * the row's first slot */
+    LLVMBasicBlockRef one = LLVMGetInsertBlock(B);
+    LLVMBasicBlockRef many = LLVMAppendBasicBlockInContext(C, fn, "row.every.warps");
+    LLVMBasicBlockRef put = LLVMAppendBasicBlockInContext(C, fn, "row.every.put");
+    LLVMBasicBlockRef got = LLVMAppendBasicBlockInContext(C, fn, "row.every.got");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(C, fn, "row.every");
+    LLVMValueRef single = LLVMBuildICmp(B, LLVMIntULE, lanes, LLVMConstInt(i64, 32, 0), "");
+    LLVMValueRef from0 = shuffle(m, B, t, w, 0, 1);
+    LLVMBuildCondBr(B, single, join, many);
+    LLVMPositionBuilderAtEnd(B, many);
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, lane, LLVMConstInt(LLVMTypeOf(lane), 0, 0), ""), put, got);
+    LLVMPositionBuilderAtEnd(B, put);
+    LLVMBuildStore(B, w, slots);
+    LLVMBuildBr(B, got);
+    LLVMPositionBuilderAtEnd(B, got);
+    jit_ir_row_barrier(m, B);
+    LLVMValueRef r = LLVMBuildLoad2(B, t, slots, "");
+    jit_ir_row_barrier(m, B); /* read by all before the slot is used again */
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMValueRef out = LLVMBuildPhi(B, t, "row.all");
+    LLVMValueRef ov[2] = {from0, r};
+    LLVMBasicBlockRef ob[2] = {one, got};
+    LLVMAddIncoming(out, ov, ob, 2);
+    return out;
+}
+
 void jit_ir_row_place(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef *tx, LLVMValueRef *ty, LLVMValueRef *bx,
                       LLVMValueRef *by)
 {
@@ -436,4 +476,16 @@ void jit_ir_annotate(LLVMModuleRef m, LLVMValueRef kfn, const char *key, unsigne
     LLVMMetadataRef ops[3] = {LLVMValueAsMetadata(kfn), LLVMMDStringInContext2(C, key, strlen(key)),
                               LLVMValueAsMetadata(LLVMConstInt(LLVMInt32TypeInContext(C), value, 0))};
     LLVMAddNamedMetadataOperand(m, "nvvm.annotations", LLVMMetadataAsValue(C, LLVMMDNodeInContext2(C, ops, 3)));
+}
+
+void jit_ir_converge(LLVMModuleRef m, LLVMBuilderRef B)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(C);
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), &i32, 1, 0);
+    LLVMValueRef f = LLVMGetNamedFunction(m, "llvm.nvvm.bar.warp.sync");
+    if (!f)
+        f = LLVMAddFunction(m, "llvm.nvvm.bar.warp.sync", fty);
+    LLVMValueRef all = LLVMConstInt(i32, 0xffffffffu, 0);
+    LLVMBuildCall2(B, fty, f, &all, 1, "");
 }

@@ -60,10 +60,20 @@ void jit_ir_lead_done(LLVMBuilderRef B, LLVMBasicBlockRef after);
 LLVMValueRef jit_ir_row_lead(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, uint8_t kind, uint8_t aux,
                              LLVMValueRef mine, LLVMValueRef lane, LLVMValueRef lanes, LLVMBasicBlockRef *after);
 
+/* `mine` combined over the thread's row (lane threadIdx.x of lanes
+ * ntid.x), the result in every thread of the row: the first lane's,
+ * handed to the others, so that all hold the same bits whatever the op. */
+LLVMValueRef jit_ir_row_every(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, uint8_t kind, uint8_t aux,
+                              LLVMValueRef mine, LLVMValueRef lane, LLVMValueRef lanes);
+
 /* The thread's place in its row, as i64: threadIdx.x of ntid.x lanes, in
  * row threadIdx.y of ntid.y. */
 void jit_ir_row_place(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef *tx, LLVMValueRef *ty, LLVMValueRef *bx,
                       LLVMValueRef *by);
+
+/* bar.warp.sync over the whole warp: its threads, come from different
+ * places into the same code, go on together from here. */
+void jit_ir_converge(LLVMModuleRef m, LLVMBuilderRef B);
 
 /* The row's barrier: barrier.sync 1 + threadIdx.y, ntid.x (at most
  * JIT_GPU_MAX_ROWS rows, barrier 0 being the block's). */

@@ -23,11 +23,23 @@
  * rows wait for their commands as the block's threads wait for the
  * gang's: the same handshake one level down, through a ctx and a command
  * a row in shared memory, at the row's own named barrier (barrier.sync
- * 1 + threadIdx.y, ntid.x), with reductions combined over the row. */
+ * 1 + threadIdx.y, ntid.x), with reductions combined over the row.
+ *
+ * Redundant rows: when the worker's own code (its body outside the
+ * vector loops) only computes and stores, every thread of a row runs it,
+ * with the same values, instead of the leader alone: no handshake, no ctx
+ * through shared memory.  Each thread then takes its lanes' share of a
+ * vector loop on its own ctx and all get the row's reductions and last
+ * values; the worker's stores to memory are made by the row's first
+ * thread between row barriers, so that no thread reads a value another
+ * has stored before it in the same code.  A body calling what may touch
+ * memory, or with atomics, keeps the handshake. */
 #include "gpu_ir.h"
 #include "jit.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* the handshake's shared state: one a block, or one a row */
 static LLVMValueRef shared_global(LLVMModuleRef m, LLVMTypeRef t, const char *name, unsigned align)
@@ -75,6 +87,7 @@ static void simple_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, 
     LLVMValueRef fn = l->runner;
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, fn, "entry"));
+    jit_ir_converge(m, B);
     LLVMValueRef sctx = LLVMGetParam(fn, 0), lane = LLVMGetParam(fn, 1), lanes = LLVMGetParam(fn, 2);
     LLVMValueRef acc[JIT_GPU_MAX_FIELDS], n;
     LLVMValueRef lctx = jit_ir_share(m, B, body, l->st, kb, nf, sctx, lane, lanes, 1, acc, &n);
@@ -112,6 +125,7 @@ static void worker_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, 
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, fn, "entry");
     LLVMPositionBuilderAtEnd(B, entry);
+    jit_ir_converge(m, B);
     LLVMValueRef sctx = LLVMGetParam(fn, 0), lin = LLVMGetParam(fn, 1), bsize = LLVMGetParam(fn, 2);
     LLVMValueRef tx, ty, bx, by;
     jit_ir_row_place(m, B, &tx, &ty, &bx, &by);
@@ -168,6 +182,207 @@ static void worker_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, 
     LLVMDisposeBuilder(B);
 }
 
+/* ------------------------------------------------------ redundant rows */
+
+/* p points into an alloca (through GEPs and casts): the thread's own. */
+static int local_ptr(LLVMValueRef p)
+{
+    for (;;) {
+        if (LLVMIsAAllocaInst(p))
+            return 1;
+        if (LLVMIsAGetElementPtrInst(p) || LLVMIsABitCastInst(p) || LLVMIsAAddrSpaceCastInst(p))
+            p = LLVMGetOperand(p, 0);
+        else if (LLVMIsAConstantExpr(p) && (LLVMGetConstOpcode(p) == LLVMGetElementPtr ||
+                                             LLVMGetConstOpcode(p) == LLVMBitCast))
+            p = LLVMGetOperand(p, 0);
+        else
+            return 0;
+    }
+}
+
+/* Whether every thread of a row may run the worker body f (whose row
+ * loops are `marker`'s calls) redundantly: it has no atomics, and calls
+ * only the marker, intrinsics (memory ones on its own memory), math, the
+ * error report and functions that read nothing but their arguments. */
+static int redundant_ok(LLVMValueRef f, LLVMValueRef marker)
+{
+    static const char *pure[] = {"pyacc_rt_error", "pyacc_rt_int_truediv", "pyacc.on_gpu", "pyacc.on_device",
+                                 "pyacc.sigints", "pyacc.interrupted"};
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+        for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+            if (LLVMIsAAtomicRMWInst(in) || LLVMIsAAtomicCmpXchgInst(in) || LLVMIsAFenceInst(in))
+                return 0;
+            if (LLVMIsAStoreInst(in) && LLVMGetOrdering(in) != LLVMAtomicOrderingNotAtomic)
+                return 0;
+            if (!LLVMIsACallInst(in))
+                continue;
+            LLVMValueRef callee = LLVMGetCalledValue(in);
+            if (callee == marker)
+                continue;
+            if (!LLVMIsAFunction(callee))
+                return 0;
+            size_t n;
+            const char *name = LLVMGetValueName2(callee, &n);
+            int ok = 0;
+            for (size_t i = 0; i < sizeof pure / sizeof pure[0]; i++)
+                ok |= strcmp(name, pure[i]) == 0;
+            if (strncmp(name, "llvm.mem", 8) == 0)
+                ok = local_ptr(LLVMGetOperand(in, 0));
+            else if (strncmp(name, "llvm.", 5) == 0)
+                ok = 1;
+            else if (!ok && LLVMIsDeclaration(callee)) /* math: the runtime's and the C library's heap are not */
+                ok = strncmp(name, "pyacc", 5) != 0 && strcmp(name, "malloc") != 0 && strcmp(name, "free") != 0;
+            if (!ok)
+                return 0;
+        }
+    return 1;
+}
+
+/* The worker body's stores to memory (not its own) made by the row's
+ * first thread, the others storing to a slot of their own; a row barrier
+ * before a run of them (what the row read of the old values is read) and
+ * after it (before the row reads anything stored, or calls anything). */
+static void first_stores(LLVMModuleRef m, LLVMValueRef f)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMBasicBlockRef entry = LLVMGetFirstBasicBlock(f);
+    LLVMValueRef barrier = NULL;
+    LLVMPositionBuilderBefore(B, LLVMGetFirstInstruction(entry));
+    LLVMValueRef tx = jit_ir_sreg(m, B, "llvm.nvvm.read.ptx.sreg.tid.x");
+    LLVMValueRef first = LLVMBuildICmp(B, LLVMIntEQ, tx, LLVMConstInt(LLVMInt32TypeInContext(C), 0, 0), "row.first");
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb)) {
+        int open = 0;
+        for (LLVMValueRef in = LLVMGetFirstInstruction(bb), next; in; in = next) {
+            next = LLVMGetNextInstruction(in);
+            if (in == tx || in == first)
+                continue;
+            int store = LLVMIsAStoreInst(in) && !local_ptr(LLVMGetOperand(in, 1));
+            int reads = (LLVMIsALoadInst(in) && !local_ptr(LLVMGetOperand(in, 0))) ||
+                        (LLVMIsACallInst(in) && LLVMGetCalledValue(in) != barrier) || LLVMIsATerminatorInst(in);
+            if (open && reads) {
+                LLVMPositionBuilderBefore(B, in);
+                jit_ir_row_barrier(m, B);
+                open = 0;
+            }
+            if (!store)
+                continue;
+            LLVMPositionBuilderBefore(B, in);
+            if (!open) {
+                jit_ir_row_barrier(m, B);
+                barrier = LLVMGetNamedFunction(m, "llvm.nvvm.barrier.sync.cnt");
+                open = 1;
+            }
+            LLVMValueRef v = LLVMGetOperand(in, 0);
+            LLVMBasicBlockRef here = LLVMGetInsertBlock(B);
+            LLVMPositionBuilderBefore(B, LLVMGetFirstInstruction(entry));
+            LLVMValueRef own = LLVMBuildAlloca(B, LLVMTypeOf(v), "row.own");
+            LLVMPositionBuilderBefore(B, in);
+            (void)here;
+            LLVMSetOperand(in, 1, LLVMBuildSelect(B, first, LLVMGetOperand(in, 1), own, ""));
+        }
+    }
+    LLVMDisposeBuilder(B);
+}
+
+/* runner(ctx, lane, lanes), each thread of the row on its own ctx: its
+ * lanes' iterations, then the row's reductions and last values in every
+ * thread's ctx, then a row barrier (the lanes' stores seen by all). */
+static void every_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, const uint8_t *kb, unsigned nf)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(C, 0), i64 = LLVMInt64TypeInContext(C);
+    LLVMValueRef fn = l->runner;
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, fn, "entry"));
+    LLVMValueRef ctx = LLVMGetParam(fn, 0), lane = LLVMGetParam(fn, 1), lanes = LLVMGetParam(fn, 2);
+    LLVMValueRef acc[JIT_GPU_MAX_FIELDS], n;
+    LLVMValueRef lctx = jit_ir_share(m, B, body, l->st, kb, nf, ctx, lane, lanes, 1, acc, &n);
+    for (unsigned f = 0; f < nf; f++) {
+        if (!acc[f])
+            continue;
+        LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
+        LLVMValueRef w = jit_ir_row_every(m, B, fn, kb[f], kb[nf + f], LLVMBuildLoad2(B, t, acc[f], ""), lane, lanes);
+        LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, ctx, f, ""), "");
+        LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
+    }
+    /* last values: the thread that ran n - 1 leaves them in the row's
+     * shared ctx, from which all take them */
+    LLVMValueRef tx, ty, bx, by;
+    jit_ir_row_place(m, B, &tx, &ty, &bx, &by);
+    LLVMValueRef sctx = row_ctx(m, B, l, ty);
+    jit_ir_leave_last(m, B, l->st, kb, nf, lctx, sctx, n, lane, lanes);
+    jit_ir_row_barrier(m, B);
+    LLVMBasicBlockRef take = LLVMAppendBasicBlockInContext(C, fn, "row.last");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(C, fn, "row.last.done");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSGT, n, LLVMConstInt(i64, 0, 0), ""), take, done);
+    LLVMPositionBuilderAtEnd(B, take);
+    for (unsigned f = 0; f < nf; f++)
+        if (kb[f] == CTX_PLAIN) {
+            LLVMTypeRef ft = LLVMStructGetTypeAtIndex(l->st, f);
+            LLVMValueRef v = LLVMBuildLoad2(B, ft, LLVMBuildStructGEP2(B, l->st, sctx, f, ""), "");
+            LLVMBuildStore(B, v, LLVMBuildStructGEP2(B, l->st, ctx, f, ""));
+        }
+    LLVMBuildBr(B, done);
+    LLVMPositionBuilderAtEnd(B, done);
+    jit_ir_row_barrier(m, B); /* read by all before the next loop's writes */
+    LLVMBuildRetVoid(B);
+    LLVMDisposeBuilder(B);
+}
+
+/* The worker loop's runner with redundant rows: every thread of row
+ * threadIdx.y runs the worker iterations threadIdx.y, + ntid.y, ...; the
+ * block combines the reductions of the rows' first threads (the others
+ * hold the same), and the first thread of the row with the last
+ * iteration leaves the last values. */
+static void redundant_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, const uint8_t *kb, unsigned nf)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
+    LLVMValueRef fn = l->runner;
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, fn, "entry"));
+    jit_ir_converge(m, B);
+    LLVMValueRef sctx = LLVMGetParam(fn, 0), lin = LLVMGetParam(fn, 1), bsize = LLVMGetParam(fn, 2);
+    LLVMValueRef tx, ty, bx, by;
+    jit_ir_row_place(m, B, &tx, &ty, &bx, &by);
+    LLVMValueRef acc[JIT_GPU_MAX_FIELDS], n;
+    LLVMValueRef lctx = jit_ir_share(m, B, body, l->st, kb, nf, sctx, ty, by, 0, acc, &n);
+    LLVMValueRef leader = LLVMBuildICmp(B, LLVMIntEQ, tx, LLVMConstInt(i64, 0, 0), "");
+    for (unsigned f = 0; f < nf; f++) {
+        if (!acc[f])
+            continue;
+        LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
+        LLVMValueRef mine = LLVMBuildSelect(B, leader, LLVMBuildLoad2(B, t, acc[f], ""),
+                                            jit_ir_identity(kb[f], kb[nf + f], t), "");
+        LLVMBasicBlockRef after;
+        LLVMValueRef w = jit_ir_block_lead(m, B, fn, kb[f], kb[nf + f], mine, lin, bsize, &after);
+        LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, sctx, f, ""), "");
+        LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
+        jit_ir_lead_done(B, after);
+    }
+    jit_ir_leave_last(m, B, l->st, kb, nf, lctx, sctx, n, LLVMBuildSelect(B, leader, ty, by, ""), by);
+    LLVMBuildRetVoid(B);
+    LLVMDisposeBuilder(B);
+}
+
+/* Each row marker of the worker body replaced by every thread's call of
+ * its runner on its own ctx. */
+static void every_call(LLVMModuleRef m, jit_lane_loop *l)
+{
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(LLVMGetModuleContext(m));
+    LLVMPositionBuilderBefore(B, l->call);
+    LLVMValueRef tx, ty, bx, by;
+    jit_ir_row_place(m, B, &tx, &ty, &bx, &by);
+    LLVMValueRef args[3] = {LLVMGetOperand(l->call, 1), tx, bx};
+    LLVMBuildCall2(B, LLVMGlobalGetValueType(l->runner), l->runner, args, 3, "");
+    LLVMInstructionEraseFromParent(l->call);
+    l->call = NULL;
+    LLVMDisposeBuilder(B);
+}
+
+/* ------------------------------------------------------------ markers */
+
 /* The lane-loop markers in f, up to cap: 0, or 1 past cap. */
 static int find_markers(LLVMModuleRef m, LLVMValueRef f, jit_lane_loop *ll, int *nll, int cap)
 {
@@ -219,10 +434,10 @@ static void lead(LLVMModuleRef m, jit_lane_loop *l, int id, int row)
     LLVMDisposeBuilder(B);
 }
 
-/* Makes l's runner and its shared ctx (one, or one a row), named after
- * the kernel and its place. */
+/* Makes l's runner and its shared ctx (one, or with `row` one a row),
+ * named after the kernel and its place; `every`: a redundant row's. */
 static int make_loop(LLVMModuleRef m, jit_lane_loop *l, const char *tag, LLVMValueRef *body, const uint8_t **kb,
-                     unsigned *nf, int row)
+                     unsigned *nf, int row, int every)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
@@ -233,6 +448,13 @@ static int make_loop(LLVMModuleRef m, jit_lane_loop *l, const char *tag, LLVMVal
     LLVMTypeRef params[3] = {ptr, i64, i64};
     l->runner = LLVMAddFunction(m, name, LLVMFunctionType(LLVMVoidTypeInContext(C), params, 3, 0));
     LLVMSetLinkage(l->runner, LLVMInternalLinkage);
+    /* a handshake's runner: one copy, which the leading thread and its
+     * warp's other threads enter from their two places and run together
+     * (jit_ir_converge); inlined at both, the warp would run each copy in
+     * turn.  A redundant row's runner is called from one place. */
+    if (!every)
+        LLVMAddAttributeAtIndex(l->runner, LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(C, LLVMGetEnumAttributeKindForName("noinline", 8), 0));
     snprintf(name, sizeof name, "pyacc.%s.ctx.%s", row ? "row" : "lane", tag);
     LLVMTypeRef t = row ? LLVMArrayType2(l->st, JIT_GPU_MAX_ROWS) : l->st;
     l->sglobal = LLVMAddGlobalInAddressSpace(m, t, name, 3);
@@ -254,28 +476,40 @@ int jit_gpu_lanes(LLVMModuleRef m, LLVMValueRef body, int kernel, jit_lane_loop 
         const uint8_t *kb;
         unsigned nf;
         snprintf(tag, sizeof tag, "k%d.%d", kernel, i + 1);
-        if (make_loop(m, l, tag, &lbody, &kb, &nf, 0))
+        if (make_loop(m, l, tag, &lbody, &kb, &nf, 0, 0))
             return 1;
         /* the row loops in the lane loop's body, each with its runner */
         jit_lane_loop rl[JIT_GPU_MAX_LANES];
         int nrl;
         if (find_markers(m, lbody, rl, &nrl, JIT_GPU_MAX_LANES))
             return 1;
+        /* PYACC_GPU_ROW_HANDSHAKE=1: the handshake always (to compare) */
+        const char *hs = getenv("PYACC_GPU_ROW_HANDSHAKE");
+        int every = nrl && redundant_ok(lbody, LLVMGetNamedFunction(m, "pyacc.lane_loop")) && !(hs && *hs == '1');
         for (int r = 0; r < nrl; r++) {
             LLVMValueRef rbody;
             const uint8_t *rkb;
             unsigned rnf;
             snprintf(tag, sizeof tag, "k%d.%d.%d", kernel, i + 1, r + 1);
-            if (make_loop(m, &rl[r], tag, &rbody, &rkb, &rnf, 1))
+            if (make_loop(m, &rl[r], tag, &rbody, &rkb, &rnf, 1, every))
                 return 1;
             /* a row loop's body holds no lane loops: the frontend nests two levels */
             jit_lane_loop none[1];
             int nn;
             if (find_markers(m, rbody, none, &nn, 1) || nn)
                 return 1;
-            simple_runner(m, &rl[r], rbody, rkb, rnf, 1);
+            if (every)
+                every_runner(m, &rl[r], rbody, rkb, rnf);
+            else
+                simple_runner(m, &rl[r], rbody, rkb, rnf, 1);
         }
-        if (nrl) {
+        if (every) {
+            first_stores(m, lbody);
+            for (int r = 0; r < nrl; r++)
+                every_call(m, &rl[r]);
+            redundant_runner(m, l, lbody, kb, nf);
+            *rows = 1;
+        } else if (nrl) {
             worker_runner(m, l, lbody, kb, nf, rl, nrl);
             for (int r = 0; r < nrl; r++)
                 lead(m, &rl[r], r + 1, 1);

@@ -802,6 +802,23 @@ def rows_some_workers(a, out):
                 out[b, i] = -1.0
 
 
+@acc
+def rows_atomic_worker(a, out, count):
+    # an atomic in the worker's own code: its row's first thread alone runs
+    # it (a handshake with the row), once a worker iteration
+    #pragma acc parallel loop gang
+    for b in range(a.shape[0]):
+        #pragma acc loop worker
+        for i in range(a.shape[1]):
+            s = 0.0
+            #pragma acc loop vector reduction(+:s)
+            for j in range(a.shape[2]):
+                s += a[b, i, j]
+            out[b, i] = s
+            #pragma acc atomic update
+            count[i % count.shape[0]] += 1
+
+
 @acc(boundscheck=True)
 def rows_index_error(a, out, m):
     #pragma acc parallel loop gang
@@ -878,6 +895,8 @@ def _args():
         "rows_shaped": (rows_shaped, (v[: 7 * 9 * 150].reshape(7, 9, 150), np.zeros((7, 9, 2), np.int64),
                                       np.zeros(7, np.int64))),
         "rows_two_loops": (rows_two_loops, (rng.standard_normal((11, 13, 100)), np.zeros((11, 13, 100)))),
+        "rows_atomic_worker": (rows_atomic_worker, (rng.integers(-50, 50, (10, 17, 40)).astype(float), np.zeros((10, 17)),
+                                                    np.zeros(5, np.int64))),
         "rows_some_workers": (rows_some_workers, (rng.standard_normal((10, 17, 40)), np.zeros((10, 17)))),
         "list_scale": (list_scale, ([float(t) for t in x[:3000]], (0.5, 2.0, -1.0), np.zeros(3000))),
         "list_write": (list_write, ([int(t) for t in v[:3000]], [bool(t % 3) for t in v[:3000]], 7)),

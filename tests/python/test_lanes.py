@@ -135,7 +135,7 @@ def test_a_seq_loop_in_a_workers_body_runs_in_the_workers_thread():
     assert "worker's row" not in notes and notes.count("gang's block") == 1, notes
 
 
-@pytest.mark.parametrize("name", ["rows_matvec", "rows_shaped", "rows_two_loops"])
+@pytest.mark.parametrize("name", ["rows_matvec", "rows_shaped", "rows_two_loops", "rows_atomic_worker"])
 def test_ptx_has_each_row_meet_at_its_own_named_barrier(name, monkeypatch):
     monkeypatch.setenv("PYACC_GPU_ARCH", "sm_90")
     f, args = gpu_cases._args()[name]
@@ -144,8 +144,12 @@ def test_ptx_has_each_row_meet_at_its_own_named_barrier(name, monkeypatch):
     # a row's barrier: id 1 + threadIdx.y, ntid.x threads; the block's: 0
     assert re.search(r"barrier\.sync\s+%r\d+, %r\d+;", text), text[:3000]
     assert "barrier.sync \t0;" in text and "bar.sync" not in text
-    assert "%tid.y" in text and "pyacc_$_row_$_cmd" in text  # the command a row waits for
+    assert "%tid.y" in text
+    # every thread of a row runs the worker's own code, unless it has an
+    # atomic: then the row's first thread, the others waiting for commands
+    assert ("pyacc_$_row_$_cmd" in text) == (name == "rows_atomic_worker")
     if name == "rows_matvec":
         assert "shfl.sync.down" in text and "pyacc_$_row_$_shared" in text  # sums over the row
+        assert "shfl.sync.idx" in text  # handed to every thread of the row
     # registers bounded: two blocks of 256 threads a multiprocessor at least
     assert ".maxnreg 128" in text
