@@ -323,6 +323,22 @@ static LLVMBasicBlockRef strip_head(lower *lw, int li)
     return fn->strip_head[li];
 }
 
+/* The nearest loop around li that is not `seq` (-1 at none); *depth: how
+ * many loops up it is. */
+static int spread_parent(lower *lw, int li, int *depth)
+{
+    int a = lw->loops.loop[li].parent;
+    *depth = 1;
+    while (a >= 0 && !lw->par_of_loop[a]) {
+        const fe_loopspec *s = lw->loops.loop[a].spec;
+        if (s && s->par != FE_PAR_SEQ)
+            break;
+        a = lw->loops.loop[a].parent;
+        (*depth)++;
+    }
+    return a;
+}
+
 /* The block an edge from block `from` to block `to` branches to: to's, or
  * on a back edge of a polling loop, a block that polls first. */
 static LLVMBasicBlockRef edge(lower *lw, int from, int to)
@@ -333,11 +349,12 @@ static LLVMBasicBlockRef edge(lower *lw, int from, int to)
         return t;
     if (!lw->loops.loop[li].in_loop[from]) {
         int in = lw->fn->par_loop;
+        int depth;
         if (in >= 0 && ((lw->lane_of_loop[li] == FE_LANES_BLOCK && lw->par_of_loop[in]) ||
-                        (lw->lane_of_loop[li] == FE_LANES_ROW && lw->lane_of_loop[in] == FE_LANES_BLOCK))) {
-            /* a lane loop in a parallel loop's body, or a row's in a lane
-             * loop's: fe_lower_blocks fills its entry in once the body is
-             * lowered */
+                        (lw->lane_of_loop[li] == FE_LANES_ROW && spread_parent(lw, li, &depth) == in))) {
+            /* a lane loop in a parallel loop's body, or a row's in a
+             * worker loop's: fe_lower_blocks fills its entry in once the
+             * body is lowered */
             if (!lw->fn->lane_head[li])
                 lw->fn->lane_head[li] = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "lanes");
             return lw->fn->lane_head[li];
@@ -750,10 +767,11 @@ static void decide_parallel(lower *lw)
  * clause of its own (it takes the block's threads then) and the loop is
  * not one of its collapsed ones.  The parallel loop's iterations go to
  * blocks then, NVIDIA's mapping of gang and vector.  Inside a `loop
- * worker` lane loop, an independent vector (or unlabelled) loop, again
- * with at most `seq` loops between, spreads over the threads of the row
- * (threadIdx.y) running the worker's iteration: OpenACC's worker and
- * vector as NVIDIA's compilers map them.  Other loops nested in a lane
+ * worker` lane loop, or a parallel loop with `worker` and no `vector`,
+ * an independent vector (or unlabelled) loop, again with at most `seq`
+ * loops between, spreads over the threads of the row (threadIdx.y)
+ * running the worker's iteration: OpenACC's worker and vector as
+ * NVIDIA's compilers map them.  Other loops nested in a lane
  * loop run in each thread.  A header doing more than reads is left
  * alone: the lane path does not run it. */
 static int header_reads(lower *lw, int li)
@@ -765,22 +783,6 @@ static int header_reads(lower *lw, int li)
             return 0;
     }
     return 1;
-}
-
-/* The nearest loop around li that is not `seq` (-1 at none); *depth: how
- * many loops up it is. */
-static int spread_parent(lower *lw, int li, int *depth)
-{
-    int a = lw->loops.loop[li].parent;
-    *depth = 1;
-    while (a >= 0 && !lw->par_of_loop[a]) {
-        const fe_loopspec *s = lw->loops.loop[a].spec;
-        if (s && s->par != FE_PAR_SEQ)
-            break;
-        a = lw->loops.loop[a].parent;
-        (*depth)++;
-    }
-    return a;
 }
 
 static void decide_lanes(lower *lw)
@@ -801,9 +803,9 @@ static void decide_lanes(lower *lw)
                 if (!lw->par_of_loop[a] || !ps || (ps->levels & (FE_LEVEL_WORKER | FE_LEVEL_VECTOR)) ||
                     depth < ps->collapse)
                     continue;
-            } else if (lw->lane_of_loop[a] != FE_LANES_BLOCK || (ps->levels & FE_LEVEL_VECTOR) ||
-                       !(ps->levels & FE_LEVEL_WORKER) || (lp->spec->levels & FE_LEVEL_WORKER) ||
-                       depth < ps->collapse) {
+            } else if ((lw->lane_of_loop[a] != FE_LANES_BLOCK && !lw->par_of_loop[a]) || !ps ||
+                       (ps->levels & FE_LEVEL_VECTOR) || !(ps->levels & FE_LEVEL_WORKER) ||
+                       (lp->spec->levels & FE_LEVEL_WORKER) || depth < ps->collapse) {
                 continue;
             }
             if (header_reads(lw, li))

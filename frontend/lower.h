@@ -226,7 +226,9 @@ fe_status fe_lower_parallel(lower *lw, int li);
 /* parallel.c: lane loop li, entered at block head in a parallel loop's
  * body: on a GPU (pyacc.on_gpu) its body is outlined like a parallel
  * loop's and run by the marker `pyacc.lane_loop(body, ctx, n, kinds)`,
- * which jit/gpu.c spreads over the threads of the gang's block; elsewhere,
+ * which jit/gpu_lanes.c spreads over the threads of the gang's block (a
+ * row loop, FE_LANES_ROW: `pyacc.row_loop`, over the threads of the
+ * worker's row); elsewhere,
  * and where its variables cannot be handed over so, it branches to
  * `host`, the loop as any sequential loop; `out` is where the loop exits. */
 fe_status fe_lower_lanes(lower *lw, int li, LLVMBasicBlockRef head, LLVMBasicBlockRef host, LLVMBasicBlockRef out);

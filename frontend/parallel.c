@@ -1137,9 +1137,10 @@ fe_status fe_lower_lanes(lower *lw, int li, LLVMBasicBlockRef head, LLVMBasicBlo
     if (st == FE_OK) {
         LLVMTypeRef ptys[4] = {lw->ptr, lw->ptr, lw->i64, lw->ptr};
         LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 4, 0);
-        LLVMValueRef marker = LLVMGetNamedFunction(lw->M, "pyacc.lane_loop");
+        const char *mname = lw->lane_of_loop[li] == FE_LANES_ROW ? "pyacc.row_loop" : "pyacc.lane_loop";
+        LLVMValueRef marker = LLVMGetNamedFunction(lw->M, mname);
         if (!marker)
-            marker = LLVMAddFunction(lw->M, "pyacc.lane_loop", fty);
+            marker = LLVMAddFunction(lw->M, mname, fty);
         LLVMValueRef args[4] = {body, ctx, n, ctx_kinds(lw, &p, LLVMGetValueName2(body, &(size_t){0}))};
         LLVMBuildCall2(B, fty, marker, args, 4, "");
         joined(lw, NULL, 0);

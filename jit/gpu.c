@@ -425,10 +425,18 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     }
     /* an array reduction summed in the block's shared memory */
     private_sum ps = {0};
-    if (k->private_field && !nll)
+    if (k->private_field && !nll && !k->rows)
         private_begin(m, B, kfn, k, lctx, lin, bsize, &ps);
-    /* with lane loops: the gang's thread walks the blocks' iterations */
-    LLVMValueRef first = nll ? block : thread, step = nll ? blocks : threads;
+    /* with lane loops: the gang's thread walks the blocks' iterations;
+     * with rows taking them: every thread of row ty runs iterations
+     * block * rows + ty, + blocks * rows, ... */
+    LLVMValueRef first = nll ? block : thread, step = nll ? blocks : threads, tx = NULL;
+    if (k->rows == JIT_GPU_ROWS_ITERATIONS) {
+        LLVMValueRef ty, bx, by;
+        jit_ir_row_place(m, B, &tx, &ty, &bx, &by);
+        first = LLVMBuildAdd(B, LLVMBuildMul(B, block, by, ""), ty, "row");
+        step = LLVMBuildMul(B, blocks, by, "rows");
+    }
     LLVMBasicBlockRef from = LLVMGetInsertBlock(B), helpers = NULL;
     if (nll) {
         helpers = LLVMAppendBasicBlockInContext(C, kfn, "helpers");
@@ -473,11 +481,16 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     LLVMPositionBuilderAtEnd(B, done);
     if (ps.use)
         private_end(m, B, kfn, ctx, k->offsets[ps.field], &ps, lin, bsize);
+    LLVMValueRef zero64 = LLVMConstInt(i64, 0, 0);
     for (int f = 0; f < k->nfields; f++) {
         if (!acc[f])
             continue;
         LLVMTypeRef t = jit_ir_partial_type(C, k->kinds[f], k->kinds[k->nfields + f]);
-        block_reduce(m, B, kfn, ctx, k, f, LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize);
+        LLVMValueRef mine = LLVMBuildLoad2(B, t, acc[f], "");
+        if (tx) /* a row's threads hold the same: its first one's counts */
+            mine = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntEQ, tx, zero64, ""), mine,
+                                   jit_ir_identity(k->kinds[f], k->kinds[k->nfields + f], t), "");
+        block_reduce(m, B, kfn, ctx, k, f, mine, lin, bsize);
     }
     /* last values: the thread that ran iteration n - 1 */
     LLVMBasicBlockRef last = LLVMAppendBasicBlockInContext(C, kfn, "last");
@@ -486,6 +499,8 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     LLVMValueRef mine = LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildURem(B, nm1, step, ""), first, "");
     if (nll)
         mine = LLVMBuildAnd(B, mine, LLVMBuildICmp(B, LLVMIntEQ, lin, LLVMConstInt(i64, 0, 0), ""), "");
+    if (tx) /* the row's first thread made the body's stores */
+        mine = LLVMBuildAnd(B, mine, LLVMBuildICmp(B, LLVMIntEQ, tx, zero64, ""), "");
     LLVMValueRef ran_last = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, n, LLVMConstInt(i64, 0, 0), ""), mine, "");
     LLVMBuildCondBr(B, ran_last, last, end);
     LLVMPositionBuilderAtEnd(B, last);
@@ -658,12 +673,15 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
         if (jit_gpu_lanes(d, f, i, ll[i], &nll[i], JIT_GPU_MAX_LANES, &out->kernels[i].rows))
             return refuse(out, "%s: its lane loops are not laid out as expected", LLVMGetValueName2(f, &n));
         out->kernels[i].lanes = nll[i];
-        if (nll[i]) /* a block a gang: its atomics stay on the array */
+        if (nll[i] || out->kernels[i].rows) /* a block a gang, or rows: its atomics stay on the array */
             out->kernels[i].private_field = 0;
     }
-    LLVMValueRef lmarker = LLVMGetNamedFunction(d, "pyacc.lane_loop");
-    if (lmarker && !LLVMGetFirstUse(lmarker))
-        LLVMDeleteFunction(lmarker);
+    const char *markers[2] = {"pyacc.lane_loop", "pyacc.row_loop"};
+    for (int i = 0; i < 2; i++) {
+        LLVMValueRef lmarker = LLVMGetNamedFunction(d, markers[i]);
+        if (lmarker && !LLVMGetFirstUse(lmarker))
+            LLVMDeleteFunction(lmarker);
+    }
     /* what the bodies call from outside: device forms, or a refusal */
     for (LLVMValueRef f = LLVMGetFirstFunction(d), next; f; f = next) {
         next = LLVMGetNextFunction(f);
@@ -760,7 +778,7 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
              * them, a block of 256 threads a multiprocessor; 128 leaves
              * room for two (or four of 128), a few values spilled to L1
              * (benchmarks/lanes.py: 1.3 to 2 times faster) */
-            if (nll[i])
+            if (nll[i] || out->kernels[i].rows)
                 jit_ir_annotate(d, kf, "maxnreg", LANES_MAX_REGISTERS);
         }
     }

@@ -419,28 +419,32 @@ static void handshake(LLVMModuleRef m, LLVMBuilderRef B, const grid_loop *l, int
     LLVMInstructionEraseFromParent(l->call);
 }
 
+/* Each call of marker `name` (a lane or row loop) made a call of its
+ * body over all its iterations, in order.  0, or 1 when one is not as the
+ * frontend makes it. */
+static int in_order(LLVMModuleRef m, const char *name)
+{
+    LLVMValueRef lanes = LLVMGetNamedFunction(m, name);
+    while (lanes && LLVMGetFirstUse(lanes)) {
+        LLVMValueRef call = LLVMGetUser(LLVMGetFirstUse(lanes));
+        if (!LLVMIsACallInst(call) || !LLVMIsAFunction(LLVMGetOperand(call, 0)))
+            return 1;
+        jit_ir_in_order(call);
+    }
+    return 0;
+}
+
 int jit_gpu_grid(LLVMModuleRef m, LLVMValueRef entry, jit_gpu_kernel *k, char *why, size_t whylen)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
-    /* a loop meant to spread over a gang's block (a lane loop) runs in
-     * order in the thread running its gang loop's iteration: the grid's
-     * blocks are not gangs here.  Its ctx's one slot a reduction starts at
-     * the identity; the body adds the iterations' values to it. */
-    LLVMValueRef lanes = LLVMGetNamedFunction(m, "pyacc.lane_loop");
-    while (lanes && LLVMGetFirstUse(lanes)) {
-        LLVMValueRef call = LLVMGetUser(LLVMGetFirstUse(lanes));
-        LLVMValueRef body = LLVMGetOperand(call, 0);
-        if (!LLVMIsACallInst(call) || !LLVMIsAFunction(body)) {
-            snprintf(why, whylen, "its lane loops are not laid out as expected");
-            return 1;
-        }
-        LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
-        LLVMPositionBuilderBefore(B, call);
-        LLVMValueRef args[4] = {LLVMGetOperand(call, 1), LLVMConstInt(LLVMInt64TypeInContext(C), 0, 0),
-                                LLVMGetOperand(call, 2), LLVMConstInt(LLVMInt32TypeInContext(C), 0, 0)};
-        LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, args, 4, "");
-        LLVMDisposeBuilder(B);
-        LLVMInstructionEraseFromParent(call);
+    /* a loop meant to spread over a gang's block (a lane loop) or a
+     * worker's row runs in order in the thread running its gang loop's
+     * iteration: the grid's blocks are not gangs here.  Its ctx's one
+     * slot a reduction starts at the identity; the body adds the
+     * iterations' values to it. */
+    if (in_order(m, "pyacc.lane_loop") || in_order(m, "pyacc.row_loop")) {
+        snprintf(why, whylen, "its lane loops are not laid out as expected");
+        return 1;
     }
     LLVMValueRef marker = LLVMGetNamedFunction(m, "pyacc.parallel_loop");
     grid_loop loops[JIT_GPU_MAX_KERNELS];

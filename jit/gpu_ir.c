@@ -489,3 +489,16 @@ void jit_ir_converge(LLVMModuleRef m, LLVMBuilderRef B)
     LLVMValueRef all = LLVMConstInt(i32, 0xffffffffu, 0);
     LLVMBuildCall2(B, fty, f, &all, 1, "");
 }
+
+void jit_ir_in_order(LLVMValueRef call)
+{
+    LLVMContextRef C = LLVMGetTypeContext(LLVMTypeOf(call));
+    LLVMValueRef body = LLVMGetOperand(call, 0);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
+    LLVMPositionBuilderBefore(B, call);
+    LLVMValueRef args[4] = {LLVMGetOperand(call, 1), LLVMConstInt(LLVMInt64TypeInContext(C), 0, 0),
+                            LLVMGetOperand(call, 2), LLVMConstInt(LLVMInt32TypeInContext(C), 0, 0)};
+    LLVMBuildCall2(B, LLVMGlobalGetValueType(body), body, args, 4, "");
+    LLVMDisposeBuilder(B);
+    LLVMInstructionEraseFromParent(call);
+}

@@ -95,6 +95,10 @@ void jit_ir_run_iteration(LLVMBuilderRef B, LLVMValueRef body, LLVMValueRef lctx
 /* The block's threads and, unless lin is NULL, this thread's place in it. */
 void jit_ir_block_place(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef *lin, LLVMValueRef *bsize);
 
+/* A lane or row loop's marker call (its body a function) replaced by a
+ * call of its body over all its iterations, in order. */
+void jit_ir_in_order(LLVMValueRef call);
+
 /* A loop marker's call (pyacc.parallel_loop, pyacc.lane_loop) read: its
  * body (operand 0), its ctx's type (operand 1, an alloca) and the ctx's
  * kinds (operand `kinds`: 3 bytes a field, rt.h's RT_CTX_*) with their

@@ -383,10 +383,14 @@ static void every_call(LLVMModuleRef m, jit_lane_loop *l)
 
 /* ------------------------------------------------------------ markers */
 
-/* The lane-loop markers in f, up to cap: 0, or 1 past cap. */
-static int find_markers(LLVMModuleRef m, LLVMValueRef f, jit_lane_loop *ll, int *nll, int cap)
+#define LANE_MARKER "pyacc.lane_loop"
+#define ROW_MARKER "pyacc.row_loop"
+
+/* The calls in f of marker `name` (lane or row loops), up to cap: 0, or
+ * 1 past cap. */
+static int find_markers(LLVMModuleRef m, LLVMValueRef f, const char *name, jit_lane_loop *ll, int *nll, int cap)
 {
-    LLVMValueRef marker = LLVMGetNamedFunction(m, "pyacc.lane_loop");
+    LLVMValueRef marker = LLVMGetNamedFunction(m, name);
     *nll = 0;
     if (!marker)
         return 0;
@@ -464,10 +468,72 @@ static int make_loop(LLVMModuleRef m, jit_lane_loop *l, const char *tag, LLVMVal
     return 0;
 }
 
+/* The row loops of f (a worker loop's body, or a worker parallel loop's:
+ * `kernel`.`lane`) made, each with its runner: run by every thread of the
+ * row (*every) when f may run redundantly, else with a handshake.  0, or
+ * 1 when a marker is not as the frontend makes it. */
+static int row_loops(LLVMModuleRef m, LLVMValueRef f, int kernel, int lane, jit_lane_loop *rl, int *nrl, int *every)
+{
+    if (find_markers(m, f, ROW_MARKER, rl, nrl, JIT_GPU_MAX_LANES))
+        return 1;
+    /* PYACC_GPU_ROW_HANDSHAKE=1: the handshake always (to compare) */
+    const char *hs = getenv("PYACC_GPU_ROW_HANDSHAKE");
+    *every = *nrl && redundant_ok(f, LLVMGetNamedFunction(m, ROW_MARKER)) && !(hs && *hs == '1');
+    for (int r = 0; r < *nrl; r++) {
+        LLVMValueRef rbody;
+        const uint8_t *rkb;
+        unsigned rnf;
+        char tag[64];
+        snprintf(tag, sizeof tag, "k%d.%d.%d", kernel, lane, r + 1);
+        if (make_loop(m, &rl[r], tag, &rbody, &rkb, &rnf, 1, *every))
+            return 1;
+        /* a row loop's body holds no lane loops: the frontend nests two levels */
+        jit_lane_loop none[1];
+        int nn;
+        if (find_markers(m, rbody, ROW_MARKER, none, &nn, 1) || nn || find_markers(m, rbody, LANE_MARKER, none, &nn, 1) ||
+            nn)
+            return 1;
+        if (*every)
+            every_runner(m, &rl[r], rbody, rkb, rnf);
+        else
+            simple_runner(m, &rl[r], rbody, rkb, rnf, 1);
+    }
+    if (*every) {
+        first_stores(m, f);
+        for (int r = 0; r < *nrl; r++)
+            every_call(m, &rl[r]);
+    }
+    return 0;
+}
+
 int jit_gpu_lanes(LLVMModuleRef m, LLVMValueRef body, int kernel, jit_lane_loop *ll, int *nll, int cap, int *rows)
 {
     *rows = 0;
-    if (find_markers(m, body, ll, nll, cap))
+    /* a worker parallel loop: its row loops in its own body */
+    jit_lane_loop rl[JIT_GPU_MAX_LANES];
+    int nrl, every;
+    if (find_markers(m, body, ROW_MARKER, rl, &nrl, JIT_GPU_MAX_LANES))
+        return 1;
+    if (nrl) {
+        *nll = 0;
+        for (int r = 0; r < nrl; r++)
+            if (!LLVMIsAFunction(LLVMGetOperand(rl[r].call, 0)))
+                return 1;
+        /* the rows take the loop's iterations, each thread running the
+         * body; a body that may not run redundantly runs a thread an
+         * iteration, its vector loops in order */
+        const char *hs = getenv("PYACC_GPU_ROW_HANDSHAKE");
+        if (!redundant_ok(body, LLVMGetNamedFunction(m, ROW_MARKER)) || (hs && *hs == '1')) {
+            for (int r = 0; r < nrl; r++)
+                jit_ir_in_order(rl[r].call);
+            return 0;
+        }
+        if (row_loops(m, body, kernel, 0, rl, &nrl, &every) || !every)
+            return 1;
+        *rows = JIT_GPU_ROWS_ITERATIONS;
+        return 0;
+    }
+    if (find_markers(m, body, LANE_MARKER, ll, nll, cap))
         return 1;
     for (int i = 0; i < *nll; i++) {
         jit_lane_loop *l = &ll[i];
@@ -479,41 +545,16 @@ int jit_gpu_lanes(LLVMModuleRef m, LLVMValueRef body, int kernel, jit_lane_loop 
         if (make_loop(m, l, tag, &lbody, &kb, &nf, 0, 0))
             return 1;
         /* the row loops in the lane loop's body, each with its runner */
-        jit_lane_loop rl[JIT_GPU_MAX_LANES];
-        int nrl;
-        if (find_markers(m, lbody, rl, &nrl, JIT_GPU_MAX_LANES))
+        if (row_loops(m, lbody, kernel, i + 1, rl, &nrl, &every))
             return 1;
-        /* PYACC_GPU_ROW_HANDSHAKE=1: the handshake always (to compare) */
-        const char *hs = getenv("PYACC_GPU_ROW_HANDSHAKE");
-        int every = nrl && redundant_ok(lbody, LLVMGetNamedFunction(m, "pyacc.lane_loop")) && !(hs && *hs == '1');
-        for (int r = 0; r < nrl; r++) {
-            LLVMValueRef rbody;
-            const uint8_t *rkb;
-            unsigned rnf;
-            snprintf(tag, sizeof tag, "k%d.%d.%d", kernel, i + 1, r + 1);
-            if (make_loop(m, &rl[r], tag, &rbody, &rkb, &rnf, 1, every))
-                return 1;
-            /* a row loop's body holds no lane loops: the frontend nests two levels */
-            jit_lane_loop none[1];
-            int nn;
-            if (find_markers(m, rbody, none, &nn, 1) || nn)
-                return 1;
-            if (every)
-                every_runner(m, &rl[r], rbody, rkb, rnf);
-            else
-                simple_runner(m, &rl[r], rbody, rkb, rnf, 1);
-        }
         if (every) {
-            first_stores(m, lbody);
-            for (int r = 0; r < nrl; r++)
-                every_call(m, &rl[r]);
             redundant_runner(m, l, lbody, kb, nf);
-            *rows = 1;
+            *rows = JIT_GPU_ROWS_LANES;
         } else if (nrl) {
             worker_runner(m, l, lbody, kb, nf, rl, nrl);
             for (int r = 0; r < nrl; r++)
                 lead(m, &rl[r], r + 1, 1);
-            *rows = 1;
+            *rows = JIT_GPU_ROWS_LANES;
         } else {
             simple_runner(m, l, lbody, kb, nf, 0);
         }

@@ -132,12 +132,16 @@ typedef struct jit_gpu_kernel {
     int32_t ndims[JIT_GPU_MAX_FIELDS];     /* an array field's dimensions */
     int32_t serial;                        /* the entry itself on the GPU: JIT_GPU_ONE_THREAD or JIT_GPU_GRID */
     int32_t lanes;                         /* lane loops in the body: a block per gang (gpu.c) */
-    int32_t rows;                          /* a lane loop's body has vector loops: workers in rows (gpu_lanes.c) */
+    int32_t rows;                          /* JIT_GPU_ROWS_*: the block in rows of workers (gpu_lanes.c), or 0 */
     int64_t work_fixed;                    /* JIT_GPU_GRID: bytes of the work area before the blocks' part */
     int32_t work_parts;                    /* JIT_GPU_GRID: partial results a block leaves there (8 bytes each) */
     int32_t private_field;                 /* 1 + an ARED field summed in shared memory (ndims[it]: its array's field) */
 } jit_gpu_kernel;
 enum { JIT_GPU_ONE_THREAD = 1, JIT_GPU_GRID = 2 };
+/* rows: a worker lane loop's vector loops across its row's threads (a
+ * block a gang), or a worker parallel loop's iterations taken by rows,
+ * its vector loops across their threads */
+enum { JIT_GPU_ROWS_LANES = 1, JIT_GPU_ROWS_ITERATIONS = 2 };
 typedef struct jit_gpu_parts {
     void *device_module; /* owned until handed to jit_nvptx_compile (then set NULL) */
     jit_gpu_kernel *kernels;

@@ -42,6 +42,7 @@
 #define LANES_DEFAULT 128 /* a gang's threads when its body has lane loops: NVIDIA's default vector length */
 #define ROWS_THREADS 256 /* a gang's threads when workers hold vector loops (rows), unless told */
 #define ROWS_MAX 15       /* jit.h's JIT_GPU_MAX_ROWS: a row meets at named barrier 1 + threadIdx.y */
+#define ROWS_ITERATIONS 2 /* jit.h's JIT_GPU_ROWS_ITERATIONS: rows take a worker loop's iterations */
 
 /* grid | bx << 32 | by << 48 of the latest launch */
 static _Atomic uint64_t last_launch;
@@ -356,7 +357,9 @@ static int32_t map_arrays(launch *L, int n, const uintptr_t *lo, const uintptr_t
  * (jit/gpu_lanes.c) takes a block a gang: LANES_DEFAULT threads, and a
  * block an iteration up to BLOCKS_PER_SM_LANES a multiprocessor; one
  * whose workers hold vector loops takes rows of a warp (or vector_length
- * lanes), ROWS_THREADS in all (or num_workers rows), at most ROWS_MAX. */
+ * lanes), ROWS_THREADS in all (or num_workers rows), at most ROWS_MAX;
+ * so does a worker loop whose vector loops run across its rows, a row an
+ * iteration. */
 static void lay_out(launch *L, int64_t n)
 {
     const rt_gpu_kernel *k = L->k;
@@ -387,6 +390,8 @@ static void lay_out(launch *L, int64_t n)
     if (bx * by > maxb)
         by = maxb / bx;
     int64_t threads = bx * by, blocks = (n + threads - 1) / threads, cap = sms * BLOCKS_PER_SM_UNEVEN;
+    if (k->rows == ROWS_ITERATIONS) /* a row an iteration */
+        blocks = (n + by - 1) / by;
     if (k->lanes) /* a block a gang: an iteration a block, the blocks walking the rest */
         blocks = n, cap = sms * BLOCKS_PER_SM_LANES;
     for (int f = 0; f < k->nfields; f++)

@@ -387,7 +387,7 @@ typedef struct rt_gpu_kernel {
     const int64_t *offsets;   /* each field's byte offset in ctx */
     const int32_t *ndims;     /* an array field's dimensions */
     int32_t lanes;            /* the body has lane loops: a block per gang, its threads the gang's lanes */
-    int32_t rows;             /* a lane loop's workers hold vector loops: the block in rows (jit/gpu_lanes.c) */
+    int32_t rows;             /* jit.h's JIT_GPU_ROWS_*: the block in rows of workers (jit/gpu_lanes.c), or 0 */
     int32_t grid;             /* the entry on the grid (rt_gpu_serial): jit.h's JIT_GPU_GRID kernel */
     int32_t private_field;    /* 1 + the ARRAY field a block sums in its shared memory when it fits, or 0 */
     int32_t work_parts;       /* grid: partial results a block leaves in the work area */

@@ -152,7 +152,8 @@ static int kernel_ok(const jit_gpu_kernel *k)
         if ((cls == RT_CTX_PARTIALS || cls == RT_CTX_CELL || cls == RT_CTX_ARED) && (size == 0 || size > 8))
             return 0;
     }
-    if (k->rows != 0 && (k->rows != 1 || k->lanes < 1)) /* rows come with lane loops */
+    if ((k->rows == JIT_GPU_ROWS_LANES && k->lanes < 1) || (k->rows == JIT_GPU_ROWS_ITERATIONS && k->lanes) ||
+        k->rows < 0 || k->rows > JIT_GPU_ROWS_ITERATIONS) /* rows in lane loops, or of the loop's own */
         return 0;
     if (k->private_field) { /* an array reduction and its array, alike in element size */
         int f = k->private_field - 1, af = f >= 0 && f < k->nfields ? k->ndims[f] : -1;

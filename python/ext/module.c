@@ -55,6 +55,7 @@ jit_host *pyext_host(void)
     jit_symbol syms[] = {
         {"pyacc.parallel_loop", (void *)pyacc_rt_launch},
         {"pyacc.lane_loop", (void *)pyacc_rt_lane_loop},
+        {"pyacc.row_loop", (void *)pyacc_rt_lane_loop},
         {"pyacc_rt_parallel_for", (void *)pyacc_rt_parallel_for},
         {"pyacc_rt_error", (void *)pyacc_rt_error},
         {"pyacc_py_math", (void *)py_math},

@@ -10,6 +10,7 @@ import copy
 import fnmatch
 import json
 import math
+import os
 import sys
 import traceback
 import warnings
@@ -803,6 +804,55 @@ def rows_some_workers(a, out):
 
 
 @acc
+def rows_gang_worker(a, x, y):
+    # the common form: gang worker on the outer loop, vector inside; rows
+    # take the outer iterations, a worker-level reduction over them all
+    total = 0.0
+    #pragma acc parallel loop gang worker reduction(+:total)
+    for i in range(a.shape[0]):
+        s = 0.0
+        #pragma acc loop vector reduction(+:s)
+        for j in range(a.shape[1]):
+            s += a[i, j] * x[j]
+        y[i] = s
+        total += s
+    return total
+
+
+@acc
+def rows_gang_worker_shaped(v, out):
+    # told rows (3 workers of 64 lanes); max and a last value out of the
+    # vector loop; an if around it
+    #pragma acc parallel loop gang worker num_workers(3) vector_length(64)
+    for i in range(v.shape[0]):
+        if i % 4 != 3:
+            m = -(1 << 62)
+            last = 0
+            #pragma acc loop vector reduction(max:m)
+            for j in range(v.shape[1]):
+                m = max(m, v[i, j])
+                last = v[i, j] + j
+            out[i] = m * 1000 + last
+        else:
+            out[i] = -1
+
+
+@acc
+def rows_gang_worker_atomic(a, out, count):
+    # an atomic in the worker's own code: a thread an iteration, its vector
+    # loop in order
+    #pragma acc parallel loop gang worker
+    for i in range(a.shape[0]):
+        s = 0.0
+        #pragma acc loop vector reduction(+:s)
+        for j in range(a.shape[1]):
+            s += a[i, j]
+        out[i] = s
+        #pragma acc atomic update
+        count[i % count.shape[0]] += 1
+
+
+@acc
 def rows_atomic_worker(a, out, count):
     # an atomic in the worker's own code: its row's first thread alone runs
     # it (a handshake with the row), once a worker iteration
@@ -895,6 +945,11 @@ def _args():
         "rows_shaped": (rows_shaped, (v[: 7 * 9 * 150].reshape(7, 9, 150), np.zeros((7, 9, 2), np.int64),
                                       np.zeros(7, np.int64))),
         "rows_two_loops": (rows_two_loops, (rng.standard_normal((11, 13, 100)), np.zeros((11, 13, 100)))),
+        "rows_gang_worker": (rows_gang_worker, (rng.integers(-50, 50, (1001, 77)).astype(float),
+                                                rng.integers(-5, 5, 77).astype(float), np.zeros(1001))),
+        "rows_gang_worker_shaped": (rows_gang_worker_shaped, (v[: 301 * 150].reshape(301, 150), np.zeros(301, np.int64))),
+        "rows_gang_worker_atomic": (rows_gang_worker_atomic, (rng.integers(-50, 50, (301, 40)).astype(float),
+                                                              np.zeros(301), np.zeros(7, np.int64))),
         "rows_atomic_worker": (rows_atomic_worker, (rng.integers(-50, 50, (10, 17, 40)).astype(float), np.zeros((10, 17)),
                                                     np.zeros(5, np.int64))),
         "rows_some_workers": (rows_some_workers, (rng.standard_normal((10, 17, 40)), np.zeros((10, 17)))),
@@ -1028,6 +1083,15 @@ def gpu_only_cases():
         rows_shaped(np.ones((5, 3, 7), np.int64), np.zeros((5, 3, 2), np.int64), np.zeros(5, np.int64))
         got = _pyacc.gpu_last_launch()
         assert got == (5, 64, 4), got
+        if os.environ.get("PYACC_GPU_ROW_HANDSHAKE") == "1":
+            return  # no rows for a gang worker loop then: a thread an iteration
+        # gang worker: a row an iteration, 8 rows a block unless told
+        rows_gang_worker(np.ones((100, 40)), np.ones(40), np.zeros(100))
+        got = _pyacc.gpu_last_launch()
+        assert got == (13, 32, 8), got
+        rows_gang_worker_shaped(np.ones((100, 40), np.int64), np.zeros(100, np.int64))
+        got = _pyacc.gpu_last_launch()
+        assert got == (34, 64, 3), got
     out["row_launch_shape"] = row_shape_case
 
     def host_part_case():

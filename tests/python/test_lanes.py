@@ -135,7 +135,8 @@ def test_a_seq_loop_in_a_workers_body_runs_in_the_workers_thread():
     assert "worker's row" not in notes and notes.count("gang's block") == 1, notes
 
 
-@pytest.mark.parametrize("name", ["rows_matvec", "rows_shaped", "rows_two_loops", "rows_atomic_worker"])
+@pytest.mark.parametrize("name", ["rows_matvec", "rows_shaped", "rows_two_loops", "rows_atomic_worker",
+                                  "rows_gang_worker", "rows_gang_worker_shaped"])
 def test_ptx_has_each_row_meet_at_its_own_named_barrier(name, monkeypatch):
     monkeypatch.setenv("PYACC_GPU_ARCH", "sm_90")
     f, args = gpu_cases._args()[name]
@@ -143,7 +144,9 @@ def test_ptx_has_each_row_meet_at_its_own_named_barrier(name, monkeypatch):
     text = next(iter(f.inspect_ptx().values()))
     # a row's barrier: id 1 + threadIdx.y, ntid.x threads; the block's: 0
     assert re.search(r"barrier\.sync\s+%r\d+, %r\d+;", text), text[:3000]
-    assert "barrier.sync \t0;" in text and "bar.sync" not in text
+    assert "bar.sync" not in text
+    if not name.startswith("rows_gang_worker"):  # the gang's thread's handshake
+        assert "barrier.sync \t0;" in text
     assert "%tid.y" in text
     # every thread of a row runs the worker's own code, unless it has an
     # atomic: then the row's first thread, the others waiting for commands
@@ -153,3 +156,13 @@ def test_ptx_has_each_row_meet_at_its_own_named_barrier(name, monkeypatch):
         assert "shfl.sync.idx" in text  # handed to every thread of the row
     # registers bounded: two blocks of 256 threads a multiprocessor at least
     assert ".maxnreg 128" in text
+
+
+def test_a_gang_worker_loop_with_an_atomic_runs_a_thread_an_iteration(monkeypatch):
+    # its worker code cannot run in every thread of a row: no rows then,
+    # the vector loop in order in each thread
+    monkeypatch.setenv("PYACC_GPU_ARCH", "sm_90")
+    f, args = gpu_cases._args()["rows_gang_worker_atomic"]
+    assert f.compile(*copy.deepcopy(args), target="nvidia")[0][1]
+    text = next(iter(f.inspect_ptx().values()))
+    assert not re.search(r"barrier\.sync\s+%r\d+, %r\d+;", text) and "atom.global.add" in text
