@@ -287,6 +287,18 @@ static int loop_at(lower *lw, int k)
     return -1;
 }
 
+/* Whether loop li's header does nothing but read before its FORITER. */
+static int header_reads(lower *lw, int li)
+{
+    const fe_block *h = &lw->f->blocks[lw->loops.loop[li].header];
+    for (int i = 0; i + 1 < h->nnodes; i++) {
+        int op = lw->f->nodes[h->nodes[i]].op;
+        if (op != IR_LOADVAR && op != IR_CONST && op != IR_NULL)
+            return 0;
+    }
+    return 1;
+}
+
 /* Whether loop li runs in strips, polling between them: an innermost for
  * loop inside another loop, other than a parallel loop (parallel.c lowers
  * its header, and strips its body), whose header only reads before its FORITER (a strip's
@@ -295,13 +307,7 @@ static int strips(lower *lw, int li)
 {
     if (li < 0 || lw->par_of_loop[li] || lw->loops.loop[li].parent < 0 || polls(lw, li))
         return 0;
-    const fe_block *h = &lw->f->blocks[lw->loops.loop[li].header];
-    for (int i = 0; i + 1 < h->nnodes; i++) {
-        int op = lw->f->nodes[h->nodes[i]].op;
-        if (op != IR_LOADVAR && op != IR_CONST && op != IR_NULL)
-            return 0;
-    }
-    return 1;
+    return header_reads(lw, li);
 }
 
 /* Where loop li's strips start: the loop's entry, so that each strip's
@@ -774,17 +780,6 @@ static void decide_parallel(lower *lw)
  * NVIDIA's compilers map them.  Other loops nested in a lane
  * loop run in each thread.  A header doing more than reads is left
  * alone: the lane path does not run it. */
-static int header_reads(lower *lw, int li)
-{
-    const fe_block *h = &lw->f->blocks[lw->loops.loop[li].header];
-    for (int i = 0; i + 1 < h->nnodes; i++) {
-        int op = lw->f->nodes[h->nodes[i]].op;
-        if (op != IR_LOADVAR && op != IR_CONST && op != IR_NULL)
-            return 0;
-    }
-    return 1;
-}
-
 static void decide_lanes(lower *lw)
 {
     if (lw->f->is_routine)

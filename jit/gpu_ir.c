@@ -237,13 +237,13 @@ LLVMValueRef jit_ir_block_all(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn
     return group_all(m, B, fn, shared, kind, aux, mine, lin, bsize, 0);
 }
 
-/* The slots block_all combines through: a slot a warp, 1024 threads at most. */
-LLVMValueRef jit_ir_red_shared(LLVMModuleRef m)
+/* 32 slots of 8 bytes in shared memory, named: a slot a warp. */
+static LLVMValueRef slots(LLVMModuleRef m, const char *name)
 {
-    LLVMValueRef g = LLVMGetNamedGlobal(m, "pyacc.red.shared");
+    LLVMValueRef g = LLVMGetNamedGlobal(m, name);
     if (!g) {
         LLVMTypeRef arr = LLVMArrayType2(LLVMInt64TypeInContext(LLVMGetModuleContext(m)), 32);
-        g = LLVMAddGlobalInAddressSpace(m, arr, "pyacc.red.shared", 3);
+        g = LLVMAddGlobalInAddressSpace(m, arr, name, 3);
         LLVMSetInitializer(g, LLVMGetUndef(arr));
         LLVMSetLinkage(g, LLVMInternalLinkage);
         LLVMSetAlignment(g, 8);
@@ -251,19 +251,11 @@ LLVMValueRef jit_ir_red_shared(LLVMModuleRef m)
     return g;
 }
 
-/* The rows' slots: a slot a warp of the block, a row's from its first warp's. */
-static LLVMValueRef row_shared(LLVMModuleRef m)
-{
-    LLVMValueRef g = LLVMGetNamedGlobal(m, "pyacc.row.shared");
-    if (!g) {
-        LLVMTypeRef arr = LLVMArrayType2(LLVMInt64TypeInContext(LLVMGetModuleContext(m)), 32);
-        g = LLVMAddGlobalInAddressSpace(m, arr, "pyacc.row.shared", 3);
-        LLVMSetInitializer(g, LLVMGetUndef(arr));
-        LLVMSetLinkage(g, LLVMInternalLinkage);
-        LLVMSetAlignment(g, 8);
-    }
-    return g;
-}
+/* The slots block_all combines through: 1024 threads at most. */
+LLVMValueRef jit_ir_red_shared(LLVMModuleRef m) { return slots(m, "pyacc.red.shared"); }
+
+/* The rows' slots: a row's from its first warp's. */
+static LLVMValueRef row_shared(LLVMModuleRef m) { return slots(m, "pyacc.row.shared"); }
 
 LLVMValueRef jit_ir_generic(LLVMBuilderRef B, LLVMValueRef g)
 {

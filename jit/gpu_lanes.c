@@ -76,6 +76,41 @@ static LLVMValueRef row_ctx(LLVMModuleRef m, LLVMBuilderRef B, const jit_lane_lo
     return jit_ir_generic(B, LLVMBuildInBoundsGEP2(B, at, l->sglobal, idx, 2, ""));
 }
 
+/* How a runner's reductions combine: over the block or the row, the
+ * first thread adding the result into the cell; or over the row, every
+ * thread into its own. */
+enum { TO_BLOCK, TO_ROW, TO_EVERY };
+
+/* Each accumulator acc[f] (NULL: none) combined over the group (lane of
+ * lanes; TO_BLOCK: lin of bsize) and added into its cell, the pointer in
+ * field f of ctx.  count: the threads whose accumulators count (NULL:
+ * all; the others give the identity). */
+static void into_cells(LLVMModuleRef m, LLVMBuilderRef B, const jit_lane_loop *l, const uint8_t *kb, unsigned nf,
+                       LLVMValueRef *acc, LLVMValueRef ctx, LLVMValueRef lane, LLVMValueRef lanes, int how,
+                       LLVMValueRef count)
+{
+    LLVMContextRef C = LLVMGetModuleContext(m);
+    LLVMTypeRef ptr = LLVMPointerTypeInContext(C, 0);
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(B));
+    for (unsigned f = 0; f < nf; f++) {
+        if (!acc[f])
+            continue;
+        uint8_t kind = kb[f], aux = kb[nf + f];
+        LLVMTypeRef t = jit_ir_partial_type(C, kind, aux);
+        LLVMValueRef mine = LLVMBuildLoad2(B, t, acc[f], "");
+        if (count)
+            mine = LLVMBuildSelect(B, count, mine, jit_ir_identity(kind, aux, t), "");
+        LLVMBasicBlockRef after = NULL;
+        LLVMValueRef w = how == TO_EVERY ? jit_ir_row_every(m, B, fn, kind, aux, mine, lane, lanes)
+                         : how == TO_ROW ? jit_ir_row_lead(m, B, fn, kind, aux, mine, lane, lanes, &after)
+                                         : jit_ir_block_lead(m, B, fn, kind, aux, mine, lane, lanes, &after);
+        LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, ctx, f, ""), "");
+        LLVMBuildStore(B, jit_ir_combine(B, aux, t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
+        if (after)
+            jit_ir_lead_done(B, after);
+    }
+}
+
 /* runner(sctx, lane, lanes): this thread's iterations of the lane loop
  * whose marker is l->call, then the reductions over the block (or the
  * row), whose first thread keeps the result, and the last values. */
@@ -83,7 +118,6 @@ static void simple_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, 
                           int row)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef ptr = LLVMPointerTypeInContext(C, 0);
     LLVMValueRef fn = l->runner;
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, fn, "entry"));
@@ -93,18 +127,7 @@ static void simple_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, 
     LLVMValueRef lctx = jit_ir_share(m, B, body, l->st, kb, nf, sctx, lane, lanes, 1, acc, &n);
     /* reductions: the result into the gang's (or the worker's) slot, in
      * its own memory */
-    for (unsigned f = 0; f < nf; f++) {
-        if (!acc[f])
-            continue;
-        LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
-        LLVMBasicBlockRef after;
-        LLVMValueRef mine = LLVMBuildLoad2(B, t, acc[f], "");
-        LLVMValueRef w = row ? jit_ir_row_lead(m, B, fn, kb[f], kb[nf + f], mine, lane, lanes, &after)
-                             : jit_ir_block_lead(m, B, fn, kb[f], kb[nf + f], mine, lane, lanes, &after);
-        LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, sctx, f, ""), "");
-        LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
-        jit_ir_lead_done(B, after);
-    }
+    into_cells(m, B, l, kb, nf, acc, sctx, lane, lanes, row ? TO_ROW : TO_BLOCK, NULL);
     jit_ir_leave_last(m, B, l->st, kb, nf, lctx, sctx, n, lane, lanes);
     LLVMBuildRetVoid(B);
     LLVMDisposeBuilder(B);
@@ -120,7 +143,7 @@ static void worker_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, 
                           const jit_lane_loop *rows, int nrows)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), i32 = LLVMInt32TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), i32 = LLVMInt32TypeInContext(C);
     LLVMValueRef fn = l->runner, zero = LLVMConstInt(i64, 0, 0);
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, fn, "entry");
@@ -163,17 +186,7 @@ static void worker_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, 
     }
     /* the whole block again */
     LLVMPositionBuilderAtEnd(B, join);
-    for (unsigned f = 0; f < nf; f++) {
-        if (!acc[f])
-            continue;
-        LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
-        LLVMBasicBlockRef after;
-        LLVMValueRef w = jit_ir_block_lead(m, B, fn, kb[f], kb[nf + f], LLVMBuildLoad2(B, t, acc[f], ""), lin, bsize,
-                                           &after);
-        LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, sctx, f, ""), "");
-        LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
-        jit_ir_lead_done(B, after);
-    }
+    into_cells(m, B, l, kb, nf, acc, sctx, lin, bsize, TO_BLOCK, NULL);
     /* a leader ran iterations ty, ty + by, ...; the others none (lane by
      * matches no (n - 1) % by) */
     LLVMValueRef lane = LLVMBuildSelect(B, leader, ty, by, "");
@@ -291,21 +304,14 @@ static void first_stores(LLVMModuleRef m, LLVMValueRef f)
 static void every_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, const uint8_t *kb, unsigned nf)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef ptr = LLVMPointerTypeInContext(C, 0), i64 = LLVMInt64TypeInContext(C);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C);
     LLVMValueRef fn = l->runner;
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, fn, "entry"));
     LLVMValueRef ctx = LLVMGetParam(fn, 0), lane = LLVMGetParam(fn, 1), lanes = LLVMGetParam(fn, 2);
     LLVMValueRef acc[JIT_GPU_MAX_FIELDS], n;
     LLVMValueRef lctx = jit_ir_share(m, B, body, l->st, kb, nf, ctx, lane, lanes, 1, acc, &n);
-    for (unsigned f = 0; f < nf; f++) {
-        if (!acc[f])
-            continue;
-        LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
-        LLVMValueRef w = jit_ir_row_every(m, B, fn, kb[f], kb[nf + f], LLVMBuildLoad2(B, t, acc[f], ""), lane, lanes);
-        LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, ctx, f, ""), "");
-        LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
-    }
+    into_cells(m, B, l, kb, nf, acc, ctx, lane, lanes, TO_EVERY, NULL);
     /* last values: the thread that ran n - 1 leaves them in the row's
      * shared ctx, from which all take them */
     LLVMValueRef tx, ty, bx, by;
@@ -338,7 +344,7 @@ static void every_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, c
 static void redundant_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef body, const uint8_t *kb, unsigned nf)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
+    LLVMTypeRef i64 = LLVMInt64TypeInContext(C);
     LLVMValueRef fn = l->runner;
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     LLVMPositionBuilderAtEnd(B, LLVMAppendBasicBlockInContext(C, fn, "entry"));
@@ -348,19 +354,9 @@ static void redundant_runner(LLVMModuleRef m, jit_lane_loop *l, LLVMValueRef bod
     jit_ir_row_place(m, B, &tx, &ty, &bx, &by);
     LLVMValueRef acc[JIT_GPU_MAX_FIELDS], n;
     LLVMValueRef lctx = jit_ir_share(m, B, body, l->st, kb, nf, sctx, ty, by, 0, acc, &n);
+    /* the row's threads hold the same: its first one's count */
     LLVMValueRef leader = LLVMBuildICmp(B, LLVMIntEQ, tx, LLVMConstInt(i64, 0, 0), "");
-    for (unsigned f = 0; f < nf; f++) {
-        if (!acc[f])
-            continue;
-        LLVMTypeRef t = jit_ir_partial_type(C, kb[f], kb[nf + f]);
-        LLVMValueRef mine = LLVMBuildSelect(B, leader, LLVMBuildLoad2(B, t, acc[f], ""),
-                                            jit_ir_identity(kb[f], kb[nf + f], t), "");
-        LLVMBasicBlockRef after;
-        LLVMValueRef w = jit_ir_block_lead(m, B, fn, kb[f], kb[nf + f], mine, lin, bsize, &after);
-        LLVMValueRef cell = LLVMBuildLoad2(B, ptr, LLVMBuildStructGEP2(B, l->st, sctx, f, ""), "");
-        LLVMBuildStore(B, jit_ir_combine(B, kb[nf + f], t, LLVMBuildLoad2(B, t, cell, ""), w), cell);
-        jit_ir_lead_done(B, after);
-    }
+    into_cells(m, B, l, kb, nf, acc, sctx, lin, bsize, TO_BLOCK, leader);
     jit_ir_leave_last(m, B, l->st, kb, nf, lctx, sctx, n, LLVMBuildSelect(B, leader, ty, by, ""), by);
     LLVMBuildRetVoid(B);
     LLVMDisposeBuilder(B);
