@@ -495,6 +495,16 @@ static uint8_t combine_byte(fe_red_op op, const fe_type *t)
     return (uint8_t)((unsigned)op | (unsigned)(num << 4));
 }
 
+/* The bytes of an item of array or list t, when a GPU launch can move
+ * it (1 to 16), else 0. */
+static int seq_bytes(const fe_type *t)
+{
+    int b = t->kind == FE_T_ARRAY  ? fe_dtype_bits(t->dtype) / 8
+            : t->kind == FE_T_LIST ? fe_dtype_bits(fe_t_dtype(t->elem)) / 8
+                                   : 0;
+    return b >= 1 && b <= 16 ? b : 0;
+}
+
 static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
 {
     fe_func *f = lw->f;
@@ -512,6 +522,10 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
             else if (t->kind == FE_T_LIST && fe_dtype_bits(fe_t_dtype(t->elem)) / 8 <= 16)
                 /* a list or tuple of numbers: the call's copy of its items, an array of one dimension */
                 *c = (uint8_t)(RT_CTX_ARRAY | (fe_dtype_bits(fe_t_dtype(t->elem)) / 8));
+            else if ((t->kind == FE_T_SEQITER || t->kind == FE_T_ENUMITER) && seq_bytes(t->seq))
+                /* an iterator over an array or list: the sequence first, an
+                 * array the launch moves, then where it is */
+                *c = (uint8_t)(RT_CTX_ARRAY | seq_bytes(t->seq));
             else if (t->kind == FE_T_LISTOUT && f->listout_elem && f->listout_elem[t->id] &&
                      fe_dtype_bits(fe_t_dtype(f->listout_elem[t->id])) / 8 >= 1 &&
                      fe_dtype_bits(fe_t_dtype(f->listout_elem[t->id])) / 8 <= 16)

@@ -845,9 +845,14 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
                 return refuse(out, "%s", "a loop shares a list, an array reduction whose updates are not all "
                                          "`a[i] op= e` (or another value a GPU launch cannot move)");
             }
-            /* an array value's dimensions: (bytes - pointer) / 16 */
-            if ((k->kinds[f] & 0xe0) == 0x20)
-                k->ndims[f] = (int32_t)((LLVMABISizeOfType(dl, LLVMStructGetTypeAtIndex(st, f)) - 8) / 16);
+            /* an array value's dimensions: (bytes - pointer) / 16; an
+             * iterator's array comes first in it */
+            if ((k->kinds[f] & 0xe0) == 0x20) {
+                LLVMTypeRef at = LLVMStructGetTypeAtIndex(st, f), first = LLVMStructGetTypeAtIndex(at, 0);
+                if (LLVMGetTypeKind(first) == LLVMStructTypeKind)
+                    at = first;
+                k->ndims[f] = (int32_t)((LLVMABISizeOfType(dl, at) - 8) / 16);
+            }
         }
         /* the first sum into an array of 4- or 8-byte numbers: in shared memory */
         for (unsigned f = 0; f < nf && !k->private_field; f++) {

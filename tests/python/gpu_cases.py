@@ -723,6 +723,37 @@ def lanes_index_error(a, out, m):
             out[i, j % 10] = a[i, j] * 2.0
 
 
+# ---- parallel loops over a sequence's items: the iterator's array moves
+
+@acc
+def over_items(x, out):
+    #pragma acc parallel loop
+    for v in x:
+        out[int(v) % out.shape[0]] += 0.0
+        out[int(abs(v)) % out.shape[0]] = v
+
+
+@acc
+def over_enumerate(x, out):
+    #pragma acc parallel loop
+    for i, v in enumerate(x):
+        out[i] = v * i
+
+
+@acc
+def over_rows(a, out):
+    #pragma acc parallel loop
+    for r in a:
+        out[int(r[0]) % out.shape[0]] = r[1] + r[2]
+
+
+@acc
+def over_list_append(data, ret):
+    #pragma acc parallel loop copyout(ret[0:len(data)])
+    for d in data:
+        ret.append(d ** 2)
+
+
 # ---- rows: a `loop vector` inside a `loop worker` inside a gang loop runs
 # across the threads of the worker's row (threadIdx.x), the workers' rows
 # (threadIdx.y) taking the worker loop's iterations
@@ -938,6 +969,11 @@ def _args():
         "lanes_collapse": (lanes_collapse, (rng.standard_normal((50, 7, 33)), np.zeros(50))),
         "lanes_workers": (lanes_workers, (a2, np.zeros_like(a2))),
         "lanes_atomic": (lanes_atomic, (v[: 300 * 333].reshape(300, 333) + 1000, np.zeros(37, np.int64))),
+        "over_items": (over_items, (np.arange(5000.0), np.zeros(5000))),
+        "over_enumerate": (over_enumerate, (x[:3333], np.zeros(3333))),
+        "over_enumerate_list": (over_enumerate, ([int(t) for t in v[:999]], np.zeros(999))),
+        "over_rows": (over_rows, (np.arange(3000.0).reshape(1000, 3) * 3, np.zeros(3000))),
+        "over_list_append": (over_list_append, ([int(t) for t in v[:777]], [])),
         "rows_matvec": (rows_matvec, (rng.standard_normal((37, 45, 70)), rng.standard_normal((37, 70)),
                                       np.zeros((37, 45)))),
         "rows_matvec_short": (rows_matvec, (rng.standard_normal((9, 20, 3)), rng.standard_normal((9, 3)),
