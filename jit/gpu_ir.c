@@ -88,19 +88,22 @@ LLVMValueRef jit_ir_sreg(LLVMModuleRef m, LLVMBuilderRef B, const char *name)
     return LLVMBuildCall2(B, fty, f, NULL, 0, "");
 }
 
-/* barrier.sync 0, not bar.sync (.aligned): a kernel with lane loops has
- * its gang's thread and the others meet at different barriers. */
-void jit_ir_barrier(LLVMModuleRef m, LLVMBuilderRef B)
+/* A call of intrinsic `name`, void(i32), on the constant v. */
+static void sync_call(LLVMModuleRef m, LLVMBuilderRef B, const char *name, unsigned v)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMTypeRef i32 = LLVMInt32TypeInContext(C);
     LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), &i32, 1, 0);
-    LLVMValueRef f = LLVMGetNamedFunction(m, "llvm.nvvm.barrier.sync");
+    LLVMValueRef f = LLVMGetNamedFunction(m, name);
     if (!f)
-        f = LLVMAddFunction(m, "llvm.nvvm.barrier.sync", fty);
-    LLVMValueRef zero = LLVMConstInt(i32, 0, 0);
-    LLVMBuildCall2(B, fty, f, &zero, 1, "");
+        f = LLVMAddFunction(m, name, fty);
+    LLVMValueRef arg = LLVMConstInt(i32, v, 0);
+    LLVMBuildCall2(B, fty, f, &arg, 1, "");
 }
+
+/* barrier.sync 0, not bar.sync (.aligned): a kernel with lane loops has
+ * its gang's thread and the others meet at different barriers. */
+void jit_ir_barrier(LLVMModuleRef m, LLVMBuilderRef B) { sync_call(m, B, "llvm.nvvm.barrier.sync", 0); }
 
 LLVMValueRef jit_ir_byte_gep(LLVMBuilderRef B, LLVMContextRef C, LLVMValueRef p, int64_t off)
 {
@@ -470,17 +473,7 @@ void jit_ir_annotate(LLVMModuleRef m, LLVMValueRef kfn, const char *key, unsigne
     LLVMAddNamedMetadataOperand(m, "nvvm.annotations", LLVMMetadataAsValue(C, LLVMMDNodeInContext2(C, ops, 3)));
 }
 
-void jit_ir_converge(LLVMModuleRef m, LLVMBuilderRef B)
-{
-    LLVMContextRef C = LLVMGetModuleContext(m);
-    LLVMTypeRef i32 = LLVMInt32TypeInContext(C);
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), &i32, 1, 0);
-    LLVMValueRef f = LLVMGetNamedFunction(m, "llvm.nvvm.bar.warp.sync");
-    if (!f)
-        f = LLVMAddFunction(m, "llvm.nvvm.bar.warp.sync", fty);
-    LLVMValueRef all = LLVMConstInt(i32, 0xffffffffu, 0);
-    LLVMBuildCall2(B, fty, f, &all, 1, "");
-}
+void jit_ir_converge(LLVMModuleRef m, LLVMBuilderRef B) { sync_call(m, B, "llvm.nvvm.bar.warp.sync", 0xffffffffu); }
 
 void jit_ir_in_order(LLVMValueRef call)
 {
