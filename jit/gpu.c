@@ -842,8 +842,8 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
             k->offsets[f] = (int64_t)LLVMOffsetOfElement(dl, st, f);
             if (k->kinds[f] == CTX_UNSUPPORTED) {
                 LLVMDisposeTargetData(dl);
-                return refuse(out, "%s", "a loop shares a list, an array reduction whose updates are not all "
-                                         "`a[i] op= e` (or another value a GPU launch cannot move)");
+                return refuse(out, "%s", "a loop shares a value a GPU launch cannot move, or reduces an array "
+                                         "by more than `a[i] op= e` updates (a read of it, its shape included)");
             }
             /* an array value's dimensions: (bytes - pointer) / 16; an
              * iterator's array comes first in it */

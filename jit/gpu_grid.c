@@ -325,7 +325,7 @@ static const char *unshareable(const grid_loop *l)
 {
     for (unsigned f = 0; f < l->nf; f++) {
         if (l->kb[f] == CTX_UNSUPPORTED)
-            return "a loop shares a list or another value a GPU launch cannot move";
+            return "a loop shares a value a GPU launch cannot move";
     }
     return NULL;
 }

@@ -884,6 +884,25 @@ def rows_gang_worker_atomic(a, out, count):
 
 
 @acc
+def rows_worker_updates(a, c, out):
+    # the worker's own code updates memory and reads it back, around its
+    # vector loop: every thread of the row must see the row's first
+    # thread's store, made once
+    #pragma acc parallel loop gang
+    for b in range(a.shape[0]):
+        #pragma acc loop worker
+        for i in range(a.shape[1]):
+            c[b, i] += 1.0
+            t = c[b, i] * 2.0
+            s = 0.0
+            #pragma acc loop vector reduction(+:s)
+            for j in range(a.shape[2]):
+                s += a[b, i, j] * t
+            c[b, i] += s
+            out[b, i] = c[b, i] - t
+
+
+@acc
 def rows_atomic_worker(a, out, count):
     # an atomic in the worker's own code: its row's first thread alone runs
     # it (a handshake with the row), once a worker iteration
@@ -986,6 +1005,8 @@ def _args():
         "rows_gang_worker_shaped": (rows_gang_worker_shaped, (v[: 301 * 150].reshape(301, 150), np.zeros(301, np.int64))),
         "rows_gang_worker_atomic": (rows_gang_worker_atomic, (rng.integers(-50, 50, (301, 40)).astype(float),
                                                               np.zeros(301), np.zeros(7, np.int64))),
+        "rows_worker_updates": (rows_worker_updates, (rng.integers(-9, 9, (6, 19, 50)).astype(float),
+                                                      np.arange(6 * 19.0).reshape(6, 19), np.zeros((6, 19)))),
         "rows_atomic_worker": (rows_atomic_worker, (rng.integers(-50, 50, (10, 17, 40)).astype(float), np.zeros((10, 17)),
                                                     np.zeros(5, np.int64))),
         "rows_some_workers": (rows_some_workers, (rng.standard_normal((10, 17, 40)), np.zeros((10, 17)))),

@@ -185,7 +185,7 @@ def test_an_array_reduction_read_other_than_by_its_updates_stays_on_the_host():
     import numpy as np
     f = gpu_cases.reads_partial
     x, h = np.arange(30.0), np.zeros(3)
-    with pytest.warns(pyacc.PyaccPerformanceWarning, match="array reduction whose updates are not all"):
+    with pytest.warns(pyacc.PyaccPerformanceWarning, match=r"reduces an array by more than `a\[i\] op= e` updates"):
         assert f.compile(x, h.copy(), target="nvidia") == [(f._outlined.regions[0].line, False)]  # runs it
     f(x, h)  # and on the host, the private copies give Python's answer
     h2 = np.zeros(3)

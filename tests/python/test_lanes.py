@@ -136,7 +136,7 @@ def test_a_seq_loop_in_a_workers_body_runs_in_the_workers_thread():
 
 
 @pytest.mark.parametrize("name", ["rows_matvec", "rows_shaped", "rows_two_loops", "rows_atomic_worker",
-                                  "rows_gang_worker", "rows_gang_worker_shaped"])
+                                  "rows_gang_worker", "rows_gang_worker_shaped", "rows_worker_updates"])
 def test_ptx_has_each_row_meet_at_its_own_named_barrier(name, monkeypatch):
     monkeypatch.setenv("PYACC_GPU_ARCH", "sm_90")
     f, args = gpu_cases._args()[name]
