@@ -203,6 +203,7 @@ static void region_dealloc(PyObject *self)
     Py_XDECREF(r->func);
     Py_XDECREF(r->fglobals);
     Py_XDECREF(r->ptx);
+    Py_XDECREF(r->gpu_notes);
     PyTypeObject *tp = Py_TYPE(self);
     freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
     tp_free(self);
@@ -598,7 +599,8 @@ static PyObject *region_notes(PyObject *self, PyObject *noargs)
 {
     (void)noargs;
     rg_region *r = (rg_region *)self;
-    PyObject *out = PyDict_New();
+    /* a GPU build's (compile(target="nvidia")), then the compiled entries' */
+    PyObject *out = r->gpu_notes ? PyDict_Copy(r->gpu_notes) : PyDict_New();
     for (int i = 0; out && i < r->nentries; i++) {
         rg_entry *e = r->entries[i];
         if (e->fallback)

@@ -69,6 +69,7 @@ typedef struct rg_region {
     int strict, boundscheck, warned;
     int device;                /* RG_DEVICE_* */
     PyObject *ptx;             /* {signature: PTX} made for the GPU */
+    PyObject *gpu_notes;       /* {signature: notes} of what compile(target="nvidia") made */
     int use_cache;             /* @acc(cache=True): entries go to and come from disk */
     char *static_key;          /* hash of the region's code and pragmas (pyacc.regions.content_key) */
     PyObject *func;            /* the region as a Python function */
@@ -125,6 +126,8 @@ void pyext_region_store(rg_region *r, const rg_entry *e, const char *key, const 
  * for the host after one warning (*relower: lower again first), -1 with an
  * exception set; compile(args, "nvidia") without a GPU. */
 int pyext_region_keep_ptx(rg_region *r, const fe_argtype *sig, const char *ptx);
+/* Keeps a GPU build's notes beside its PTX, for notes(). */
+int pyext_region_keep_notes(rg_region *r, const fe_argtype *sig, const char *notes);
 int pyext_region_gpu_build(rg_region *r, const fe_argtype *sig, jit_host *host, fe_result *res, const char *symbol,
                            rt_device *gpu, pyext_gpu_code **gcode, int *relower);
 PyObject *pyext_region_compile_ptx(rg_region *r, const fe_argtype *sig);

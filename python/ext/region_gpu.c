@@ -23,6 +23,17 @@ int pyext_region_keep_ptx(rg_region *r, const fe_argtype *sig, const char *ptx)
     return rc;
 }
 
+int pyext_region_keep_notes(rg_region *r, const fe_argtype *sig, const char *notes)
+{
+    if (!r->gpu_notes && !(r->gpu_notes = PyDict_New()))
+        return -1;
+    PyObject *k = pyext_region_signature(r, sig), *v = PyUnicode_FromString(notes ? notes : "");
+    int rc = k && v ? PyDict_SetItem(r->gpu_notes, k, v) : -1;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    return rc;
+}
+
 /* Why a region whose code outside its parallel loops touches arrays stays
  * on the host: that, then what kept its entry off the GPU. */
 static void grid_why(char *why, size_t n)
@@ -151,7 +162,7 @@ PyObject *pyext_region_compile_ptx(rg_region *r, const fe_argtype *sig)
         return NULL;
     }
     Py_DECREF(warned);
-    int kept = !ptx || pyext_region_keep_ptx(r, sig, ptx) == 0;
+    int kept = (!ptx || pyext_region_keep_ptx(r, sig, ptx) == 0) && pyext_region_keep_notes(r, sig, res.notes) == 0;
     free(ptx);
     if (g == 0)
         r->compiles++;

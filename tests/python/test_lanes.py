@@ -166,3 +166,21 @@ def test_a_gang_worker_loop_with_an_atomic_runs_a_thread_an_iteration(monkeypatc
     assert f.compile(*copy.deepcopy(args), target="nvidia")[0][1]
     text = next(iter(f.inspect_ptx().values()))
     assert not re.search(r"barrier\.sync\s+%r\d+, %r\d+;", text) and "atom.global.add" in text
+
+
+def test_compile_for_the_gpu_keeps_the_notes_too(monkeypatch):
+    # notes() after compile(target="nvidia") alone: what the GPU build found
+    monkeypatch.setenv("PYACC_GPU_ARCH", "sm_90")
+
+    @acc
+    def gw(a, y):
+        #pragma acc parallel loop gang worker
+        for i in range(a.shape[0]):
+            s = 0.0
+            #pragma acc loop vector reduction(+:s)
+            for j in range(a.shape[1]):
+                s += a[i, j]
+            y[i] = s
+
+    assert gw.compile(np.ones((3, 4)), np.zeros(3), target="nvidia")[0][1]
+    assert "runs across the threads of each worker's row" in _notes(gw), gw.notes()
