@@ -499,9 +499,11 @@ static uint8_t combine_byte(fe_red_op op, const fe_type *t)
  * it (1 to 16), else 0. */
 static int seq_bytes(const fe_type *t)
 {
-    int b = t->kind == FE_T_ARRAY  ? fe_dtype_bits(t->dtype) / 8
-            : t->kind == FE_T_LIST ? fe_dtype_bits(fe_t_dtype(t->elem)) / 8
-                                   : 0;
+    if (!t)
+        return 0;
+    int b = t->kind == FE_T_ARRAY             ? fe_dtype_bits(t->dtype) / 8
+            : t->kind == FE_T_LIST && t->elem ? fe_dtype_bits(fe_t_dtype(t->elem)) / 8
+                                              : 0;
     return b >= 1 && b <= 16 ? b : 0;
 }
 
@@ -519,7 +521,7 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
             uint8_t *c = &k[p->field0[kind] + i];
             if (t->kind == FE_T_ARRAY && fe_dtype_bits(t->dtype) / 8 <= 16)
                 *c = (uint8_t)(RT_CTX_ARRAY | (fe_dtype_bits(t->dtype) / 8));
-            else if (t->kind == FE_T_LIST && fe_dtype_bits(fe_t_dtype(t->elem)) / 8 <= 16)
+            else if (t->kind == FE_T_LIST && t->elem && fe_dtype_bits(fe_t_dtype(t->elem)) / 8 <= 16)
                 /* a list or tuple of numbers: the call's copy of its items, an array of one dimension */
                 *c = (uint8_t)(RT_CTX_ARRAY | (fe_dtype_bits(fe_t_dtype(t->elem)) / 8));
             else if ((t->kind == FE_T_SEQITER || t->kind == FE_T_ENUMITER) && seq_bytes(t->seq))
