@@ -295,7 +295,7 @@ static int updates_only(lower *lw, const fe_loop *lp, int var, fe_red_op op, int
         }
         for (int i = 0; i < n->nargs && ok; i++)
             if (is_var_load(f, fe_arg(f, n, i), var))
-                ok = i == 0 && (uses[v] < 0 || (atomic && metadata(f, n))); /* only as the array an update reads */
+                ok = i == 0 && (uses[v] < 0 || metadata(f, n)); /* only as the array an update reads */
     }
     free(uses);
     return ok;
