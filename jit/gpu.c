@@ -701,6 +701,11 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
             define_int_truediv(d, f);
             continue;
         }
+        if (strcmp(name, "pyacc_py_math") == 0) {
+            if (jit_gpu_py_math(d, f))
+                return refuse(out, "it calls %s, which has no GPU form", "round(x, ndigits)");
+            continue;
+        }
         if (serial && jit_gpu_entry_runtime(d, f, name))
             continue;
         if (serial && (strcmp(name, "malloc") == 0 || strcmp(name, "free") == 0)) /* the device heap's */

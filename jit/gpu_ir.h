@@ -153,4 +153,9 @@ int jit_gpu_grid(LLVMModuleRef m, LLVMValueRef entry, struct jit_gpu_kernel *k, 
  * has no device form. */
 int jit_gpu_entry_runtime(LLVMModuleRef m, LLVMValueRef f, const char *name);
 
+/* Defines pyacc_py_math (f) in device module m: math.gamma, math.lgamma
+ * and math.hypot by libdevice with CPython's errors (gpu_pymath.c).  0, or
+ * 1 when a call asks for what has no GPU form (round(x, ndigits)). */
+int jit_gpu_py_math(LLVMModuleRef m, LLVMValueRef f);
+
 #endif

@@ -129,6 +129,21 @@ def mathy(x, y):
 
 
 @acc
+def py_math(x, y):
+    # CPython's own algorithms on the host, libdevice's on the GPU
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        y[i] = math.gamma(x[i]) + math.lgamma(x[i] + 3.0) + math.hypot(x[i], 2.0 - x[i])
+
+
+@acc
+def py_math_pole(x, y, k):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        y[i] = math.lgamma(x[i] - k) if i == 7 else math.gamma(x[i] - k)
+
+
+@acc
 def mathy32(x, y):
     #pragma acc parallel loop
     for i in range(x.shape[0]):
@@ -364,6 +379,14 @@ def hist_reduce(x, h):
     #pragma acc parallel loop reduction(+:h)
     for i in range(x.shape[0]):
         h[x[i] % nb] += 1
+
+
+@acc
+def hist_shape(x, h):
+    # the reduced array's shape read in the loop (test_concurrency's count)
+    #pragma acc parallel loop reduction(+:h)
+    for i in range(x.shape[0]):
+        h[int(x[i]) % h.shape[0]] += 1
 
 
 @acc
@@ -670,6 +693,7 @@ def _args():
         "logical_mixed": (logical, (v > 0,)),
         "int32_sum": (int32_sum, (v.astype(np.int32),)),
         "mathy": (mathy, (x, np.zeros(N))),
+        "py_math": (py_math, (x, np.zeros(N))),
         "mathy32": (mathy32, (x.astype(np.float32), np.zeros(N, np.float32))),
         "stencil": (stencil, (a2, np.zeros_like(a2))),
         "transpose_add": (transpose_add, (a2[:200, :200], a2[:200, :200].copy(), np.zeros((200, 200)))),
@@ -690,6 +714,7 @@ def _args():
         "kernels_shaped": (kernels_shaped, (v,)),
         "typed_shape": (typed_shape, (x, np.zeros(N))),
         "hist_reduce": (hist_reduce, (v + 1000, np.zeros(17, np.int64))),
+        "hist_shape": (hist_shape, ((v + 1000).astype(np.float64), np.zeros(19, np.int64))),
         "hist_big": (histogram, (v + 1000, np.zeros(5003, np.int64))),  # 40 KB: the global array's atomics
         "hist_strided": (histogram, (v + 1000, np.zeros(34, np.int64)[::2])),
         # halves: float32 sums exact in any order, so the answer is Python's to the bit
@@ -752,7 +777,7 @@ def _args():
 
 
 # results that are sums of floats in another order: close, not equal
-APPROX = {"dot", "mathy", "mathy32", "shaped", "narrow", "grid_reduce", "products", "matvec_lanes", "rows_matvec",
+APPROX = {"dot", "mathy", "py_math", "mathy32", "shaped", "narrow", "grid_reduce", "products", "matvec_lanes", "rows_matvec",
           "rows_matvec_short",
           "matvec_lanes_short_rows", "lanes_collapse", "entry_normalize", "entry_lanes"}
 
@@ -805,6 +830,27 @@ def gpu_only_cases():
             return
         raise AssertionError("no ZeroDivisionError")
     out["zero_division"] = divide_case
+
+    def py_math_errors_case():
+        # CPython's errors for gamma/lgamma on the GPU: a pole is a
+        # ValueError, an infinite result from a finite argument an
+        # OverflowError, each at the user's line; then a good call
+        x = np.arange(1.0, 11.0)
+        for k, exc in ((7.0, ValueError), (-180.0, OverflowError)):
+            try:
+                py_math_pole(x, np.zeros(10), k)
+            except exc as e:
+                tb = traceback.extract_tb(e.__traceback__)
+                assert "math.lgamma(x[i] - k)" in tb[-1].line, tb[-1]
+            else:
+                raise AssertionError(f"no {exc.__name__}")
+        y = np.zeros(10)
+        py_math_pole(x, y, 0.5)
+        y2 = np.zeros(10)
+        py_math_pole.py_func(x, y2, 0.5)
+        assert np.allclose(y, y2, rtol=1e-12), (y, y2)
+        assert py_math_pole.inspect_ptx(), "no GPU code was made"
+    out["py_math_errors"] = py_math_errors_case
 
     def bounds_case():
         try:

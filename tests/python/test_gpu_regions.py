@@ -29,7 +29,7 @@ CASES = gpu_cases._args()
 GPU_ONLY = ["acc_on_device", "zero_division", "index_error", "host_part", "no_leak_after_errors",
             "after_shutdown", "async_queue_order", "cupy_zero_copy", "async_queues_overlap", "launch_shape",
             "async_copies_overlap", "lane_index_error", "lane_launch_shape", "entry_errors",
-            "entry_launch_shape", "row_index_error", "row_launch_shape"]
+            "entry_launch_shape", "row_index_error", "row_launch_shape", "py_math_errors"]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -69,10 +69,11 @@ def test_reductions_combine_by_warp_shuffles_and_shared_memory_not_one_thread_at
     assert "atom." not in text  # no thread waits on another's update
 
 
-@pytest.mark.parametrize("name", ["histogram", "hist_reduce", "hist_weights"])
+@pytest.mark.parametrize("name", ["histogram", "hist_reduce", "hist_weights", "hist_shape"])
 def test_a_small_histogram_is_summed_in_each_blocks_shared_memory_then_added_once(name):
     f, args = CASES[name]
     f.compile(*args, target="nvidia")
+    assert f.inspect_ptx(), "the region stays on the host"
     for text in f.inspect_ptx().values():  # whether the array fits is the launch's to see
         assert ".extern .shared .align 16 .b8 pyacc_private[]" in text and "barrier.sync" in text
         assert re.search(r"atom\.global\.add\.(u64|f32)", text)  # a block's sums into the array, once each
