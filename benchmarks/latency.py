@@ -562,7 +562,10 @@ def gpu_rows(runs, quick, gpu, launch, bad):
         rows.append(row("gpu_launch", what_launch, "gpu", launch["pyacc"], "numba-cuda",
                         launch.get("numba-cuda"), launch_goal, GOAL_LAUNCH, None,
                         note="a tiny kernel (1024 elements, present), waited for; median of many calls"
-                             + (f"; cupy {launch['cupy'] * 1e6:.1f} us" if "cupy" in launch else "")))
+                             + (f"; cupy {launch['cupy'] * 1e6:.1f} us" if "cupy" in launch else "")
+                             + (f"; the driver's own cuLaunchKernel + cuCtxSynchronize (ctypes) "
+                                f"{launch['driver'] * 1e6:.1f} us, pyacc at "
+                                f"{launch['pyacc'] / launch['driver']:.2f} of it" if "driver" in launch else "")))
     else:
         rows.append(skipped("gpu_launch", what_launch, "gpu", "numba-cuda", launch_goal, "not measured"))
     return rows, {"pyacc_gpu_cold": p, "numba_cuda_cold": n}

@@ -464,11 +464,55 @@ def gpu_present():
     return pyacc.acc_get_property_string(0, pyacc.acc_device_nvidia, pyacc.acc_property_name)
 
 
+def driver_launch(calls):
+    """Median seconds of the CUDA driver's own launch of the tiny kernel
+    (CuPy compiles it) and its wait, cuLaunchKernel then cuCtxSynchronize
+    called through ctypes: the launch row's limit, which no Python
+    library's launch can go under by more than the ctypes calls' cost.
+    None without CuPy or the driver library."""
+    import ctypes
+    try:
+        import cupy
+        cu = ctypes.CDLL("libcuda.so.1")
+    except (ImportError, OSError):
+        return None
+    k = cupy.RawKernel(r"""extern "C" __global__ void tiny(double *x, long long n) {
+        long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x;
+        if (i < n) x[i] = x[i] + 1.0;
+    }""", "tiny")
+    x = cupy.zeros(TINY)
+    k(((TINY + 255) // 256,), (256,), (x, np.int64(TINY)))  # compiles and loads it
+    cupy.cuda.Device().synchronize()
+    fn = ctypes.c_void_p(k.kernel.ptr)
+    ptr, n = ctypes.c_uint64(x.data.ptr), ctypes.c_int64(TINY)
+    params = (ctypes.c_void_p * 2)(ctypes.cast(ctypes.pointer(ptr), ctypes.c_void_p),
+                                   ctypes.cast(ctypes.pointer(n), ctypes.c_void_p))
+    launch = cu.cuLaunchKernel
+    launch.argtypes = [ctypes.c_void_p] + [ctypes.c_uint] * 7 + [ctypes.c_void_p] * 3
+    blocks = (TINY + 255) // 256
+
+    def call():
+        if launch(fn, blocks, 1, 1, 256, 1, 1, 0, None, params, None):
+            raise RuntimeError("cuLaunchKernel failed")
+
+    t, _ = timed(call, cu.cuCtxSynchronize, None, calls)
+    if not np.array_equal(cupy.asnumpy(x), np.full(TINY, calls + 2.0)):
+        raise RuntimeError("the driver's tiny kernel gave wrong values")
+    return t
+
+
 def launch_overhead(impls, calls, bad):
     """{implementation: median seconds} of a tiny kernel on an array
-    already on the GPU, each call waited for (the warm-up call compiles);
-    a wrong result or a failure goes into bad."""
+    already on the GPU, each call waited for (the warm-up call compiles),
+    and under "driver" the driver's own launch (driver_launch); a wrong
+    result or a failure goes into bad."""
     launch = {}
+    try:
+        t = driver_launch(calls)
+        if t is not None:
+            launch["driver"] = t
+    except Exception as e:  # noqa: BLE001 - the limit not measured is reported, the rest still run
+        bad.append(f"GPU launch: the driver's own launch failed: {type(e).__name__}: {e}")
     for iname, impl in impls.items():
         x = np.zeros(TINY)
         try:
@@ -607,3 +651,6 @@ def report(res):
               f"{la['pyacc'] * 1e6:.1f} us (goal {GOAL_LAUNCH * 1e6:.0f} us: "
               f"{'met' if la['pyacc'] <= GOAL_LAUNCH else 'MISSED'})"
               + "".join(f"; {p} {la[p] * 1e6:.1f} us" for p in PEERS if p in la))
+        if "driver" in la:
+            print(f"  its limit, the driver's own cuLaunchKernel + cuCtxSynchronize (ctypes): "
+                  f"{la['driver'] * 1e6:.1f} us; pyacc at {la['pyacc'] / la['driver']:.2f} of it")
