@@ -8,6 +8,7 @@
  * parallel-loop marker `pyacc.parallel_loop` is one of them, which is how a
  * target-neutral module is mapped onto the host thread pool.
  */
+#include "carry.h"
 #include "jit.h"
 
 #include "llvm_compat.h"
@@ -198,7 +199,10 @@ static int optimise(jit_host *h, LLVMModuleRef m, char *err, size_t errlen)
     LLVMPassBuilderOptionsSetLoopUnrolling(o, 1);
     LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", h->tm, o);
     LLVMDisposePassBuilderOptions(o);
-    return e ? llvm_fail(e, "optimising", err, errlen) : 0;
+    if (e)
+        return llvm_fail(e, "optimising", err, errlen);
+    jit_carry_values(m);
+    return 0;
 }
 
 static char *emit_asm(jit_host *h, LLVMModuleRef m)

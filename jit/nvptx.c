@@ -9,6 +9,7 @@
  * and printed as PTX.  No GPU is needed: ptxas or the driver's JIT turns
  * the PTX into machine code later.
  */
+#include "carry.h"
 #include "jit.h"
 
 #include <llvm-c/Analysis.h>
@@ -162,6 +163,8 @@ char *jit_nvptx_compile(void *module, const char *sm, const char *features, doub
             snprintf(err, errlen, "optimising for the GPU: %s", em ? em : "?");
             LLVMDisposeErrorMessage(em);
             rc = -1;
+        } else {
+            jit_carry_values(m);
         }
     }
     LLVMMemoryBufferRef buf = NULL;
