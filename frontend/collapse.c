@@ -210,15 +210,103 @@ void fe_collapse_counts(lower *lw, const int *col_loop, int ncol, LLVMValueRef *
     }
 }
 
-/* A flat index as the multi-index of the nest: idx[0] outermost. */
-void fe_unflatten(lower *lw, LLVMValueRef flat, const LLVMValueRef *counts, int ncol, LLVMValueRef *idx)
+/* Division by an invariant integer as a multiplication (Granlund and
+ * Montgomery's round-up method, for 32-bit numerators): with
+ * l = ceil(log2 d), m = 2^32 (2^l - d) / d + 1 (below 2^32 for d < 2^32),
+ * t = m x / 2^32, x / d = (t + (x - t) >> min(l, 1)) >> max(l - 1, 0) for
+ * every x < 2^32.  A GPU divides 64-bit integers in a long sequence of
+ * instructions (32-bit ones in a shorter one), once for each point of a
+ * collapsed space: Jacobi's stencil spent a fifth of its instructions
+ * there.  Packed: m, max(l - 1, 0) at bit 32, min(l, 1) at bit 40, and bit
+ * 48 set (so that 0 says "divide"). */
+LLVMValueRef fe_divide_magic(lower *lw, LLVMValueRef count, LLVMValueRef total)
 {
     LLVMBuilderRef B = lw->B;
+    LLVMValueRef one = fe_const_i64(lw, 1), two32 = fe_const_i64(lw, (int64_t)1 << 32);
+    /* a count of 0 makes an empty space: any divisor does */
+    LLVMValueRef d = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntSLT, count, one, ""), one, count, "");
+    LLVMValueRef dm1 = LLVMBuildSub(B, d, one, "");
+    LLVMValueRef ctlz_args[2] = {dm1, LLVMConstInt(lw->i1, 0, 0)};
+    LLVMValueRef l = LLVMBuildSub(B, fe_const_i64(lw, 64), fe_intrinsic(lw, "llvm.ctlz", lw->i64, ctlz_args, 2), "");
+    LLVMValueRef dd = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntULT, d, two32, ""), d, one, ""); /* no overflow below */
+    LLVMValueRef num = LLVMBuildShl(B, LLVMBuildSub(B, LLVMBuildShl(B, one, l, ""), dd, ""), fe_const_i64(lw, 32), "");
+    LLVMValueRef m = LLVMBuildAdd(B, LLVMBuildUDiv(B, num, dd, ""), one, "");
+    LLVMValueRef sh1 = LLVMBuildSelect(B, LLVMBuildICmp(B, LLVMIntUGT, l, one, ""), one, l, "");
+    LLVMValueRef sh2 = LLVMBuildSub(B, l, sh1, "");
+    LLVMValueRef packed = LLVMBuildOr(B, m, LLVMBuildShl(B, sh2, fe_const_i64(lw, 32), ""), "");
+    packed = LLVMBuildOr(B, packed, LLVMBuildShl(B, sh1, fe_const_i64(lw, 40), ""), "");
+    packed = LLVMBuildOr(B, packed, fe_const_i64(lw, (int64_t)1 << 48), "");
+    /* every flat index below 2^32, and the divisor too */
+    LLVMValueRef fits = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntULE, total, two32, ""),
+                                     LLVMBuildICmp(B, LLVMIntULT, d, two32, ""), "");
+    return LLVMBuildSelect(B, fits, packed, fe_const_i64(lw, 0), "magic");
+}
+
+/* x / d and x % d by magic number mg (fe_divide_magic), x below 2^32:
+ * in 32-bit arithmetic, which a GPU does in one instruction where 64-bit
+ * takes several. */
+static void by_magic(lower *lw, LLVMValueRef x, LLVMValueRef d, LLVMValueRef mg, LLVMValueRef *q, LLVMValueRef *r)
+{
+    LLVMBuilderRef B = lw->B;
+    LLVMTypeRef i32 = LLVMInt32TypeInContext(lw->C);
+    LLVMValueRef x32 = LLVMBuildTrunc(B, x, i32, ""), m32 = LLVMBuildTrunc(B, mg, i32, "");
+    LLVMValueRef wide = LLVMBuildMul(B, LLVMBuildZExt(B, x32, lw->i64, ""), LLVMBuildZExt(B, m32, lw->i64, ""), "");
+    LLVMValueRef t = LLVMBuildTrunc(B, LLVMBuildLShr(B, wide, fe_const_i64(lw, 32), ""), i32, "");
+    LLVMValueRef sh1 = LLVMBuildTrunc(B, LLVMBuildLShr(B, mg, fe_const_i64(lw, 40), ""), i32, "");
+    LLVMValueRef sh2 = LLVMBuildTrunc(B, LLVMBuildLShr(B, mg, fe_const_i64(lw, 32), ""), i32, "");
+    sh1 = LLVMBuildAnd(B, sh1, LLVMConstInt(i32, 1, 0), "");
+    sh2 = LLVMBuildAnd(B, sh2, LLVMConstInt(i32, 31, 0), "");
+    LLVMValueRef q32 = LLVMBuildLShr(B, LLVMBuildAdd(B, t, LLVMBuildLShr(B, LLVMBuildSub(B, x32, t, ""), sh1, ""), ""),
+                                     sh2, "");
+    LLVMValueRef r32 = LLVMBuildSub(B, x32, LLVMBuildMul(B, q32, LLVMBuildTrunc(B, d, i32, ""), ""), "");
+    *q = LLVMBuildZExt(B, q32, lw->i64, "");
+    *r = LLVMBuildZExt(B, r32, lw->i64, "");
+}
+
+/* Two flat indices (a piece's first and last) as multi-indices of the
+ * nest, idx[k][0] outermost; by the magic numbers (fe_divide_magic) where
+ * they are not 0, else dividing.  Both in one branch on the magic number:
+ * where the piece is one point, the two are the same and compute once. */
+void fe_unflatten(lower *lw, LLVMValueRef *flat, const LLVMValueRef *counts, const LLVMValueRef *magic, int ncol,
+                  LLVMValueRef idx[2][FE_MAX_COLLAPSE + 1])
+{
+    LLVMBuilderRef B = lw->B;
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(B));
+    LLVMValueRef x[2] = {flat[0], flat[1]};
     for (int m = ncol; m >= 1; m--) {
-        idx[m] = LLVMBuildSRem(B, flat, counts[m - 1], "");
-        flat = LLVMBuildSDiv(B, flat, counts[m - 1], "");
+        LLVMValueRef d = counts[m - 1], mg = magic[m - 1];
+        LLVMBasicBlockRef fast = LLVMAppendBasicBlockInContext(lw->C, fn, "unflatten.magic");
+        LLVMBasicBlockRef slow = LLVMAppendBasicBlockInContext(lw->C, fn, "unflatten.divide");
+        LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(lw->C, fn, "unflatten.join");
+        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, mg, fe_const_i64(lw, 0), ""), fast, slow);
+        LLVMValueRef qf[2], rf[2], qs[2], rs[2];
+        LLVMPositionBuilderAtEnd(B, fast);
+        for (int k = 0; k < 2; k++)
+            by_magic(lw, x[k], d, mg, &qf[k], &rf[k]);
+        LLVMBuildBr(B, join);
+        LLVMPositionBuilderAtEnd(B, slow);
+        for (int k = 0; k < 2; k++) {
+            qs[k] = LLVMBuildSDiv(B, x[k], d, "");
+            rs[k] = LLVMBuildSub(B, x[k], LLVMBuildMul(B, qs[k], d, ""), "");
+        }
+        LLVMBuildBr(B, join);
+        LLVMPositionBuilderAtEnd(B, join);
+        LLVMBasicBlockRef from[2] = {fast, slow};
+        LLVMValueRef q[2], r[2];
+        for (int k = 0; k < 2; k++) {
+            q[k] = LLVMBuildPhi(B, lw->i64, "quotient");
+            r[k] = LLVMBuildPhi(B, lw->i64, "remainder");
+            LLVMValueRef qv[2] = {qf[k], qs[k]}, rv[2] = {rf[k], rs[k]};
+            LLVMAddIncoming(q[k], qv, from, 2);
+            LLVMAddIncoming(r[k], rv, from, 2);
+        }
+        for (int k = 0; k < 2; k++) {
+            idx[k][m] = r[k];
+            x[k] = q[k];
+        }
     }
-    idx[0] = flat;
+    idx[0][0] = x[0];
+    idx[1][0] = x[1];
 }
 
 LLVMValueRef fe_collapse_iterator(lower *lw, int var, LLVMValueRef v)

@@ -216,7 +216,13 @@ int fe_loop_independent(lower *lw, int li, char *why, size_t whylen);
  * narrowed to the piece when var is a collapsed inner loop's iterator. */
 int fe_collapse_chain(lower *lw, int li, int *chain);
 void fe_collapse_counts(lower *lw, const int *col_loop, int ncol, LLVMValueRef *counts, LLVMValueRef *total);
-void fe_unflatten(lower *lw, LLVMValueRef flat, const LLVMValueRef *counts, int ncol, LLVMValueRef *idx);
+void fe_unflatten(lower *lw, LLVMValueRef *flat, const LLVMValueRef *counts, const LLVMValueRef *magic, int ncol,
+                  LLVMValueRef idx[2][FE_MAX_COLLAPSE + 1]);
+/* For dividing the flat indices of a space of `total` points by `count`:
+ * a magic number that turns the division into a multiplication and shifts
+ * (fe_unflatten), made once before the loop; 0 where it cannot (a space of
+ * 2^32 points or more). */
+LLVMValueRef fe_divide_magic(lower *lw, LLVMValueRef count, LLVMValueRef total);
 LLVMValueRef fe_collapse_iterator(lower *lw, int var, LLVMValueRef v);
 
 /* parallel.c: lowers parallel loop li at its header, in the entry: the body

@@ -291,8 +291,8 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
         p->field0[k] = nf;
         nf += p->n[k];
     }
-    p->field_col = nf;
-    nf += p->ncol;
+    p->field_col = nf; /* the counts, then their divisors' magic numbers (fe_divide_magic) */
+    nf += 2 * p->ncol;
     LLVMTypeRef *fields = malloc((size_t)nf * sizeof *fields);
     if (!fields)
         return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
@@ -303,7 +303,7 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
         for (int i = 0; i < p->n[k]; i++)
             fields[p->field0[k] + i] = k == P_RED || k == P_ARED || k == P_ATOMIC ? lw->ptr
                                                                                   : fe_lty(lw, f->vars[p->vars[k][i]].type);
-    for (int m = 0; m < p->ncol; m++)
+    for (int m = 0; m < 2 * p->ncol; m++)
         fields[p->field_col + m] = lw->i64;
     p->ctxty = LLVMStructTypeInContext(lw->C, fields, (unsigned)nf, 0);
     free(fields);
@@ -510,7 +510,7 @@ static int seq_bytes(const fe_type *t)
 static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
 {
     fe_func *f = lw->f;
-    int nf = p->field_col + p->ncol;
+    int nf = p->field_col + 2 * p->ncol;
     uint8_t *k = calloc(3 * (size_t)nf + 1, 1), *aux = k + nf, *partner = k + 2 * nf;
     if (!k)
         return LLVMConstNull(lw->ptr);
@@ -671,13 +671,19 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
     LLVMValueRef kend = LLVMGetParam(fnv, 2);
     if (p->ncol) {
         /* the piece's outer indices, and where each inner loop starts and ends */
-        LLVMValueRef counts[FE_MAX_COLLAPSE];
+        LLVMValueRef counts[FE_MAX_COLLAPSE], magic[FE_MAX_COLLAPSE];
         for (int m = 0; m < p->ncol; m++) {
             counts[m] = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_col + m), "");
+            magic[m] = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_col + p->ncol + m), "");
             fn->col_var[m] = fe_terminator(lw, lw->loops.loop[p->col_loop[m]].header)->var;
         }
-        fe_unflatten(lw, LLVMGetParam(fnv, 1), counts, p->ncol, fn->col_lo);
-        fe_unflatten(lw, LLVMBuildSub(B, LLVMGetParam(fnv, 2), fe_const_i64(lw, 1), ""), counts, p->ncol, fn->col_hi);
+        LLVMValueRef ends[2] = {LLVMGetParam(fnv, 1), LLVMBuildSub(B, LLVMGetParam(fnv, 2), fe_const_i64(lw, 1), "")};
+        LLVMValueRef idx[2][FE_MAX_COLLAPSE + 1];
+        fe_unflatten(lw, ends, counts, magic, p->ncol, idx);
+        for (int m = 0; m <= p->ncol; m++) {
+            fn->col_lo[m] = idx[0][m];
+            fn->col_hi[m] = idx[1][m];
+        }
         for (int m = 1; m <= p->ncol; m++) {
             fn->col_first[m] = fe_entry_alloca(lw, lw->i1, "first");
             fn->col_last[m] = fe_entry_alloca(lw, lw->i1, "last");
@@ -818,8 +824,10 @@ static void fill_ctx(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVMV
     LLVMBuildStore(B, lw->fn->err, ctx_field(lw, p, ctx, F_ERR));
     LLVMBuildStore(B, n, ctx_field(lw, p, ctx, F_N));
     LLVMBuildStore(B, nslots, ctx_field(lw, p, ctx, F_SLOTS));
-    for (int m = 0; m < p->ncol; m++)
+    for (int m = 0; m < p->ncol; m++) {
         LLVMBuildStore(B, col_counts[m], ctx_field(lw, p, ctx, p->field_col + m));
+        LLVMBuildStore(B, fe_divide_magic(lw, col_counts[m], n), ctx_field(lw, p, ctx, p->field_col + p->ncol + m));
+    }
     for (int k = P_SHARED; k <= P_FIRSTLAST; k++) {
         if (k == P_LAST)
             continue;

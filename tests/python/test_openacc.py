@@ -840,6 +840,46 @@ def f(a, n):
     assert "collapse(3) nest runs as one iteration space" in "\n".join(f.notes().values())
 
 
+_COLLAPSE3_INDEX = """
+@acc
+def f(out, n, m, p):
+    #pragma acc parallel loop collapse(3)
+    for i in range(n):
+        for j in range(m):
+            for k in range(p):
+                out[(i * m + j) * p + k] = i * 1000003 + j * 1009 + k
+    return out
+"""
+
+
+@pytest.mark.parametrize("m,p", [(1, 1), (2, 3), (3, 5), (7, 8), (9, 31), (32, 33), (1, 641), (1023, 2),
+                                 (1024, 1), (1025, 3), (65537, 1), (5, 65536)])
+def test_collapse_unflattens_every_point_of_the_space_right(m, p):
+    # the inner counts are divisors of the flat index (a multiplication by
+    # their magic numbers): odd ones, powers of two and their neighbours
+    f = make(_COLLAPSE3_INDEX)
+    n = max(1, 400_000 // (m * p))
+    check(f, np.zeros(n * m * p, np.int64), n, m, p)
+
+
+def test_collapse_over_2_to_the_32_points_divides_the_long_way():
+    # a space too large for 32-bit magic numbers: each flat index divided
+    f = make("""
+@acc
+def f(n, m):
+    s = 0
+    t = 0
+    #pragma acc parallel loop collapse(2) reduction(+:s, t)
+    for i in range(n):
+        for j in range(m):
+            s += i
+            t += j
+    return s, t
+""")
+    n, m = 3, (1 << 31) + 11  # 6.4e9 points: the interpreter is not asked
+    assert f(n, m) == (m * n * (n - 1) // 2, n * m * (m - 1) // 2)
+
+
 @pytest.mark.parametrize("body,tail,why", [
     ("for j in range(i, a.shape[1]):", "", "triangular"),
     ("for j in range(a.shape[1]):", "last = i", "i used after"),
