@@ -370,6 +370,26 @@ static void private_end(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef fn, LLVM
     block_loop_end(B, o, bsize, head, exit);
 }
 
+/* Bytes [from, to) of src to dst (both 16-byte aligned), in the widest
+ * loads and stores their offsets allow.  Not a memcpy: once SROA has
+ * forwarded a ctx field to the kernel's by-value parameter, a memcpy from
+ * it makes NVPTX copy the whole parameter to local memory, a byte at a
+ * time, in every thread before its first iteration. */
+static void copy_aligned(LLVMBuilderRef B, LLVMValueRef dst, LLVMValueRef src, int64_t from, int64_t to)
+{
+    LLVMContextRef C = LLVMGetTypeContext(LLVMTypeOf(dst));
+    while (from < to) {
+        int w = 8;
+        while (w > 1 && (from % w || from + w > to))
+            w /= 2;
+        LLVMTypeRef t = LLVMIntTypeInContext(C, (unsigned)w * 8);
+        LLVMValueRef v = LLVMBuildLoad2(B, t, jit_ir_byte_gep(B, C, src, from), "");
+        LLVMSetAlignment(v, (unsigned)w);
+        LLVMSetAlignment(LLVMBuildStore(B, v, jit_ir_byte_gep(B, C, dst, from)), (unsigned)w);
+        from += w;
+    }
+}
+
 /* kernel(ctx, n): iterations k = thread, thread + threads, ... < n, each
  * run as body(lctx, k, k + 1, 0) on the thread's own copy lctx of ctx,
  * whose partial results point at the thread's accumulators (registers,
@@ -507,8 +527,7 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     for (int f = 0; f < k->nfields; f++) /* only plain fields: the others hold this thread's addresses */
         if (k->kinds[f] == CTX_PLAIN) {
             int64_t to = f + 1 < k->nfields ? k->offsets[f + 1] : k->ctx_size;
-            LLVMBuildMemCpy(B, jit_ir_byte_gep(B, C, lastp, k->offsets[f]), 1, jit_ir_byte_gep(B, C, lctx, k->offsets[f]), 1,
-                            LLVMConstInt(i64, (unsigned long long)(to - k->offsets[f]), 0));
+            copy_aligned(B, lastp, lctx, k->offsets[f], to);
         }
     LLVMBuildBr(B, end);
     LLVMPositionBuilderAtEnd(B, end);
