@@ -951,6 +951,46 @@ def gpu_only_cases():
         assert (o[:4999] == 1.0).all() and o[4999] == 2.0, o
     out["entry_errors"] = entry_errors_case
 
+    def entry_from_disk_case():
+        # an entry on the grid loaded from the disk cache in a later
+        # process: the same answers, and no compile there
+        import subprocess
+        import tempfile
+        child = (
+            "import json, sys, warnings\n"
+            "import numpy as np\n"
+            "import pyacc\n"
+            "from pyacc import _pyacc\n"
+            f"sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})\n"
+            "import gpu_cases as g\n"
+            "warnings.simplefilter('error', pyacc.PyaccPerformanceWarning)\n"
+            "x = np.linspace(-3.0, 5.0, 50_001)\n"
+            "out, st, out2, st2 = np.zeros_like(x), np.zeros(2), np.zeros_like(x), np.zeros(2)\n"
+            "r = g.entry_normalize(x, out, st)\n"
+            "grid = _pyacc.gpu_last_launch()\n"
+            "r2 = g.entry_normalize.py_func(x, out2, st2)\n"
+            "u, u2 = np.linspace(0.0, 1.0, 3001), np.linspace(0.0, 1.0, 3001)\n"
+            "g.entry_steps(u, np.zeros(3001), 5)\n"
+            "g.entry_steps.py_func(u2, np.zeros(3001), 5)\n"
+            "s, t = g.entry_normalize.stats(), g.entry_steps.stats()\n"
+            "ok = np.allclose(out, out2, rtol=1e-12) and np.allclose(st, st2, rtol=1e-12) \\\n"
+            "    and abs(r - r2) <= 1e-9 * abs(r2) and np.array_equal(u, u2)\n"
+            "print(json.dumps({'ok': bool(ok), 'grid': list(grid), 'compiles': s['compiles'] + t['compiles'],\n"
+            "                  'disk_hits': s['disk_hits'] + t['disk_hits'], 'fallbacks': s['fallbacks'] + t['fallbacks']}))\n")
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, PYACC_CACHE_DIR=cache)
+            runs = []
+            for _ in range(2):
+                r = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=120)
+                assert r.returncode == 0, r.stderr[-2000:]
+                runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+        first, second = runs
+        assert first["ok"] and second["ok"], runs
+        assert first["grid"][1:] == [256, 1] and second["grid"] == first["grid"], runs  # on the grid both times
+        assert (first["compiles"], first["disk_hits"]) == (2, 0), runs
+        assert (second["compiles"], second["disk_hits"]) == (0, 2) and second["fallbacks"] == 0, runs
+    out["entry_from_disk"] = entry_from_disk_case
+
     def entry_launch_shape_case():
         # the entry on a grid of 256-thread blocks, at least one a multiprocessor
         from pyacc import _pyacc
