@@ -612,7 +612,7 @@ typedef struct serial_desc {
 } serial_desc;
 
 int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int32_t nslots, const int32_t *arg_bytes,
-                      const int32_t *ndims, uint64_t cell_outs, int32_t cell_bytes, rt_error *err)
+                      const int32_t *ndims, uint64_t cell_outs, int32_t cell_bytes, int64_t shape, rt_error *err)
 {
     launch L = {.k = k, .d = k->dev};
     int32_t st = RT_ACC_OK;
@@ -676,11 +676,18 @@ int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int
             st = rt_cuda_launch(L.d->dev, k->fn, 1, 1, 1, 0, stream, params);
         } else { /* as many blocks as stay resident together, up to GRID_BLOCKS_PER_SM a multiprocessor */
             uint32_t bx = k->max_block < GRID_THREADS ? (uint32_t)k->max_block : GRID_THREADS;
+            int64_t gangs = RT_SHAPE_GANGS(shape), workers = RT_SHAPE_WORKERS(shape), vec = RT_SHAPE_VECTOR(shape);
+            if (vec > 0 || workers > 0) { /* a gang's threads: vector_length (whole warps) by num_workers */
+                int64_t t = (vec > 0 ? (vec + 31) / 32 * 32 : 32) * (workers > 0 ? workers : 1);
+                bx = t < (int64_t)bx ? (uint32_t)t : bx;
+            }
             int32_t per_sm = 0;
             st = rt_cuda_occupancy(L.d->dev, k->fn, bx, &per_sm);
             if (!st && per_sm < 1)
                 st = rt_fail(RT_ACC_DEVICE, "a block of this region's kernel does not fit on a multiprocessor");
             uint32_t grid = (uint32_t)(per_sm < GRID_BLOCKS_PER_SM ? per_sm : GRID_BLOCKS_PER_SM) * (uint32_t)k->sms;
+            if (gangs > 0 && gangs < (int64_t)grid) /* num_gangs: the blocks after the entry's */
+                grid = (uint32_t)gangs + 1;
             grid = grid < 2 ? 2 : grid; /* block 0 runs the entry, the others its loops */
             work_bytes = (size_t)k->work_fixed + (size_t)grid * (size_t)k->work_parts * 8;
             static const char zeros[64];

@@ -412,7 +412,10 @@ void rt_gpu_last_launch(uint32_t *grid, uint32_t *bx, uint32_t *by);
  * kernel of a region with no parallel loop), or (k->grid) by the first
  * thread of a grid that stays resident, the whole grid running its
  * parallel loops (a cooperative launch sized by the kernel's occupancy,
- * with a zeroed work area).  slots as the host entry takes them; arg_bytes[i]
+ * with a zeroed work area; shape, the region's num_gangs, num_workers and
+ * vector_length as RT_SHAPE_* packs them, or 0, sets how many blocks run
+ * the loops, at most as many as stay resident, and their threads, at most
+ * the kernel's bound).  slots as the host entry takes them; arg_bytes[i]
  * > 0 marks an array argument (its element size, ndims[i] its
  * dimensions) whose description (the frontend's fe_arraydesc: data,
  * RT_SERIAL_NDIM shapes, as many strides in bytes) slots[i] points to.
@@ -423,7 +426,7 @@ void rt_gpu_last_launch(uint32_t *grid, uint32_t *bx, uint32_t *by);
  * rt_error kind, err filled), RT_ERR_DEVICE when the GPU failed. */
 #define RT_SERIAL_NDIM 4
 int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int32_t nslots, const int32_t *arg_bytes,
-                      const int32_t *ndims, uint64_t cell_outs, int32_t cell_bytes, rt_error *err);
+                      const int32_t *ndims, uint64_t cell_outs, int32_t cell_bytes, int64_t shape, rt_error *err);
 
 /* The current device, initialised: made on the first call from
  * ACC_DEVICE_TYPE and ACC_DEVICE_NUM (read then, once), or from

@@ -282,7 +282,7 @@ int pyext_gpu_sync(rt_device *d, const fe_argtype *sig, const pyext_arg *a, int 
 }
 
 int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_arg *a, int n, int nslots,
-                         int64_t *slots, uint64_t tuple_outs, rt_error *err)
+                         int64_t *slots, uint64_t tuple_outs, int64_t shape, rt_error *err)
 {
     int32_t bytes[RG_MAXARGS], ndims[RG_MAXARGS];
     for (int i = 0; i < n; i++) { /* arrays, and the buffers of lists: copied in, or appended to */
@@ -292,7 +292,7 @@ int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_a
                    : out ? (int32_t)a[i].desc.strides[0] : 0;
         ndims[i] = arr || list ? sig[i].ndim : out ? 1 : 0;
     }
-    return rt_gpu_serial(&c->infos[0], slots, n, nslots, bytes, ndims, tuple_outs, FE_MAX_OUT_ITEMS * 8, err);
+    return rt_gpu_serial(&c->infos[0], slots, n, nslots, bytes, ndims, tuple_outs, FE_MAX_OUT_ITEMS * 8, shape, err);
 }
 
 int pyext_gpu_serial_enabled(void)

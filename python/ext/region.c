@@ -454,7 +454,9 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
             if (e->outtypes[o].kind == FE_ARG_TUPLE)
                 tuples |= (uint64_t)1 << o;
         Py_BEGIN_ALLOW_THREADS
-        rc = pyext_gpu_serial(e->gcode, sig, a, n, nslots, slots, tuples, &err);
+        int sp = r->shape_param; /* num_gangs, num_workers, vector_length, packed by the caller */
+        int64_t shape = sp >= 0 && sp < n && sig[sp].kind == FE_ARG_INT ? slots[sp] : 0;
+        rc = pyext_gpu_serial(e->gcode, sig, a, n, nslots, slots, tuples, shape, &err);
         Py_END_ALLOW_THREADS
     } else {
         Py_BEGIN_ALLOW_THREADS

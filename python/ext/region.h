@@ -167,9 +167,10 @@ int pyext_gpu_serial_enabled(void);
 /* Runs an entry's kernel (c->kernels[0].serial: on one thread, or on a
  * grid) for a call: as the host entry would, with the call's slots
  * (nslots of them); tuple_outs: the results that are tuples (bit o), each
- * slot pointing at FE_MAX_OUT_ITEMS cells. */
+ * slot pointing at FE_MAX_OUT_ITEMS cells; shape: the region's num_gangs,
+ * num_workers and vector_length (rt.h's RT_SHAPE_*), or 0. */
 int32_t pyext_gpu_serial(pyext_gpu_code *c, const fe_argtype *sig, const pyext_arg *a, int n, int nslots,
-                         int64_t *slots, uint64_t tuple_outs, rt_error *err);
+                         int64_t *slots, uint64_t tuple_outs, int64_t shape, rt_error *err);
 
 /* Loads PTX and its kernels' descriptions (from a build, or the disk
  * cache: checked) on d.  0, or -1 with why. */

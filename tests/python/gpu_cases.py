@@ -525,6 +525,22 @@ def entry_normalize(x, out, stats):
 
 
 @acc
+def entry_shaped(x, out, g, v):
+    # num_gangs and vector_length of a region run whole on the grid: the
+    # blocks after the entry's, and their threads
+    #pragma acc parallel num_gangs(g) vector_length(v) copyin(x) copy(out)
+    if True:
+        s = 0.0
+        #pragma acc loop reduction(+:s)
+        for i in range(x.shape[0]):
+            s += x[i]
+        out[0] = s
+        #pragma acc loop
+        for i in range(1, x.shape[0]):
+            out[i] = x[i] * 2.0 + s
+
+
+@acc
 def entry_steps(u, tmp, steps):
     # a time loop in the region: the boundaries set by the first thread,
     # the sweeps by the grid, each reading what the one before wrote
@@ -766,6 +782,7 @@ def _args():
         "parallel_append": (parallel_append, (x, [])),
         "entry_normalize": (entry_normalize, (x, np.zeros(N), np.zeros(2))),
         "entry_steps": (entry_steps, (x[:5001].copy(), np.zeros(5001), 7)),
+        "entry_shaped": (entry_shaped, (np.arange(30_000.0) % 7, np.zeros(30_000), 3, 64)),
         "entry_int_minmax": (entry_int_minmax, (v, np.zeros(3, np.int64))),
         "entry_array_reduction": (entry_array_reduction, (v + 1000, np.zeros(11, np.int64))),
         "entry_last_value": (entry_last_value, (x, np.zeros(N))),
@@ -998,6 +1015,24 @@ def gpu_only_cases():
         blocks, bx, by = _pyacc.gpu_last_launch()
         assert (bx, by) == (256, 1) and blocks >= 16, (blocks, bx, by)
     out["entry_launch_shape"] = entry_launch_shape_case
+
+    def entry_shape_clauses_case():
+        # num_gangs g: g blocks after the entry's (at most as many as stay
+        # resident together); vector_length v: blocks of v threads (whole
+        # warps, at most the kernel's 256); the same answers each time
+        from pyacc import _pyacc
+        x = np.arange(30_000.0) % 7
+        want = np.zeros(30_000)
+        entry_shaped.py_func(x, want, 1, 32)
+        for g, v, shape in ((4, 64, (5, 64, 1)), (1, 32, (2, 32, 1)), (7, 40, (8, 64, 1)), (3, 1024, (4, 256, 1))):
+            o = np.zeros(30_000)
+            entry_shaped(x, o, g, v)
+            assert _pyacc.gpu_last_launch() == shape, (g, v, _pyacc.gpu_last_launch())
+            assert np.array_equal(o, want), (g, v, o[:4], want[:4])
+        entry_shaped(x, np.zeros(30_000), 1 << 20, 128)
+        blocks, bx, by = _pyacc.gpu_last_launch()
+        assert (bx, by) == (128, 1) and 2 < blocks <= 4 * 132 + 1, (blocks, bx, by)  # those that stay resident
+    out["entry_shape_clauses"] = entry_shape_clauses_case
 
     def no_leak_after_errors_case():
         # failed launches free what they took: device memory and present entries
