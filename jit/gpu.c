@@ -499,6 +499,15 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
         }
     }
     LLVMPositionBuilderAtEnd(B, done);
+    /* where the thread's walk stopped: its last iteration, + step (a
+     * helper of a gang's block walked none: first) */
+    LLVMValueRef kend = kk;
+    if (nll) {
+        kend = LLVMBuildPhi(B, i64, "k.end");
+        LLVMValueRef kv[2] = {kk, first};
+        LLVMBasicBlockRef kb[2] = {finish, helpers};
+        LLVMAddIncoming(kend, kv, kb, 2);
+    }
     if (ps.use)
         private_end(m, B, kfn, ctx, k->offsets[ps.field], &ps, lin, bsize);
     LLVMValueRef zero64 = LLVMConstInt(i64, 0, 0);
@@ -515,8 +524,12 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     /* last values: the thread that ran iteration n - 1 */
     LLVMBasicBlockRef last = LLVMAppendBasicBlockInContext(C, kfn, "last");
     LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(C, kfn, "end");
+    /* it ran iterations, the last of them n - 1 (no division: with a
+     * thread an iteration, a 64-bit remainder here was a good part of a
+     * thread's instructions) */
     LLVMValueRef nm1 = LLVMBuildSub(B, n, LLVMConstInt(i64, 1, 0), "");
-    LLVMValueRef mine = LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildURem(B, nm1, step, ""), first, "");
+    LLVMValueRef mine = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntNE, kend, first, ""),
+                                     LLVMBuildICmp(B, LLVMIntEQ, LLVMBuildSub(B, kend, step, ""), nm1, ""), "");
     if (nll)
         mine = LLVMBuildAnd(B, mine, LLVMBuildICmp(B, LLVMIntEQ, lin, LLVMConstInt(i64, 0, 0), ""), "");
     if (tx) /* the row's first thread made the body's stores */
