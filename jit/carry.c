@@ -195,7 +195,9 @@ static int header(const cfg *g, int at, LLVMBuilderRef B)
 {
     LLVMBasicBlockRef h = g->block[at];
     LLVMValueRef first = LLVMGetFirstInstruction(h);
-    if (!first || !LLVMIsAPHINode(first) || g->npred[at] != 2)
+    /* two predecessors, an edge from each (a block branching to h twice
+     * would need a phi entry for each edge) */
+    if (!first || !LLVMIsAPHINode(first) || g->npred[at] != 2 || LLVMCountIncoming(first) != 2)
         return 0;
     LLVMBasicBlockRef *p = g->pred[at], blocks[CHAIN_MAX];
     int n0 = chain(g, h, p[0], blocks), latch = 0, nb = n0;
