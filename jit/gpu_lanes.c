@@ -287,11 +287,9 @@ static void first_stores(LLVMModuleRef m, LLVMValueRef f)
                 open = 1;
             }
             LLVMValueRef v = LLVMGetOperand(in, 0);
-            LLVMBasicBlockRef here = LLVMGetInsertBlock(B);
             LLVMPositionBuilderBefore(B, LLVMGetFirstInstruction(entry));
             LLVMValueRef own = LLVMBuildAlloca(B, LLVMTypeOf(v), "row.own");
             LLVMPositionBuilderBefore(B, in);
-            (void)here;
             LLVMSetOperand(in, 1, LLVMBuildSelect(B, first, LLVMGetOperand(in, 1), own, ""));
         }
     }
@@ -464,6 +462,15 @@ static int make_loop(LLVMModuleRef m, jit_lane_loop *l, const char *tag, LLVMVal
     return 0;
 }
 
+/* Whether every thread of a row may run f, whose row loops are the
+ * markers' calls, redundantly (redundant_ok); PYACC_GPU_ROW_HANDSHAKE=1
+ * says no always (to compare). */
+static int rows_redundant(LLVMModuleRef m, LLVMValueRef f)
+{
+    const char *hs = getenv("PYACC_GPU_ROW_HANDSHAKE");
+    return !(hs && *hs == '1') && redundant_ok(f, LLVMGetNamedFunction(m, ROW_MARKER));
+}
+
 /* The row loops of f (a worker loop's body, or a worker parallel loop's:
  * `kernel`.`lane`) made, each with its runner: run by every thread of the
  * row (*every) when f may run redundantly, else with a handshake.  0, or
@@ -472,9 +479,7 @@ static int row_loops(LLVMModuleRef m, LLVMValueRef f, int kernel, int lane, jit_
 {
     if (find_markers(m, f, ROW_MARKER, rl, nrl, JIT_GPU_MAX_LANES))
         return 1;
-    /* PYACC_GPU_ROW_HANDSHAKE=1: the handshake always (to compare) */
-    const char *hs = getenv("PYACC_GPU_ROW_HANDSHAKE");
-    *every = *nrl && redundant_ok(f, LLVMGetNamedFunction(m, ROW_MARKER)) && !(hs && *hs == '1');
+    *every = *nrl && rows_redundant(m, f);
     for (int r = 0; r < *nrl; r++) {
         LLVMValueRef rbody;
         const uint8_t *rkb;
@@ -518,8 +523,7 @@ int jit_gpu_lanes(LLVMModuleRef m, LLVMValueRef body, int kernel, jit_lane_loop 
         /* the rows take the loop's iterations, each thread running the
          * body; a body that may not run redundantly runs a thread an
          * iteration, its vector loops in order */
-        const char *hs = getenv("PYACC_GPU_ROW_HANDSHAKE");
-        if (!redundant_ok(body, LLVMGetNamedFunction(m, ROW_MARKER)) || (hs && *hs == '1')) {
+        if (!rows_redundant(m, body)) {
             for (int r = 0; r < nrl; r++)
                 jit_ir_in_order(rl[r].call);
             return 0;

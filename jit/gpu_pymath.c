@@ -20,7 +20,7 @@
 
 enum { PYM_GAMMA = 0, PYM_LGAMMA = 1, PYM_HYPOT = 2 }; /* frontend/mathfn.c's `which` */
 
-static LLVMValueRef call1(LLVMModuleRef m, LLVMBuilderRef B, const char *name, int nargs, LLVMValueRef *args)
+static LLVMValueRef call_fn(LLVMModuleRef m, LLVMBuilderRef B, const char *name, int nargs, LLVMValueRef *args)
 {
     LLVMTypeRef dbl = LLVMDoubleTypeInContext(LLVMGetModuleContext(m));
     LLVMTypeRef ptys[2] = {dbl, dbl};
@@ -33,7 +33,7 @@ static LLVMValueRef call1(LLVMModuleRef m, LLVMBuilderRef B, const char *name, i
 
 static LLVMValueRef fabs_of(LLVMModuleRef m, LLVMBuilderRef B, LLVMValueRef x)
 {
-    return call1(m, B, "llvm.fabs.f64", 1, &x);
+    return call_fn(m, B, "llvm.fabs.f64", 1, &x);
 }
 
 /* Whether every call passes a `which` this file computes. */
@@ -74,11 +74,11 @@ int jit_gpu_py_math(LLVMModuleRef m, LLVMValueRef f)
         LLVMValueRef x_inf = LLVMBuildFCmp(B, LLVMRealOEQ, fabs_of(m, B, x), inf, "");
         /* an integer at or below zero; floor(-inf) is -inf, so gamma's
          * pole test takes -inf in too, as CPython does */
-        LLVMValueRef pole = LLVMBuildAnd(B, LLVMBuildFCmp(B, LLVMRealOEQ, call1(m, B, "llvm.floor.f64", 1, &x), x, ""),
+        LLVMValueRef pole = LLVMBuildAnd(B, LLVMBuildFCmp(B, LLVMRealOEQ, call_fn(m, B, "llvm.floor.f64", 1, &x), x, ""),
                                          LLVMBuildFCmp(B, LLVMRealOLE, x, zero, ""), "");
         if (lg) /* lgamma(-inf) is inf */
             pole = LLVMBuildAnd(B, pole, LLVMBuildNot(B, x_inf, ""), "");
-        LLVMValueRef r = call1(m, B, lg ? "__nv_lgamma" : "__nv_tgamma", 1, &x);
+        LLVMValueRef r = call_fn(m, B, lg ? "__nv_lgamma" : "__nv_tgamma", 1, &x);
         if (lg) /* lgamma(+-inf) is +inf */
             r = LLVMBuildSelect(B, x_inf, inf, r, "");
         LLVMValueRef over = LLVMBuildAnd(B, LLVMBuildFCmp(B, LLVMRealOEQ, fabs_of(m, B, r), inf, ""),
@@ -95,7 +95,7 @@ int jit_gpu_py_math(LLVMModuleRef m, LLVMValueRef f)
     LLVMValueRef xy[2] = {x, y};
     LLVMValueRef any_inf = LLVMBuildOr(B, LLVMBuildFCmp(B, LLVMRealOEQ, fabs_of(m, B, x), inf, ""),
                                        LLVMBuildFCmp(B, LLVMRealOEQ, fabs_of(m, B, y), inf, ""), "");
-    LLVMBuildRet(B, LLVMBuildSelect(B, any_inf, inf, call1(m, B, "__nv_hypot", 2, xy), ""));
+    LLVMBuildRet(B, LLVMBuildSelect(B, any_inf, inf, call_fn(m, B, "__nv_hypot", 2, xy), ""));
     LLVMDisposeBuilder(B);
     return 0;
 }
