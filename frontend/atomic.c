@@ -37,9 +37,32 @@ typedef struct fe_atomic_state {
 
 /* ----------------------------------------------------------- planning */
 
+/* Whether variable var is assigned between node span[0] and node span[1]
+ * (bytecode order: from span[0]'s block on to span[1]'s). */
+static int stored_in(const fe_func *f, int var, const fe_val *span)
+{
+    int lo = f->nodes[span[0]].block, hi = f->nodes[span[1]].block;
+    for (int k = lo; k <= hi; k++) {
+        const fe_block *b = &f->blocks[k];
+        int on = k > lo;
+        for (int i = 0; b->reachable && i < b->nnodes; i++) {
+            fe_val v = b->nodes[i];
+            if (k == hi && v == span[1])
+                break;
+            if (on && f->nodes[v].op == IR_STOREVAR && f->nodes[v].var == var)
+                return 1;
+            on |= v == span[0];
+        }
+    }
+    return 0;
+}
+
 /* Whether two index (or value) expressions are the same: same loads of
- * the same variables, same constants, same operators. */
-static int same_expr(fe_func *f, fe_val a, fe_val b, int depth)
+ * the same variables, same constants, same operators.  Loads in two
+ * blocks are the same where nothing between nodes span[0] and span[1]
+ * (the statement the two belong to) assigns the variable; span NULL: only
+ * loads in one block. */
+static int same_expr(fe_func *f, fe_val a, fe_val b, int depth, const fe_val *span)
 {
     if (a == b)
         return 1;
@@ -49,7 +72,9 @@ static int same_expr(fe_func *f, fe_val a, fe_val b, int depth)
     if (x->op != y->op || x->sub != y->sub || x->nargs != y->nargs)
         return 0;
     switch (x->op) {
-    case IR_LOADVAR: return x->var == y->var && x->block == y->block;
+    case IR_LOADVAR:
+        return x->var == y->var &&
+               (x->block == y->block || (span && !stored_in(f, x->var, span)));
     case IR_CONST: return x->c.kind == y->c.kind && x->c.i == y->c.i && x->c.f == y->c.f;
     case IR_BINOP:
     case IR_UNOP:
@@ -59,7 +84,7 @@ static int same_expr(fe_func *f, fe_val a, fe_val b, int depth)
         if (x->op == IR_ATTR && x->var != y->var)
             return 0;
         for (int i = 0; i < x->nargs; i++)
-            if (!same_expr(f, fe_arg(f, x, i), fe_arg(f, y, i), depth + 1))
+            if (!same_expr(f, fe_arg(f, x, i), fe_arg(f, y, i), depth + 1, span))
                 return 0;
         return 1;
     default:
@@ -67,15 +92,18 @@ static int same_expr(fe_func *f, fe_val a, fe_val b, int depth)
     }
 }
 
-/* Whether node r reads the location that store s writes. */
-static int reads_location(fe_func *f, fe_val r, const fe_node *s)
+/* Whether node r reads the location that store s writes (span: as for
+ * same_expr). */
+static int reads_location_in(fe_func *f, fe_val r, const fe_node *s, const fe_val *span)
 {
     const fe_node *n = &f->nodes[r];
     if (s->op == IR_STOREVAR)
         return n->op == IR_LOADVAR && n->var == s->var;
-    return n->op == IR_SUBSCR && same_expr(f, fe_arg(f, n, 0), fe_arg(f, s, 0), 0) &&
-           same_expr(f, fe_arg(f, n, 1), fe_arg(f, s, 1), 0);
+    return n->op == IR_SUBSCR && same_expr(f, fe_arg(f, n, 0), fe_arg(f, s, 0), 0, span) &&
+           same_expr(f, fe_arg(f, n, 1), fe_arg(f, s, 1), 0, span);
 }
+
+static int reads_location(fe_func *f, fe_val r, const fe_node *s) { return reads_location_in(f, r, s, NULL); }
 
 /* The operand of value node v that reads x (for an update), or FE_NOVAL. */
 static fe_val update_read(fe_func *f, fe_val v, const fe_node *s)
@@ -243,85 +271,192 @@ static int metadata(const fe_func *f, const fe_node *n)
     return !strcmp(name, "shape") || !strcmp(name, "size") || !strcmp(name, "ndim");
 }
 
+/* A constant's truth: 0 or 1, -1 for one that has no plain truth here. */
+static int const_truth(const fe_const *c)
+{
+    switch (c->kind) {
+    case FE_CONST_NONE: return 0;
+    case FE_CONST_BOOL:
+    case FE_CONST_INT: return c->i != 0;
+    case FE_CONST_FLOAT: return c->f != 0;
+    default: return -1;
+    }
+}
+
+static int in_body(const fe_func *f, const fe_loop *lp, const fe_node *n)
+{
+    return f->blocks[n->block].reachable && fe_in_body(lp, n->block);
+}
+
+/* Whether every use of node r in loop lp's body (uses[]: how many there
+ * are) is node a, node b, or a store to a stack variable that nothing
+ * reads (the copy 3.12's COPY leaves for the branch that pops it). */
+static int used_only_by(const fe_func *f, const fe_loop *lp, const int *uses, fe_val r, fe_val a, fe_val b)
+{
+    for (int v = 0; v < f->nnodes; v++) {
+        const fe_node *n = &f->nodes[v];
+        int uses_r = 0;
+        for (int i = 0; i < n->nargs; i++)
+            uses_r |= fe_arg(f, n, i) == r;
+        if (!uses_r || v == a || v == b || !in_body(f, lp, n))
+            continue;
+        if (n->op != IR_STOREVAR || !f->vars[n->var].is_stack)
+            return 0;
+        for (int w = 0; w < f->nnodes; w++)
+            if (f->nodes[w].op == IR_LOADVAR && f->nodes[w].var == n->var && uses[w])
+                return 0;
+    }
+    return 1;
+}
+
+/* Whether store s (to an element of a bool array reduced by && or ||)
+ * moves the element only towards the value that decides op (False for
+ * &&, True for ||), the element read by *read:
+ *   x = x and e,  x = e and x,  x = e and x and f, ...   (&&)
+ *   x = x or e,   x = e or x, ...                        (||)
+ *   x = False (&&),  x = True (||)
+ * Python leaves the value of `a and b and c` in a stack variable that each
+ * operand's block stores: a and b each in a block testing it, which goes
+ * to the store when it is false (the edge that keeps it), c in the last
+ * block before the store, which goes there unconditionally.  Then the
+ * stored value is true when every operand is, whichever it is.  *read is
+ * the element's read, or the constant. */
+static int logic_update(lower *lw, const fe_loop *lp, const fe_node *s, fe_red_op op, const int *uses, fe_val *read)
+{
+    fe_func *f = lw->f;
+    fe_val val = fe_arg(f, s, 2), at = (fe_val)(s - f->nodes);
+    const fe_node *vn = &f->nodes[val];
+    int decides = op == FE_RED_OR; /* the truth that settles the result */
+    if (vn->op == IR_CONST) {
+        *read = val;
+        return const_truth(&vn->c) == decides;
+    }
+    if (vn->op != IR_LOADVAR || !f->vars[vn->var].is_stack || vn->block != s->block || uses[val] != 1)
+        return 0;
+    int keep = decides ? 0 : 1; /* IR_CBR goes to succ[0] when its test holds */
+    fe_val r = FE_NOVAL, last = FE_NOVAL;
+    int nops = 0;
+    for (fe_val v = 0; v < f->nnodes; v++) {
+        const fe_node *m = &f->nodes[v];
+        if (m->op != IR_STOREVAR || m->var != vn->var || !in_body(f, lp, m))
+            continue;
+        const fe_block *bm = &f->blocks[m->block];
+        const fe_node *t = fe_terminator(lw, m->block);
+        fe_val x = fe_arg(f, m, 0), test = t->op == IR_CBR ? fe_arg(f, t, 0) : FE_NOVAL;
+        if (m->block >= s->block || bm->succ[t->op == IR_CBR ? keep : 0] != s->block)
+            return 0; /* not an edge into the store's block */
+        if (t->op == IR_BR) {
+            if (last != FE_NOVAL)
+                return 0;
+            last = v; /* the last operand, stored unconditionally */
+        } else if (t->op != IR_CBR || f->nodes[test].op != IR_TRUTH || fe_arg(f, &f->nodes[test], 0) != x ||
+                   bm->succ[1 - keep] == s->block) {
+            return 0; /* not an operand that goes on only when it does not decide */
+        }
+        fe_val span[2] = {v, at};
+        if (reads_location_in(f, x, s, span)) {
+            if (r != FE_NOVAL || !used_only_by(f, lp, uses, x, v, t->op == IR_CBR ? test : v))
+                return 0;
+            r = x;
+        }
+        nops++;
+    }
+    /* the unconditional operand comes last: every test is before it */
+    for (fe_val v = 0; last != FE_NOVAL && v < f->nnodes; v++)
+        if (f->nodes[v].op == IR_STOREVAR && f->nodes[v].var == vn->var && in_body(f, lp, &f->nodes[v]) &&
+            f->nodes[v].block > f->nodes[last].block)
+            return 0;
+    *read = r;
+    return nops >= 2 && last != FE_NOVAL && r != FE_NOVAL;
+}
+
 /* Whether every use of array variable var in loop lp's body is an update
  * of one of its elements by op (read[] gets each update's own read), the
- * updates being atomic ones (atomic) or plain ones; 1, 0, or -1 out of
- * memory. */
-static int updates_only(lower *lw, const fe_loop *lp, int var, fe_red_op op, int atomic, fe_val *read)
+ * updates being atomic ones (atomic) or plain ones; 1, 0 (*bad: the first
+ * use that is not), or -1 out of memory. */
+static int updates_only(lower *lw, const fe_loop *lp, int var, fe_red_op op, int atomic, fe_val *read, fe_loc *bad)
 {
     fe_func *f = lw->f;
     int *uses = calloc((size_t)f->nnodes + 1, sizeof *uses);
     if (!uses)
         return -1;
-    for (int v = 0; v < f->nnodes; v++)
-        read[v] = FE_NOVAL;
-    int ok = 1;
-    /* the updates, and how often each node is used */
-    for (int v = 0; v < f->nnodes && ok; v++) {
+    int logic = op == FE_RED_AND || op == FE_RED_OR;
+    for (int v = 0; v < f->nnodes; v++) {
         const fe_node *n = &f->nodes[v];
-        if (!f->blocks[n->block].reachable || !fe_in_body(lp, n->block))
-            continue;
-        for (int i = 0; i < n->nargs; i++)
+        read[v] = FE_NOVAL;
+        for (int i = 0; in_body(f, lp, n) && i < n->nargs; i++)
             if (fe_arg(f, n, i) != FE_NOVAL)
                 uses[fe_arg(f, n, i)]++;
+    }
+    int ok = 1;
+    /* the updates */
+    for (int v = 0; v < f->nnodes && ok; v++) {
+        const fe_node *n = &f->nodes[v];
+        if (!in_body(f, lp, n))
+            continue;
         if (n->op == IR_STOREVAR && n->var == var)
             ok = 0; /* the variable itself assigned */
-        if (n->op != IR_STORE_SUBSCR || !is_var_load(f, fe_arg(f, n, 0), var))
+        else if (n->op != IR_STORE_SUBSCR || !is_var_load(f, fe_arg(f, n, 0), var))
             continue;
-        if (atomic && (!lw->atomic_role || lw->atomic_role[v] != FE_AR_UPDATE ||
-                       lw->atomic[lw->atomic_of[v]].capture_store != FE_NOVAL)) {
+        else if (atomic && (!lw->atomic_role || lw->atomic_role[v] != FE_AR_UPDATE ||
+                            lw->atomic[lw->atomic_of[v]].capture_store != FE_NOVAL))
             ok = 0; /* a plain store, or a capture: the old value is wanted */
-            continue;
+        else if (logic)
+            ok = logic_update(lw, lp, n, op, uses, &read[v]);
+        else {
+            fe_val r = update_read(f, fe_arg(f, n, 2), n);
+            if (r == FE_NOVAL || !is_var_load(f, fe_arg(f, &f->nodes[r], 0), var) || !update_by(f, n, r, op))
+                ok = 0;
+            else
+                read[v] = r;
         }
-        fe_val r = update_read(f, fe_arg(f, n, 2), n);
-        if (r == FE_NOVAL || !is_var_load(f, fe_arg(f, &f->nodes[r], 0), var) || !update_by(f, n, r, op))
-            ok = 0;
-        else
-            read[v] = r;
+        if (!ok)
+            *bad = n->loc;
     }
     /* every other use of the variable: none (a read of an element that is
-     * no update's own, a call given the array, its shape, ...) */
+     * no update's own, a call given the array, ...), its shape aside */
     for (int v = 0; v < f->nnodes; v++)
         if (read[v] != FE_NOVAL)
             uses[read[v]] = -uses[read[v]]; /* marks an update's own read (used at least once) */
     for (int v = 0; v < f->nnodes && ok; v++) {
         const fe_node *n = &f->nodes[v];
-        if (!f->blocks[n->block].reachable || !fe_in_body(lp, n->block))
+        if (!in_body(f, lp, n))
             continue;
         if (read[v] != FE_NOVAL) {
-            if (uses[read[v]] != -1) /* the element read is used elsewhere too */
+            if (uses[read[v]] != -1 && !logic) /* the element read is used elsewhere too */
                 ok = 0;
-            continue;
+        } else {
+            for (int i = 0; i < n->nargs && ok; i++)
+                if (is_var_load(f, fe_arg(f, n, i), var))
+                    ok = i == 0 && (uses[v] < 0 || metadata(f, n)); /* only as the array an update reads */
         }
-        for (int i = 0; i < n->nargs && ok; i++)
-            if (is_var_load(f, fe_arg(f, n, i), var))
-                ok = i == 0 && (uses[v] < 0 || metadata(f, n)); /* only as the array an update reads */
+        if (!ok)
+            *bad = n->loc;
     }
     free(uses);
     return ok;
 }
 
-int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op)
+int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op, fe_loc *bad)
 {
     fe_func *f = lw->f;
     fe_val *read = malloc(((size_t)f->nnodes + 1) * sizeof *read); /* per node: the update's read, this pass */
     if (!read)
         return -1;
-    int ok = updates_only(lw, lp, var, op, 0, read);
-    if (ok == 1) {
-        if (!lw->ared_read) {
-            lw->ared_read = malloc(((size_t)f->nnodes + 1) * sizeof *lw->ared_read);
-            if (!lw->ared_read) {
-                free(read);
-                return -1;
-            }
-            for (int v = 0; v <= f->nnodes; v++)
-                lw->ared_read[v] = FE_NOVAL;
-        }
-        for (int v = 0; v < f->nnodes; v++)
-            if (read[v] != FE_NOVAL)
-                lw->ared_read[v] = read[v];
+    int ok = updates_only(lw, lp, var, op, 0, read, bad);
+    if (ok == 1 && !lw->ared_read) {
+        lw->ared_read = malloc(((size_t)f->nnodes + 1) * sizeof *lw->ared_read);
+        lw->ared_op = calloc((size_t)f->nnodes + 1, 1);
+        if (!lw->ared_read || !lw->ared_op)
+            ok = -1;
+        for (int v = 0; ok == 1 && v <= f->nnodes; v++)
+            lw->ared_read[v] = FE_NOVAL;
     }
+    for (int v = 0; ok == 1 && v < f->nnodes; v++)
+        if (read[v] != FE_NOVAL) {
+            lw->ared_read[v] = read[v];
+            lw->ared_op[v] = (uint8_t)op;
+        }
     free(read);
     return ok;
 }
@@ -334,8 +469,9 @@ fe_red_op fe_atomic_updates_only(lower *lw, const fe_loop *lp, int var)
         return FE_RED_NONE;
     fe_val *read = malloc(((size_t)lw->f->nnodes + 1) * sizeof *read);
     fe_red_op found = FE_RED_NONE;
+    fe_loc bad;
     for (size_t i = 0; read && i < sizeof ops / sizeof ops[0] && found == FE_RED_NONE; i++)
-        if (updates_only(lw, lp, var, ops[i], 1, read) == 1)
+        if (updates_only(lw, lp, var, ops[i], 1, read, &bad) == 1)
             found = ops[i];
     free(read);
     return found;
@@ -344,7 +480,9 @@ fe_red_op fe_atomic_updates_only(lower *lw, const fe_loop *lp, int var)
 void fe_atomics_free(lower *lw)
 {
     free(lw->ared_read);
+    free(lw->ared_op);
     lw->ared_read = NULL;
+    lw->ared_op = NULL;
     free(lw->atomic_role);
     free(lw->atomic_of);
     free(lw->atomic);
@@ -534,6 +672,34 @@ static LLVMValueRef lower_update(lower *lw, fe_atomic_state *st)
     return newv;
 }
 
+/* An && or || update of a bool element, on a GPU where the threads share
+ * the element: it only ever moves to the value that decides the operator
+ * (False for &&, True for ||), so that value is stored when the
+ * statement's result has it, and nothing otherwise (another thread may
+ * have stored it since this one read the element). */
+static void lower_logic_store(lower *lw, fe_node *n, fe_red_op op)
+{
+    fe_func *f = lw->f;
+    LLVMBuilderRef B = lw->B;
+    fe_val val = fe_arg(f, n, 2);
+    const fe_type *vt;
+    fe_dtype mem;
+    LLVMValueRef p = location(lw, n, &vt, &mem);
+    LLVMValueRef t = fe_truth(lw, fe_node_val(lw, val), f->nodes[val].type);
+    if (op == FE_RED_AND)
+        t = LLVMBuildNot(B, t, "");
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(B));
+    LLVMBasicBlockRef store = LLVMAppendBasicBlockInContext(lw->C, fn, "logic.store");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(lw->C, fn, "logic.done");
+    LLVMBuildCondBr(B, t, store, done);
+    LLVMPositionBuilderAtEnd(B, store);
+    LLVMValueRef s = LLVMBuildStore(B, LLVMConstInt(lw->i8, op == FE_RED_OR, 0), p);
+    LLVMSetOrdering(s, LLVMAtomicOrderingMonotonic);
+    LLVMSetAlignment(s, 1);
+    LLVMBuildBr(B, done);
+    LLVMPositionBuilderAtEnd(B, done);
+}
+
 LLVMValueRef fe_lower_ared_update(lower *lw, fe_node *n)
 {
     fe_func *f = lw->f;
@@ -546,10 +712,15 @@ LLVMValueRef fe_lower_ared_update(lower *lw, fe_node *n)
     LLVMBuildCondBr(B, fe_on_gpu(lw), gpu, host);
     /* on a GPU: the threads share the array itself */
     LLVMPositionBuilderAtEnd(B, gpu);
-    fe_atomic_state st = {.store = v, .xread = lw->ared_read[v], .capture_read = FE_NOVAL,
-                          .capture_store = FE_NOVAL};
-    if (!lower_update(lw, &st))
-        return NULL;
+    fe_red_op op = (fe_red_op)lw->ared_op[v];
+    if (op == FE_RED_AND || op == FE_RED_OR) {
+        lower_logic_store(lw, n, op);
+    } else {
+        fe_atomic_state st = {.store = v, .xread = lw->ared_read[v], .capture_read = FE_NOVAL,
+                              .capture_store = FE_NOVAL};
+        if (!lower_update(lw, &st))
+            return NULL;
+    }
     LLVMBuildBr(B, join);
     /* elsewhere: each thread its own copy */
     LLVMPositionBuilderAtEnd(B, host);

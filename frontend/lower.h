@@ -84,6 +84,7 @@ typedef struct lower {
     uint8_t *atomic_var;      /* per variable: a scalar updated atomically */
     fe_val *ared_read;        /* per node: an array reduction's update (a store) that a GPU makes
                                  atomic, its read of the element; else FE_NOVAL (NULL: none) */
+    uint8_t *ared_op;         /* per node: that update's operator (fe_red_op) */
     int file;                 /* 0 in the region, 1 + instance index in a callee */
     int nparallel;
     int host_elements;        /* an element accessed outside the parallel loops */
@@ -174,10 +175,12 @@ enum { FE_AR_NONE, FE_AR_UPDATE, FE_AR_WRITE, FE_AR_READ, FE_AR_CAPTURE_READ, FE
 fe_status fe_plan_atomics(lower *lw);
 /* Whether every use of array variable var in loop lp's body is an update
  * of one of its elements by reduction op (a[i] op= e, a[i] = a[i] op e,
- * a[i] = max(a[i], e), ...), which a GPU then does atomically on the array
- * itself; marks those updates (lw->ared_read).  0 when some use is not
- * (the loop cannot run on a GPU), -1 out of memory. */
-int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op);
+ * a[i] = max(a[i], e), a[i] = a[i] and e for a bool array under &&, ...),
+ * which a GPU then does atomically on the array itself; marks those
+ * updates (lw->ared_read, lw->ared_op).  0 when some use is not (*bad: its
+ * place): then iterations in parallel cannot give Python's answer; -1 out
+ * of memory. */
+int fe_plan_ared_updates(lower *lw, const fe_loop *lp, int var, fe_red_op op, fe_loc *bad);
 /* The operator by which `atomic update`s change array variable var's
  * elements in loop lp's body, when those are its only uses there (one
  * operator for all, no capture): then a host's threads may each update a

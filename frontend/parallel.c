@@ -38,7 +38,6 @@ typedef struct plan {
     int col_loop[FE_MAX_COLLAPSE];
     int field_col;            /* ctx field of their trip counts */
     LLVMTypeRef ctxty;
-    uint8_t *ared_gpu;        /* per variable: an array reduction a GPU can do (fe_plan_ared_updates) */
     uint8_t *ared_atomic;     /* per variable: one whose elements only atomic updates change, made a
                                  reduction on the host when small (each thread a private copy) */
 } plan;
@@ -57,6 +56,39 @@ static const char *op_name(fe_red_op op)
 {
     static const char *const names[] = {"?", "+", "*", "max", "min", "&", "|", "^", "&&", "||"};
     return (unsigned)op < 10 ? names[op] : "?";
+}
+
+/* The update statement of array a that reduction op takes, for messages. */
+static const char *update_form(fe_red_op op, const char *a, char *buf, size_t n)
+{
+    switch (op) {
+    case FE_RED_MAX:
+    case FE_RED_MIN: snprintf(buf, n, "%s[k] = %s(%s[k], e)", a, op_name(op), a); break;
+    case FE_RED_AND: snprintf(buf, n, "%s[k] = %s[k] and e", a, a); break;
+    case FE_RED_OR: snprintf(buf, n, "%s[k] = %s[k] or e", a, a); break;
+    default: snprintf(buf, n, "%s[k] %s= e", a, op_name(op)); break;
+    }
+    return buf;
+}
+
+static int is_bool(const fe_type *t) { return t->kind == FE_T_BOOL || (t->kind == FE_T_NP && t->dtype == FE_DT_BOOL); }
+
+/* Python's `and` and `or` give one of their operands, not True or False:
+ * an int or float reduced by && or || has no answer iterations in
+ * parallel can give (`ok = 5; ok = ok or e` keeps 5), a bool has. */
+static fe_status logic_of_bools(lower *lw, fe_red_op op, const fe_var *var, fe_loc at)
+{
+    if (op != FE_RED_AND && op != FE_RED_OR)
+        return FE_OK;
+    const fe_type *t = var->type->kind == FE_T_ARRAY ? fe_t_np(lw->f->types, var->type->dtype) : var->type;
+    if (is_bool(t))
+        return FE_OK;
+    return fe_error_set(lw->err, FE_ERR_UNSUPPORTED, at,
+                        "reduction(%s:%s) of %s: Python's `%s` gives one of its operands, not True or False, "
+                        "so only bools (a bool array) reduce by %s in parallel",
+                        op == FE_RED_AND ? "&&" : "||", var->name,
+                        var->type->kind == FE_T_ARRAY ? "an array that is not bool" : "a value that is not a bool",
+                        op == FE_RED_AND ? "and" : "or", op == FE_RED_AND ? "&&" : "||");
 }
 
 /* Whether reduction op applies to numbers of type t. */
@@ -194,9 +226,8 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
     memset(p, 0, sizeof *p);
     p->ncol = fe_collapse_chain(lw, li, p->col_loop);
     uint8_t *role = malloc((size_t)f->nvars + 1);
-    p->ared_gpu = calloc((size_t)f->nvars + 1, 1);
     p->ared_atomic = calloc((size_t)f->nvars + 1, 1);
-    if (!p->ared_gpu || !p->ared_atomic) {
+    if (!p->ared_atomic) {
         free(role);
         return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
     }
@@ -226,7 +257,7 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
              * array: private_view), the copies are combined after */
             add(p, P_SHARED, v, FE_RED_NONE);
             add(p, P_ARED, v, op);
-            p->ared_gpu[v] = p->ared_atomic[v] = 1;
+            p->ared_atomic[v] = 1;
             continue;
         }
         if (op != FE_RED_NONE && !var->is_stack && var->type->kind == FE_T_ARRAY) {
@@ -242,14 +273,28 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
                                   op_name(op), var->name);
                 break;
             }
+            if ((st = logic_of_bools(lw, op, var, fi->loc)) != FE_OK)
+                break;
             add(p, P_SHARED, v, FE_RED_NONE);
             add(p, P_ARED, v, op);
-            int gpu = fe_plan_ared_updates(lw, lp, v, op);
-            if (gpu < 0) {
+            fe_loc bad = fi->loc;
+            int updates = fe_plan_ared_updates(lw, lp, v, op, &bad);
+            if (updates < 0) {
                 st = fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
                 break;
             }
-            p->ared_gpu[v] = (uint8_t)gpu;
+            if (!updates) {
+                /* a read of an element sees a thread's partial result, a
+                 * plain store is combined as one more operand: neither
+                 * gives what Python's iterations in order give */
+                char form[160];
+                st = fe_error_set(lw->err, FE_ERR_UNSUPPORTED, bad,
+                                  "'%s' is reduced by %s in the loop at line %d, which uses it here other than "
+                                  "by an update `%s`; only such updates give Python's answer in parallel",
+                                  var->name, op_name(op), fi->loc.line,
+                                  update_form(op, var->name, form, sizeof form));
+                break;
+            }
             continue;
         }
         switch (role[v]) {
@@ -257,6 +302,8 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
         case FE_ROLE_LASTPRIVATE: add(p, P_LAST, v, FE_RED_NONE); break;
         case FE_ROLE_CARRIED: {
             if (op != FE_RED_NONE) {
+                if ((st = logic_of_bools(lw, op, var, fi->loc)) != FE_OK)
+                    break;
                 if (!op_fits(op, var->type)) {
                     st = fe_error_set(lw->err, FE_ERR_TYPE, fi->loc, "reduction(%s:%s) on a value of type "
                                       "that operator does not take", op_name(op), var->name);
@@ -312,7 +359,6 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
 
 static void free_plan(plan *p)
 {
-    free(p->ared_gpu);
     free(p->ared_atomic);
     for (int k = 0; k < P_NKINDS; k++) {
         free(p->vars[k]);
@@ -546,7 +592,7 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
         int v = p->vars[P_ARED][i];
         const fe_type *el = fe_t_np(f->types, f->vars[v].type->dtype);
         int b = fe_dtype_bits(f->vars[v].type->dtype) / 8;
-        int ok = p->ared_gpu[v] && b >= 1 && b <= 8 && f->vars[v].type->dtype != FE_DT_COMPLEX64 &&
+        int ok = b >= 1 && b <= 8 && f->vars[v].type->dtype != FE_DT_COMPLEX64 &&
                  f->vars[v].type->dtype != FE_DT_COMPLEX128;
         k[p->field0[P_ARED] + i] = ok ? (uint8_t)(RT_CTX_ARED | b) : RT_CTX_UNSUPPORTED;
         aux[p->field0[P_ARED] + i] = combine_byte(p->ops[P_ARED][i], el);

@@ -880,7 +880,7 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
             if (k->kinds[f] == CTX_UNSUPPORTED) {
                 LLVMDisposeTargetData(dl);
                 return refuse(out, "%s", "a loop shares a value a GPU launch cannot move, or reduces an array "
-                                         "by more than `a[i] op= e` updates (a read of its elements, or a call given it)");
+                                         "of complex numbers (no GPU atomics for them)");
             }
             /* an array value's dimensions: (bytes - pointer) / 16; an
              * iterator's array comes first in it */

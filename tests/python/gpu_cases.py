@@ -448,7 +448,25 @@ def hist_present(x, h, reps):
 def reads_partial(x, h):
     #pragma acc parallel loop reduction(+:h)
     for i in range(x.shape[0]):
-        h[i % 3] += h[0] * 0 + x[i]  # reads an element it does not update: the host's
+        h[i % 3] += h[(i + 1) % 3] + x[i]  # reads what other iterations sum: Python's order only
+
+
+@acc
+def flags_all(x, ok):
+    #pragma acc parallel loop reduction(&&:ok)
+    for i in range(x.shape[0]):
+        k = (i * 7) % 80  # a constant: no ZeroDivisionError path (and its lock) in the PTX
+        ok[k] = ok[k] and x[i] > -3.0
+
+
+@acc
+def flags_any(x, seen):
+    #pragma acc parallel loop reduction(||:seen)
+    for i in range(x.shape[0]):
+        k = i % 400
+        if x[i] > 3.5:
+            seen[k] = True
+        seen[k] = x[i] < -3.9 or seen[k]
 
 
 @acc
@@ -582,6 +600,8 @@ def _args():
         "kernels_shaped": (kernels_shaped, (v,)),
         "typed_shape": (typed_shape, (x, np.zeros(N))),
         "hist_reduce": (hist_reduce, (v + 1000, np.zeros(17, np.int64))),
+        "flags_all": (flags_all, (x, np.array([True, False] * 40))),  # some elements become False
+        "flags_any": (flags_any, (x, np.array([False, True] * 200))),  # some become True
         "hist_shape": (hist_shape, ((v + 1000).astype(np.float64), np.zeros(19, np.int64))),
         "hist_big": (histogram, (v + 1000, np.zeros(5003, np.int64))),  # 40 KB: the global array's atomics
         "hist_strided": (histogram, (v + 1000, np.zeros(34, np.int64)[::2])),

@@ -183,13 +183,26 @@ def test_array_reductions_update_the_array_itself_with_the_gpus_atomics():
     assert "atom.global.add.f64" in next(iter(f.inspect_ptx().values()))
 
 
-def test_an_array_reduction_read_other_than_by_its_updates_stays_on_the_host():
+def test_an_array_reduction_read_other_than_by_its_updates_runs_in_the_interpreter():
     import numpy as np
     f = gpu_cases.reads_partial
     x, h = np.arange(30.0), np.zeros(3)
-    with pytest.warns(pyacc.PyaccPerformanceWarning, match=r"reduces an array by more than `a\[i\] op= e` updates"):
-        assert f.compile(x, h.copy(), target="nvidia") == [(f._outlined.regions[0].line, False)]  # runs it
-    f(x, h)  # and on the host, the private copies give Python's answer
+    line = f._outlined.regions[0].line + 2  # the read
+    with pytest.warns(pyacc.PyaccWarning, match=rf"'h' is reduced by \+ in the loop at line {line - 1}, "
+                                                r"which uses it here other than by an update `h\[k\] \+= e`"):
+        assert f.compile(x, h.copy(), target="nvidia") == [(line - 2, False)]
+    f(x, h)  # in the interpreter, on any device: private copies would give another answer
+    assert f.stats()["fallbacks"] >= 1
     h2 = np.zeros(3)
     f.py_func(x, h2)
     assert np.array_equal(h, h2)
+
+
+@pytest.mark.parametrize("name", ["flags_all", "flags_any"])
+def test_bool_arrays_reduced_by_and_or_store_the_deciding_value_on_the_gpu(name):
+    """No compare-and-swap: a thread stores False (&&) or True (||) when its
+    statement's value is that, and leaves the element alone otherwise."""
+    f, args = CASES[name]
+    assert f.compile(*args, target="nvidia") == [(f._outlined.regions[0].line, True)]
+    text = next(iter(f.inspect_ptx().values()))
+    assert "atom." not in text and re.search(r"st(\.volatile|\.relaxed\.\w+)?\.global\.u8", text)

@@ -107,6 +107,108 @@ def test_array_element_reduction():
           np.array([4, 3], dtype=np.int64))
 
 
+@pytest.mark.parametrize("op,body", [
+    ("&&", "ok[k] = ok[k] and x[i] >= 3"),
+    ("&&", "ok[k] = x[i] >= 3 and ok[k]"),
+    ("&&", "ok[k] = x[i] > 0 and ok[k] and x[i] % 7 != 3"),
+    ("&&", "if x[i] % 11 == 5:\n            ok[k] = False"),
+    ("||", "ok[k] = ok[k] or x[i] % 13 == 4"),
+    ("||", "ok[k] = x[i] % 13 == 4 or ok[k]"),
+    ("||", "if x[i] > 40:\n            ok[k] = True"),
+])
+def test_bool_arrays_reduce_by_and_and_or(op, body):
+    f = make(f"""
+@acc
+def f(x, ok):
+    #pragma acc parallel loop reduction({op}:ok)
+    for i in range(x.shape[0]):
+        k = (i * 7) % ok.shape[0]
+        {body}
+""")
+    x = np.arange(50, dtype=np.int64)
+    for start in (True, False):
+        check(f, x, np.full(9, start))  # some elements change, some keep their start
+        check(f, x, np.array([start, not start] * 5))
+    check(f, x[:0], np.array([True, False]))
+
+
+@pytest.mark.parametrize("init,expr", [
+    ("5", "acc or x[i] > 60"),        # Python keeps 5
+    ("True", "acc and x[i]"),         # an int comes out, not True or False
+    ("1.5", "acc and x[i] > 0"),
+])
+def test_and_or_reductions_of_numbers_run_in_the_interpreter(init, expr):
+    op = "&&" if " and " in expr else "||"
+    f = make(f"""
+@acc
+def f(x):
+    acc = {init}
+    #pragma acc parallel loop reduction({op}:acc)
+    for i in range(x.shape[0]):
+        acc = {expr}
+    return acc
+""")
+    x = np.arange(-1, 70, dtype=np.int64)
+    with pytest.warns(pyacc.PyaccWarning, match=rf"reduction\({re.escape(op)}:acc\) of a value that is not a bool"):
+        r = f(x)
+    assert r == f.py_func(x) and type(r) is type(f.py_func(x))
+
+
+def test_and_reduction_of_an_int_array_runs_in_the_interpreter():
+    @acc
+    def f(x, h):
+        #pragma acc parallel loop reduction(||:h)
+        for i in range(x.shape[0]):
+            h[i % 4] = h[i % 4] or x[i] > 60
+
+    x, h, h2 = np.arange(70), np.array([0, 5, 0, 1]), np.array([0, 5, 0, 1])
+    with pytest.warns(pyacc.PyaccWarning, match=r"reduction\(\|\|:h\) of an array that is not bool"):
+        f(x, h)
+    f.py_func(x, h2)
+    assert np.array_equal(h, h2)  # h[1] stays 5, as Python's `or` leaves it
+
+
+@pytest.mark.parametrize("op,stmt", [
+    ("+", "h[k] += h[(k + 1) % 4] + x[i]"),  # reads another thread's partial sum
+    ("+", "h[k] = x[i]"),                     # a store, not an update
+    ("+", "h[k] *= 2"),                       # an update by another operator
+    ("max", "h[k] = max(h[k], x[i]) + 1"),
+    ("&&", "ok = h[k]\n        h[k] = ok and x[i] > 3"),
+    ("&&", "h[k] = h[k] or x[i] > 60"),
+    ("&&", "if x[i] > 3:\n            h[k] = True"),
+    ("&&", "h[k] = h[k] and (x[i] > 3 or x[i] < 0)"),
+    ("||", "h[k] = h[k] if h[k] else x[i] > 60"),
+])
+def test_an_array_reduced_other_than_by_updates_runs_in_the_interpreter(op, stmt):
+    f = make(f"""
+@acc
+def f(x, h):
+    #pragma acc parallel loop reduction({op}:h)
+    for i in range(x.shape[0]):
+        k = i % 4
+        {stmt}
+""")
+    x = np.arange(-3, 70, dtype=np.int64)
+    h = np.array([True, False, True, True]) if "&" in op or "|" in op else np.array([1, 0, 5, 1])
+    h2 = h.copy()
+    line = 7 + stmt.count("\n")  # the statement's store (the loop is at line 5)
+    with pytest.warns(pyacc.PyaccWarning, match=rf"'h' is reduced by {re.escape(op)} in the loop at line 5, "
+                                                  rf"which uses it here other than by an update"):
+        f(x, h)
+    f.py_func(x, h2)
+    assert np.array_equal(h, h2)
+    g = make(f"""
+@acc(strict=True)
+def f(x, h):
+    #pragma acc parallel loop reduction({op}:h)
+    for i in range(x.shape[0]):
+        k = i % 4
+        {stmt}
+""")
+    with pytest.raises(pyacc.UnsupportedError, match=rf"gen_\d+\.py:{line}: .*other than by an update"):
+        g(x, h)
+
+
 def test_reduction_on_a_variable_not_carried_is_an_error_free_no_op():
     @acc
     def f(x, out):
