@@ -13,7 +13,7 @@ import pyacc
 from pyacc import AccError, acc, acc_is_present
 from pyacc.runtime import present_counts
 from conftest import check
-from test_subset import make
+from subset_helpers import make
 
 
 def _pragma_line(f, text):

@@ -10,7 +10,7 @@ import pytest
 import pyacc
 from pyacc import PragmaSyntaxError, acc
 from conftest import check
-from test_subset import make
+from subset_helpers import make
 
 
 def _fill():

@@ -10,7 +10,7 @@ import pytest
 import pyacc
 from pyacc import acc
 from conftest import HAS_GPU, check
-from test_subset import make
+from subset_helpers import make
 
 
 @pytest.fixture(autouse=True)
