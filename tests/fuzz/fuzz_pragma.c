@@ -1,5 +1,5 @@
 /* fuzz_pragma.c - libFuzzer harness for the OpenACC pragma parser
- * (frontend/pragma.c).
+ * (frontend/pragma.c, clause.c and pragma_lex.c).
  *
  * The input is the pragma's comment lines separated by '\n', e.g.
  *     #pragma acc parallel loop copy(a[0:n]) \

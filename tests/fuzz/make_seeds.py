@@ -6,8 +6,8 @@ own, so a second run adds only what is new):
 
 corpus/pragma/: every `#pragma acc` the tests hold, one file per pragma, its
 comment lines joined by '\\n' (what fuzz_pragma.c splits them on): the C
-string literals of tests/c/test_pragma.c and the comments and strings of
-tests/python/*.py.
+string literals of tests/c/test_pragma.c and tests/c/test_clause.c and the
+comments and strings of tests/python/*.py.
 
 corpus/lower/: one file per fixture of tests/c/lower/, in the input format of
 fuzz_lower.c: the fixture's name, '\\n', four zero bytes (no argument
@@ -134,7 +134,9 @@ def fixture_seeds(lower_dir, out_dir):
 
 
 def main():
-    pragmas = from_c(os.path.join(ROOT, "tests", "c", "test_pragma.c"))
+    pragmas = []
+    for fname in ("test_pragma.c", "test_clause.c"):
+        pragmas += from_c(os.path.join(ROOT, "tests", "c", fname))
     pydir = os.path.join(ROOT, "tests", "python")
     for fname in sorted(os.listdir(pydir)):
         if fname.endswith(".py"):
