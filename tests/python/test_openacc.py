@@ -107,6 +107,26 @@ def test_array_element_reduction():
           np.array([4, 3], dtype=np.int64))
 
 
+@pytest.mark.parametrize("init,op,expr", [
+    ("5", "+", "s + x[i]"),
+    ("1", "*", "s * (1.0 + (x[i] % 2))"),  # powers of two: exact in any order
+    ("2", "min", "min(s, x[i])"),
+    ("-7", "+", "s + 0.5"),
+])
+def test_a_reduction_variable_that_comes_in_an_int_and_becomes_a_float(init, op, expr):
+    f = make(f"""
+@acc
+def f(x):
+    s = {init}
+    #pragma acc parallel loop reduction({op}:s)
+    for i in range(x.shape[0]):
+        s = {expr}
+    return s
+""")
+    check(f, np.arange(1.0, 200.0))
+    check(f, np.arange(0.5, 3.0))
+
+
 @pytest.mark.parametrize("op,body", [
     ("&&", "ok[k] = ok[k] and x[i] >= 3"),
     ("&&", "ok[k] = x[i] >= 3 and ok[k]"),

@@ -54,6 +54,27 @@ def test_int_and_float_mix_gives_float():
     assert type(check(f, 3, 0.5)) is float
 
 
+@pytest.mark.parametrize("start", [5, -3, 2**53 + 1, np.int64(7), np.int32(-9), True])
+def test_a_variable_the_region_widens_to_float_keeps_the_value_it_came_in_with(start):
+    # the slot holds the int as called; the region's float variable must
+    # convert it, not read its bits (5 had come out as 2.5e-323)
+    @acc
+    def scaled(s, x):
+        #pragma acc serial
+        s = s * x[0]
+        return s
+
+    @acc
+    def halved(s):
+        #pragma acc serial
+        if s > 0:
+            s = s / 2
+        return s
+
+    check(scaled, start, np.array([1.5, 2.0]))
+    check(halved, start)
+
+
 @pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
                                    np.uint32, np.uint64, np.float32, np.float64])
 def test_numpy_scalar_arithmetic_keeps_numpy_type(dtype):
