@@ -896,6 +896,18 @@ static void take_back(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVM
     fe_func *f = lw->f;
     LLVMBuilderRef B = lw->B;
     LLVMValueRef ran = LLVMBuildICmp(B, LLVMIntSGT, n, fe_const_i64(lw, 0), "");
+    /* max and min keep the value from before the loop unless an iteration
+     * beat it, and with it its kind (Python's max(5, 2.5) is the int 5),
+     * while the tag coming back is the last iteration's: the value and tag
+     * from before, to put back where the value stayed */
+    LLVMValueRef *kept = calloc(2 * (size_t)p->n[P_RED] + 1, sizeof *kept);
+    for (int i = 0; kept && i < p->n[P_RED]; i++) {
+        int v = p->vars[P_RED][i], tag = f->vars[v].tag;
+        if (tag < 0 || (p->ops[P_RED][i] != FE_RED_MAX && p->ops[P_RED][i] != FE_RED_MIN))
+            continue;
+        kept[2 * i] = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), fe_var_slot(lw, v), "");
+        kept[2 * i + 1] = LLVMBuildLoad2(B, fe_lty(lw, f->vars[tag].type), fe_var_slot(lw, tag), "");
+    }
     for (int k = P_LAST; k <= P_FIRSTLAST; k++)
         for (int i = 0; i < p->n[k]; i++) {
             int v = p->vars[k][i];
@@ -914,7 +926,20 @@ static void take_back(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVM
         LLVMValueRef part = LLVMBuildLoad2(B, t, LLVMBuildInBoundsGEP2(B, t, partials[i], &c.i, 1, ""), "");
         LLVMBuildStore(B, combine(lw, p->ops[P_RED][i], vt, acc, part), fe_var_slot(lw, v));
         loop_end(lw, &c);
+        if (kept && kept[2 * i]) {
+            int tag = f->vars[v].tag;
+            LLVMValueRef now = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
+            /* a NaN from before stays: nothing compares better than it */
+            LLVMValueRef same = fe_dtype_is_float(fe_t_dtype(vt))
+                                    ? LLVMBuildOr(B, LLVMBuildFCmp(B, LLVMRealOEQ, now, kept[2 * i], ""),
+                                                  LLVMBuildFCmp(B, LLVMRealUNO, kept[2 * i], kept[2 * i], ""), "")
+                                    : LLVMBuildICmp(B, LLVMIntEQ, now, kept[2 * i], "");
+            LLVMValueRef tagslot = fe_var_slot(lw, tag);
+            LLVMValueRef last = LLVMBuildLoad2(B, fe_lty(lw, f->vars[tag].type), tagslot, "");
+            LLVMBuildStore(B, LLVMBuildSelect(B, same, kept[2 * i + 1], last, ""), tagslot);
+        }
     }
+    free(kept);
 }
 
 /* Leaves for the function's failure exit when the loop recorded an error,

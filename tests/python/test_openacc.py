@@ -112,6 +112,8 @@ def test_array_element_reduction():
     ("1", "*", "s * (1.0 + (x[i] % 2))"),  # powers of two: exact in any order
     ("2", "min", "min(s, x[i])"),
     ("-7", "+", "s + 0.5"),
+    ("5", "max", "max(s, x[i])"),  # the int 5 stays where no element beats it, and stays an int
+    ("-1", "min", "min(s, x[i])"),
 ])
 def test_a_reduction_variable_that_comes_in_an_int_and_becomes_a_float(init, op, expr):
     f = make(f"""
