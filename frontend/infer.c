@@ -597,9 +597,12 @@ static fe_status infer_call(infer *in, fe_node *n)
     case FE_BI_MAX: {
         if ((st = check_arity(in, n, ct->id == FE_BI_MIN ? "min" : "max", na, 2, 8)))
             return st;
+        /* Python returns one of the arguments, as it is (kinds.c tracks
+         * which): the value's type holds each of them, as a variable's
+         * does (fe_t_unify), not NumPy's promotion of them */
         const fe_type *r = at[0];
         for (int i = 1; i < na && r; i++)
-            r = fe_t_is_number(at[i]) ? fe_t_promote(in->ts, r, at[i]) : NULL;
+            r = fe_t_is_number(at[i]) ? fe_t_unify(in->ts, r, at[i]) : NULL;
         if (!r || !fe_t_is_number(at[0]))
             return type_error(in, n, "min/max of '%s' and '%s'", at[0], at[1]);
         set_type(in, n, r);

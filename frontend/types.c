@@ -318,12 +318,23 @@ const fe_type *fe_t_unify(fe_types *ts, const fe_type *a, const fe_type *b)
         return a;
     if (!fe_t_is_number(a) || !fe_t_is_number(b))
         return NULL;
-    /* The variable computes in the promoted type, which holds the values of
-     * both (ints beyond 2**53 in a float excepted); which type it holds at
-     * run time is tracked beside it (kinds.c), so results keep Python's
-     * types.  Complex numbers are not compiled yet. */
+    /* The variable computes in a type that holds the values of both (ints
+     * beyond 2**53 in a float excepted); which type it holds at run time
+     * is tracked beside it (kinds.c), so results keep Python's types.
+     * Not NumPy 2's promotion, where a Python number takes a NumPy
+     * scalar's type (np.float32(1) + 0.1 is a float32): a variable that
+     * holds a Python 0.1, 2**40 or -1 keeps it, so here a Python int or
+     * float counts as the NumPy type that holds it.  Complex numbers are
+     * not compiled yet. */
     if ((a->kind == FE_T_NP && dtype_is_complex(a->dtype)) || (b->kind == FE_T_NP && dtype_is_complex(b->dtype)))
         return NULL;
+    if ((a->kind == FE_T_NP) != (b->kind == FE_T_NP)) {
+        const fe_type **w = a->kind == FE_T_NP ? &b : &a;
+        if ((*w)->kind == FE_T_INT)
+            *w = fe_t_np(ts, FE_DT_INT64);
+        else if ((*w)->kind == FE_T_FLOAT)
+            *w = fe_t_np(ts, FE_DT_FLOAT64);
+    }
     return fe_t_promote(ts, a, b);
 }
 

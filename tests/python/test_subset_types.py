@@ -6,7 +6,7 @@ import pytest
 
 from pyacc import acc
 from conftest import check, same
-from subset_helpers import DTYPES, data, serial_expr
+from subset_helpers import DTYPES, data, make, serial_expr
 
 # ===================================================================== types
 
@@ -52,6 +52,32 @@ def test_int_and_float_mix_gives_float():
         return r
 
     assert type(check(f, 3, 0.5)) is float
+
+
+@pytest.mark.parametrize("numpy_value,python_value", [
+    ("np.float32(0.25)", "0.1"), ("np.int32(3)", "2**40"), ("np.uint8(3)", "-1"), ("np.float32(0.25)", "a")])
+@pytest.mark.parametrize("form", [
+    "t = {p} if a > 0 else {q}",
+    "t = (a > 0 and {p}) or {q}",
+    "if a > 0:\n        t = {p}\n    else:\n        t = {q}",
+    "t = max({p}, {q}) if a > 0 else min({p}, {q})",
+])
+def test_a_value_that_is_a_numpy_scalar_or_a_python_number_keeps_the_python_number(numpy_value, python_value,
+                                                                                    form):
+    # NumPy 2 lets a Python number take a NumPy scalar's type in arithmetic
+    # (np.float32(1) + 0.1 is a float32); a variable holding one or the
+    # other must not: 0.1 had come out 0.10000000149, 2**40 as 0, -1 as 255
+    f = make(f"""
+@acc
+def f(a):
+    #pragma acc serial
+    {form.format(p=numpy_value, q=python_value)}
+    s = t * 3
+    #pragma acc end serial
+    return t, s
+""")
+    for a in (3, -5, 16777217):
+        check(f, a)
 
 
 @pytest.mark.parametrize("start", [5, -3, 2**53 + 1, np.int64(7), np.int32(-9), True])
