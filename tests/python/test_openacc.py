@@ -38,6 +38,20 @@ def test_sum_reduction_over_a_million_elements():
     assert total(x) == pytest.approx(x.sum(), rel=1e-12)  # float order may differ
 
 
+def scalar_reduction(op, init, expr):
+    """f(x): acc = init, then a parallel loop over x reducing acc by op,
+    each iteration setting acc = expr."""
+    return make(f"""
+@acc
+def f(x):
+    acc = {init}
+    #pragma acc parallel loop reduction({op}:acc)
+    for i in range(x.shape[0]):
+        acc = {expr}
+    return acc
+""")
+
+
 @pytest.mark.parametrize("op,init,expr", [
     ("+", "0", "acc + x[i]"),
     ("*", "1", "acc * (1 + (x[i] % 2))"),
@@ -50,15 +64,7 @@ def test_sum_reduction_over_a_million_elements():
     ("||", "False", "acc or x[i] > 60"),
 ])
 def test_every_reduction_operator(op, init, expr):
-    f = make(f"""
-@acc
-def f(x):
-    acc = {init}
-    #pragma acc parallel loop reduction({op}:acc)
-    for i in range(x.shape[0]):
-        acc = {expr}
-    return acc
-""")
+    f = scalar_reduction(op, init, expr)
     check(f, np.arange(64, dtype=np.int64))
     check(f, np.arange(0, dtype=np.int64))  # no iteration: the initial value
 
@@ -108,23 +114,15 @@ def test_array_element_reduction():
 
 
 @pytest.mark.parametrize("init,op,expr", [
-    ("5", "+", "s + x[i]"),
-    ("1", "*", "s * (1.0 + (x[i] % 2))"),  # powers of two: exact in any order
-    ("2", "min", "min(s, x[i])"),
-    ("-7", "+", "s + 0.5"),
-    ("5", "max", "max(s, x[i])"),  # the int 5 stays where no element beats it, and stays an int
-    ("-1", "min", "min(s, x[i])"),
+    ("5", "+", "acc + x[i]"),
+    ("1", "*", "acc * (1.0 + (x[i] % 2))"),  # powers of two: exact in any order
+    ("2", "min", "min(acc, x[i])"),
+    ("-7", "+", "acc + 0.5"),
+    ("5", "max", "max(acc, x[i])"),  # the int 5 stays where no element beats it, and stays an int
+    ("-1", "min", "min(acc, x[i])"),
 ])
 def test_a_reduction_variable_that_comes_in_an_int_and_becomes_a_float(init, op, expr):
-    f = make(f"""
-@acc
-def f(x):
-    s = {init}
-    #pragma acc parallel loop reduction({op}:s)
-    for i in range(x.shape[0]):
-        s = {expr}
-    return s
-""")
+    f = scalar_reduction(op, init, expr)
     check(f, np.arange(1.0, 200.0))
     check(f, np.arange(0.5, 3.0))
 
@@ -161,15 +159,7 @@ def f(x, ok):
 ])
 def test_and_or_reductions_of_numbers_run_in_the_interpreter(init, expr):
     op = "&&" if " and " in expr else "||"
-    f = make(f"""
-@acc
-def f(x):
-    acc = {init}
-    #pragma acc parallel loop reduction({op}:acc)
-    for i in range(x.shape[0]):
-        acc = {expr}
-    return acc
-""")
+    f = scalar_reduction(op, init, expr)
     x = np.arange(-1, 70, dtype=np.int64)
     with pytest.warns(pyacc.PyaccWarning, match=rf"reduction\({re.escape(op)}:acc\) of a value that is not a bool"):
         r = f(x)
