@@ -127,6 +127,19 @@ def test_a_reduction_variable_that_comes_in_an_int_and_becomes_a_float(init, op,
     check(f, np.arange(0.5, 3.0))
 
 
+def array_reduction(op, stmt, index, strict=False):
+    """f(x, h): a parallel loop over x reducing array h by op, each
+    iteration setting k = index, then running stmt (at line 7)."""
+    return make(f"""
+@acc{"(strict=True)" if strict else ""}
+def f(x, h):
+    #pragma acc parallel loop reduction({op}:h)
+    for i in range(x.shape[0]):
+        k = {index}
+        {stmt}
+""")
+
+
 @pytest.mark.parametrize("op,body", [
     ("&&", "ok[k] = ok[k] and x[i] >= 3"),
     ("&&", "ok[k] = x[i] >= 3 and ok[k]"),
@@ -137,14 +150,7 @@ def test_a_reduction_variable_that_comes_in_an_int_and_becomes_a_float(init, op,
     ("||", "if x[i] > 40:\n            ok[k] = True"),
 ])
 def test_bool_arrays_reduce_by_and_and_or(op, body):
-    f = make(f"""
-@acc
-def f(x, ok):
-    #pragma acc parallel loop reduction({op}:ok)
-    for i in range(x.shape[0]):
-        k = (i * 7) % ok.shape[0]
-        {body}
-""")
+    f = array_reduction(op, body.replace("ok[", "h["), "(i * 7) % h.shape[0]")
     x = np.arange(50, dtype=np.int64)
     for start in (True, False):
         check(f, x, np.full(9, start))  # some elements change, some keep their start
@@ -192,14 +198,7 @@ def test_and_reduction_of_an_int_array_runs_in_the_interpreter():
     ("||", "h[k] = h[k] if h[k] else x[i] > 60"),
 ])
 def test_an_array_reduced_other_than_by_updates_runs_in_the_interpreter(op, stmt):
-    f = make(f"""
-@acc
-def f(x, h):
-    #pragma acc parallel loop reduction({op}:h)
-    for i in range(x.shape[0]):
-        k = i % 4
-        {stmt}
-""")
+    f = array_reduction(op, stmt, "i % 4")
     x = np.arange(-3, 70, dtype=np.int64)
     h = np.array([True, False, True, True]) if "&" in op or "|" in op else np.array([1, 0, 5, 1])
     h2 = h.copy()
@@ -209,14 +208,7 @@ def f(x, h):
         f(x, h)
     f.py_func(x, h2)
     assert np.array_equal(h, h2)
-    g = make(f"""
-@acc(strict=True)
-def f(x, h):
-    #pragma acc parallel loop reduction({op}:h)
-    for i in range(x.shape[0]):
-        k = i % 4
-        {stmt}
-""")
+    g = array_reduction(op, stmt, "i % 4", strict=True)
     with pytest.raises(pyacc.UnsupportedError, match=rf"gen_\d+\.py:{line}: .*other than by an update"):
         g(x, h)
 
