@@ -168,6 +168,92 @@ def test_generated_int64_array_expression(k):
               np.zeros(len(cols), dtype=np.int64))
 
 
+# Programs whose variables change kind: each of s, t, u may hold an int, a
+# float, a bool or a NumPy scalar, path by path (kinds.c), and come back
+# with the type Python gives.  Narrow NumPy scalars (float32, uint8) are
+# left out: their arithmetic in a variable that may also hold a Python
+# number is the README's one departure.
+
+_KIND_LEAVES = ["a", "x", "s", "t", "u", "b", "q", "2", "-3", "0.5", "True", "1.5", "np.int32(3)"]
+
+
+def _gen_kinds_expr(r, depth):
+    if depth == 0 or r.random() < 0.25:
+        return r.choice(_KIND_LEAVES)
+    g = lambda: _gen_kinds_expr(r, depth - 1)  # noqa: E731
+    k = r.randrange(9)
+    if k == 0:
+        return f"({g()} {r.choice('+-*')} {g()})"
+    if k == 1:
+        return f"({g()} / (abs({g()}) + 1))"
+    if k == 2:
+        return f"({g()} // (abs({g()}) + 1))"
+    if k == 3:
+        return f"{r.choice(['min', 'max'])}({g()}, {g()})"
+    if k == 4:
+        return f"({g()} if {g()} > {g()} else {g()})"
+    if k == 5:
+        return f"abs({g()})"
+    if k == 6:
+        return f"({g()} {r.choice(['and', 'or'])} {g()})"
+    if k == 7:
+        return f"{r.choice(['int', 'float', 'bool'])}({g()})"
+    return f"(-{g()})"
+
+
+def _gen_kinds_stmt(r, indent, depth):
+    k = r.randrange(4)
+    block = lambda: "\n".join(_gen_kinds_stmt(r, indent + "    ", depth - 1)  # noqa: E731
+                               for _ in range(r.randint(1, 2)))
+    if k == 0 and depth > 0:
+        cond = f"{_gen_kinds_expr(r, 1)} > {_gen_kinds_expr(r, 1)}"
+        return f"{indent}if {cond}:\n{block()}\n{indent}else:\n{block()}"
+    if k == 1 and depth > 0:
+        return f"{indent}for i in range({r.randint(0, 3)}):\n{block()}"
+    return f"{indent}{r.choice('stu')} = {_gen_kinds_expr(r, 2)}"
+
+
+_KIND_ARGS = [(3, 2.5, 5, 1.5, True, np.int64(4), np.float64(0.75)),
+              (-2, -0.5, 0, -3, 2.0, np.int64(-1), np.float64(-2.0)),
+              (0, 0.0, 7.5, 2, False, np.int64(0), np.float64(3.0))]
+
+
+def _kinds_program(seed):
+    r = random.Random(seed)
+    body = "\n".join(_gen_kinds_stmt(r, "    ", 2) for _ in range(r.randint(2, 5)))
+    return ("@acc\ndef f(a, x, s, t, u, b, q):\n    #pragma acc serial\n    if True:\n"
+            + "\n".join("    " + line for line in body.split("\n"))
+            + "\n    #pragma acc end serial\n    return s, t, u\n")
+
+
+def _kinds_programs(count, seed):
+    """Programs Python runs on every _KIND_ARGS without error, ints within int64."""
+    out, k = [], seed
+    while len(out) < count:
+        src, k = _kinds_program(k), k + 1
+        g = {}
+        try:
+            with np.errstate(all="ignore"):
+                exec(compile(src.replace("@acc\n", ""), "<kinds>", "exec"), {"np": np, "math": math}, g)
+                results = [g["f"](*args) for args in _KIND_ARGS]
+        except Exception:
+            continue
+        if all(not isinstance(v, int) or abs(v) < 2 ** 62 for res in results for v in res):
+            out.append(src)
+    return out
+
+
+KIND_PROGRAMS = _kinds_programs(40, 20261127)
+
+
+@pytest.mark.parametrize("k", range(len(KIND_PROGRAMS)))
+def test_generated_program_whose_variables_change_kind(k):
+    f = make(KIND_PROGRAMS[k])
+    for args in _KIND_ARGS:
+        with np.errstate(all="ignore"):
+            check(f, *args)
+
+
 ARRAY_FLOAT_EXPRS = _cases(_gen_float, _FLOAT_ENVS, 24, 20240604, float("inf"))
 
 
