@@ -530,6 +530,8 @@ static fe_status infer_call(infer *in, fe_node *n)
         /* args: self, value */
         if (na != 2)
             return check_arity(in, n, "append", na - 1, 1, 1);
+        if (at[0] != ct->seq) /* the method called on something else than its list */
+            return unsupported(in, n, "%s", "a list's append called on another value");
         if (!fe_t_is_number(at[1]))
             return type_error(in, n, "cannot append '%s' to a copyout list%s", at[1], NULL);
         int p = ct->seq->id;
