@@ -608,6 +608,7 @@ int32_t rt_device_shutdown(int32_t type)
             continue;
         rt_table_clear(d);
         __atomic_store_n(&d->ready, 0, __ATOMIC_RELEASE);
+        rt_gpu_release_spares(d);
         d->be->fini(d->dev);
         d->dev = NULL;
     }
@@ -615,6 +616,16 @@ int32_t rt_device_shutdown(int32_t type)
     if (st)
         rt_fault_put(&kept); /* a task's failure, reported by this wait */
     return st;
+}
+
+void rt_device_atexit(void)
+{
+    pthread_mutex_lock(&dev_mu);
+    for (int t = 0; t < RT_DEVICE_TYPE_COUNT_; t++)
+        for (int i = 0; i < RT_MAX_DEVICES; i++)
+            if (devices[t][i] && __atomic_load_n(&devices[t][i]->ready, __ATOMIC_ACQUIRE))
+                rt_gpu_release_spares(devices[t][i]);
+    pthread_mutex_unlock(&dev_mu);
 }
 
 int32_t rt_device_property(int32_t num, int32_t type, int32_t prop, size_t *value,

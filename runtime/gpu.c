@@ -256,6 +256,23 @@ static void pinned_give(rt_device *d, void *host, uintptr_t dev, size_t bytes)
     rt_cuda_host_free(d->dev, host);
 }
 
+void rt_gpu_release_spares(rt_device *d)
+{
+    pthread_mutex_lock(&spare_mu);
+    for (int i = 0; i < SPARES; i++) {
+        /* blocks of an earlier initialisation went with its context */
+        if (spare[i].ptr && spare[i].d == d && spare[i].generation == d->generation)
+            d->be->free(d->dev, spare[i].ptr);
+        if (spare[i].d == d)
+            spare[i].ptr = 0;
+        if (pinned[i].host && pinned[i].d == d && pinned[i].generation == d->generation)
+            rt_cuda_host_free(d->dev, pinned[i].host);
+        if (pinned[i].d == d)
+            pinned[i].host = NULL;
+    }
+    pthread_mutex_unlock(&spare_mu);
+}
+
 /* --------------------------------------------------------------- launch */
 
 typedef struct launch {

@@ -408,6 +408,13 @@ void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64
  * diagnostics. */
 void rt_gpu_last_launch(uint32_t *grid, uint32_t *bx, uint32_t *by);
 
+/* Frees the device scratch and page-locked result blocks kept between
+ * launches on device d (its context still up): at its shutdown, and at
+ * exit, so that nothing of pyacc's is left allocated. */
+void rt_gpu_release_spares(rt_device *d);
+/* At exit: rt_gpu_release_spares for every device that is up. */
+void rt_device_atexit(void);
+
 /* A region whose entry runs on the GPU: by one thread (k a serial
  * kernel of a region with no parallel loop), or (k->grid) by the first
  * thread of a grid that stays resident, the whole grid running its

@@ -213,6 +213,7 @@ static PyObject *acc_atexit(PyObject *self, PyObject *noargs)
     int32_t st;
     Py_BEGIN_ALLOW_THREADS
     st = rt_queue_shutdown();
+    rt_device_atexit();
     Py_END_ALLOW_THREADS
     if (st)
         return pyext_acc_raise_fault_s("an async task failed and no wait reported it");
