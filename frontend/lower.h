@@ -228,6 +228,19 @@ void fe_unflatten(lower *lw, LLVMValueRef *flat, const LLVMValueRef *counts, con
 LLVMValueRef fe_divide_magic(lower *lw, LLVMValueRef count, LLVMValueRef total);
 LLVMValueRef fe_collapse_iterator(lower *lw, int var, LLVMValueRef v);
 
+/* reduce.c: reduction operators.  Whether op applies to numbers of type
+ * t; for && and || on a variable that is not a bool (its array's elements
+ * for an array), FE_ERR_UNSUPPORTED at `at` (Python's and/or give an
+ * operand, which no parallel order reproduces), else FE_OK; op's identity
+ * in type t (-0.0 for a float sum, which leaves every x as it is); a op b
+ * in type t (max and min as Python's, the first of equals); the update
+ * statement of array a that op takes, into buf, for messages. */
+int fe_red_fits(fe_red_op op, const fe_type *t);
+fe_status fe_red_logic_of_bools(lower *lw, fe_red_op op, const fe_var *var, fe_loc at);
+LLVMValueRef fe_red_identity(lower *lw, fe_red_op op, const fe_type *t);
+LLVMValueRef fe_red_combine(lower *lw, fe_red_op op, const fe_type *t, LLVMValueRef a, LLVMValueRef b);
+const char *fe_red_update_form(fe_red_op op, const char *a, char *buf, size_t n);
+
 /* parallel.c: lowers parallel loop li at its header, in the entry: the body
  * outlined into a function the pool runs, variables handed over by role,
  * reductions combined after. */

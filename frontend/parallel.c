@@ -50,127 +50,6 @@ static LLVMValueRef ctx_field(lower *lw, plan *p, LLVMValueRef ctx, int field)
     return LLVMBuildStructGEP2(lw->B, p->ctxty, ctx, (unsigned)field, "");
 }
 
-/* ------------------------------------------------------------ operators */
-
-static const char *op_name(fe_red_op op)
-{
-    static const char *const names[] = {"?", "+", "*", "max", "min", "&", "|", "^", "&&", "||"};
-    return (unsigned)op < 10 ? names[op] : "?";
-}
-
-/* The update statement of array a that reduction op takes, for messages. */
-static const char *update_form(fe_red_op op, const char *a, char *buf, size_t n)
-{
-    switch (op) {
-    case FE_RED_MAX:
-    case FE_RED_MIN: snprintf(buf, n, "%s[k] = %s(%s[k], e)", a, op_name(op), a); break;
-    case FE_RED_AND: snprintf(buf, n, "%s[k] = %s[k] and e", a, a); break;
-    case FE_RED_OR: snprintf(buf, n, "%s[k] = %s[k] or e", a, a); break;
-    default: snprintf(buf, n, "%s[k] %s= e", a, op_name(op)); break;
-    }
-    return buf;
-}
-
-static int is_bool(const fe_type *t) { return t->kind == FE_T_BOOL || (t->kind == FE_T_NP && t->dtype == FE_DT_BOOL); }
-
-/* Python's `and` and `or` give one of their operands, not True or False:
- * an int or float reduced by && or || has no answer iterations in
- * parallel can give (`ok = 5; ok = ok or e` keeps 5), a bool has. */
-static fe_status logic_of_bools(lower *lw, fe_red_op op, const fe_var *var, fe_loc at)
-{
-    if (op != FE_RED_AND && op != FE_RED_OR)
-        return FE_OK;
-    const fe_type *t = var->type->kind == FE_T_ARRAY ? fe_t_np(lw->f->types, var->type->dtype) : var->type;
-    if (is_bool(t))
-        return FE_OK;
-    return fe_error_set(lw->err, FE_ERR_UNSUPPORTED, at,
-                        "reduction(%s:%s) of %s: Python's `%s` gives one of its operands, not True or False, "
-                        "so only bools (a bool array) reduce by %s in parallel",
-                        op == FE_RED_AND ? "&&" : "||", var->name,
-                        var->type->kind == FE_T_ARRAY ? "an array that is not bool" : "a value that is not a bool",
-                        op == FE_RED_AND ? "and" : "or", op == FE_RED_AND ? "&&" : "||");
-}
-
-/* Whether reduction op applies to numbers of type t. */
-static int op_fits(fe_red_op op, const fe_type *t)
-{
-    if (!fe_t_is_number(t))
-        return 0;
-    if (op == FE_RED_BITAND || op == FE_RED_BITOR || op == FE_RED_BITXOR)
-        return fe_t_is_intlike(t);
-    return 1;
-}
-
-/* The identity of op in type t: 0 for + | ^ ||, 1 for * &&, all ones for
- * &, the lowest value for max and the highest for min.  A float sum starts
- * at -0.0, the one number x + y leaves x for every x (0.0 turns -0.0 into
- * 0.0), which also lets LLVM drop the addition. */
-static LLVMValueRef identity(lower *lw, fe_red_op op, const fe_type *t)
-{
-    LLVMTypeRef lt = fe_lty(lw, t);
-    fe_dtype d = fe_t_dtype(t);
-    int isf = fe_dtype_is_float(d);
-    switch (op) {
-    case FE_RED_ADD:
-        return isf ? LLVMConstReal(lt, -0.0) : LLVMConstNull(lt);
-    case FE_RED_MUL:
-        return isf ? LLVMConstReal(lt, 1.0) : LLVMConstInt(lt, 1, 0);
-    case FE_RED_AND:
-        return isf ? LLVMConstReal(lt, 1.0) : LLVMConstInt(lt, 1, 0);
-    case FE_RED_BITAND:
-        return LLVMConstAllOnes(lt);
-    case FE_RED_MAX:
-    case FE_RED_MIN: {
-        int hi = op == FE_RED_MIN;
-        if (isf)
-            return LLVMConstReal(lt, hi ? __builtin_inf() : -__builtin_inf());
-        if (d == FE_DT_BOOL)
-            return LLVMConstInt(lt, (unsigned long long)hi, 0);
-        int bits = fe_dtype_bits(d);
-        if (fe_dtype_is_signed(d)) {
-            unsigned long long mn = 1ULL << (bits - 1);
-            return LLVMConstInt(lt, hi ? mn - 1 : mn, 0);
-        }
-        return hi ? LLVMConstAllOnes(lt) : LLVMConstInt(lt, 0, 0);
-    }
-    default:
-        return LLVMConstNull(lt);
-    }
-}
-
-/* a op b in type t; max and min as Python's (the first of equals). */
-static LLVMValueRef combine(lower *lw, fe_red_op op, const fe_type *t, LLVMValueRef a, LLVMValueRef b)
-{
-    LLVMBuilderRef B = lw->B;
-    fe_dtype d = fe_t_dtype(t);
-    int isf = fe_dtype_is_float(d), sgn = fe_dtype_is_signed(d);
-    switch (op) {
-    case FE_RED_ADD:
-        return isf ? LLVMBuildFAdd(B, a, b, "") : d == FE_DT_BOOL ? LLVMBuildOr(B, a, b, "") : LLVMBuildAdd(B, a, b, "");
-    case FE_RED_MUL:
-        return isf ? LLVMBuildFMul(B, a, b, "") : d == FE_DT_BOOL ? LLVMBuildAnd(B, a, b, "") : LLVMBuildMul(B, a, b, "");
-    case FE_RED_MAX:
-    case FE_RED_MIN: {
-        int mx = op == FE_RED_MAX;
-        LLVMValueRef better = isf ? LLVMBuildFCmp(B, mx ? LLVMRealOGT : LLVMRealOLT, b, a, "")
-                                  : LLVMBuildICmp(B, mx ? (sgn ? LLVMIntSGT : LLVMIntUGT) : (sgn ? LLVMIntSLT : LLVMIntULT),
-                                                  b, a, "");
-        return LLVMBuildSelect(B, better, b, a, "");
-    }
-    case FE_RED_BITAND: return LLVMBuildAnd(B, a, b, "");
-    case FE_RED_BITOR: return LLVMBuildOr(B, a, b, "");
-    case FE_RED_BITXOR: return LLVMBuildXor(B, a, b, "");
-    case FE_RED_AND:
-    case FE_RED_OR: {
-        LLVMValueRef ta = fe_truth(lw, a, t), tb = fe_truth(lw, b, t);
-        LLVMValueRef r = op == FE_RED_AND ? LLVMBuildAnd(B, ta, tb, "") : LLVMBuildOr(B, ta, tb, "");
-        return fe_convert(lw, r, fe_t_simple(lw->f->types, FE_T_BOOL), t);
-    }
-    default:
-        return a;
-    }
-}
-
 /* ------------------------------------------------------------- the plan */
 
 static fe_red_op reduction_of(const fe_loop *lp, const char *name)
@@ -215,7 +94,7 @@ static int atomic_private(lower *lw, const fe_loop *lp, int v, fe_red_op *op)
         t->dtype == FE_DT_COMPLEX64 || t->dtype == FE_DT_COMPLEX128 || fe_dtype_bits(t->dtype) > 64)
         return 0;
     *op = fe_atomic_updates_only(lw, lp, v);
-    return *op != FE_RED_NONE && op_fits(*op, fe_t_np(lw->f->types, t->dtype));
+    return *op != FE_RED_NONE && fe_red_fits(*op, fe_t_np(lw->f->types, t->dtype));
 }
 
 static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
@@ -265,15 +144,15 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
              * are what the threads accumulate */
             if (var->type->layout == FE_LAYOUT_A && var->type->ndim > 1) {
                 st = fe_error_set(lw->err, FE_ERR_UNSUPPORTED, fi->loc, "reduction(%s:%s) of a strided "
-                                  "multi-dimensional array (make it contiguous)", op_name(op), var->name);
+                                  "multi-dimensional array (make it contiguous)", fe_red_op_name(op), var->name);
                 break;
             }
-            if (!op_fits(op, fe_t_np(f->types, var->type->dtype))) {
+            if (!fe_red_fits(op, fe_t_np(f->types, var->type->dtype))) {
                 st = fe_error_set(lw->err, FE_ERR_TYPE, fi->loc, "reduction(%s:%s) needs integers",
-                                  op_name(op), var->name);
+                                  fe_red_op_name(op), var->name);
                 break;
             }
-            if ((st = logic_of_bools(lw, op, var, fi->loc)) != FE_OK)
+            if ((st = fe_red_logic_of_bools(lw, op, var, fi->loc)) != FE_OK)
                 break;
             add(p, P_SHARED, v, FE_RED_NONE);
             add(p, P_ARED, v, op);
@@ -291,8 +170,8 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
                 st = fe_error_set(lw->err, FE_ERR_UNSUPPORTED, bad,
                                   "'%s' is reduced by %s in the loop at line %d, which uses it here other than "
                                   "by an update `%s`; only such updates give Python's answer in parallel",
-                                  var->name, op_name(op), fi->loc.line,
-                                  update_form(op, var->name, form, sizeof form));
+                                  var->name, fe_red_op_name(op), fi->loc.line,
+                                  fe_red_update_form(op, var->name, form, sizeof form));
                 break;
             }
             continue;
@@ -302,11 +181,11 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
         case FE_ROLE_LASTPRIVATE: add(p, P_LAST, v, FE_RED_NONE); break;
         case FE_ROLE_CARRIED: {
             if (op != FE_RED_NONE) {
-                if ((st = logic_of_bools(lw, op, var, fi->loc)) != FE_OK)
+                if ((st = fe_red_logic_of_bools(lw, op, var, fi->loc)) != FE_OK)
                     break;
-                if (!op_fits(op, var->type)) {
+                if (!fe_red_fits(op, var->type)) {
                     st = fe_error_set(lw->err, FE_ERR_TYPE, fi->loc, "reduction(%s:%s) on a value of type "
-                                      "that operator does not take", op_name(op), var->name);
+                                      "that operator does not take", fe_red_op_name(op), var->name);
                     break;
                 }
                 add(p, P_RED, v, op);
@@ -696,7 +575,7 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
     }
     for (int i = 0; i < p->n[P_RED]; i++) {
         int v = p->vars[P_RED][i];
-        LLVMBuildStore(B, identity(lw, p->ops[P_RED][i], f->vars[v].type), fe_var_slot(lw, v));
+        LLVMBuildStore(B, fe_red_identity(lw, p->ops[P_RED][i], f->vars[v].type), fe_var_slot(lw, v));
     }
     for (int i = 0; i < p->n[P_ATOMIC]; i++) /* the entry's variable itself */
         fn->slot[p->vars[P_ATOMIC][i]] = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, p->field0[P_ATOMIC] + i), "");
@@ -794,7 +673,7 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
             LLVMValueRef at = LLVMBuildSExt(B, tid, lw->i64, "");
             LLVMValueRef cell = LLVMBuildInBoundsGEP2(B, t, slots, &at, 1, "");
             LLVMValueRef mine = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
-            LLVMBuildStore(B, combine(lw, p->ops[P_RED][i], vt, LLVMBuildLoad2(B, t, cell, ""), mine), cell);
+            LLVMBuildStore(B, fe_red_combine(lw, p->ops[P_RED][i], vt, LLVMBuildLoad2(B, t, cell, ""), mine), cell);
         }
         if (p->n[P_LAST] + p->n[P_FIRSTLAST]) {
             LLVMBasicBlockRef give = LLVMAppendBasicBlockInContext(lw->C, fnv, "lastprivate");
@@ -924,7 +803,7 @@ static void take_back(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVM
         cloop c = loop_begin(lw, nslots, "red.combine");
         LLVMValueRef acc = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
         LLVMValueRef part = LLVMBuildLoad2(B, t, LLVMBuildInBoundsGEP2(B, t, partials[i], &c.i, 1, ""), "");
-        LLVMBuildStore(B, combine(lw, p->ops[P_RED][i], vt, acc, part), fe_var_slot(lw, v));
+        LLVMBuildStore(B, fe_red_combine(lw, p->ops[P_RED][i], vt, acc, part), fe_var_slot(lw, v));
         loop_end(lw, &c);
         if (kept && kept[2 * i]) {
             int tag = f->vars[v].tag;
@@ -1038,7 +917,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
         LLVMValueRef bytes = LLVMBuildMul(B, nslots, LLVMSizeOf(t), "");
         partials[i] = scratch(lw, bytes, fi->loc);
         cloop c = loop_begin(lw, nslots, "red.init");
-        LLVMBuildStore(B, identity(lw, p.ops[P_RED][i], f->vars[v].type), LLVMBuildInBoundsGEP2(B, t, partials[i], &c.i, 1, ""));
+        LLVMBuildStore(B, fe_red_identity(lw, p.ops[P_RED][i], f->vars[v].type), LLVMBuildInBoundsGEP2(B, t, partials[i], &c.i, 1, ""));
         loop_end(lw, &c);
         LLVMBuildStore(B, partials[i], ctx_field(lw, &p, ctx, p.field0[P_RED] + i));
     }
@@ -1064,7 +943,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
         count = LLVMBuildSelect(B, copied[i], count, fe_const_i64(lw, 0), "");
         const fe_type *st_el = fe_t_np(f->types, t->dtype);
         cloop c = loop_begin(lw, count, "ared.init");
-        store_el(lw, t->dtype, LLVMBuildInBoundsGEP2(B, et, base, &c.i, 1, ""), identity(lw, p.ops[P_ARED][i], st_el));
+        store_el(lw, t->dtype, LLVMBuildInBoundsGEP2(B, et, base, &c.i, 1, ""), fe_red_identity(lw, p.ops[P_ARED][i], st_el));
         loop_end(lw, &c);
         LLVMBuildStore(B, LLVMBuildSelect(B, copied[i], base, LLVMConstNull(lw->ptr), ""),
                        ctx_field(lw, &p, ctx, p.field0[P_ARED] + i));
@@ -1115,7 +994,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
         cloop ct = loop_begin(lw, nslots, "ared.threads");
         LLVMValueRef at = LLVMBuildAdd(B, LLVMBuildMul(B, ct.i, per, ""), ce.i, "");
         LLVMValueRef part = load_el(lw, t->dtype, LLVMBuildInBoundsGEP2(B, et, base, &at, 1, ""));
-        LLVMBuildStore(B, combine(lw, p.ops[P_ARED][i], el, LLVMBuildLoad2(B, fe_lty(lw, el), accslot, ""), part), accslot);
+        LLVMBuildStore(B, fe_red_combine(lw, p.ops[P_ARED][i], el, LLVMBuildLoad2(B, fe_lty(lw, el), accslot, ""), part), accslot);
         loop_end(lw, &ct);
         store_el(lw, t->dtype, dst, LLVMBuildLoad2(B, fe_lty(lw, el), accslot, ""));
         loop_end(lw, &ce);
@@ -1223,7 +1102,7 @@ fe_status fe_lower_lanes(lower *lw, int li, LLVMBasicBlockRef head, LLVMBasicBlo
     for (int i = 0; i < p.n[P_RED]; i++) {
         int v = p.vars[P_RED][i];
         partials[i] = fe_entry_alloca(lw, fe_lty(lw, f->vars[v].type), "lane.partial");
-        LLVMBuildStore(B, identity(lw, p.ops[P_RED][i], f->vars[v].type), partials[i]);
+        LLVMBuildStore(B, fe_red_identity(lw, p.ops[P_RED][i], f->vars[v].type), partials[i]);
         LLVMBuildStore(B, partials[i], ctx_field(lw, &p, ctx, p.field0[P_RED] + i));
     }
     LLVMValueRef body = NULL;

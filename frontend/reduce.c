@@ -1,0 +1,122 @@
+/* reduce.c - a reduction operator (the nine of OpenACC's reduction
+ * clause) as the frontend needs it: which types it takes, its identity
+ * and how two partial results combine, as LLVM values, and the statement
+ * that updates an array by it (for messages).  parallel.c plans and
+ * lowers the loops that use them.
+ */
+#include "lower.h"
+
+#include <stdio.h>
+
+/* The update statement of array a that reduction op takes, for messages. */
+const char *fe_red_update_form(fe_red_op op, const char *a, char *buf, size_t n)
+{
+    switch (op) {
+    case FE_RED_MAX:
+    case FE_RED_MIN: snprintf(buf, n, "%s[k] = %s(%s[k], e)", a, fe_red_op_name(op), a); break;
+    case FE_RED_AND: snprintf(buf, n, "%s[k] = %s[k] and e", a, a); break;
+    case FE_RED_OR: snprintf(buf, n, "%s[k] = %s[k] or e", a, a); break;
+    default: snprintf(buf, n, "%s[k] %s= e", a, fe_red_op_name(op)); break;
+    }
+    return buf;
+}
+
+static int is_bool(const fe_type *t) { return t->kind == FE_T_BOOL || (t->kind == FE_T_NP && t->dtype == FE_DT_BOOL); }
+
+/* Python's `and` and `or` give one of their operands, not True or False:
+ * an int or float reduced by && or || has no answer iterations in
+ * parallel can give (`ok = 5; ok = ok or e` keeps 5), a bool has. */
+fe_status fe_red_logic_of_bools(lower *lw, fe_red_op op, const fe_var *var, fe_loc at)
+{
+    if (op != FE_RED_AND && op != FE_RED_OR)
+        return FE_OK;
+    const fe_type *t = var->type->kind == FE_T_ARRAY ? fe_t_np(lw->f->types, var->type->dtype) : var->type;
+    if (is_bool(t))
+        return FE_OK;
+    return fe_error_set(lw->err, FE_ERR_UNSUPPORTED, at,
+                        "reduction(%s:%s) of %s: Python's `%s` gives one of its operands, not True or False, "
+                        "so only bools (a bool array) reduce by %s in parallel",
+                        op == FE_RED_AND ? "&&" : "||", var->name,
+                        var->type->kind == FE_T_ARRAY ? "an array that is not bool" : "a value that is not a bool",
+                        op == FE_RED_AND ? "and" : "or", op == FE_RED_AND ? "&&" : "||");
+}
+
+/* Whether reduction op applies to numbers of type t. */
+int fe_red_fits(fe_red_op op, const fe_type *t)
+{
+    if (!fe_t_is_number(t))
+        return 0;
+    if (op == FE_RED_BITAND || op == FE_RED_BITOR || op == FE_RED_BITXOR)
+        return fe_t_is_intlike(t);
+    return 1;
+}
+
+/* The identity of op in type t: 0 for + | ^ ||, 1 for * &&, all ones for
+ * &, the lowest value for max and the highest for min.  A float sum starts
+ * at -0.0, the one number x + y leaves x for every x (0.0 turns -0.0 into
+ * 0.0), which also lets LLVM drop the addition. */
+LLVMValueRef fe_red_identity(lower *lw, fe_red_op op, const fe_type *t)
+{
+    LLVMTypeRef lt = fe_lty(lw, t);
+    fe_dtype d = fe_t_dtype(t);
+    int isf = fe_dtype_is_float(d);
+    switch (op) {
+    case FE_RED_ADD:
+        return isf ? LLVMConstReal(lt, -0.0) : LLVMConstNull(lt);
+    case FE_RED_MUL:
+        return isf ? LLVMConstReal(lt, 1.0) : LLVMConstInt(lt, 1, 0);
+    case FE_RED_AND:
+        return isf ? LLVMConstReal(lt, 1.0) : LLVMConstInt(lt, 1, 0);
+    case FE_RED_BITAND:
+        return LLVMConstAllOnes(lt);
+    case FE_RED_MAX:
+    case FE_RED_MIN: {
+        int hi = op == FE_RED_MIN;
+        if (isf)
+            return LLVMConstReal(lt, hi ? __builtin_inf() : -__builtin_inf());
+        if (d == FE_DT_BOOL)
+            return LLVMConstInt(lt, (unsigned long long)hi, 0);
+        int bits = fe_dtype_bits(d);
+        if (fe_dtype_is_signed(d)) {
+            unsigned long long mn = 1ULL << (bits - 1);
+            return LLVMConstInt(lt, hi ? mn - 1 : mn, 0);
+        }
+        return hi ? LLVMConstAllOnes(lt) : LLVMConstInt(lt, 0, 0);
+    }
+    default:
+        return LLVMConstNull(lt);
+    }
+}
+
+/* a op b in type t; max and min as Python's (the first of equals). */
+LLVMValueRef fe_red_combine(lower *lw, fe_red_op op, const fe_type *t, LLVMValueRef a, LLVMValueRef b)
+{
+    LLVMBuilderRef B = lw->B;
+    fe_dtype d = fe_t_dtype(t);
+    int isf = fe_dtype_is_float(d), sgn = fe_dtype_is_signed(d);
+    switch (op) {
+    case FE_RED_ADD:
+        return isf ? LLVMBuildFAdd(B, a, b, "") : d == FE_DT_BOOL ? LLVMBuildOr(B, a, b, "") : LLVMBuildAdd(B, a, b, "");
+    case FE_RED_MUL:
+        return isf ? LLVMBuildFMul(B, a, b, "") : d == FE_DT_BOOL ? LLVMBuildAnd(B, a, b, "") : LLVMBuildMul(B, a, b, "");
+    case FE_RED_MAX:
+    case FE_RED_MIN: {
+        int mx = op == FE_RED_MAX;
+        LLVMValueRef better = isf ? LLVMBuildFCmp(B, mx ? LLVMRealOGT : LLVMRealOLT, b, a, "")
+                                  : LLVMBuildICmp(B, mx ? (sgn ? LLVMIntSGT : LLVMIntUGT) : (sgn ? LLVMIntSLT : LLVMIntULT),
+                                                  b, a, "");
+        return LLVMBuildSelect(B, better, b, a, "");
+    }
+    case FE_RED_BITAND: return LLVMBuildAnd(B, a, b, "");
+    case FE_RED_BITOR: return LLVMBuildOr(B, a, b, "");
+    case FE_RED_BITXOR: return LLVMBuildXor(B, a, b, "");
+    case FE_RED_AND:
+    case FE_RED_OR: {
+        LLVMValueRef ta = fe_truth(lw, a, t), tb = fe_truth(lw, b, t);
+        LLVMValueRef r = op == FE_RED_AND ? LLVMBuildAnd(B, ta, tb, "") : LLVMBuildOr(B, ta, tb, "");
+        return fe_convert(lw, r, fe_t_simple(lw->f->types, FE_T_BOOL), t);
+    }
+    default:
+        return a;
+    }
+}
