@@ -74,7 +74,7 @@ static struct {
     CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
                              CUstream, void **, void **);
     CUresult (*GetErrorString)(CUresult, const char **);
-    CUresult (*PointerGetAttribute)(void *, int, CUdeviceptr);
+    CUresult (*PointerGetAttributes)(unsigned, int *, void **, CUdeviceptr);
     CUresult (*MemHostAlloc)(void **, size_t, unsigned);
     CUresult (*MemHostGetDevicePointer)(CUdeviceptr *, void *, unsigned);
     CUresult (*MemFreeHost)(void *);
@@ -134,7 +134,7 @@ static void cu_open(void)
     LOAD(FuncGetAttribute, "cuFuncGetAttribute");
     LOAD(LaunchKernel, "cuLaunchKernel");
     LOAD(GetErrorString, "cuGetErrorString");
-    LOAD(PointerGetAttribute, "cuPointerGetAttribute");
+    LOAD(PointerGetAttributes, "cuPointerGetAttributes");
     LOAD(MemHostAlloc, "cuMemHostAlloc");
     LOAD(MemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2");
     LOAD(MemFreeHost, "cuMemFreeHost");
@@ -254,15 +254,24 @@ static int32_t cuda_free(void *dev, uintptr_t dptr)
     return rc ? cu_fail(rc, "freeing GPU memory") : RT_ACC_OK;
 }
 
+enum { CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2, CU_MEMORYTYPE_HOST = 1, CU_MEMORYTYPE_DEVICE = 2,
+       CU_MEMORYTYPE_UNIFIED = 4 };
+
+/* What memory p is (CU_MEMORYTYPE_*), 0 where the driver does not know it
+ * (pageable host memory, NumPy's).  cuPointerGetAttributes answers that
+ * with success and 0, where cuPointerGetAttribute fails (which
+ * compute-sanitizer reports as an error of the program's). */
+static unsigned memory_type(uintptr_t p)
+{
+    int attr = CU_POINTER_ATTRIBUTE_MEMORY_TYPE;
+    unsigned type = 0;
+    void *data = &type;
+    return cu.PointerGetAttributes(1, &attr, &data, (CUdeviceptr)p) == 0 ? type : 0;
+}
+
 /* Whether host memory p is page-locked (the driver copies it
  * asynchronously as it is). */
-static int page_locked(const void *p)
-{
-    enum { CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2, CU_MEMORYTYPE_HOST = 1 };
-    unsigned type = 0;
-    return cu.PointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, (CUdeviceptr)(uintptr_t)p) == 0 &&
-           type == CU_MEMORYTYPE_HOST;
-}
+static int page_locked(const void *p) { return memory_type((uintptr_t)p) == CU_MEMORYTYPE_HOST; }
 
 /* An asynchronous copy between host memory and dev (back: to the host)
  * through page-locked chunks (staging.c), as far as free chunks go; *done
@@ -531,17 +540,13 @@ void rt_cuda_host_free(void *dev, void *host)
 
 int rt_cuda_is_device(void *dev, uintptr_t p)
 {
-    enum { CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2, CU_MEMORYTYPE_DEVICE = 2, CU_MEMORYTYPE_UNIFIED = 4 };
     if (!p || enter(dev) != RT_ACC_OK) {
         rt_fault f;
         rt_fault_take(&f); /* a question, not a failure */
         rt_fault_clear(&f);
         return 0;
     }
-    unsigned type = 0;
-    /* pageable host memory is unknown to the driver: an error, so not the device's */
-    if (cu.PointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, (CUdeviceptr)p) != 0)
-        return 0;
+    unsigned type = memory_type(p); /* pageable host memory: 0, not the device's */
     return type == CU_MEMORYTYPE_DEVICE || type == CU_MEMORYTYPE_UNIFIED;
 }
 
