@@ -80,6 +80,25 @@ def f(a):
         check(f, a)
 
 
+@pytest.mark.parametrize("expr", ["x - t", "t - x", "x * t", "t / x", "x + t + t"])
+def test_float32_arithmetic_of_a_value_that_may_also_be_a_python_float(expr):
+    # t is a float32 on one path and a Python float on the other, held in a
+    # float64: where it is the float32, NumPy rounds x to float32 and
+    # computes there (0.6 - np.float32(0.25) is np.float32(0.35000002))
+    f = make(f"""
+@acc
+def f(a, x):
+    #pragma acc serial
+    t = np.float32(0.25) if a > 0 else 0.1
+    s = {expr}
+    #pragma acc end serial
+    return s
+""")
+    for a in (3, -5):
+        for x in (0.6, 1.1, -7.3):
+            check(f, a, x)
+
+
 @pytest.mark.parametrize("start", [5, -3, 2**53 + 1, np.int64(7), np.int32(-9), True])
 def test_a_variable_the_region_widens_to_float_keeps_the_value_it_came_in_with(start):
     # the slot holds the int as called; the region's float variable must
