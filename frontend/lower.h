@@ -117,6 +117,10 @@ LLVMValueRef fe_kind_value(lower *lw, fe_val v);
 /* Computes and caches the kind of node v, just lowered. */
 void fe_lower_kind(lower *lw, fe_val v);
 LLVMValueRef fe_convert(lower *lw, LLVMValueRef v, const fe_type *from, const fe_type *to);
+/* lower_kinds.c: binary operation n's result r, computed in n's type (a
+ * float64 holding several kinds), with NumPy's float32 rounding of + - * /
+ * taken where n's kind at run time is float32; r itself otherwise. */
+LLVMValueRef fe_kind_float32_binop(lower *lw, fe_node *n, LLVMValueRef r);
 LLVMValueRef fe_truth(lower *lw, LLVMValueRef v, const fe_type *t);
 LLVMValueRef fe_iter_more(lower *lw, LLVMValueRef it, const fe_type *t);
 LLVMValueRef fe_iter_count(lower *lw, LLVMValueRef it, const fe_type *t);

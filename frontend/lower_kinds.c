@@ -106,3 +106,40 @@ void fe_lower_kind(lower *lw, fe_val v)
 
 /* ------------------------------------------------------------- dispatch */
 
+/* A value of several kinds computes in a type that holds them all
+ * (fe_t_unify): a float64 where it may be a NumPy float32 or a Python
+ * float.  Where the result's kind is float32, NumPy rounds the operands to
+ * float32 and computes there: + - * / are done that way too, and taken
+ * for that kind (exact: a double holds a float32 operation's every
+ * rounding, then rounds once). */
+static LLVMValueRef arg_float32(lower *lw, const fe_node *n, int i)
+{
+    fe_val a = fe_arg(lw->f, n, i);
+    LLVMValueRef v = fe_convert(lw, fe_node_val(lw, a), lw->f->nodes[a].type, n->type);
+    return LLVMBuildFPTrunc(lw->B, v, lw->f32, "");
+}
+
+LLVMValueRef fe_kind_float32_binop(lower *lw, fe_node *n, LLVMValueRef r)
+{
+    fe_func *f = lw->f;
+    fe_val v = (fe_val)(n - f->nodes);
+    int op = n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
+    if (!r || fe_kinds_in(f, v) < 2 || fe_t_dtype(n->type) != FE_DT_FLOAT64 ||
+        (op != FE_NB_ADD && op != FE_NB_SUBTRACT && op != FE_NB_MULTIPLY && op != FE_NB_TRUE_DIVIDE))
+        return r;
+    int k32 = fe_kind_of_type(f, fe_t_np(f->types, FE_DT_FLOAT32));
+    if (k32 < 0 || !(f->kset[v] >> k32 & 1))
+        return r;
+    fe_lower_kind(lw, v);
+    LLVMValueRef kind = lw->kindval ? lw->kindval[v] : NULL;
+    if (!kind)
+        return r;
+    LLVMBuilderRef B = lw->B;
+    LLVMValueRef a = arg_float32(lw, n, 0), b = arg_float32(lw, n, 1);
+    LLVMValueRef r32 = op == FE_NB_ADD        ? LLVMBuildFAdd(B, a, b, "")
+                       : op == FE_NB_SUBTRACT ? LLVMBuildFSub(B, a, b, "")
+                       : op == FE_NB_MULTIPLY ? LLVMBuildFMul(B, a, b, "")
+                                              : LLVMBuildFDiv(B, a, b, "");
+    LLVMValueRef is32 = LLVMBuildICmp(B, LLVMIntEQ, kind, LLVMConstInt(LLVMTypeOf(kind), (unsigned long long)k32, 0), "");
+    return LLVMBuildSelect(B, is32, LLVMBuildFPExt(B, r32, LLVMTypeOf(r), ""), r, "");
+}
