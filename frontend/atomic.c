@@ -335,7 +335,7 @@ static int logic_update(lower *lw, const fe_loop *lp, const fe_node *s, fe_red_o
         return 0;
     int keep = decides ? 0 : 1; /* IR_CBR goes to succ[0] when its test holds */
     fe_val r = FE_NOVAL, last = FE_NOVAL;
-    int nops = 0;
+    int nops = 0, tested = -1; /* the last block that tests an operand */
     for (fe_val v = 0; v < f->nnodes; v++) {
         const fe_node *m = &f->nodes[v];
         if (m->op != IR_STOREVAR || m->var != vn->var || !in_body(f, lp, m))
@@ -352,6 +352,8 @@ static int logic_update(lower *lw, const fe_loop *lp, const fe_node *s, fe_red_o
         } else if (t->op != IR_CBR || f->nodes[test].op != IR_TRUTH || fe_arg(f, &f->nodes[test], 0) != x ||
                    bm->succ[1 - keep] == s->block) {
             return 0; /* not an operand that goes on only when it does not decide */
+        } else if (m->block > tested) {
+            tested = m->block;
         }
         fe_val span[2] = {v, at};
         if (reads_location_in(f, x, s, span)) {
@@ -361,13 +363,9 @@ static int logic_update(lower *lw, const fe_loop *lp, const fe_node *s, fe_red_o
         }
         nops++;
     }
-    /* the unconditional operand comes last: every test is before it */
-    for (fe_val v = 0; last != FE_NOVAL && v < f->nnodes; v++)
-        if (f->nodes[v].op == IR_STOREVAR && f->nodes[v].var == vn->var && in_body(f, lp, &f->nodes[v]) &&
-            f->nodes[v].block > f->nodes[last].block)
-            return 0;
     *read = r;
-    return nops >= 2 && last != FE_NOVAL && r != FE_NOVAL;
+    /* the unconditional operand comes last: every test is before it */
+    return nops >= 2 && last != FE_NOVAL && tested < f->nodes[last].block && r != FE_NOVAL;
 }
 
 /* Whether every use of array variable var in loop lp's body is an update

@@ -623,12 +623,8 @@ static void load_params(lower *lw, LLVMValueRef slots)
         /* The slot holds the value as called (an int for `s = 5`), which the
          * variable's type may widen (a float, once the region stores one):
          * read as called, then converted. */
-        const fe_type *t = vt;
-        if (fe_t_is_number(vt)) {
-            const fe_type *at = fe_t_from_arg(f->types, &lw->r->argtypes[p], p);
-            if (at && fe_t_is_number(at))
-                t = at;
-        }
+        const fe_type *at = fe_t_from_arg(f->types, &lw->r->argtypes[p], p);
+        const fe_type *t = fe_t_is_number(vt) && at && fe_t_is_number(at) ? at : vt;
         LLVMValueRef idx = fe_const_i64(lw, p);
         LLVMValueRef sp = LLVMBuildInBoundsGEP2(B, lw->i64, slots, &idx, 1, "");
         LLVMValueRef v;
@@ -693,7 +689,7 @@ static void load_params(lower *lw, LLVMValueRef slots)
         if (t != vt)
             v = fe_convert(lw, v, t, vt);
         LLVMBuildStore(B, v, fe_var_slot(lw, p));
-        param_tag(lw, p, fe_t_from_arg(f->types, &lw->r->argtypes[p], p));
+        param_tag(lw, p, at);
     }
 }
 

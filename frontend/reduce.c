@@ -36,9 +36,9 @@ fe_status fe_red_logic_of_bools(lower *lw, fe_red_op op, const fe_var *var, fe_l
     return fe_error_set(lw->err, FE_ERR_UNSUPPORTED, at,
                         "reduction(%s:%s) of %s: Python's `%s` gives one of its operands, not True or False, "
                         "so only bools (a bool array) reduce by %s in parallel",
-                        op == FE_RED_AND ? "&&" : "||", var->name,
+                        fe_red_op_name(op), var->name,
                         var->type->kind == FE_T_ARRAY ? "an array that is not bool" : "a value that is not a bool",
-                        op == FE_RED_AND ? "and" : "or", op == FE_RED_AND ? "&&" : "||");
+                        op == FE_RED_AND ? "and" : "or", fe_red_op_name(op));
 }
 
 /* Whether reduction op applies to numbers of type t. */
