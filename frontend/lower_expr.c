@@ -1026,9 +1026,7 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
         const fe_type *t = arg_type(lw, n, first);
         if (na == 2)
             return fe_math_round(lw, arg_val(lw, n, first),
-                                 LLVMBuildSIToFP(B, arg_as(lw, n, first + 1, fe_t_simple(f->types, FE_T_INT)),
-                                                 lw->f64, ""),
-                                 n->loc);
+                                 arg_as(lw, n, first + 1, fe_t_simple(f->types, FE_T_INT)), n->loc);
         if (!fe_t_is_floatlike(t))
             return arg_as(lw, n, first, n->type);
         LLVMValueRef x = arg_val(lw, n, first);

@@ -214,9 +214,9 @@ static LLVMValueRef python_math(lower *lw, const mathfn *m, LLVMValueRef *a, fe_
     if (!fn)
         fn = LLVMAddFunction(lw->M, "pyacc_py_math", fty);
     LLVMValueRef status = fe_entry_alloca(lw, lw->i32, "status");
-    int which = !m ? 3 : m->id == FE_BI_GAMMA ? 0 : m->id == FE_BI_LGAMMA ? 1 : 2;
+    int which = m->id == FE_BI_GAMMA ? 0 : m->id == FE_BI_LGAMMA ? 1 : 2;
     LLVMValueRef args[4] = {LLVMConstInt(lw->i32, (unsigned long long)which, 0), a[0],
-                            !m || m->nargs > 1 ? a[1] : LLVMConstReal(lw->f64, 0.0), status};
+                            m->nargs > 1 ? a[1] : LLVMConstReal(lw->f64, 0.0), status};
     LLVMValueRef r = LLVMBuildCall2(lw->B, fty, fn, args, 4, "");
     LLVMValueRef st = LLVMBuildLoad2(lw->B, lw->i32, status, "");
     fe_check(lw, LLVMBuildICmp(lw->B, LLVMIntEQ, st, LLVMConstInt(lw->i32, 1, 0), ""), RT_ERR_VALUE, loc,
@@ -224,12 +224,6 @@ static LLVMValueRef python_math(lower *lw, const mathfn *m, LLVMValueRef *a, fe_
     fe_check(lw, LLVMBuildICmp(lw->B, LLVMIntEQ, st, LLVMConstInt(lw->i32, 2, 0), ""), RT_ERR_OVERFLOW, loc,
              fe_const_i64(lw, 1), fe_const_i64(lw, 0));
     return r;
-}
-
-LLVMValueRef fe_math_round(lower *lw, LLVMValueRef x, LLVMValueRef ndigits, fe_loc loc)
-{
-    LLVMValueRef a[2] = {x, ndigits};
-    return python_math(lw, NULL, a, loc);
 }
 
 static LLVMValueRef call(lower *lw, const mathfn *m, LLVMValueRef *args)
@@ -256,6 +250,26 @@ static LLVMValueRef is_finite(lower *lw, LLVMValueRef x)
 {
     LLVMValueRef ax = fe_intrinsic(lw, "llvm.fabs", LLVMTypeOf(x), &x, 1);
     return LLVMBuildFCmp(lw->B, LLVMRealOLT, ax, LLVMConstReal(LLVMTypeOf(x), __builtin_inf()), "");
+}
+
+/* round(x, ndigits): the runtime's pyacc_rt_round_digits (the GPU's is
+ * IR, jit/gpu_round.c); an infinity from a finite x is CPython's
+ * "rounded value too large to represent". */
+LLVMValueRef fe_math_round(lower *lw, LLVMValueRef x, LLVMValueRef ndigits, fe_loc loc)
+{
+    LLVMTypeRef ptys[2] = {lw->f64, lw->i64};
+    LLVMTypeRef fty = LLVMFunctionType(lw->f64, ptys, 2, 0);
+    LLVMValueRef fn = LLVMGetNamedFunction(lw->M, "pyacc_rt_round_digits");
+    if (!fn) {
+        fn = LLVMAddFunction(lw->M, "pyacc_rt_round_digits", fty);
+        fe_add_fn_attr(lw, fn, LLVMAttributeFunctionIndex, "nounwind");
+        fe_add_fn_attr(lw, fn, LLVMAttributeFunctionIndex, "willreturn");
+    }
+    LLVMValueRef args[2] = {x, ndigits};
+    LLVMValueRef r = LLVMBuildCall2(lw->B, fty, fn, args, 2, "");
+    fe_check(lw, LLVMBuildAnd(lw->B, is_inf(lw, r), is_finite(lw, x), ""), RT_ERR_OVERFLOW, loc,
+             fe_const_i64(lw, 3), fe_const_i64(lw, 0));
+    return r;
 }
 
 /* Both leave a NaN or an infinity, harmless to go on with: deferred in a

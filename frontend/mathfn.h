@@ -18,7 +18,9 @@ const fe_type *fe_math_type(fe_types *ts, fe_builtin id, int numpy, int nargs,
 /* Emits the call for node n (arguments from `first` on). */
 LLVMValueRef fe_math_lower(lower *lw, fe_node *n, fe_builtin id, int first, int numpy);
 
-/* round(x, ndigits) of a Python float: CPython's own (correctly rounded). */
+/* round(x, ndigits) of a Python float (ndigits an i64), exactly as CPython
+ * rounds it: a call of pyacc_rt_round_digits (runtime/round.c on the host,
+ * jit/gpu_round.c on the GPU). */
 LLVMValueRef fe_math_round(lower *lw, LLVMValueRef x, LLVMValueRef ndigits, fe_loc loc);
 
 /* base ** ex for integers, by repeated squaring (ex >= 0).  checked: a

@@ -733,9 +733,13 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
             define_int_truediv(d, f);
             continue;
         }
+        if (strcmp(name, "pyacc_rt_round_digits") == 0) {
+            jit_gpu_round_digits(d, f);
+            continue;
+        }
         if (strcmp(name, "pyacc_py_math") == 0) {
             if (jit_gpu_py_math(d, f))
-                return refuse(out, "it calls %s, which has no GPU form", "round(x, ndigits)");
+                return refuse(out, "it calls %s, which has no GPU form", "an unknown pyacc_py_math function");
             continue;
         }
         if (serial && jit_gpu_entry_runtime(d, f, name))

@@ -155,7 +155,13 @@ int jit_gpu_entry_runtime(LLVMModuleRef m, LLVMValueRef f, const char *name);
 
 /* Defines pyacc_py_math (f) in device module m: math.gamma, math.lgamma
  * and math.hypot by libdevice with CPython's errors (gpu_pymath.c).  0, or
- * 1 when a call asks for what has no GPU form (round(x, ndigits)). */
+ * 1 when a call asks for a function it does not know (a frontend newer
+ * than this file). */
 int jit_gpu_py_math(LLVMModuleRef m, LLVMValueRef f);
+
+/* Defines pyacc_rt_round_digits (f, declared double (double, i64)) in
+ * module m: round(x, ndigits) in IR, as runtime/round.c computes it on the
+ * host (gpu_round.c).  Returns 0. */
+int jit_gpu_round_digits(LLVMModuleRef m, LLVMValueRef f);
 
 #endif

@@ -219,8 +219,9 @@ static int local_ptr(LLVMValueRef p)
  * error report and functions that read nothing but their arguments. */
 static int redundant_ok(LLVMValueRef f, LLVMValueRef marker)
 {
-    static const char *pure[] = {"pyacc_rt_error", "pyacc_rt_int_truediv", "pyacc.on_gpu", "pyacc.on_device",
-                                 "pyacc.sigints", "pyacc.interrupted"};
+    static const char *pure[] = {"pyacc_rt_error",  "pyacc_rt_int_truediv", "pyacc_rt_round_digits",
+                                 "pyacc.on_gpu",    "pyacc.on_device",      "pyacc.sigints",
+                                 "pyacc.interrupted"};
     for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
         for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
             if (LLVMIsAAtomicRMWInst(in) || LLVMIsAAtomicCmpXchgInst(in) || LLVMIsAFenceInst(in))

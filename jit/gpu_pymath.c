@@ -10,10 +10,8 @@
  * word the frontend checks after the call: 1 a ValueError (a pole of
  * gamma or lgamma: an integer at or below zero, and gamma(-inf)), 2 an
  * OverflowError (a finite argument whose result is infinite).
- *
- * round(x, ndigits) comes through the same function: CPython rounds the
- * decimal digits correctly (its dtoa), which has no GPU form here, so a
- * region calling it stays on the host. */
+ * (round(x, ndigits) is not among them: it is pyacc_rt_round_digits,
+ * gpu_round.c.) */
 #include "gpu_ir.h"
 
 #include <math.h>

@@ -180,6 +180,10 @@ void pyacc_rt_scratch_free(void *p);
 /* Python's int / int: the double nearest the exact quotient (b != 0). */
 double pyacc_rt_int_truediv(int64_t a, int64_t b);
 
+/* Python's round(x, ndigits) of a float (round.c): an infinity from a
+ * finite x is CPython's OverflowError, for the caller to raise. */
+double pyacc_rt_round_digits(double x, int64_t ndigits);
+
 /* =================================================================
  * The OpenACC device, data environment and async queues (device.c,
  * present.c, queues.c).  The acc_* routines of OpenACC 2.7 are built on

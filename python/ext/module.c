@@ -11,23 +11,22 @@ pyext_state pyext;
 
 static PyObject *region_type;
 
-/* math.gamma, math.lgamma, math.hypot and round(x, ndigits) for compiled code (see
+/* math.gamma, math.lgamma and math.hypot for compiled code (see
  * frontend/mathfn.c): the interpreter's own functions, under the GIL, which
  * compiled code does not hold.  *status: 0, or 1 for ValueError, 2 for
  * OverflowError (3 for anything else, reported as a ValueError too). */
 static double py_math(int32_t which, double x, double y, int32_t *status)
 {
-    static const char *const names[] = {"gamma", "lgamma", "hypot", "round"};
+    static const char *const names[] = {"gamma", "lgamma", "hypot"};
     PyGILState_STATE g = PyGILState_Ensure();
     double r = 0.0;
     *status = 0;
-    if (which < 0 || which > 3)
+    if (which < 0 || which > 2)
         which = 0;
-    PyObject *math = PyImport_ImportModule(which == 3 ? "builtins" : "math");
+    PyObject *math = PyImport_ImportModule("math");
     PyObject *fn = math ? PyObject_GetAttrString(math, names[which]) : NULL;
     PyObject *res = !fn ? NULL
                     : which == 2 ? PyObject_CallFunction(fn, "dd", x, y)
-                    : which == 3 ? PyObject_CallFunction(fn, "dL", x, (long long)y)
                                  : PyObject_CallFunction(fn, "d", x);
     if (res)
         r = PyFloat_AsDouble(res);
@@ -60,6 +59,7 @@ jit_host *pyext_host(void)
         {"pyacc_rt_error", (void *)pyacc_rt_error},
         {"pyacc_py_math", (void *)py_math},
         {"pyacc_rt_int_truediv", (void *)pyacc_rt_int_truediv},
+        {"pyacc_rt_round_digits", (void *)pyacc_rt_round_digits},
         {"pyacc_rt_num_threads", (void *)pyacc_rt_num_threads},
         {"pyacc_rt_scratch", (void *)pyacc_rt_scratch},
         {"pyacc_rt_scratch_free", (void *)pyacc_rt_scratch_free},

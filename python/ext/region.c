@@ -271,8 +271,9 @@ static PyObject *raise_runtime(rg_region *r, const rg_entry *e, const rt_error *
             snprintf(msg, sizeof msg, "int ** int gave %lld, beyond 2**53, which this region holds as a "
                      "float and cannot keep exact", b);
         else
-            snprintf(msg, sizeof msg, "%s", a == 1 ? "math range error"
-                                             : "integer overflow: the result passes the int64 range");
+            snprintf(msg, sizeof msg, "%s", a == 1   ? "math range error"
+                                             : a == 3 ? "rounded value too large to represent"
+                                                      : "integer overflow: the result passes the int64 range");
         break;
     case RT_ERR_UNBOUND:
         type = PyExc_UnboundLocalError;

@@ -476,6 +476,37 @@ def int_ratio(out, base, d):
         out[i] = (base + i * 7919) / d  # Python ints: the exact quotient, rounded once
 
 
+@acc
+def round_digits(xs, ns, out):
+    #pragma acc parallel loop
+    for i in range(xs.shape[0]):
+        out[i] = round(float(xs[i]), int(ns[i]))  # CPython's correctly rounded decimal digits
+
+
+def round_inputs(rng, n):
+    """(xs, ns) that round(x, ndigits) finds hard, none of them
+    overflowing: any bit pattern but NaNs, decimal halves (near ties),
+    integers and the extremes; ndigits over the whole range CPython tells
+    apart (-330 to 330, past which x or a zero comes back) and near 0."""
+    xs = rng.integers(0, 2**64, n, dtype=np.uint64).view(np.float64).copy()
+    k = np.arange(n)
+    halves = np.array([float(f"{d}5e-{e}") for d, e in zip(rng.integers(-10**8, 10**8, n // 4),
+                                                              rng.integers(1, 22, n // 4))])
+    xs[k % 4 == 1] = halves[:len(xs[k % 4 == 1])]
+    xs[k % 8 == 2] = rng.integers(-10**15, 10**15, len(xs[k % 8 == 2]))
+    xs[k % 8 == 6] = rng.uniform(-1e6, 1e6, len(xs[k % 8 == 6]))
+    ends = [5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 0.0, -0.0, 0.5, 2.5, math.inf, -math.inf]
+    xs[:len(ends)] = ends
+    xs[np.isnan(xs)] = 0.1
+    ns = np.where(k % 2 == 0, rng.integers(-330, 331, n), rng.integers(-25, 26, n))
+    for i in range(n):
+        try:
+            round(float(xs[i]), int(ns[i]))
+        except OverflowError:
+            ns[i] = 0
+    return xs, ns
+
+
 # ---- lists and tuples of numbers: the call's buffer of their items goes to
 # the GPU as an array would, and a list's items come back
 
@@ -612,6 +643,7 @@ def _args():
         "products": (products, (1.0 + x[:400] * 1e-3, np.ones(4))),
         "hist_present": (hist_present, (v + 1000, np.zeros(13, np.int64), 3)),
         "int_ratio_narrow": (int_ratio, (np.zeros(5000), 12345, 7)),
+        "round_digits": (round_digits, round_inputs(rng, 20_000) + (np.zeros(20_000),)),
         "int_ratio_wide": (int_ratio, (np.zeros(5000), 2**62 + 1, 3)),
         "int_ratio_wide_divisor": (int_ratio, (np.zeros(5000), -(2**61) - 12345, 2**55 + 7)),
         "int_ratio_negative": (int_ratio, (np.zeros(5000), 10**18, -(10**9 + 7))),
@@ -740,6 +772,29 @@ def gpu_only_cases():
         assert np.allclose(y, y2, rtol=1e-12), (y, y2)
         assert py_math_pole.inspect_ptx(), "no GPU code was made"
     out["py_math_errors"] = py_math_errors_case
+
+    def round_digits_case():
+        # round(x, ndigits) on the GPU to the bit (signed zeros, NaNs and
+        # all) over many inputs, then CPython's OverflowError at its line
+        xs, ns = round_inputs(np.random.default_rng(11), 400_000)
+        xs[7::1000] = np.nan
+        got, want = np.zeros_like(xs), np.zeros_like(xs)
+        round_digits(xs, ns, got)
+        round_digits.py_func(xs, ns, want)
+        bad = np.nonzero(got.view(np.int64) != want.view(np.int64))[0]
+        assert len(bad) == 0, [(xs[i], ns[i], got[i], want[i]) for i in bad[:5]]
+        xs[123] = 1.7976931348623157e308
+        ns[123] = -308
+        try:
+            round_digits(xs, ns, got)
+        except OverflowError as e:
+            assert str(e) == "rounded value too large to represent", e
+            tb = traceback.extract_tb(e.__traceback__)
+            assert "round(float(xs[i]), int(ns[i]))" in tb[-1].line, tb[-1]
+        else:
+            raise AssertionError("no OverflowError")
+        assert round_digits.inspect_ptx(), "no GPU code was made"
+    out["round_digits_bits"] = round_digits_case
 
     def bounds_case():
         try:
