@@ -156,8 +156,11 @@ static void mark_deps(fe_func *f, int b, fe_val v, uint8_t *mark)
 
 /* In the entry: the trip counts of the collapsed inner loops, each computed
  * only when the loops outside it have iterations (as the nest would), and
- * the whole space's size; *total comes in as the outer loop's count. */
-void fe_collapse_counts(lower *lw, const int *col_loop, int ncol, LLVMValueRef *counts, LLVMValueRef *total)
+ * the whole space's size; *total comes in as the outer loop's count.  With
+ * start, the innermost range's first value (0 where the space is empty, or
+ * the innermost iterator is not a range's), for align.c. */
+void fe_collapse_counts(lower *lw, const int *col_loop, int ncol, LLVMValueRef *counts, LLVMValueRef *total,
+                        LLVMValueRef *start)
 {
     fe_func *f = lw->f;
     LLVMBuilderRef B = lw->B;
@@ -195,6 +198,7 @@ void fe_collapse_counts(lower *lw, const int *col_loop, int ncol, LLVMValueRef *
         }
         free(mark);
         LLVMValueRef cnt = it ? fe_iter_count(lw, it, itt) : zero;
+        LLVMValueRef first = it && itt->kind == FE_T_RANGEITER ? LLVMBuildExtractValue(B, it, 0, "") : zero;
         LLVMValueRef all = LLVMBuildNSWMul(B, *total, cnt, "");
         LLVMBasicBlockRef end = LLVMGetInsertBlock(B);
         LLVMBuildBr(B, join);
@@ -207,6 +211,12 @@ void fe_collapse_counts(lower *lw, const int *col_loop, int ncol, LLVMValueRef *
         LLVMAddIncoming(tphi, tv, bb, 2);
         counts[m] = cphi;
         *total = tphi;
+        if (start && m == ncol - 1) {
+            LLVMValueRef sphi = LLVMBuildPhi(B, lw->i64, "inner.start");
+            LLVMValueRef sv[2] = {first, zero};
+            LLVMAddIncoming(sphi, sv, bb, 2);
+            *start = sphi;
+        }
     }
 }
 

@@ -222,7 +222,8 @@ int fe_loop_independent(lower *lw, int li, char *why, size_t whylen);
  * outermost.  The iterator value v about to be stored into variable var,
  * narrowed to the piece when var is a collapsed inner loop's iterator. */
 int fe_collapse_chain(lower *lw, int li, int *chain);
-void fe_collapse_counts(lower *lw, const int *col_loop, int ncol, LLVMValueRef *counts, LLVMValueRef *total);
+void fe_collapse_counts(lower *lw, const int *col_loop, int ncol, LLVMValueRef *counts, LLVMValueRef *total,
+                        LLVMValueRef *start);
 void fe_unflatten(lower *lw, LLVMValueRef *flat, const LLVMValueRef *counts, const LLVMValueRef *magic, int ncol,
                   LLVMValueRef idx[2][FE_MAX_COLLAPSE + 1]);
 /* For dividing the flat indices of a space of `total` points by `count`:
@@ -231,6 +232,27 @@ void fe_unflatten(lower *lw, LLVMValueRef *flat, const LLVMValueRef *counts, con
  * 2^32 points or more). */
 LLVMValueRef fe_divide_magic(lower *lw, LLVMValueRef count, LLVMValueRef total);
 LLVMValueRef fe_collapse_iterator(lower *lw, int var, LLVMValueRef v);
+
+/* align.c: a GPU loop's space laid out so that warps start at aligned
+ * index values (see there).  The values the entry computes (ctx fields in
+ * this order; a plain loop has the first two), and the body's view of them. */
+#define FE_ALIGN_WARP 32
+enum { FE_ALIGN_SPACE, FE_ALIGN_PAD, FE_ALIGN_ROW, FE_ALIGN_MAGIC, FE_ALIGN_FIELDS };
+typedef struct fe_align {
+    LLVMValueRef on;  /* i1: the body walks the padded space */
+    LLVMValueRef pad, row, magic;
+} fe_align;
+int fe_align_wanted(lower *lw, int li, int var);
+void fe_align_space(lower *lw, LLVMValueRef lb, LLVMValueRef inner, LLVMValueRef n, LLVMValueRef *out);
+LLVMValueRef fe_align_on(lower *lw, LLVMValueRef walked, LLVMValueRef space);
+void fe_align_plain(lower *lw, const fe_align *a, LLVMValueRef *b, LLVMValueRef *e);
+void fe_align_unflatten(lower *lw, const fe_align *a, LLVMValueRef *ends, const LLVMValueRef *counts,
+                        const LLVMValueRef *magic, int ncol, LLVMValueRef idx[2][FE_MAX_COLLAPSE + 1]);
+
+/* parallel.c: the step of the range variable var walks, when it is a
+ * constant (range with one or two arguments, or a literal step): 1 and
+ * *step, else 0. */
+int fe_const_range_step(lower *lw, int var, int64_t *step);
 
 /* reduce.c: reduction operators.  Whether op applies to numbers of type
  * t; for && and || on a variable that is not a bool (its array's elements

@@ -37,6 +37,8 @@ typedef struct plan {
     int ncol;                 /* collapse(n): the n - 1 inner loops walked as one space */
     int col_loop[FE_MAX_COLLAPSE];
     int field_col;            /* ctx field of their trip counts */
+    int field_space;          /* ctx field of the GPU's padded space (align.c: FE_ALIGN_*), or 0 */
+    int nfields;
     LLVMTypeRef ctxty;
     uint8_t *ared_atomic;     /* per variable: one whose elements only atomic updates change, made a
                                  reduction on the host when small (each thread a private copy) */
@@ -219,6 +221,16 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
     }
     p->field_col = nf; /* the counts, then their divisors' magic numbers (fe_divide_magic) */
     nf += 2 * p->ncol;
+    /* a GPU's warps aligned on the innermost index: a loop of the entry's
+     * (a lane loop's iterations take a block's threads in its own way),
+     * whose innermost loop walks a range by step 1 */
+    int inner = p->ncol ? p->col_loop[p->ncol - 1] : li;
+    p->field_space = 0;
+    if (!lanes && nf < 0xff && fe_align_wanted(lw, li, fe_terminator(lw, lw->loops.loop[inner].header)->var)) {
+        p->field_space = nf;
+        nf += p->ncol ? FE_ALIGN_FIELDS : FE_ALIGN_ROW;
+    }
+    p->nfields = nf;
     LLVMTypeRef *fields = malloc((size_t)nf * sizeof *fields);
     if (!fields)
         return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
@@ -229,8 +241,8 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
         for (int i = 0; i < p->n[k]; i++)
             fields[p->field0[k] + i] = k == P_RED || k == P_ARED || k == P_ATOMIC ? lw->ptr
                                                                                   : fe_lty(lw, f->vars[p->vars[k][i]].type);
-    for (int m = 0; m < 2 * p->ncol; m++)
-        fields[p->field_col + m] = lw->i64;
+    for (int m = p->field_col; m < nf; m++)
+        fields[m] = lw->i64;
     p->ctxty = LLVMStructTypeInContext(lw->C, fields, (unsigned)nf, 0);
     free(fields);
     return FE_OK;
@@ -435,11 +447,12 @@ static int seq_bytes(const fe_type *t)
 static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
 {
     fe_func *f = lw->f;
-    int nf = p->field_col + 2 * p->ncol;
+    int nf = p->nfields;
     uint8_t *k = calloc(3 * (size_t)nf + 1, 1), *aux = k + nf, *partner = k + 2 * nf;
     if (!k)
         return LLVMConstNull(lw->ptr);
     k[F_ERR] = RT_CTX_ERR;
+    partner[F_N] = (uint8_t)p->field_space; /* the GPU's count, where it has one of its own (align.c) */
     for (int kind = P_SHARED; kind <= P_FIRSTLAST; kind++)
         for (int i = 0; i < p->n[kind]; i++) {
             const fe_type *t = f->vars[p->vars[kind][i]].type;
@@ -497,9 +510,7 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
 
 /* ------------------------------------------------------------- the body */
 
-/* The step of the range variable var walks, when it is a constant (range
- * with one or two arguments, or a literal step): 1 and *step, else 0. */
-static int const_range_step(lower *lw, int var, int64_t *step)
+int fe_const_range_step(lower *lw, int var, int64_t *step)
 {
     fe_func *f = lw->f;
     const fe_node *store = NULL;
@@ -568,7 +579,7 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
              * look unit-stride to the vectoriser */
             int64_t step;
             if (v == fe_terminator(lw, lp->header)->var && f->vars[v].type->kind == FE_T_RANGEITER &&
-                const_range_step(lw, v, &step))
+                fe_const_range_step(lw, v, &step))
                 val = LLVMBuildInsertValue(B, val, fe_const_i64(lw, step), 1, "");
             LLVMBuildStore(B, val, fe_var_slot(lw, v));
         }
@@ -593,7 +604,20 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
         LLVMBuildStore(B, private_view(lw, t, arr, base, tid), fe_var_slot(lw, v));
     }
     fn->k = fe_entry_alloca(lw, lw->i64, "k");
-    LLVMValueRef kend = LLVMGetParam(fnv, 2);
+    LLVMValueRef kbegin = LLVMGetParam(fnv, 1), kend = LLVMGetParam(fnv, 2);
+    /* on a GPU, walked over the padded space: its points (align.c) */
+    fe_align al = {0};
+    if (p->field_space) {
+        LLVMValueRef space = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_SPACE), "");
+        al.on = fe_align_on(lw, n, space);
+        al.pad = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_PAD), "");
+        if (p->ncol) {
+            al.row = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_ROW), "");
+            al.magic = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_MAGIC), "");
+        } else {
+            fe_align_plain(lw, &al, &kbegin, &kend);
+        }
+    }
     if (p->ncol) {
         /* the piece's outer indices, and where each inner loop starts and ends */
         LLVMValueRef counts[FE_MAX_COLLAPSE], magic[FE_MAX_COLLAPSE];
@@ -602,9 +626,12 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
             magic[m] = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_col + p->ncol + m), "");
             fn->col_var[m] = fe_terminator(lw, lw->loops.loop[p->col_loop[m]].header)->var;
         }
-        LLVMValueRef ends[2] = {LLVMGetParam(fnv, 1), LLVMBuildSub(B, LLVMGetParam(fnv, 2), fe_const_i64(lw, 1), "")};
+        LLVMValueRef ends[2] = {kbegin, LLVMBuildSub(B, kend, fe_const_i64(lw, 1), "")};
         LLVMValueRef idx[2][FE_MAX_COLLAPSE + 1];
-        fe_unflatten(lw, ends, counts, magic, p->ncol, idx);
+        if (p->field_space)
+            fe_align_unflatten(lw, &al, ends, counts, magic, p->ncol, idx);
+        else
+            fe_unflatten(lw, ends, counts, magic, p->ncol, idx);
         for (int m = 0; m <= p->ncol; m++) {
             fn->col_lo[m] = idx[0][m];
             fn->col_hi[m] = idx[1][m];
@@ -617,7 +644,7 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
         LLVMBuildStore(B, fn->col_lo[0], fn->k);
         kend = LLVMBuildAdd(B, fn->col_hi[0], fe_const_i64(lw, 1), "");
     } else {
-        LLVMBuildStore(B, LLVMGetParam(fnv, 1), fn->k);
+        LLVMBuildStore(B, kbegin, fn->k);
     }
     /* Ctrl-C: a body holding loops polls once an iteration; one without
      * runs in strips of FE_POLL_STRIP iterations, polling between them, so
@@ -740,14 +767,22 @@ static LLVMValueRef thread_slots(lower *lw)
 
 /* What goes into ctx before the loop: the error record, the trip count,
  * the number of partial-result slots, the collapsed loops' counts, the
- * values of the variables that come in, the atomic scalars' addresses. */
+ * GPU's padded space (align.c, `space`), the values of the variables that
+ * come in, the atomic scalars' addresses.  An entry run on a GPU walks its
+ * loops over the padded space: that is its trip count there. */
 static void fill_ctx(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVMValueRef nslots,
-                     const LLVMValueRef *col_counts)
+                     const LLVMValueRef *col_counts, const LLVMValueRef *space)
 {
     fe_func *f = lw->f;
     LLVMBuilderRef B = lw->B;
     LLVMBuildStore(B, lw->fn->err, ctx_field(lw, p, ctx, F_ERR));
-    LLVMBuildStore(B, n, ctx_field(lw, p, ctx, F_N));
+    LLVMValueRef walked = n;
+    if (p->field_space) {
+        for (int i = 0; p->field_space + i < p->nfields; i++)
+            LLVMBuildStore(B, space[i], ctx_field(lw, p, ctx, p->field_space + i));
+        walked = LLVMBuildSelect(B, fe_on_gpu(lw), space[FE_ALIGN_SPACE], n, "");
+    }
+    LLVMBuildStore(B, walked, ctx_field(lw, p, ctx, F_N));
     LLVMBuildStore(B, nslots, ctx_field(lw, p, ctx, F_SLOTS));
     for (int m = 0; m < p->ncol; m++) {
         LLVMBuildStore(B, col_counts[m], ctx_field(lw, p, ctx, p->field_col + m));
@@ -869,9 +904,16 @@ fe_status fe_lower_parallel(lower *lw, int li)
     LLVMValueRef it = LLVMBuildLoad2(B, fe_lty(lw, itt), fe_var_slot(lw, fi->var), "");
     LLVMValueRef n = fe_iter_count(lw, it, itt);
     LLVMValueRef col_counts[FE_MAX_COLLAPSE];
+    LLVMValueRef lb = itt->kind == FE_T_RANGEITER ? LLVMBuildExtractValue(B, it, 0, "") : fe_const_i64(lw, 0);
     if (p.ncol) {
-        fe_collapse_counts(lw, p.col_loop, p.ncol, col_counts, &n); /* n: the whole space */
+        fe_collapse_counts(lw, p.col_loop, p.ncol, col_counts, &n, &lb); /* n: the whole space */
         fe_note(lw, "line %d: the collapse(%d) nest runs as one iteration space", fi->loc.line, p.ncol + 1);
+    }
+    LLVMValueRef space[FE_ALIGN_FIELDS];
+    if (p.field_space) {
+        fe_align_space(lw, lb, p.ncol ? col_counts[p.ncol - 1] : n, n, space);
+        fe_note(lw, "line %d: on a GPU, warps start at multiples of 32 of the innermost index (its rows padded, "
+                "where that idles at most an eighth of the threads)", fi->loc.line);
     }
     for (int a = 0; a < f->code->nargs; a++) {
         if (lw->listout_loop[a] != li)
@@ -901,7 +943,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
     LLVMValueRef nslots = thread_slots(lw);
     if (flags & RT_LAUNCH_PIECES)
         nslots = LLVMBuildMul(B, nslots, fe_const_i64(lw, RT_PIECES), "slots");
-    fill_ctx(lw, &p, ctx, n, nslots, col_counts);
+    fill_ctx(lw, &p, ctx, n, nslots, col_counts, space);
     /* scalar reductions: a slot per thread, starting at the identity */
     LLVMValueRef *partials = calloc((size_t)p.n[P_RED] + (size_t)p.n[P_ARED] + 1, sizeof *partials);
     LLVMValueRef *copied = calloc((size_t)p.n[P_ARED] + 1, sizeof *copied); /* per array reduction: copies made */
@@ -1089,11 +1131,11 @@ fe_status fe_lower_lanes(lower *lw, int li, LLVMBasicBlockRef head, LLVMBasicBlo
     LLVMValueRef col_counts[FE_MAX_COLLAPSE];
     forget_kinds(lw, li);
     if (p.ncol)
-        fe_collapse_counts(lw, p.col_loop, p.ncol, col_counts, &n);
+        fe_collapse_counts(lw, p.col_loop, p.ncol, col_counts, &n, NULL);
     /* one slot per reduction: the block's threads combine theirs before
      * the gang's thread takes the result (jit/gpu.c) */
     LLVMValueRef ctx = fe_entry_alloca(lw, p.ctxty, "lctx"), one = fe_const_i64(lw, 1);
-    fill_ctx(lw, &p, ctx, n, one, col_counts);
+    fill_ctx(lw, &p, ctx, n, one, col_counts, NULL);
     LLVMValueRef *partials = calloc((size_t)p.n[P_RED] + 1, sizeof *partials);
     if (!partials) {
         free_plan(&p);

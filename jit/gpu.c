@@ -12,9 +12,11 @@
  *     (loop vector/worker inside it) takes a block per gang instead, its
  *     first thread running the gang's code (gpu_lanes.c);
  *   - the host module: the entry, each marker replaced by a call of
- *     pyacc_rt_gpu_loop(info, ctx, n, slots), which moves ctx and the data
- *     it points to and launches the kernel (runtime/gpu.c); `info` is a
- *     global the caller binds to the loaded kernel.
+ *     pyacc_rt_gpu_loop(info, ctx, n, slots, ..., walk), which moves ctx
+ *     and the data it points to and launches the kernel over `walk`
+ *     iterations (n, or the frontend's padded space: frontend/align.c)
+ *     (runtime/gpu.c); `info` is a global the caller binds to the loaded
+ *     kernel.
  * A region the GPU cannot run (its ctx holds pointers the launch cannot
  * move, or its bodies call something with no device form) is refused with
  * the reason, and runs on the host.
@@ -401,7 +403,7 @@ static void copy_aligned(LLVMBuilderRef B, LLVMValueRef dst, LLVMValueRef src, i
  * blocks, ... run by the block's first thread, the others helping with
  * its lane loops as it posts them. */
 static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gpu_kernel *k, const jit_lane_loop *ll,
-                                int nll)
+                                int nll, unsigned walk_field)
 {
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
@@ -434,6 +436,14 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     LLVMValueRef lctx = LLVMBuildAlloca(B, LLVMArrayType2(i8, (uint64_t)k->ctx_size), "lctx");
     LLVMSetAlignment(lctx, 16);
     LLVMBuildMemCpy(B, lctx, 16, ctx, 8, size);
+    /* the body reads the count it is walked over from its ctx (field 1,
+     * the trip count): this walk's, the launch's n.  A thread an iteration
+     * walks the padded space the frontend laid out (walk_field, its count:
+     * frontend/align.c), so n is that space's: stored there too, so that
+     * the body's test of which space it walks folds away */
+    LLVMBuildStore(B, n, jit_ir_byte_gep(B, C, lctx, k->offsets[1]));
+    if (walk_field && !nll && !k->rows)
+        LLVMBuildStore(B, n, jit_ir_byte_gep(B, C, lctx, k->offsets[walk_field]));
     LLVMValueRef acc[JIT_GPU_MAX_FIELDS] = {0};
     for (int f = 0; f < k->nfields; f++) {
         if ((k->kinds[f] & CTX_CLASS_MASK) != CTX_PARTIALS)
@@ -654,8 +664,10 @@ static void make_serial_kernel(LLVMModuleRef m, LLVMValueRef entry, const char *
 
 /* Builds the device module in out from a clone of m, whose bodies (in
  * out->kernels order) are given, or its entry (serial: JIT_GPU_*); 0, or
- * 1 refused (out->why). */
-static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_parts *out, int serial)
+ * 1 refused (out->why).  walk_field: each body's ctx field of the GPU's
+ * padded space, 0 where it has none (NULL: none has). */
+static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_parts *out, int serial,
+                         const unsigned *walk_field)
 {
     LLVMModuleRef d = LLVMCloneModule(m);
     out->device_module = d;
@@ -813,7 +825,7 @@ static int device_module(LLVMModuleRef m, LLVMValueRef *bodies, int nb, jit_gpu_
             make_serial_kernel(d, f, out->kernels[i].name);
         else
         {
-            LLVMValueRef kf = make_kernel(d, f, &out->kernels[i], ll[i], nll[i]);
+            LLVMValueRef kf = make_kernel(d, f, &out->kernels[i], ll[i], nll[i], walk_field ? walk_field[i] : 0);
             /* the gang's, the workers' and the lanes' values all live in a
              * kernel with lane loops: ptxas takes up to 190 registers for
              * them, a block of 256 threads a multiprocessor; 128 leaves
@@ -854,8 +866,11 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    /* each loop's ctx: its fields' kinds and offsets */
+    /* each loop's ctx: its fields' kinds and offsets; the field of the
+     * GPU's own count, if any (the third kind byte of the trip count's) */
     LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(jit_host_machine(h));
+    unsigned walk_field[JIT_GPU_MAX_KERNELS] = {0};
+    LLVMTypeRef ctx_type[JIT_GPU_MAX_KERNELS];
     for (int i = 0; i < nc; i++) {
         jit_gpu_kernel *k = &out->kernels[i];
         LLVMValueRef ctx = LLVMGetOperand(calls[i], 1), kinds = LLVMGetOperand(calls[i], 7);
@@ -872,6 +887,10 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
             return refuse(out, "%s", "its loops' contexts are not laid out as expected");
         }
         k->nfields = (int)nf;
+        ctx_type[i] = st;
+        if (nf > 1 && (uint8_t)kb[2 * nf + 1] < nf &&
+            LLVMGetTypeKind(LLVMStructGetTypeAtIndex(st, (uint8_t)kb[2 * nf + 1])) == LLVMIntegerTypeKind)
+            walk_field[i] = (uint8_t)kb[2 * nf + 1];
         k->ctx_size = (int64_t)LLVMABISizeOfType(dl, st);
         if (k->ctx_size > 4000) { /* it goes in the kernel's parameters: 4 KB */
             LLVMDisposeTargetData(dl);
@@ -908,15 +927,16 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
         }
     }
     LLVMDisposeTargetData(dl);
-    if (device_module(m, bodies, nc, out, 0))
+    if (device_module(m, bodies, nc, out, 0, walk_field))
         return 1;
     /* the host's entry: launches instead of markers */
     LLVMContextRef C = LLVMGetModuleContext(m);
     LLVMTypeRef i64 = LLVMInt64TypeInContext(C), ptr = LLVMPointerTypeInContext(C, 0);
-    /* pyacc_rt_gpu_loop(info, then the marker's own arguments): the marker's
-     * host launch stays possible, for if(false) and self */
-    LLVMTypeRef ptys[10] = {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr, i64};
-    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), ptys, 10, 0);
+    /* pyacc_rt_gpu_loop(info, then the marker's own arguments, then the
+     * iterations the kernel walks): the marker's host launch stays
+     * possible, for if(false) and self */
+    LLVMTypeRef ptys[11] = {ptr, ptr, ptr, i64, i64, i64, i64, i64, ptr, i64, i64};
+    LLVMTypeRef fty = LLVMFunctionType(LLVMVoidTypeInContext(C), ptys, 11, 0);
     LLVMValueRef launch = LLVMAddFunction(m, "pyacc_rt_gpu_loop", fty);
     LLVMBuilderRef B = LLVMCreateBuilderInContext(C);
     for (int i = 0; i < nc; i++) {
@@ -928,16 +948,24 @@ int jit_gpu_split(jit_host *h, void *module, const char *symbol, jit_gpu_parts *
         LLVMSetInitializer(slot, LLVMConstNull(ptr));
         LLVMPositionBuilderBefore(B, calls[i]);
         LLVMValueRef info = LLVMBuildLoad2(B, ptr, slot, "gpu.info");
-        LLVMValueRef args[10] = {info};
+        LLVMValueRef args[11] = {info};
         for (unsigned a = 0; a < 9; a++)
             args[1 + a] = LLVMGetOperand(calls[i], a);
+        /* a thread an iteration walks the padded space the frontend laid
+         * out, its warps starting at aligned indices; a block a gang or a
+         * row an iteration walks the loop's own (frontend/align.c) */
+        args[10] = args[3];
+        if (walk_field[i] && !out->kernels[i].lanes && !out->kernels[i].rows) {
+            LLVMValueRef ctx = LLVMGetOperand(calls[i], 1);
+            args[10] = LLVMBuildLoad2(B, i64, LLVMBuildStructGEP2(B, ctx_type[i], ctx, walk_field[i], ""), "gpu.walk");
+        }
         /* the body stays for the host only where if(false) or self can ask
          * for it (max_threads < 0); else it goes, and the host has nothing
          * of it to optimise and make machine code for */
         LLVMValueRef maxt = LLVMGetOperand(calls[i], 4);
         if (LLVMIsAConstantInt(maxt) && LLVMConstIntGetSExtValue(maxt) >= 0)
             args[1] = LLVMConstNull(ptr);
-        LLVMBuildCall2(B, fty, launch, args, 10, "");
+        LLVMBuildCall2(B, fty, launch, args, 11, "");
         LLVMInstructionEraseFromParent(calls[i]);
     }
     LLVMDisposeBuilder(B);
@@ -960,7 +988,7 @@ int jit_gpu_serial(void *module, const char *symbol, jit_gpu_parts *out, char *e
         return -1;
     }
     out->kernels[0].serial = how;
-    return device_module(m, &entry, 1, out, how);
+    return device_module(m, &entry, 1, out, how, NULL);
 }
 
 void jit_gpu_info_symbol(const char *symbol, int i, char *buf, size_t n)

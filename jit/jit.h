@@ -113,7 +113,7 @@ const char *jit_libdevice_path(void);
  * device module (the loop bodies behind kernels "pyacc_k0", ...) and turns
  * `module` itself (whose entry is `symbol`) into host code whose
  * parallel-loop markers are calls of pyacc_rt_gpu_loop(*info_i, ctx, n,
- * slots), info_i a pointer the host code defines under the name
+ * slots, ..., walk), info_i a pointer the host code defines under the name
  * jit_gpu_info_symbol gives, for the caller to set (jit_host_lookup) to
  * the loaded kernel's description once the code is added.  Returns 0; 1
  * when the region cannot run on a GPU (why says why; module untouched); -1

@@ -579,7 +579,8 @@ static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
 }
 
 void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel,
-                       int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape)
+                       int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape,
+                       int64_t walk)
 {
     if (max_threads < 0) { /* the local thread (if(false), self), on the host's data */
         pyacc_rt_launch(body, ctx, n, min_parallel, 1, flags, slots, kinds, 0);
@@ -598,7 +599,7 @@ void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64
     else if (k->nfields > MAX_FIELDS)
         st = rt_fail(RT_ACC_INVALID, "a GPU loop with %d shared values (at most %d)", (int)k->nfields, MAX_FIELDS);
     else
-        st = run(&L, ctx, n, herr);
+        st = run(&L, ctx, walk >= n ? walk : n, herr);
     rt_fault keep = {0};
     if (st) /* the exit below may overwrite the thread's fault */
         rt_fault_take(&keep);

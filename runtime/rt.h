@@ -403,9 +403,13 @@ typedef struct rt_gpu_kernel {
  * instead; shape (RT_SHAPE_*) gives the grid's blocks (gangs) and a
  * block's threads: vector length x workers, the vector length rounded up
  * to whole warps as NVIDIA's compilers do, the block cut to what the
- * kernel can launch.  What shape leaves open comes from the trip count. */
+ * kernel can launch.  What shape leaves open comes from the trip count.
+ * walk: the iterations the kernel walks, n or more (a space the frontend
+ * padded so that warps start at aligned indices: frontend/align.c); the
+ * kernel hands it to the body in ctx. */
 void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel,
-                       int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape);
+                       int64_t max_threads, int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape,
+                       int64_t walk);
 
 /* The grid (blocks) and block (x lanes by y workers) of the process's
  * latest parallel-loop launch on a GPU, all 0 before one: for tests and

@@ -78,6 +78,10 @@ Test(gpu_split, saxpy_becomes_a_kernel_and_a_launch)
     /* no if or self clause can ask for the body on the host: the launch
      * does not name it, so the host does not compile it */
     cr_assert(strstr(ir, "call void @pyacc_rt_gpu_loop(ptr %gpu.info, ptr null,"), "%s", ir);
+    /* a range by step 1: the kernel walks the space the frontend laid out
+     * for it (frontend/align.c), whose count the launch reads from the ctx */
+    cr_assert(strstr(ir, "%gpu.walk = load i64"), "%s", ir);
+    cr_assert(strstr(ir, ", i64 %gpu.walk)"), "%s", ir);
     /* its ctx: the error record, the two arrays (data pointer first) */
     const jit_gpu_kernel *k = &parts.kernels[0];
     cr_assert_eq(k->kinds[0], RT_CTX_ERR);

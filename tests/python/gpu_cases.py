@@ -54,6 +54,8 @@ from gpu_lane_cases import (  # noqa: E402,F401
     rows_atomic_worker,
     rows_index_error,
 )
+import gpu_align_cases  # noqa: E402
+from gpu_align_cases import aligned_stencil, aligned_gang_lanes  # noqa: E402
 
 N = 100_003  # not a multiple of a block: the last block is partly idle
 
@@ -694,6 +696,7 @@ def _args():
         "entry_lanes": (entry_lanes, (a2, np.zeros(301))),
         "entry_if_on": (entry_if, (x, np.zeros(N), True)),
         "entry_if_off": (entry_if, (x, np.zeros(N), False)),
+        **gpu_align_cases.args(rng),
     }
 
 
@@ -1125,6 +1128,19 @@ def gpu_only_cases():
         got["reduction"] = _pyacc.gpu_last_launch()
         assert got["reduction"][1:] == (256, 1) and got["reduction"][0] <= 64 * 132, got  # partials: a few a SM
     out["launch_shape"] = launch_shape_case
+
+    def aligned_launch_shape_case():
+        # rows of 1023 from j = 1 (frontend/align.c): a thread in front of
+        # each row, rows of 1024, the last without its padding: 998 * 1024
+        # threads, where the loop's own 998 * 1023 would take 3989 blocks
+        from pyacc import _pyacc
+        a = np.ones((1000, 1025))
+        aligned_stencil(a, np.zeros_like(a))
+        assert _pyacc.gpu_last_launch() == (3992, 256, 1), _pyacc.gpu_last_launch()
+        # a block a gang walks the loop's own 999 iterations from 1
+        aligned_gang_lanes(a, np.zeros(1000))
+        assert _pyacc.gpu_last_launch()[0] == 999, _pyacc.gpu_last_launch()
+    out["aligned_launch_shape"] = aligned_launch_shape_case
     return out
 
 
