@@ -255,6 +255,14 @@ const fe_type *fe_binop_result(fe_types *ts, int op, const fe_type *a, const fe_
         return NULL;
     const fe_type *p = fe_t_promote(ts, a, b);
     int weak = a->kind != FE_T_NP && b->kind != FE_T_NP;
+    if (p->kind == FE_T_NP && p->dtype == FE_DT_BOOL) {
+        /* NumPy's bools: + and * are or and and, - is a TypeError, and
+         * //, % and ** compute in int8 */
+        if (op == FE_NB_SUBTRACT)
+            return NULL;
+        if (op == FE_NB_FLOOR_DIVIDE || op == FE_NB_REMAINDER || op == FE_NB_POWER)
+            return fe_t_np(ts, FE_DT_INT8);
+    }
     switch (op) {
     case FE_NB_ADD:
     case FE_NB_SUBTRACT:
@@ -288,6 +296,8 @@ const fe_type *fe_unop_result(fe_types *ts, int sub, const fe_type *a)
     if (sub == FE_UN_NOT)
         return fe_t_simple(ts, FE_T_BOOL);
     if (!fe_t_is_number(a) || (sub == FE_UN_INVERT && !fe_t_is_intlike(a)))
+        return NULL;
+    if (sub == FE_UN_NEG && a->kind == FE_T_NP && a->dtype == FE_DT_BOOL) /* NumPy: a TypeError */
         return NULL;
     /* -True is -1: Python bools become ints; NumPy bools stay bools for ~ */
     return a->kind == FE_T_BOOL ? fe_t_simple(ts, FE_T_INT) : a;

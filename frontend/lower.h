@@ -117,10 +117,21 @@ LLVMValueRef fe_kind_value(lower *lw, fe_val v);
 /* Computes and caches the kind of node v, just lowered. */
 void fe_lower_kind(lower *lw, fe_val v);
 LLVMValueRef fe_convert(lower *lw, LLVMValueRef v, const fe_type *from, const fe_type *to);
-/* lower_kinds.c: binary operation n's result r, computed in n's type (a
- * float64 holding several kinds), with NumPy's float32 rounding of + - * /
- * taken where n's kind at run time is float32; r itself otherwise. */
-LLVMValueRef fe_kind_float32_binop(lower *lw, fe_node *n, LLVMValueRef r);
+/* An operand as an operation sees it: its type and its value. */
+typedef struct fe_opnd {
+    const fe_type *t;
+    LLVMValueRef v;
+} fe_opnd;
+/* lower_expr.c: unary or binary operation n on operands of the types
+ * given (a node's own, or one kind each of nodes of several kinds), its
+ * result in type tr. */
+LLVMValueRef fe_binop_typed(lower *lw, fe_node *n, fe_opnd x, fe_opnd y, const fe_type *tr);
+LLVMValueRef fe_unop_typed(lower *lw, fe_node *n, fe_opnd x, const fe_type *tr);
+/* lower_kinds.c: operation n (IR_BINOP or IR_UNOP) when an operand has
+ * several kinds: each pair of kinds computed as Python and NumPy compute
+ * it, chosen by the kinds at run time, the result in n's type; NULL when
+ * every operand has one kind (or on an error, in lw->err). */
+LLVMValueRef fe_kind_dispatch(lower *lw, fe_node *n);
 LLVMValueRef fe_truth(lower *lw, LLVMValueRef v, const fe_type *t);
 LLVMValueRef fe_iter_more(lower *lw, LLVMValueRef it, const fe_type *t);
 LLVMValueRef fe_iter_count(lower *lw, LLVMValueRef it, const fe_type *t);

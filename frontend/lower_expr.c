@@ -186,13 +186,12 @@ static void check_weak_int_fits(lower *lw, LLVMValueRef v, fe_dtype d, fe_loc lo
     fe_check(lw, out, RT_ERR_OVERFLOW, loc, fe_const_i64(lw, 100 + (int64_t)d), v);
 }
 
-/* Argument i of n as type t, checking a Python int fits t's integer type. */
-static LLVMValueRef arg_as_checked(lower *lw, const fe_node *n, int i, const fe_type *t)
+/* x's value as type t; a Python int checked to fit t's integer type (NEP 50). */
+static LLVMValueRef opnd_as_checked(lower *lw, const fe_node *n, fe_opnd x, const fe_type *t)
 {
-    const fe_type *ta = arg_type(lw, n, i);
-    if (ta->kind == FE_T_INT && t->kind == FE_T_NP)
-        check_weak_int_fits(lw, arg_val(lw, n, i), t->dtype, n->loc);
-    return arg_as(lw, n, i, t);
+    if (x.t->kind == FE_T_INT && t->kind == FE_T_NP)
+        check_weak_int_fits(lw, x.v, t->dtype, n->loc);
+    return fe_convert(lw, x.v, x.t, t);
 }
 
 /* ------------------------------------------------------------ arithmetic */
@@ -383,20 +382,16 @@ static LLVMValueRef int_pow_const(lower *lw, LLVMValueRef x, int64_t n, int chec
     return result;
 }
 
-static LLVMValueRef binop_in(lower *lw, fe_node *n)
+LLVMValueRef fe_binop_typed(lower *lw, fe_node *n, fe_opnd x, fe_opnd y, const fe_type *tr)
 {
     LLVMBuilderRef B = lw->B;
     fe_func *f = lw->f;
     int op = n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
-    const fe_type *ta = arg_type(lw, n, 0), *tb = arg_type(lw, n, 1), *tr = n->type;
+    const fe_type *ta = x.t, *tb = y.t;
+    const fe_type *int_t = fe_t_simple(f->types, FE_T_INT);
     int weak = ta->kind != FE_T_NP && tb->kind != FE_T_NP;
-    /* the type the operation computes in */
-    const fe_type *tc = tr;
-    if (op == FE_NB_TRUE_DIVIDE)
-        tc = tr;
-    else if (op == FE_NB_LSHIFT || op == FE_NB_RSHIFT)
-        tc = tr;
-    LLVMValueRef a = arg_as_checked(lw, n, 0, tc), b = arg_as_checked(lw, n, 1, tc);
+    const fe_type *tc = tr; /* the type the operation computes in */
+    LLVMValueRef a = opnd_as_checked(lw, n, x, tc), b = opnd_as_checked(lw, n, y, tc);
     fe_dtype dc = fe_t_dtype(tc);
     int isf = fe_dtype_is_float(dc), sgn = fe_dtype_is_signed(dc) || dc == FE_DT_BOOL;
 
@@ -416,9 +411,8 @@ static LLVMValueRef binop_in(lower *lw, fe_node *n)
             fe_check(lw, LLVMBuildFCmp(B, LLVMRealOEQ, b, zero_of(b), ""), RT_ERR_ZERO_DIVISION,
                      n->loc, fe_const_i64(lw, 1), fe_const_i64(lw, 0));
         if (weak && fe_t_is_intlike(ta) && fe_t_is_intlike(tb))
-            return int_true_divide(lw, fe_arg(f, n, 0), fe_arg(f, n, 1),
-                                   arg_as(lw, n, 0, fe_t_simple(f->types, FE_T_INT)),
-                                   arg_as(lw, n, 1, fe_t_simple(f->types, FE_T_INT)), a, b);
+            return int_true_divide(lw, fe_arg(f, n, 0), fe_arg(f, n, 1), fe_convert(lw, x.v, ta, int_t),
+                                   fe_convert(lw, y.v, tb, int_t), a, b);
         return LLVMBuildFDiv(B, a, b, "");
     case FE_NB_FLOOR_DIVIDE:
     case FE_NB_REMAINDER: {
@@ -458,8 +452,7 @@ static LLVMValueRef binop_in(lower *lw, fe_node *n)
             return fe_int_power(lw, a, b, sgn, weak, n->loc);
         }
         if (weak && fe_t_is_intlike(ta) && fe_t_is_intlike(tb))
-            return int_power_any(lw, n, arg_as(lw, n, 0, fe_t_simple(f->types, FE_T_INT)),
-                                 arg_as(lw, n, 1, fe_t_simple(f->types, FE_T_INT)));
+            return int_power_any(lw, n, fe_convert(lw, x.v, ta, int_t), fe_convert(lw, y.v, tb, int_t));
         if (weak) {
             /* 0.0 ** negative raises; a negative base with a fractional
              * exponent gives a complex number in Python */
@@ -504,25 +497,38 @@ static LLVMValueRef binop_in(lower *lw, fe_node *n)
 
 static LLVMValueRef lower_binop(lower *lw, fe_node *n)
 {
-    return fe_kind_float32_binop(lw, n, binop_in(lw, n)); /* NumPy's float32 rounding, where a kind asks it */
+    LLVMValueRef r = fe_kind_dispatch(lw, n); /* operands of several kinds: each pair as its own types */
+    if (r || lw->err->status)
+        return r;
+    fe_opnd x = {arg_type(lw, n, 0), arg_val(lw, n, 0)}, y = {arg_type(lw, n, 1), arg_val(lw, n, 1)};
+    return fe_binop_typed(lw, n, x, y, n->type);
 }
 
-static LLVMValueRef lower_unop(lower *lw, fe_node *n)
+LLVMValueRef fe_unop_typed(lower *lw, fe_node *n, fe_opnd x, const fe_type *tr)
 {
     LLVMBuilderRef B = lw->B;
-    const fe_type *ta = arg_type(lw, n, 0);
+    const fe_type *ta = x.t;
     if (n->sub == FE_UN_NOT)
-        return LLVMBuildNot(B, fe_truth(lw, arg_val(lw, n, 0), ta), "");
-    LLVMValueRef a = arg_as(lw, n, 0, n->type);
+        return LLVMBuildNot(B, fe_truth(lw, x.v, ta), "");
+    LLVMValueRef a = fe_convert(lw, x.v, ta, tr);
     switch (n->sub) {
     case FE_UN_POS: return a;
     case FE_UN_NEG:
-        if (fe_t_is_floatlike(n->type))
+        if (fe_t_is_floatlike(tr))
             return LLVMBuildFNeg(B, a, "");
         return ta->kind == FE_T_NP ? LLVMBuildNeg(B, a, "") : LLVMBuildNSWNeg(B, a, "");
     default: /* ~: on NumPy bools a logical not */
         return LLVMBuildNot(B, a, "");
     }
+}
+
+static LLVMValueRef lower_unop(lower *lw, fe_node *n)
+{
+    LLVMValueRef r = fe_kind_dispatch(lw, n);
+    if (r || lw->err->status)
+        return r;
+    fe_opnd x = {arg_type(lw, n, 0), arg_val(lw, n, 0)};
+    return fe_unop_typed(lw, n, x, n->type);
 }
 
 /* Python compares an int with a float exactly.  Rounding the int to the
@@ -765,7 +771,8 @@ LLVMValueRef fe_lower_store_subscr(lower *lw, fe_node *n)
         store_elem(lw, fe_t_dtype(ct->elem), p, arg_val(lw, n, 2));
         return LLVMGetUndef(lw->i8);
     }
-    LLVMValueRef v = arg_as_checked(lw, n, 2, fe_t_np(lw->f->types, ct->dtype));
+    fe_opnd x = {arg_type(lw, n, 2), arg_val(lw, n, 2)};
+    LLVMValueRef v = opnd_as_checked(lw, n, x, fe_t_np(lw->f->types, ct->dtype));
     store_elem(lw, ct->dtype, p, v);
     return LLVMGetUndef(lw->i8);
 }
@@ -982,7 +989,8 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
          * so a NaN argument propagates only from the front */
         LLVMValueRef r = arg_as(lw, n, first, n->type);
         int isf = fe_t_is_floatlike(n->type);
-        int sgn = fe_dtype_is_signed(fe_t_dtype(n->type)) || n->type->kind == FE_T_BOOL;
+        /* a bool is an i1, whose true is -1 as a signed number: unsigned */
+        int sgn = fe_dtype_is_signed(fe_t_dtype(n->type)) && n->type->kind != FE_T_BOOL;
         /* Python returns the argument chosen, so its kind too */
         int track = fe_kinds_in(f, (fe_val)(n - f->nodes)) > 1;
         LLVMValueRef kind = track ? fe_kind_value(lw, fe_arg(f, n, first)) : NULL;

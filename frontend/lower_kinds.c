@@ -106,40 +106,92 @@ void fe_lower_kind(lower *lw, fe_val v)
 
 /* ------------------------------------------------------------- dispatch */
 
-/* A value of several kinds computes in a type that holds them all
- * (fe_t_unify): a float64 where it may be a NumPy float32 or a Python
- * float.  Where the result's kind is float32, NumPy rounds the operands to
- * float32 and computes there: + - * / are done that way too, and taken
- * for that kind (exact: a double holds a float32 operation's every
- * rounding, then rounds once). */
-static LLVMValueRef arg_float32(lower *lw, const fe_node *n, int i)
-{
-    fe_val a = fe_arg(lw->f, n, i);
-    LLVMValueRef v = fe_convert(lw, fe_node_val(lw, a), lw->f->nodes[a].type, n->type);
-    return LLVMBuildFPTrunc(lw->B, v, lw->f32, "");
-}
-
-LLVMValueRef fe_kind_float32_binop(lower *lw, fe_node *n, LLVMValueRef r)
+/* A value of several kinds is held in a type that holds them all
+ * (fe_t_unify): an int64 where it may be a Python bool or int or a NumPy
+ * uint8, a float64 where it may be a NumPy float32 or a Python float.
+ * Computing in that type gives the wrong answer wherever the kinds'
+ * arithmetic differ: np.uint8(200) + np.uint8(100) wraps to 44, -True is
+ * -1 and not 255 of a uint8, np.float32(0.25) rounds its operand to float32
+ * first, a Python int that a NumPy int8 meets must fit it (NEP 50), x // 0
+ * raises for Python ints and is 0 for NumPy's.  So an operation on such a
+ * value is lowered once per pair of kinds its operands may have, each with
+ * the operands as those kinds' own types, exactly as a node of those types
+ * is; a switch on the kinds at run time runs the one that applies, and its
+ * result, converted to the node's type (which holds every result kind),
+ * is the node's value.  Only the pair that applies runs: its checks raise
+ * what that pair raises, and no other pair divides by a zero it would
+ * have refused.  (A kind outside the sets, which inference rules out,
+ * would take the node's own types.)  (x ** y keeps the one lowering: int ** int already tells
+ * its float and int results apart.) */
+LLVMValueRef fe_kind_dispatch(lower *lw, fe_node *n)
 {
     fe_func *f = lw->f;
-    fe_val v = (fe_val)(n - f->nodes);
-    int op = n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
-    if (!r || fe_kinds_in(f, v) < 2 || fe_t_dtype(n->type) != FE_DT_FLOAT64 ||
-        (op != FE_NB_ADD && op != FE_NB_SUBTRACT && op != FE_NB_MULTIPLY && op != FE_NB_TRUE_DIVIDE))
-        return r;
-    int k32 = fe_kind_of_type(f, fe_t_np(f->types, FE_DT_FLOAT32));
-    if (k32 < 0 || !(f->kset[v] >> k32 & 1))
-        return r;
-    fe_lower_kind(lw, v);
-    LLVMValueRef kind = lw->kindval ? lw->kindval[v] : NULL;
-    if (!kind)
-        return r;
+    int binary = n->op == IR_BINOP;
+    int op = binary && n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
+    fe_val a = fe_arg(f, n, 0), b = binary ? fe_arg(f, n, 1) : 0;
+    if (!f->kset || (fe_kinds_in(f, a) < 2 && (!binary || fe_kinds_in(f, b) < 2)))
+        return NULL;
+    if (binary && op == FE_NB_POWER)
+        return NULL;
+    uint16_t sa = set_of(f, a), sb = binary ? set_of(f, b) : 1;
+    const fe_type *rt[FE_MAX_KINDS][FE_MAX_KINDS] = {{0}};
+    for (int i = 0; i < f->nkinds; i++)
+        for (int j = 0; j < (binary ? f->nkinds : 1); j++) {
+            if (!(sa >> i & 1) || !(sb >> j & 1))
+                continue;
+            rt[i][j] = binary ? fe_binop_result(f->types, op, f->kinds[i], f->kinds[j])
+                              : n->sub == FE_UN_NOT ? fe_t_simple(f->types, FE_T_BOOL)
+                                                    : fe_unop_result(f->types, n->sub, f->kinds[i]);
+            if (!rt[i][j]) /* a pair inference did not type: keep the one lowering */
+                return NULL;
+        }
     LLVMBuilderRef B = lw->B;
-    LLVMValueRef a = arg_float32(lw, n, 0), b = arg_float32(lw, n, 1);
-    LLVMValueRef r32 = op == FE_NB_ADD        ? LLVMBuildFAdd(B, a, b, "")
-                       : op == FE_NB_SUBTRACT ? LLVMBuildFSub(B, a, b, "")
-                       : op == FE_NB_MULTIPLY ? LLVMBuildFMul(B, a, b, "")
-                                              : LLVMBuildFDiv(B, a, b, "");
-    LLVMValueRef is32 = LLVMBuildICmp(B, LLVMIntEQ, kind, LLVMConstInt(LLVMTypeOf(kind), (unsigned long long)k32, 0), "");
-    return LLVMBuildSelect(B, is32, LLVMBuildFPExt(B, r32, LLVMTypeOf(r), ""), r, "");
+    LLVMValueRef va = fe_node_val(lw, a), vb = binary ? fe_node_val(lw, b) : NULL;
+    const fe_type *ta = f->nodes[a].type, *tb = binary ? f->nodes[b].type : NULL;
+    LLVMValueRef key = LLVMBuildZExt(B, fe_kind_value(lw, a), lw->i32, "");
+    if (binary)
+        key = LLVMBuildOr(B, LLVMBuildShl(B, key, LLVMConstInt(lw->i32, 8, 0), ""),
+                          LLVMBuildZExt(B, fe_kind_value(lw, b), lw->i32, ""), "");
+    LLVMValueRef fn = lw->fn->fn;
+    LLVMBasicBlockRef none = LLVMAppendBasicBlockInContext(lw->C, fn, "kinds.none");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(lw->C, fn, "kinds.join");
+    LLVMValueRef sw = LLVMBuildSwitch(B, key, none, 0);
+    LLVMValueRef vals[FE_MAX_KINDS * FE_MAX_KINDS + 1];
+    LLVMBasicBlockRef from[FE_MAX_KINDS * FE_MAX_KINDS + 1];
+    int np = 0;
+    for (int i = 0; i < f->nkinds; i++)
+        for (int j = 0; j < (binary ? f->nkinds : 1); j++) {
+            if (!rt[i][j])
+                continue;
+            LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(lw->C, fn, "kinds.pair");
+            LLVMAddCase(sw, LLVMConstInt(lw->i32, (unsigned long long)(binary ? i << 8 | j : i), 0), bb);
+            LLVMPositionBuilderAtEnd(B, bb);
+            fe_opnd x = {f->kinds[i], fe_convert(lw, va, ta, f->kinds[i])};
+            LLVMValueRef r;
+            if (binary) {
+                fe_opnd y = {f->kinds[j], fe_convert(lw, vb, tb, f->kinds[j])};
+                r = fe_binop_typed(lw, n, x, y, rt[i][j]);
+            } else {
+                r = fe_unop_typed(lw, n, x, rt[i][j]);
+            }
+            if (!r)
+                return NULL;
+            vals[np] = fe_convert(lw, r, rt[i][j], n->type);
+            from[np++] = LLVMGetInsertBlock(B);
+            LLVMBuildBr(B, join);
+        }
+    /* a kind outside the sets (inference says it cannot be): the node's
+     * own types, as before kinds were told apart */
+    LLVMPositionBuilderAtEnd(B, none);
+    fe_opnd x = {ta, va}, y = {tb, vb};
+    LLVMValueRef r = binary ? fe_binop_typed(lw, n, x, y, n->type) : fe_unop_typed(lw, n, x, n->type);
+    if (!r)
+        return NULL;
+    vals[np] = r;
+    from[np++] = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMValueRef phi = LLVMBuildPhi(B, LLVMTypeOf(vals[0]), "");
+    LLVMAddIncoming(phi, vals, from, (unsigned)np);
+    return phi;
 }

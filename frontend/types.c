@@ -324,13 +324,17 @@ const fe_type *fe_t_unify(fe_types *ts, const fe_type *a, const fe_type *b)
      * Not NumPy 2's promotion, where a Python number takes a NumPy
      * scalar's type (np.float32(1) + 0.1 is a float32): a variable that
      * holds a Python 0.1, 2**40 or -1 keeps it, so here a Python int or
-     * float counts as the NumPy type that holds it.  Complex numbers are
-     * not compiled yet. */
+     * float counts as the NumPy type that holds it.  A Python bool too,
+     * beside a NumPy number that is not a bool: -True is -1 and True + 0.1
+     * is 1.1, which a uint8 or a float32 would not hold (each kind's own
+     * arithmetic is lower_kinds.c's).  Complex numbers are not compiled
+     * yet. */
     if ((a->kind == FE_T_NP && dtype_is_complex(a->dtype)) || (b->kind == FE_T_NP && dtype_is_complex(b->dtype)))
         return NULL;
     if ((a->kind == FE_T_NP) != (b->kind == FE_T_NP)) {
         const fe_type **w = a->kind == FE_T_NP ? &b : &a;
-        if ((*w)->kind == FE_T_INT)
+        const fe_type *np = a->kind == FE_T_NP ? a : b;
+        if ((*w)->kind == FE_T_INT || ((*w)->kind == FE_T_BOOL && np->dtype != FE_DT_BOOL))
             *w = fe_t_np(ts, FE_DT_INT64);
         else if ((*w)->kind == FE_T_FLOAT)
             *w = fe_t_np(ts, FE_DT_FLOAT64);

@@ -1,6 +1,7 @@
 """The Python subset inside compute regions: generated cases (seeded random
 expression trees, and hypothesis where it is installed)."""
 
+import copy
 import math
 import random
 import re
@@ -10,7 +11,7 @@ import pytest
 
 from pyacc import acc
 from conftest import check, same
-from subset_helpers import data, make, serial_expr, serial_exprs
+from subset_helpers import check_raises, data, make, serial_expr, serial_exprs
 
 # ========================================================= generated cases
 
@@ -170,18 +171,29 @@ def test_generated_int64_array_expression(k):
 
 # Programs whose variables change kind: each of s, t, u may hold an int, a
 # float, a bool or a NumPy scalar, path by path (kinds.c), and come back
-# with the type Python gives.  Narrow NumPy scalars (float32, uint8) are
-# left out: their arithmetic in a variable that may also hold a Python
-# number is the README's one departure.
+# with the type Python gives.
 
 _KIND_LEAVES = ["a", "x", "s", "t", "u", "b", "q", "2", "-3", "0.5", "True", "1.5", "np.int32(3)"]
+# with narrow NumPy scalars and bit operations too: each pair of kinds an
+# operation meets computes as Python and NumPy compute it (lower_kinds.c)
+_NARROW_LEAVES = _KIND_LEAVES + ["np.uint8(200)", "np.int8(-100)", "np.int16(300)", "np.uint32(4000000000)",
+                                 "np.float32(0.25)", "False", "300"]
+# bit operations take these only: a variable that holds a float on some
+# path is a float to pyacc's types, and `&` on it a TypeError when compiled
+# (as `-` of a NumPy bool is: so that one is only here)
+_INT_LEAVES = ["a", "2", "-3", "True", "False", "300", "np.int32(3)", "np.uint8(200)", "np.int8(-100)",
+               "np.int16(300)", "np.uint32(4000000000)", "np.bool_(True)"]
 
 
-def _gen_kinds_expr(r, depth):
+def _gen_kinds_expr(r, depth, leaves=_KIND_LEAVES):
     if depth == 0 or r.random() < 0.25:
-        return r.choice(_KIND_LEAVES)
-    g = lambda: _gen_kinds_expr(r, depth - 1)  # noqa: E731
-    k = r.randrange(9)
+        return r.choice(leaves)
+    g = lambda: _gen_kinds_expr(r, depth - 1, leaves)  # noqa: E731
+    k = r.randrange(9 if leaves is _KIND_LEAVES else 11)
+    if k == 9:
+        return f"({r.choice(_INT_LEAVES)} {r.choice(['&', '|', '^'])} {r.choice(_INT_LEAVES)})"
+    if k == 10:
+        return f"({r.choice(_INT_LEAVES)} {r.choice(['<<', '>>'])} {r.randint(0, 9)})"
     if k == 0:
         return f"({g()} {r.choice('+-*')} {g()})"
     if k == 1:
@@ -201,16 +213,16 @@ def _gen_kinds_expr(r, depth):
     return f"(-{g()})"
 
 
-def _gen_kinds_stmt(r, indent, depth):
+def _gen_kinds_stmt(r, indent, depth, leaves=_KIND_LEAVES):
     k = r.randrange(4)
-    block = lambda: "\n".join(_gen_kinds_stmt(r, indent + "    ", depth - 1)  # noqa: E731
+    block = lambda: "\n".join(_gen_kinds_stmt(r, indent + "    ", depth - 1, leaves)  # noqa: E731
                                for _ in range(r.randint(1, 2)))
     if k == 0 and depth > 0:
-        cond = f"{_gen_kinds_expr(r, 1)} > {_gen_kinds_expr(r, 1)}"
+        cond = f"{_gen_kinds_expr(r, 1, leaves)} > {_gen_kinds_expr(r, 1, leaves)}"
         return f"{indent}if {cond}:\n{block()}\n{indent}else:\n{block()}"
     if k == 1 and depth > 0:
         return f"{indent}for i in range({r.randint(0, 3)}):\n{block()}"
-    return f"{indent}{r.choice('stu')} = {_gen_kinds_expr(r, 2)}"
+    return f"{indent}{r.choice('stu')} = {_gen_kinds_expr(r, 2, leaves)}"
 
 
 _KIND_ARGS = [(3, 2.5, 5, 1.5, True, np.int64(4), np.float64(0.75)),
@@ -218,9 +230,9 @@ _KIND_ARGS = [(3, 2.5, 5, 1.5, True, np.int64(4), np.float64(0.75)),
               (0, 0.0, 7.5, 2, False, np.int64(0), np.float64(3.0))]
 
 
-def _kinds_program(seed):
+def _kinds_program(seed, leaves=_KIND_LEAVES):
     r = random.Random(seed)
-    body = "\n".join(_gen_kinds_stmt(r, "    ", 2) for _ in range(r.randint(2, 5)))
+    body = "\n".join(_gen_kinds_stmt(r, "    ", 2, leaves) for _ in range(r.randint(2, 5)))
     return ("@acc\ndef f(a, x, s, t, u, b, q):\n    #pragma acc serial\n    if True:\n"
             + "\n".join("    " + line for line in body.split("\n"))
             + "\n    #pragma acc end serial\n    return s, t, u\n")
@@ -252,6 +264,54 @@ def test_generated_program_whose_variables_change_kind(k):
     for args in _KIND_ARGS:
         with np.errstate(all="ignore"):
             check(f, *args)
+
+
+_RAISED = (OverflowError, ZeroDivisionError, ValueError)
+
+
+def _outcome(src, args):
+    """What Python's run of src gives on args: ("ok", results) or
+    ("raises", the exception's type); None where pyacc is not asked to
+    agree (a TypeError, which pyacc reports when it compiles, for every
+    path; ints past int64, which pyacc holds in an int64)."""
+    g = {}
+    try:
+        with np.errstate(all="ignore"):
+            exec(compile(src.replace("@acc\n", ""), "<kinds>", "exec"), {"np": np, "math": math}, g)
+            res = g["f"](*copy.deepcopy(args))
+    except _RAISED as e:
+        return "raises", type(e)
+    except Exception:
+        return None
+    if any(isinstance(v, int) and abs(v) >= 2 ** 62 for v in res):
+        return None
+    return "ok", res
+
+
+def _narrow_programs(count, seed):
+    out, k = [], seed
+    while len(out) < count:
+        src, k = _kinds_program(k, _NARROW_LEAVES), k + 1
+        if all(_outcome(src, args) is not None for args in _KIND_ARGS):
+            out.append(src)
+    return out
+
+
+NARROW_PROGRAMS = _narrow_programs(60, 20261128)
+
+
+@pytest.mark.parametrize("k", range(len(NARROW_PROGRAMS)))
+def test_generated_program_mixing_narrow_numpy_scalars_with_python_numbers(k):
+    # t = np.uint8(200) on one path and True on another: -t is 56 or -1,
+    # t << 3 wraps or not, t + 300 raises NEP 50's OverflowError or not
+    f = make(NARROW_PROGRAMS[k])
+    for args in _KIND_ARGS:
+        kind, want = _outcome(NARROW_PROGRAMS[k], args)
+        with np.errstate(all="ignore"):
+            if kind == "raises":
+                check_raises(f, want, *args)
+            else:
+                check(f, *args)
 
 
 ARRAY_FLOAT_EXPRS = _cases(_gen_float, _FLOAT_ENVS, 24, 20240604, float("inf"))

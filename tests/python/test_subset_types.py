@@ -6,7 +6,7 @@ import pytest
 
 from pyacc import acc
 from conftest import check, same
-from subset_helpers import DTYPES, data, make, serial_expr
+from subset_helpers import DTYPES, check_raises, data, make, serial_expr, serial_exprs
 
 # ===================================================================== types
 
@@ -480,3 +480,55 @@ def test_uint64_plus_int64_array_elements_is_float64():
             out[i] = a[i] + b[i]
 
     check(f, np.arange(5, dtype=np.uint64) * 2 ** 60, -np.arange(5, dtype=np.int64), np.zeros(5))
+
+
+NARROW = ["np.uint8(200)", "np.int8(-100)", "np.uint16(65000)", "np.int32(-70000)"]
+NARROW_EXPRS = ["-t", "t + t", "t * 3", "t - 1", "t << 3", "t >> 1", "~t", "t % 7", "t & 300", "300 // t",
+                "t // 2", "t + 0.1", "t / 3", "abs(t) + t"]
+
+
+@pytest.mark.parametrize("numpy_value", NARROW)
+@pytest.mark.parametrize("python_value", ["True", "False", "3", "-1"])
+@pytest.mark.parametrize("expr", NARROW_EXPRS)
+def test_a_narrow_numpy_int_or_a_python_number_computes_as_the_one_it_holds(numpy_value, python_value, expr):
+    # t is a NumPy uint8 on one path and a Python bool or int on the other:
+    # each operation computes as the kind t holds (lower_kinds.c), so -t is
+    # np.uint8(56) or -1 (it had been 255), t << 3 wraps in uint8 or not,
+    # t & 300 raises NEP 50's OverflowError only for the NumPy value, and
+    # 300 // t raises ZeroDivisionError only for a Python False
+    f = make(f"""
+@acc
+def f(a):
+    #pragma acc serial
+    t = {numpy_value} if a > 0 else {python_value}
+    s = {expr}
+    #pragma acc end serial
+    return t, s
+""")
+    for a in (3, -5):
+        try:
+            with np.errstate(all="ignore"):
+                f.py_func(a)
+        except (OverflowError, ZeroDivisionError) as e:
+            check_raises(f, type(e), a)
+            continue
+        with np.errstate(all="ignore"):
+            check(f, a)
+
+
+def test_min_and_max_of_bools_compare_false_below_true():
+    # a bool is an i1, whose true is -1 as a signed number: min(True, False)
+    # had been True
+    f = serial_exprs(["min(True, False)", "max(False, True)", "min(a > 0, False)", "max(a < 0, True, False)",
+                      "min(True, a > 0)"], ["a"])
+    for a in (3, -5):
+        check(f, a)
+
+
+def test_numpy_bools_floor_divide_modulo_and_power_in_int8():
+    f = serial_exprs(["np.bool_(True) // np.bool_(True)", "np.bool_(False) % np.bool_(True)",
+                      "np.bool_(True) ** np.bool_(False)", "(b % np.bool_(True)) >> 2", "np.bool_(True) // b"],
+                     ["b"])
+    with np.errstate(all="ignore"):
+        for b in (np.bool_(True), np.bool_(False)):
+            check(f, b)
