@@ -487,6 +487,8 @@ NARROW_EXPRS = ["-t", "t + t", "t * 3", "t - 1", "t << 3", "t >> 1", "~t", "t % 
                 "t // 2", "t + 0.1", "t / 3", "abs(t) + t"]
 
 
+# ~True is deprecated in Python 3.12 (the plain function's warning)
+@pytest.mark.filterwarnings("ignore:Bitwise inversion:DeprecationWarning")
 @pytest.mark.parametrize("numpy_value", NARROW)
 @pytest.mark.parametrize("python_value", ["True", "False", "3", "-1"])
 @pytest.mark.parametrize("expr", NARROW_EXPRS)
