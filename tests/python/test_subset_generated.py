@@ -238,34 +238,6 @@ def _kinds_program(seed, leaves=_KIND_LEAVES):
             + "\n    #pragma acc end serial\n    return s, t, u\n")
 
 
-def _kinds_programs(count, seed):
-    """Programs Python runs on every _KIND_ARGS without error, ints within int64."""
-    out, k = [], seed
-    while len(out) < count:
-        src, k = _kinds_program(k), k + 1
-        g = {}
-        try:
-            with np.errstate(all="ignore"):
-                exec(compile(src.replace("@acc\n", ""), "<kinds>", "exec"), {"np": np, "math": math}, g)
-                results = [g["f"](*args) for args in _KIND_ARGS]
-        except Exception:
-            continue
-        if all(not isinstance(v, int) or abs(v) < 2 ** 62 for res in results for v in res):
-            out.append(src)
-    return out
-
-
-KIND_PROGRAMS = _kinds_programs(40, 20261127)
-
-
-@pytest.mark.parametrize("k", range(len(KIND_PROGRAMS)))
-def test_generated_program_whose_variables_change_kind(k):
-    f = make(KIND_PROGRAMS[k])
-    for args in _KIND_ARGS:
-        with np.errstate(all="ignore"):
-            check(f, *args)
-
-
 _RAISED = (OverflowError, ZeroDivisionError, ValueError)
 
 
@@ -288,30 +260,47 @@ def _outcome(src, args):
     return "ok", res
 
 
-def _narrow_programs(count, seed):
+def _kinds_programs(count, seed, leaves=_KIND_LEAVES, raising=False):
+    """Programs pyacc is to agree with on every _KIND_ARGS (_outcome);
+    unless raising, ones Python runs to the end on each."""
     out, k = [], seed
     while len(out) < count:
-        src, k = _kinds_program(k, _NARROW_LEAVES), k + 1
-        if all(_outcome(src, args) is not None for args in _KIND_ARGS):
+        src, k = _kinds_program(k, leaves), k + 1
+        outcomes = [_outcome(src, args) for args in _KIND_ARGS]
+        if all(o is not None and (raising or o[0] == "ok") for o in outcomes):
             out.append(src)
     return out
 
 
-NARROW_PROGRAMS = _narrow_programs(60, 20261128)
+def _agrees(src):
+    """pyacc gives Python's results, or raises Python's exception, on every
+    _KIND_ARGS."""
+    f = make(src)
+    for args in _KIND_ARGS:
+        kind, want = _outcome(src, args)
+        with np.errstate(all="ignore"):
+            if kind == "raises":
+                check_raises(f, want, *args)
+            else:
+                check(f, *args)
+
+
+KIND_PROGRAMS = _kinds_programs(40, 20261127)
+
+
+@pytest.mark.parametrize("k", range(len(KIND_PROGRAMS)))
+def test_generated_program_whose_variables_change_kind(k):
+    _agrees(KIND_PROGRAMS[k])
+
+
+NARROW_PROGRAMS = _kinds_programs(60, 20261128, _NARROW_LEAVES, raising=True)
 
 
 @pytest.mark.parametrize("k", range(len(NARROW_PROGRAMS)))
 def test_generated_program_mixing_narrow_numpy_scalars_with_python_numbers(k):
     # t = np.uint8(200) on one path and True on another: -t is 56 or -1,
     # t << 3 wraps or not, t + 300 raises NEP 50's OverflowError or not
-    f = make(NARROW_PROGRAMS[k])
-    for args in _KIND_ARGS:
-        kind, want = _outcome(NARROW_PROGRAMS[k], args)
-        with np.errstate(all="ignore"):
-            if kind == "raises":
-                check_raises(f, want, *args)
-            else:
-                check(f, *args)
+    _agrees(NARROW_PROGRAMS[k])
 
 
 ARRAY_FLOAT_EXPRS = _cases(_gen_float, _FLOAT_ENVS, 24, 20240604, float("inf"))
