@@ -80,6 +80,9 @@ def triad(a, b, c):
 
 CHILD = '''
 import json, os, signal, sys, threading, time
+# Python's own Ctrl-C handler, before pyacc places its one in front: a
+# process started in the background by a shell inherits SIGINT ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 signal.alarm(100)  # a region Ctrl-C does not stop ends the child, not the suite
 sys.path.insert(0, {dir!r})
