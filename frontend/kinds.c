@@ -9,9 +9,10 @@
  * of number types (f->kinds) it holds.  Kinds flow through variables
  * (a tag variable beside each, "$kind_x"), operators (Python's or NumPy's
  * result type of the actual operand types) and min/max (the argument
- * chosen), and decide how a region's results are boxed.  Arithmetic itself
- * runs in the static type, which holds every kind's values (ints up to
- * 2**53 exactly in a float).
+ * chosen), and decide how a region's results are boxed.  Values are held
+ * in the static type, which holds every kind's values (ints up to 2**53
+ * exactly in a float); an operation on a value of several kinds computes
+ * as the kinds it holds at run time do (lower_kinds.c).
  */
 #include "ir.h"
 

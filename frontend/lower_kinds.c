@@ -120,9 +120,9 @@ void fe_lower_kind(lower *lw, fe_val v)
  * result, converted to the node's type (which holds every result kind),
  * is the node's value.  Only the pair that applies runs: its checks raise
  * what that pair raises, and no other pair divides by a zero it would
- * have refused.  (A kind outside the sets, which inference rules out,
- * would take the node's own types.)  (x ** y keeps the one lowering: int ** int already tells
- * its float and int results apart.) */
+ * have refused.  A kind outside the sets, which inference rules out,
+ * would take the node's own types.  x ** y keeps the one lowering: int **
+ * int already tells its float and int results apart. */
 LLVMValueRef fe_kind_dispatch(lower *lw, fe_node *n)
 {
     fe_func *f = lw->f;
