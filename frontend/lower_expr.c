@@ -989,8 +989,8 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
          * so a NaN argument propagates only from the front */
         LLVMValueRef r = arg_as(lw, n, first, n->type);
         int isf = fe_t_is_floatlike(n->type);
-        /* a bool is an i1, whose true is -1 as a signed number: unsigned */
-        int sgn = fe_dtype_is_signed(fe_t_dtype(n->type)) && n->type->kind != FE_T_BOOL;
+        /* a bool (an i1, whose true is -1 as a signed number) compares unsigned */
+        int sgn = fe_dtype_is_signed(fe_t_dtype(n->type));
         /* Python returns the argument chosen, so its kind too */
         int track = fe_kinds_in(f, (fe_val)(n - f->nodes)) > 1;
         LLVMValueRef kind = track ? fe_kind_value(lw, fe_arg(f, n, first)) : NULL;

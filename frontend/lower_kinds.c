@@ -131,7 +131,9 @@ LLVMValueRef fe_kind_dispatch(lower *lw, fe_node *n)
     fe_val a = fe_arg(f, n, 0), b = binary ? fe_arg(f, n, 1) : 0;
     if (!f->kset || (fe_kinds_in(f, a) < 2 && (!binary || fe_kinds_in(f, b) < 2)))
         return NULL;
-    if (binary && op == FE_NB_POWER)
+    /* ** keeps the one lowering; `not` and unary + see only the value,
+     * which every kind's holding of it tells alike */
+    if ((binary && op == FE_NB_POWER) || (!binary && (n->sub == FE_UN_NOT || n->sub == FE_UN_POS)))
         return NULL;
     uint16_t sa = set_of(f, a), sb = binary ? set_of(f, b) : 1;
     const fe_type *rt[FE_MAX_KINDS][FE_MAX_KINDS] = {{0}};
@@ -140,8 +142,7 @@ LLVMValueRef fe_kind_dispatch(lower *lw, fe_node *n)
             if (!(sa >> i & 1) || !(sb >> j & 1))
                 continue;
             rt[i][j] = binary ? fe_binop_result(f->types, op, f->kinds[i], f->kinds[j])
-                              : n->sub == FE_UN_NOT ? fe_t_simple(f->types, FE_T_BOOL)
-                                                    : fe_unop_result(f->types, n->sub, f->kinds[i]);
+                              : fe_unop_result(f->types, n->sub, f->kinds[i]);
             if (!rt[i][j]) /* a pair inference did not type: keep the one lowering */
                 return NULL;
         }

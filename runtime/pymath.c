@@ -1,4 +1,6 @@
-/* pymath.c - Python's arithmetic where C's differs: int / int.
+/* pymath.c - Python's arithmetic where C's differs: int / int, and the
+ * one rounding of an exact quotient to a double it and round(x, ndigits)
+ * (round.c) end with.
  *
  * Python divides two ints into the float nearest their exact quotient.
  * Converting each to double first rounds twice once they pass 2**53, so
@@ -8,12 +10,34 @@
 #include "rt.h"
 
 #include <math.h>
+#include <string.h>
 
-/* The number of significant bits of x (0 for 0). */
-static int bits128(unsigned __int128 x)
+double rt_nearest_double(uint64_t q, int sticky, int place)
 {
-    uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
-    return hi ? 128 - __builtin_clzll(hi) : lo ? 64 - __builtin_clzll(lo) : 0;
+    /* drop g bits: down to 53, or to the place 2**-1074 (a subnormal) */
+    int g = 64 - __builtin_clzll(q) - 53;
+    if (g < -1074 - place)
+        g = -1074 - place;
+    uint64_t m = q >> g, rest = q & ((1ull << g) - 1), half = 1ull << (g - 1);
+    if (rest > half || (rest == half && (sticky || (m & 1))))
+        m++;
+    int ex = place + g;
+    if (m == 1ull << 53) { /* rounding up carried into the exponent */
+        m = 1ull << 52;
+        ex++;
+    }
+    uint64_t bits;
+    if (m < 1ull << 52) { /* only at the place 2**-1074: a subnormal */
+        bits = m;
+    } else {
+        int64_t biased = (int64_t)ex + 1075;
+        if (biased >= 2047)
+            return INFINITY;
+        bits = (uint64_t)biased << 52 | (m - (1ull << 52));
+    }
+    double r;
+    memcpy(&r, &bits, 8);
+    return r;
 }
 
 double pyacc_rt_int_truediv(int64_t a, int64_t b)
@@ -31,20 +55,7 @@ double pyacc_rt_int_truediv(int64_t a, int64_t b)
     if (s < 0)
         s = 0;
     unsigned __int128 n = (unsigned __int128)ua << s;
-    unsigned __int128 q = n / ub;
-    int sticky = n % ub != 0;
-    int extra = bits128(q) - 53;
-    uint64_t mant;
-    if (extra > 0) {
-        unsigned __int128 rest = q & (((unsigned __int128)1 << extra) - 1);
-        unsigned __int128 half = (unsigned __int128)1 << (extra - 1);
-        mant = (uint64_t)(q >> extra);
-        if (rest > half || (rest == half && (sticky || (mant & 1))))
-            mant++;
-    } else {
-        mant = (uint64_t)q; /* cannot happen with the scaling above */
-        extra = 0;
-    }
-    double r = ldexp((double)mant, extra - s);
+    /* below 2**64: 56 or 57 bits, or at most 63 where s is 0 */
+    double r = rt_nearest_double((uint64_t)(n / ub), n % ub != 0, -s);
     return negative ? -r : r;
 }

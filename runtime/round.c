@@ -17,8 +17,9 @@
  *
  * Either way the last step rounds a / b * 2**x2 to a double once, from a
  * quotient of 56 or 57 bits (fewer for results in the subnormal range:
- * its last place is then 2**-1076) and whether a remainder is left.  An
- * exponent past the largest double gives an infinity, which the caller
+ * its last place is then 2**-1076) and whether a remainder is left, as
+ * int / int ends (rt_nearest_double, pymath.c).  An exponent past the
+ * largest double gives an infinity, which the caller
  * raises as CPython's OverflowError.  No operand reaches 2**810: 5**323
  * has 750 bits, m 53, and the shifts that line up the last division add
  * at most 58.
@@ -155,7 +156,8 @@ static wide power_of_5(int n)
 }
 
 /* The double nearest a / b * 2**x2 (a, b > 0), or infinity past the
- * largest double. */
+ * largest double: a quotient of 56 or 57 bits, or as many as reach
+ * 2**-1076 (two bits under the smallest subnormal), rounded once. */
 static double nearest_double(wide a, wide b, int x2)
 {
     int la = bit_length(&a), lb = bit_length(&b);
@@ -165,29 +167,7 @@ static double nearest_double(wide a, wide b, int x2)
     else
         b = shift(&b, u, 1);
     uint64_t t = long_division(&a, &b);
-    int sticky = !is_zero(&a);
-    int place = u + x2, tl = 64 - __builtin_clzll(t);
-    int g = tl - 53 > -1074 - place ? tl - 53 : -1074 - place; /* 2 to 5 bits to drop */
-    uint64_t m = t >> g, rest = t & ((1ull << g) - 1), half = 1ull << (g - 1);
-    if (rest > half || (rest == half && (sticky || (m & 1))))
-        m++;
-    int ex = place + g;
-    if (m == 1ull << 53) {
-        m = 1ull << 52;
-        ex++;
-    }
-    uint64_t bits;
-    if (m < 1ull << 52) { /* only at the place 2**-1074: a subnormal */
-        bits = m;
-    } else {
-        int64_t biased = (int64_t)ex + 1075;
-        if (biased >= 2047)
-            return INFINITY;
-        bits = (uint64_t)biased << 52 | (m - (1ull << 52));
-    }
-    double r;
-    memcpy(&r, &bits, 8);
-    return r;
+    return rt_nearest_double(t, !is_zero(&a), u + x2);
 }
 
 double pyacc_rt_round_digits(double x, int64_t n)

@@ -180,6 +180,13 @@ void pyacc_rt_scratch_free(void *p);
 /* Python's int / int: the double nearest the exact quotient (b != 0). */
 double pyacc_rt_int_truediv(int64_t a, int64_t b);
 
+/* The double nearest q * 2**place, where sticky says whether anything
+ * was left below q's last bit (pymath.c): to nearest, ties to even, at
+ * 53 bits or at the subnormals' place 2**-1074, and an infinity past the
+ * largest double.  q carries at least two bits more than the double
+ * keeps (q >= 2**55, or below the subnormal place). */
+double rt_nearest_double(uint64_t q, int sticky, int place);
+
 /* Python's round(x, ndigits) of a float (round.c): an infinity from a
  * finite x is CPython's OverflowError, for the caller to raise. */
 double pyacc_rt_round_digits(double x, int64_t ndigits);
