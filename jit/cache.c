@@ -31,6 +31,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <sys/file.h>
@@ -47,6 +48,7 @@
 #define FRAME_HEADER 24 /* magic (8), payload length (8), checksum (8) */
 
 struct jit_cache {
+    pthread_mutex_t mu; /* the connection, for a compile thread beside the caller's (recursive) */
     sqlite3 *db;
     char *dir;
     int64_t limit;
@@ -165,6 +167,13 @@ static int check_schema(jit_cache *c)
 jit_cache *jit_cache_open(const char *dir, int64_t limit, char *err, size_t errlen)
 {
     jit_cache *c = calloc(1, sizeof *c);
+    if (c) {
+        pthread_mutexattr_t at;
+        pthread_mutexattr_init(&at);
+        pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+        pthread_mutex_init(&c->mu, &at);
+        pthread_mutexattr_destroy(&at);
+    }
     if (!c || !(c->dir = strdup(dir))) {
         free(c);
         fail(err, errlen, "out of memory");
@@ -251,6 +260,7 @@ void jit_cache_close(jit_cache *c)
         return;
     if (c->db)
         sqlite3_close(c->db);
+    pthread_mutex_destroy(&c->mu);
     free(c->dir);
     free(c);
 }
@@ -275,7 +285,7 @@ static void drop(jit_cache *c, const char *key)
     }
 }
 
-int jit_cache_drop(jit_cache *c, const char *key)
+static int unlocked_drop(jit_cache *c, const char *key)
 {
     if (!key_ok(key))
         return -1;
@@ -322,12 +332,12 @@ static int read_payload(const jit_cache *c, const char *key, void **data, size_t
 
 static int lookup(jit_cache *c, const char *key, void **data, size_t *size, int count, char *err, size_t errlen);
 
-int jit_cache_get(jit_cache *c, const char *key, void **data, size_t *size, char *err, size_t errlen)
+static int unlocked_get(jit_cache *c, const char *key, void **data, size_t *size, char *err, size_t errlen)
 {
     return lookup(c, key, data, size, 1, err, errlen);
 }
 
-int jit_cache_read(jit_cache *c, const char *key, void **data, size_t *size, char *err, size_t errlen)
+static int unlocked_read(jit_cache *c, const char *key, void **data, size_t *size, char *err, size_t errlen)
 {
     return lookup(c, key, data, size, 0, err, errlen);
 }
@@ -431,7 +441,7 @@ static void evict(jit_cache *c)
     free(victims);
 }
 
-int jit_cache_put(jit_cache *c, const jit_cache_meta *m, const void *data, size_t size, char *err, size_t errlen)
+static int unlocked_put(jit_cache *c, const jit_cache_meta *m, const void *data, size_t size, char *err, size_t errlen)
 {
     if (c->read_only)
         return fail(err, errlen, "the cache directory %s is read-only", c->dir);
@@ -486,7 +496,7 @@ static void fill_meta(sqlite3_stmt *st, jit_cache_meta *m)
     m->hits = sqlite3_column_int64(st, 10);
 }
 
-int jit_cache_list(jit_cache *c, const char *key_prefix, jit_cache_meta **out, int *n, char *err, size_t errlen)
+static int unlocked_list(jit_cache *c, const char *key_prefix, jit_cache_meta **out, int *n, char *err, size_t errlen)
 {
     *out = NULL;
     *n = 0;
@@ -513,14 +523,14 @@ int jit_cache_list(jit_cache *c, const char *key_prefix, jit_cache_meta **out, i
     return rc == SQLITE_DONE ? 0 : fail(err, errlen, "the cache index: %s", sqlite3_errmsg(c->db));
 }
 
-int jit_cache_clear(jit_cache *c, double older_than_days, int *removed, char *err, size_t errlen)
+static int unlocked_clear(jit_cache *c, double older_than_days, int *removed, char *err, size_t errlen)
 {
     *removed = 0;
     if (c->read_only)
         return fail(err, errlen, "the cache directory %s is read-only", c->dir);
     jit_cache_meta *all;
     int n;
-    if (jit_cache_list(c, "", &all, &n, err, errlen))
+    if (unlocked_list(c, "", &all, &n, err, errlen))
         return -1;
     int64_t cutoff = older_than_days > 0 ? now_s() - (int64_t)(older_than_days * 86400.0) : INT64_MAX;
     for (int i = 0; i < n; i++)
@@ -559,13 +569,13 @@ int jit_cache_clear(jit_cache *c, double older_than_days, int *removed, char *er
     return 0;
 }
 
-int jit_cache_verify(jit_cache *c, jit_cache_check check, jit_cache_report report, void *arg, int *checked,
-                     int *bad, char *err, size_t errlen)
+static int unlocked_verify(jit_cache *c, jit_cache_check check, jit_cache_report report, void *arg, int *checked,
+                           int *bad, char *err, size_t errlen)
 {
     *checked = *bad = 0;
     jit_cache_meta *all;
     int n;
-    if (jit_cache_list(c, "", &all, &n, err, errlen))
+    if (unlocked_list(c, "", &all, &n, err, errlen))
         return -1;
     for (int i = 0; i < n; i++) {
         void *data = NULL;
@@ -617,4 +627,45 @@ void jit_cache_unlock(int fd)
         flock(fd, LOCK_UN);
         close(fd);
     }
+}
+
+/* ------------------------------------------- the entry points, one at a time */
+
+#define LOCKED(call)                                                                                                   \
+    pthread_mutex_lock(&c->mu);                                                                                        \
+    int rc_ = call;                                                                                                    \
+    pthread_mutex_unlock(&c->mu);                                                                                      \
+    return rc_
+
+int jit_cache_drop(jit_cache *c, const char *key) { LOCKED(unlocked_drop(c, key)); }
+
+int jit_cache_get(jit_cache *c, const char *key, void **data, size_t *size, char *err, size_t errlen)
+{
+    LOCKED(unlocked_get(c, key, data, size, err, errlen));
+}
+
+int jit_cache_read(jit_cache *c, const char *key, void **data, size_t *size, char *err, size_t errlen)
+{
+    LOCKED(unlocked_read(c, key, data, size, err, errlen));
+}
+
+int jit_cache_put(jit_cache *c, const jit_cache_meta *m, const void *data, size_t size, char *err, size_t errlen)
+{
+    LOCKED(unlocked_put(c, m, data, size, err, errlen));
+}
+
+int jit_cache_list(jit_cache *c, const char *key_prefix, jit_cache_meta **out, int *n, char *err, size_t errlen)
+{
+    LOCKED(unlocked_list(c, key_prefix, out, n, err, errlen));
+}
+
+int jit_cache_clear(jit_cache *c, double older_than_days, int *removed, char *err, size_t errlen)
+{
+    LOCKED(unlocked_clear(c, older_than_days, removed, err, errlen));
+}
+
+int jit_cache_verify(jit_cache *c, jit_cache_check check, jit_cache_report report, void *arg, int *checked,
+                     int *bad, char *err, size_t errlen)
+{
+    LOCKED(unlocked_verify(c, check, report, arg, checked, bad, err, errlen));
 }

@@ -7,6 +7,13 @@
  * loaded RTLD_LOCAL and a process-wide dlsym would not see them; the
  * parallel-loop marker `pyacc.parallel_loop` is one of them, which is how a
  * target-neutral module is mapped onto the host thread pool.
+ *
+ * Two qualities of code (python/ext/tier.c decides which a compile gets):
+ * O3 with the vectorisers, and a quick one for a first call on little data
+ * (a few passes and the fast instruction selector, several times cheaper to
+ * make).  O3 code made on a background thread, while other threads use the
+ * JIT, comes from jit_host_build_object: its own context and target
+ * machine, the JIT touched only to add the object.
  */
 #include "carry.h"
 #include "jit.h"
@@ -34,9 +41,12 @@ struct jit_ctx {
 struct jit_host {
     LLVMOrcLLJITRef jit;
     LLVMOrcJITDylibRef jd;
-    LLVMTargetMachineRef tm; /* for the optimiser's cost models and assembly */
+    LLVMTargetMachineRef tm;       /* for the optimiser's cost models and assembly */
+    LLVMTargetMachineRef tm_quick; /* the quick code's: no optimisation in code generation */
     char *triple, *cpu, *features;
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;          /* the JIT, tm and tm_quick */
+    LLVMTargetMachineRef tm_bg;    /* jit_host_build_object's, made on its first use */
+    pthread_mutex_t bg_lock;       /* tm_bg */
 };
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -86,7 +96,7 @@ static int llvm_fail(LLVMErrorRef e, const char *what, char *err, size_t errlen)
 }
 
 static LLVMTargetMachineRef host_tm(const char *triple, const char *cpu, const char *features,
-                                    char *err, size_t errlen)
+                                    LLVMCodeGenOptLevel level, char *err, size_t errlen)
 {
     LLVMTargetRef target;
     char *msg = NULL;
@@ -95,8 +105,7 @@ static LLVMTargetMachineRef host_tm(const char *triple, const char *cpu, const c
         LLVMDisposeMessage(msg);
         return NULL;
     }
-    return LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
-                                   LLVMRelocPIC, LLVMCodeModelJITDefault);
+    return LLVMCreateTargetMachine(target, triple, cpu, features, level, LLVMRelocPIC, LLVMCodeModelJITDefault);
 }
 
 jit_host *jit_host_create(const jit_symbol *syms, int nsyms, char *err, size_t errlen)
@@ -108,6 +117,7 @@ jit_host *jit_host_create(const jit_symbol *syms, int nsyms, char *err, size_t e
         return NULL;
     }
     pthread_mutex_init(&h->lock, NULL);
+    pthread_mutex_init(&h->bg_lock, NULL);
     char *t = LLVMGetDefaultTargetTriple(), *c = LLVMGetHostCPUName(), *f = LLVMGetHostCPUFeatures();
     h->triple = strdup(t);
     h->cpu = strdup(c);
@@ -117,8 +127,9 @@ jit_host *jit_host_create(const jit_symbol *syms, int nsyms, char *err, size_t e
     LLVMDisposeMessage(f);
     LLVMTargetMachineRef jtm = NULL;
     if (!h->triple || !h->cpu || !h->features ||
-        !(h->tm = host_tm(h->triple, h->cpu, h->features, err, errlen)) ||
-        !(jtm = host_tm(h->triple, h->cpu, h->features, err, errlen))) {
+        !(h->tm = host_tm(h->triple, h->cpu, h->features, LLVMCodeGenLevelAggressive, err, errlen)) ||
+        !(h->tm_quick = host_tm(h->triple, h->cpu, h->features, LLVMCodeGenLevelNone, err, errlen)) ||
+        !(jtm = host_tm(h->triple, h->cpu, h->features, LLVMCodeGenLevelAggressive, err, errlen))) {
         jit_host_free(h);
         return NULL;
     }
@@ -176,10 +187,15 @@ void jit_host_free(jit_host *h)
     }
     if (h->tm)
         LLVMDisposeTargetMachine(h->tm);
+    if (h->tm_quick)
+        LLVMDisposeTargetMachine(h->tm_quick);
+    if (h->tm_bg)
+        LLVMDisposeTargetMachine(h->tm_bg);
     free(h->triple);
     free(h->cpu);
     free(h->features);
     pthread_mutex_destroy(&h->lock);
+    pthread_mutex_destroy(&h->bg_lock);
     free(h);
 }
 
@@ -188,29 +204,76 @@ void *jit_host_machine(jit_host *h) { return h->tm; }
 const char *jit_host_cpu(const jit_host *h) { return h->cpu; }
 const char *jit_host_features(const jit_host *h) { return h->features; }
 
-/* O3 with loop and SLP vectorisation for this CPU.  Without the target
- * machine the vectoriser has no cost model and leaves loops scalar. */
-static int optimise(jit_host *h, LLVMModuleRef m, char *err, size_t errlen)
+/* The module made for tm's target. */
+static void set_target(LLVMTargetMachineRef tm, const char *triple, LLVMModuleRef m)
+{
+    LLVMSetTarget(m, triple);
+    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(m, dl);
+    LLVMDisposeTargetData(dl);
+}
+
+/* O3 with loop and SLP vectorisation for tm's CPU (without the target
+ * machine the vectoriser has no cost model and leaves loops scalar); quick:
+ * only what makes the lowering's IR fit for the fast instruction selector
+ * (its locals into registers, its always-inline helpers inlined, repeated
+ * loads and dead branches gone), a tenth of O3's time on a small region. */
+static int optimise(LLVMTargetMachineRef tm, LLVMModuleRef m, int quick, char *err, size_t errlen)
 {
     LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
-    LLVMPassBuilderOptionsSetLoopVectorization(o, 1);
-    LLVMPassBuilderOptionsSetSLPVectorization(o, 1);
-    LLVMPassBuilderOptionsSetLoopInterleaving(o, 1);
-    LLVMPassBuilderOptionsSetLoopUnrolling(o, 1);
-    LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", h->tm, o);
+    LLVMPassBuilderOptionsSetLoopVectorization(o, !quick);
+    LLVMPassBuilderOptionsSetSLPVectorization(o, !quick);
+    LLVMPassBuilderOptionsSetLoopInterleaving(o, !quick);
+    LLVMPassBuilderOptionsSetLoopUnrolling(o, !quick);
+    LLVMErrorRef e = LLVMRunPasses(m, quick ? "always-inline,function(sroa,early-cse,simplifycfg)" : "default<O3>",
+                                   tm, o);
     LLVMDisposePassBuilderOptions(o);
     if (e)
         return llvm_fail(e, "optimising", err, errlen);
-    jit_carry_values(m);
+    if (!quick)
+        jit_carry_values(m);
     return 0;
 }
 
-static char *emit_asm(jit_host *h, LLVMModuleRef m)
+/* Machine code of optimised m into out->object, and m as bitcode into
+ * out->bitcode when want_bitcode; takes m.  0, or -1 with err. */
+static int emit_object(LLVMTargetMachineRef tm, LLVMModuleRef m, int want_bitcode, jit_compiled *out,
+                       LLVMMemoryBufferRef *obj, char *err, size_t errlen)
+{
+    if (want_bitcode) {
+        LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(m);
+        if (bc) {
+            out->bitcode_size = LLVMGetBufferSize(bc);
+            out->bitcode = malloc(out->bitcode_size ? out->bitcode_size : 1);
+            if (out->bitcode)
+                memcpy(out->bitcode, LLVMGetBufferStart(bc), out->bitcode_size);
+            LLVMDisposeMemoryBuffer(bc);
+        }
+    }
+    char *msg = NULL;
+    *obj = NULL;
+    int bad = LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &msg, obj);
+    LLVMDisposeModule(m);
+    if (bad) {
+        snprintf(err, errlen, "generating host code: %s", msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        free(out->bitcode);
+        out->bitcode = NULL;
+        return -1;
+    }
+    out->object_size = LLVMGetBufferSize(*obj);
+    out->object = malloc(out->object_size ? out->object_size : 1);
+    if (out->object)
+        memcpy(out->object, LLVMGetBufferStart(*obj), out->object_size);
+    return 0;
+}
+
+static char *emit_asm(LLVMTargetMachineRef tm, LLVMModuleRef m)
 {
     LLVMModuleRef clone = LLVMCloneModule(m); /* code generation changes its input */
     LLVMMemoryBufferRef buf = NULL;
     char *msg = NULL, *text = NULL;
-    if (!LLVMTargetMachineEmitToMemoryBuffer(h->tm, clone, LLVMAssemblyFile, &msg, &buf)) {
+    if (!LLVMTargetMachineEmitToMemoryBuffer(tm, clone, LLVMAssemblyFile, &msg, &buf)) {
         size_t n = LLVMGetBufferSize(buf);
         text = malloc(n + 1);
         if (text) {
@@ -229,17 +292,40 @@ int jit_host_add(jit_host *h, jit_ctx *c, void *module, const char *entry, const
 {
     LLVMModuleRef m = (LLVMModuleRef)module;
     memset(out, 0, sizeof *out);
+    int quick = opt && opt->quick;
     pthread_mutex_lock(&h->lock);
-    LLVMSetTarget(m, h->triple);
-    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(h->tm);
-    LLVMSetModuleDataLayout(m, dl);
-    LLVMDisposeTargetData(dl);
+    set_target(h->tm, h->triple, m);
+    if (opt && opt->keep_source) {
+        LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(m);
+        if (bc) {
+            out->source_size = LLVMGetBufferSize(bc);
+            if ((out->source = malloc(out->source_size ? out->source_size : 1)))
+                memcpy(out->source, LLVMGetBufferStart(bc), out->source_size);
+            LLVMDisposeMemoryBuffer(bc);
+        }
+        if (!out->source) {
+            snprintf(err, errlen, "out of memory");
+            LLVMDisposeModule(m);
+            pthread_mutex_unlock(&h->lock);
+            return -1;
+        }
+    }
+    char quick_entry[256];
+    if (quick) { /* the name `entry` is left to the O3 code, made later */
+        snprintf(quick_entry, sizeof quick_entry, "%s.quick", entry);
+        LLVMValueRef f = LLVMGetNamedFunction(m, entry);
+        if (f)
+            LLVMSetValueName2(f, quick_entry, strlen(quick_entry));
+        entry = quick_entry;
+    }
     double t0 = now_ms();
-    int rc = optimise(h, m, err, errlen);
+    int rc = optimise(h->tm, m, quick, err, errlen);
     double t1 = now_ms();
     if (rc) {
         LLVMDisposeModule(m);
         pthread_mutex_unlock(&h->lock);
+        free(out->source);
+        out->source = NULL;
         return -1;
     }
     if (opt && opt->keep_ir) {
@@ -248,39 +334,29 @@ int jit_host_add(jit_host *h, jit_ctx *c, void *module, const char *entry, const
         LLVMDisposeMessage(s);
     }
     if (opt && opt->keep_asm)
-        out->asm_text = emit_asm(h, m);
+        out->asm_text = emit_asm(quick ? h->tm_quick : h->tm, m);
     LLVMOrcResourceTrackerRef rt = LLVMOrcJITDylibCreateResourceTracker(h->jd);
     LLVMErrorRef e = NULL;
-    if (opt && opt->keep_object) {
+    if ((opt && opt->keep_object) || quick) {
         /* machine code made here, with the JIT's own target settings, so that
-         * the same bytes can be cached and loaded in a later process */
-        LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(m);
-        if (bc) {
-            out->bitcode_size = LLVMGetBufferSize(bc);
-            out->bitcode = malloc(out->bitcode_size ? out->bitcode_size : 1);
-            if (out->bitcode)
-                memcpy(out->bitcode, LLVMGetBufferStart(bc), out->bitcode_size);
-            LLVMDisposeMemoryBuffer(bc);
-        }
-        LLVMMemoryBufferRef obj = NULL;
-        char *msg = NULL;
-        if (LLVMTargetMachineEmitToMemoryBuffer(h->tm, m, LLVMObjectFile, &msg, &obj)) {
-            snprintf(err, errlen, "generating host code: %s", msg ? msg : "?");
-            LLVMDisposeMessage(msg);
-            LLVMDisposeModule(m);
+         * the same bytes can be cached and loaded in a later process (and
+         * the quick code with the quick target machine, which the JIT's
+         * own compile layer does not have) */
+        LLVMMemoryBufferRef obj;
+        if (emit_object(quick ? h->tm_quick : h->tm, m, opt && opt->keep_object, out, &obj, err, errlen)) {
             LLVMOrcReleaseResourceTracker(rt);
             pthread_mutex_unlock(&h->lock);
             free(out->ir);
             free(out->asm_text);
-            free(out->bitcode);
+            free(out->source);
             memset(out, 0, sizeof *out);
             return -1;
         }
-        LLVMDisposeModule(m);
-        out->object_size = LLVMGetBufferSize(obj);
-        out->object = malloc(out->object_size ? out->object_size : 1);
-        if (out->object)
-            memcpy(out->object, LLVMGetBufferStart(obj), out->object_size);
+        if (!(opt && opt->keep_object)) { /* the quick code's is not kept */
+            free(out->object);
+            out->object = NULL;
+            out->object_size = 0;
+        }
         e = LLVMOrcLLJITAddObjectFileWithRT(h->jit, rt, obj); /* takes obj */
     } else {
         LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, c->ts);
@@ -301,6 +377,7 @@ int jit_host_add(jit_host *h, jit_ctx *c, void *module, const char *entry, const
         free(out->asm_text);
         free(out->object);
         free(out->bitcode);
+        free(out->source);
         memset(out, 0, sizeof *out);
         return -1;
     }
@@ -309,6 +386,50 @@ int jit_host_add(jit_host *h, jit_ctx *c, void *module, const char *entry, const
     out->opt_ms = t1 - t0;
     out->codegen_ms = t2 - t1;
     return 0;
+}
+
+int jit_host_build_object(jit_host *h, const void *bitcode, size_t size, int want_bitcode, jit_compiled *out,
+                          char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&h->bg_lock);
+    if (!h->tm_bg && !(h->tm_bg = host_tm(h->triple, h->cpu, h->features, LLVMCodeGenLevelAggressive, err,
+                                          errlen))) {
+        pthread_mutex_unlock(&h->bg_lock);
+        return -1;
+    }
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRange(bitcode, size, "pyacc-unoptimised", 0);
+    LLVMModuleRef m = NULL;
+    int rc = -1;
+    if (!buf || LLVMParseBitcodeInContext2(ctx, buf, &m)) {
+        snprintf(err, errlen, "the region's bitcode does not read back");
+    } else {
+        set_target(h->tm_bg, h->triple, m);
+        double t0 = now_ms();
+        rc = optimise(h->tm_bg, m, 0, err, errlen);
+        double t1 = now_ms();
+        LLVMMemoryBufferRef obj = NULL;
+        if (!rc)
+            rc = emit_object(h->tm_bg, m, want_bitcode, out, &obj, err, errlen); /* takes m */
+        else
+            LLVMDisposeModule(m);
+        if (obj)
+            LLVMDisposeMemoryBuffer(obj);
+        if (!rc && !out->object) {
+            free(out->bitcode);
+            memset(out, 0, sizeof *out);
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+        }
+        out->opt_ms = t1 - t0;
+        out->codegen_ms = now_ms() - t1;
+    }
+    if (buf)
+        LLVMDisposeMemoryBuffer(buf);
+    LLVMContextDispose(ctx);
+    pthread_mutex_unlock(&h->bg_lock);
+    return rc;
 }
 
 int jit_host_add_object(jit_host *h, const void *object, size_t size, const char *entry, jit_compiled *out,
@@ -350,7 +471,7 @@ char *jit_bitcode_text(jit_host *h, const void *bitcode, size_t size, int want_a
         snprintf(err, errlen, "the cached bitcode does not read back");
     } else if (want_asm) {
         pthread_mutex_lock(&h->lock);
-        text = emit_asm(h, m);
+        text = emit_asm(h->tm, m);
         pthread_mutex_unlock(&h->lock);
         if (!text)
             snprintf(err, errlen, "no assembly could be made from the cached bitcode");
@@ -373,18 +494,16 @@ int jit_host_inspect(jit_host *h, void *module, const jit_options *opt, jit_comp
     LLVMModuleRef m = (LLVMModuleRef)module;
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&h->lock);
-    LLVMSetTarget(m, h->triple);
-    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(h->tm);
-    LLVMSetModuleDataLayout(m, dl);
-    LLVMDisposeTargetData(dl);
-    int rc = optimise(h, m, err, errlen);
+    set_target(h->tm, h->triple, m);
+    int quick = opt->quick;
+    int rc = optimise(h->tm, m, quick, err, errlen);
     if (!rc && opt->keep_ir) {
         char *s = LLVMPrintModuleToString(m);
         out->ir = strdup(s);
         LLVMDisposeMessage(s);
     }
     if (!rc && opt->keep_asm)
-        out->asm_text = emit_asm(h, m);
+        out->asm_text = emit_asm(quick ? h->tm_quick : h->tm, m);
     pthread_mutex_unlock(&h->lock);
     LLVMDisposeModule(m);
     return rc;

@@ -50,6 +50,9 @@ typedef struct jit_options {
     int keep_ir;     /* return the optimised IR as text */
     int keep_asm;    /* return the assembly as text */
     int keep_object; /* return the object code and the optimised bitcode, to cache */
+    int quick;       /* the quick code (host.c): a first call's, made in a fraction of O3's time;
+                        its entry is renamed `<entry>.quick`, leaving `entry` to the O3 code */
+    int keep_source; /* return the module as given (before renaming and optimising), as bitcode */
 } jit_options;
 
 /* What a compile produced.  ir and asm_text are malloc'd (or NULL) and
@@ -63,6 +66,8 @@ typedef struct jit_compiled {
     size_t object_size;
     void *bitcode;     /* keep_object: the optimised module, as bitcode */
     size_t bitcode_size;
+    void *source;      /* keep_source: the module as given, as bitcode (for jit_host_build_object) */
+    size_t source_size;
     double opt_ms;     /* optimisation */
     double codegen_ms; /* machine code and linking */
 } jit_compiled;
@@ -79,6 +84,15 @@ int jit_host_add(jit_host *h, jit_ctx *c, void *module, const char *entry, const
  * with a message in err (a damaged object, a symbol defined twice). */
 int jit_host_add_object(jit_host *h, const void *object, size_t size, const char *entry, jit_compiled *out,
                         char *err, size_t errlen);
+
+/* Optimises a lowered module given as bitcode (written before
+ * jit_host_add took it) as jit_host_add does at O3 and makes its object
+ * code (out->object, and with want_bitcode out->bitcode), in a context and
+ * target machine of its own: a background thread's compile, run while
+ * other threads use the JIT, which it does not touch (jit_host_add_object
+ * adds the object).  0, or -1 with a message in err. */
+int jit_host_build_object(jit_host *h, const void *bitcode, size_t size, int want_bitcode, jit_compiled *out,
+                          char *err, size_t errlen);
 
 /* The IR text, or the assembly for this host, of bitcode jit_host_add kept
  * (malloc'd; NULL with a message in err). */

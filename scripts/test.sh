@@ -9,6 +9,10 @@ cmake -S . -B build/ctest -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build build/ctest
 ctest --test-dir build/ctest --output-on-failure
 .venv/bin/python -m pytest tests/python "$@"
+# Again with the quick code a first call on little data runs (conftest.py
+# makes the pass above O3 throughout): each code generator checked alone.
+echo "test: the suite again on the quick code (PYACC_TIER=quick)"
+PYACC_TIER=quick .venv/bin/python -m pytest tests/python -q "$@"
 # The benchmark suite at small sizes: every implementation's result checked
 # against pyacc's (figures are not judged here).  Its peers come from PyPI.
 if ! .venv/bin/python -c "import numba" 2>/dev/null; then

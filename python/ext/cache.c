@@ -12,6 +12,7 @@
  *   u64 object size + object, u64 bitcode size + bitcode
  */
 #include "cache.h"
+#include "tier.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -226,7 +227,16 @@ static char *take_str(rbuf *r)
     return s;
 }
 
-int pyext_payload_unpack(const void *data, size_t size, pyext_payload *p)
+static int unpack(const void *data, size_t size, pyext_payload *p, int codeless);
+
+int pyext_payload_unpack(const void *data, size_t size, pyext_payload *p) { return unpack(data, size, p, 0); }
+
+int pyext_payload_unpack_codeless(const void *data, size_t size, pyext_payload *p)
+{
+    return unpack(data, size, p, 1);
+}
+
+static int unpack(const void *data, size_t size, pyext_payload *p, int codeless)
 {
     memset(p, 0, sizeof *p);
     rbuf r = {data, size, 0, 0};
@@ -265,8 +275,8 @@ int pyext_payload_unpack(const void *data, size_t size, pyext_payload *p)
     else
         p->kernels = take(&r, (size_t)p->nkernels * sizeof(jit_gpu_kernel));
     /* the object must at least be an ELF file */
-    if (r.bad || r.at != r.n || !p->symbol || !*p->symbol || p->object_size < 64 ||
-        memcmp(p->object, "\x7f" "ELF", 4) != 0) {
+    if (r.bad || r.at != r.n || !p->symbol || !*p->symbol ||
+        (codeless ? p->object_size != 0 : p->object_size < 64 || memcmp(p->object, "\x7f" "ELF", 4) != 0)) {
         pyext_payload_free(p);
         return -1;
     }
@@ -484,6 +494,7 @@ static PyObject *cache_reset(PyObject *self, PyObject *noargs)
 {
     (void)self;
     (void)noargs;
+    pyext_tier_wait(); /* its compiles save to the store being closed */
     jit_cache_close(the_cache);
     the_cache = NULL;
     cache_tried = 0;

@@ -44,6 +44,9 @@ void *pyext_payload_pack(const pyext_payload *p, size_t *size);
  * it; files are malloc'd, see pyext_payload_free); -1 when it is not a
  * well-formed payload for nargs arguments. */
 int pyext_payload_unpack(const void *data, size_t size, pyext_payload *p);
+/* The same for a payload packed without object code, whose code is to be
+ * filled in (tier.c's, made in the background). */
+int pyext_payload_unpack_codeless(const void *data, size_t size, pyext_payload *p);
 void pyext_payload_free(pyext_payload *p);
 
 /* Module functions behind `pyacc cache`. */

@@ -4,6 +4,7 @@
 #include "cache.h"
 #include "region.h"
 #include "rt.h"
+#include "tier.h"
 
 #include <string.h>
 
@@ -158,6 +159,7 @@ static PyObject *ext_shutdown(PyObject *self, PyObject *noargs)
 {
     (void)self;
     (void)noargs;
+    pyext_tier_stop(); /* what it compiles reaches the disk cache; it uses the JIT */
     rt_pool_shutdown();
     if (pyext.host) {
         jit_host_free(pyext.host);
@@ -255,7 +257,8 @@ static int ext_exec(PyObject *m)
         return -1;
     }
     Py_INCREF(region_type);
-    if (pyext_acc_exec(m) < 0 || PyModule_AddFunctions(m, pyext_cache_methods) < 0)
+    if (pyext_acc_exec(m) < 0 || PyModule_AddFunctions(m, pyext_cache_methods) < 0 ||
+        PyModule_AddFunctions(m, pyext_tier_methods) < 0)
         return -1;
     PyObject *disp = PyType_FromSpec(&pyext_dispatcher_spec);
     if (!disp || PyModule_AddObject(m, "Dispatcher", disp) < 0) {

@@ -8,6 +8,7 @@
  * its Python function instead, after one warning.
  */
 #include "region.h"
+#include "tier.h"
 
 #include <structmember.h>
 
@@ -50,6 +51,10 @@ static int read_info(rg_region *r, PyObject *info)
     r->loc.end_col = -1;
     if (!(v = PyDict_GetItemString(info, "flags")) ||
         !PyArg_ParseTuple(v, "iiii", &r->strict, &r->boundscheck, &r->use_cache, &r->device))
+        return -1;
+    r->loop_depth = 1;
+    if ((v = PyDict_GetItemString(info, "loop_depth")) && (r->loop_depth = (int)PyLong_AsLong(v)) < 0 &&
+        PyErr_Occurred())
         return -1;
     const char *skey;
     if (!(v = PyDict_GetItemString(info, "key")) || !(skey = PyUnicode_AsUTF8AndSize(v, NULL)))
@@ -332,6 +337,24 @@ static void release_all(pyext_arg *a, int n)
         pyext_arg_release(&a[i]);
 }
 
+/* How big a call's data is, for tier.c: the largest extent of its array
+ * and list arguments (any dimension) and the largest magnitude of its
+ * ints, the likely loop bounds. */
+static int64_t call_extent(const fe_argtype *sig, const pyext_arg *a, const int64_t *slots, int n)
+{
+    int64_t m = 0;
+    for (int i = 0; i < n; i++) {
+        if (sig[i].kind == FE_ARG_INT) {
+            int64_t v = slots[i] == INT64_MIN ? INT64_MAX : slots[i] < 0 ? -slots[i] : slots[i];
+            m = v > m ? v : m;
+        } else if (sig[i].kind == FE_ARG_ARRAY || sig[i].kind == FE_ARG_LIST) {
+            for (int d = 0; d < (sig[i].ndim ? sig[i].ndim : 1) && d < FE_MAX_NDIM; d++)
+                m = a[i].desc.shape[d] > m ? a[i].desc.shape[d] : m;
+        }
+    }
+    return m;
+}
+
 static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
 {
     rg_region *r = (rg_region *)self;
@@ -366,7 +389,7 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
     }
     if (e)
         r->memory_hits++;
-    else if (!(e = pyext_region_entry(r, sig, gpu))) {
+    else if (!(e = pyext_region_entry(r, sig, gpu, call_extent(sig, a, slots, n)))) {
         release_all(a, n);
         return NULL;
     }
@@ -547,7 +570,7 @@ static PyObject *region_compile(PyObject *self, PyObject *args)
     if (target[0] == 'n')
         return pyext_region_compile_ptx(r, sig);
     rg_entry *e = pyext_region_find(r, sig, NULL);
-    if (!e && !(e = pyext_region_entry(r, sig, NULL)))
+    if (!e && !(e = pyext_region_entry(r, sig, NULL, INT64_MAX))) /* compiled ahead: O3 at once */
         return NULL;
     return PyBool_FromLong(!e->fallback);
 }
@@ -583,8 +606,12 @@ static PyObject *region_signatures(PyObject *self, PyObject *noargs)
     for (int i = 0; l && i < r->nentries; i++) {
         PyObject *s = pyext_region_signature(r, r->entries[i]->sig);
         rg_entry *e = r->entries[i];
-        PyObject *t = s ? Py_BuildValue("(Nisdsdsd)", s, !e->fallback, "total_ms", e->compile_ms, "opt_ms",
-                                        e->opt_ms, "codegen_ms", e->codegen_ms)
+        int quick;
+        double o3_ms;
+        pyext_tier_read(e, &quick, &o3_ms);
+        PyObject *t = s ? Py_BuildValue("(Nisdsdsdsssd)", s, !e->fallback, "total_ms", e->compile_ms, "opt_ms",
+                                        e->opt_ms, "codegen_ms", e->codegen_ms, "code", quick ? "quick" : "O3",
+                                        "o3_ms", o3_ms)
                         : NULL;
         if (!t || PyList_Append(l, t) < 0) {
             Py_XDECREF(t);
@@ -628,7 +655,8 @@ static PyMethodDef region_methods[] = {
     {"inspect", pyext_region_inspect, METH_VARARGS, "inspect('llvm'|'asm') -> {signature: text}"},
     {"stats", region_stats, METH_NOARGS, "counters of this region"},
     {"signatures", region_signatures, METH_NOARGS,
-     "[(signature, compiled, 'total_ms', ms, 'opt_ms', ms, 'codegen_ms', ms)]"},
+     "[(signature, compiled, 'total_ms', ms, 'opt_ms', ms, 'codegen_ms', ms, 'code', 'quick' or 'O3', 'o3_ms', "
+     "ms)]: o3_ms, the O3 code's compile in the background after quick code ran first"},
     {NULL, NULL, 0, NULL},
 };
 

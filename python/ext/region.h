@@ -10,6 +10,10 @@
 #include "jit.h"
 #include "rt.h"
 
+#include <stdatomic.h>
+
+typedef struct pyext_tier_job pyext_tier_job;
+
 #define RG_MAXARGS PYEXT_MAXARGS
 
 typedef int32_t (*rg_fn)(int64_t *slots, rt_error *err);
@@ -30,8 +34,12 @@ enum { RG_DEVICE_DEFAULT, RG_DEVICE_HOST, RG_DEVICE_NVIDIA };
 typedef struct rg_entry {
     fe_argtype sig[RG_MAXARGS];
     int fallback;            /* this signature runs in the interpreter */
-    rg_fn fn;
-    void *handle;
+    _Atomic(rg_fn) fn;       /* atomic: tier.c puts the O3 code in while calls read it */
+    void *handle;             /* its code's (for jit_host_remove) */
+    void *quick_handle;       /* the quick code's, when it ran first (tier.c); kept till the entry goes */
+    struct pyext_tier_job *tier_job; /* its O3 code being made (tier.c's, under its lock) */
+    int quick;                /* it runs the quick code (tier.c's, under its lock) */
+    double o3_ms;             /* what the O3 code made in the background took */
     fe_argtype *outtypes;
     fe_argtype *listout_types;
     uint8_t *written;
@@ -62,6 +70,7 @@ typedef struct rg_region {
     int nlistouts;
     fe_atomic *atomics;
     int natomics;
+    int loop_depth;            /* how deep its loops nest (for tier.c's estimate of a call's work) */
     int threads_param;         /* the parameter holding max_threads, or -1 */
     int shape_param;           /* the parameter holding a GPU launch's shape, or -1 */
     uint8_t *is_listout;       /* per parameter */
@@ -91,7 +100,7 @@ typedef struct rg_region {
  * region falls back (pyext_region_entry, which takes the compile lock).
  * An entry's parts freed (not the entry itself); a loaded symbol given up. */
 rg_entry *pyext_region_find(rg_region *r, const fe_argtype *sig, rt_device *gpu);
-rg_entry *pyext_region_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu);
+rg_entry *pyext_region_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu, int64_t extent);
 void pyext_region_entry_free(rg_entry *e);
 void pyext_symbol_release(const char *name);
 

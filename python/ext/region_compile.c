@@ -5,6 +5,7 @@
  */
 #include "region.h"
 #include "cache.h"
+#include "tier.h"
 
 #include <pthread.h>
 #include <stddef.h>
@@ -51,8 +52,11 @@ void pyext_symbol_release(const char *name)
 
 void pyext_region_entry_free(rg_entry *e)
 {
+    pyext_tier_detach(e); /* before reading handle, which its O3 code may have just set */
     if (e->handle && pyext.host)
         jit_host_remove(pyext.host, e->handle);
+    if (e->quick_handle && pyext.host)
+        jit_host_remove(pyext.host, e->quick_handle);
     if (e->symbol[0])
         pyext_symbol_release(e->symbol);
     free(e->outtypes);
@@ -309,12 +313,11 @@ static rg_entry *load_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu,
     return e;
 }
 
-/* Stores a new entry's payload under key; a failure costs a warning. */
-void pyext_region_store(rg_region *r, const rg_entry *e, const char *key, const jit_compiled *out, const char *gt)
+/* A new entry's payload, with out's code, and its metadata *m for the
+ * disk cache under key (NULL when out of memory). */
+static void *region_payload(rg_region *r, const rg_entry *e, const char *key, const jit_compiled *out,
+                            const char *gt, jit_cache_meta *m, size_t *size)
 {
-    jit_cache *c = pyext_cache();
-    if (!c || !out->object)
-        return;
     pyext_payload p = {
         .nargs = r->pc.code.nargs, .nouts = r->nouts, .nlistouts = r->nlistouts, .nkinds = e->nkinds,
         .nfiles = e->nfiles, .sig = e->sig, .outtypes = e->outtypes, .listout_types = e->listout_types,
@@ -324,25 +327,37 @@ void pyext_region_store(rg_region *r, const rg_entry *e, const char *key, const 
         .ptx = e->gcode ? e->gcode->ptx : NULL, .nkernels = e->gcode ? e->gcode->nkernels : 0,
         .kernels = e->gcode ? e->gcode->kernels : NULL,
     };
-    size_t size;
-    void *data = pyext_payload_pack(&p, &size);
+    void *data = pyext_payload_pack(&p, size);
     if (!data)
-        return;
-    jit_cache_meta m;
-    memset(&m, 0, sizeof m);
-    snprintf(m.key, sizeof m.key, "%s", key);
-    snprintf(m.qualname, sizeof m.qualname, "%s", r->qualname);
-    snprintf(m.file, sizeof m.file, "%s", r->filename);
-    m.line = r->loc.line;
+        return NULL;
+    memset(m, 0, sizeof *m);
+    snprintf(m->key, sizeof m->key, "%s", key);
+    snprintf(m->qualname, sizeof m->qualname, "%s", r->qualname);
+    snprintf(m->file, sizeof m->file, "%s", r->filename);
+    m->line = r->loc.line;
     PyObject *sigs = pyext_region_signature(r, e->sig);
     const char *ss = sigs ? PyUnicode_AsUTF8AndSize(sigs, NULL) : NULL;
-    snprintf(m.signature, sizeof m.signature, "%s", ss ? ss : "?");
+    snprintf(m->signature, sizeof m->signature, "%s", ss ? ss : "?");
     Py_XDECREF(sigs);
     PyErr_Clear();
     jit_host *h = pyext_host();
-    snprintf(m.target, sizeof m.target, "%s %s%s%s", h ? jit_host_triple(h) : "?", h ? jit_host_cpu(h) : "?",
+    snprintf(m->target, sizeof m->target, "%s %s%s%s", h ? jit_host_triple(h) : "?", h ? jit_host_cpu(h) : "?",
              gt ? " " : "", gt ? gt : "");
-    m.compile_ms = e->compile_ms;
+    m->compile_ms = e->compile_ms;
+    return data;
+}
+
+/* Stores a new entry's payload under key; a failure costs a warning. */
+void pyext_region_store(rg_region *r, const rg_entry *e, const char *key, const jit_compiled *out, const char *gt)
+{
+    jit_cache *c = pyext_cache();
+    if (!c || !out->object)
+        return;
+    jit_cache_meta m;
+    size_t size;
+    void *data = region_payload(r, e, key, out, gt, &m, &size);
+    if (!data)
+        return;
     char err[1024];
     int rc;
     Py_BEGIN_ALLOW_THREADS
@@ -354,9 +369,11 @@ void pyext_region_store(rg_region *r, const rg_entry *e, const char *key, const 
 }
 
 /* Lowers and compiles the region for sig under the entry name symbol,
- * saving it to the disk cache under key (NULL: not cached). */
+ * saving it to the disk cache under key (NULL: not cached); quick: the
+ * quick code now, O3 in the background (tier.c; the host's only), which
+ * then takes *lock (the cache's lock on key) and sets it to -1. */
 static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *key, const char *symbol, double t0,
-                               rt_device *gpu)
+                               rt_device *gpu, int quick, int *lock)
 {
     jit_host *host = pyext_host();
     jit_ctx *ctx = NULL;
@@ -395,8 +412,9 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
             return NULL;
         }
     }
+    quick = quick && !gcode;
     jit_compiled out;
-    jit_options opt = {.keep_object = key != NULL};
+    jit_options opt = {.keep_object = key != NULL && !quick, .quick = quick, .keep_source = quick};
     char jerr[512];
     int rc;
     Py_BEGIN_ALLOW_THREADS
@@ -431,13 +449,17 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
         jit_host_remove(host, out.handle);
         free(out.object);
         free(out.bitcode);
+        free(out.source);
         fe_result_free(&res);
         return NULL;
     }
     e->fn = (rg_fn)out.entry;
     e->gpu = gpu;
     e->gcode = gcode;
-    e->handle = out.handle;
+    if (quick)
+        e->quick_handle = out.handle;
+    else
+        e->handle = out.handle;
     e->outtypes = res.outtypes;
     e->listout_types = res.listout_types;
     e->written = res.written;
@@ -464,7 +486,24 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
         char gt[64];
         if (gpu)
             pyext_gpu_target(gpu, gt, sizeof gt);
-        pyext_region_store(r, e, key, &out, gpu ? gt : NULL);
+        if (!quick)
+            pyext_region_store(r, e, key, &out, gpu ? gt : NULL);
+    }
+    if (quick && pyext_tier_mode() == PYEXT_TIER_QUICK) { /* the quick code for good */
+        e->quick = 1;
+        free(out.source);
+        out.source = NULL;
+    } else if (quick) { /* the O3 code, made in the background, replaces it (and is what is cached) */
+        jit_cache *c = key ? pyext_cache() : NULL;
+        jit_cache_meta m;
+        size_t size = 0;
+        void *data = c ? region_payload(r, e, key, &out, NULL, &m, &size) : NULL;
+        int held = *lock;
+        *lock = -1;
+        if (pyext_tier_submit(e, r->label, out.source, out.source_size, symbol, data ? c : NULL, &m, data, size,
+                              held))
+            pyext_cache_warn("pyacc: %s: no memory for its optimised compile; its quick code stays", r->label);
+        out.source = NULL;
     }
     free(out.object);
     free(out.bitcode);
@@ -478,7 +517,7 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
  * cache when it has the entry, else from scratch (and into the cache).
  * Returns the new entry (maybe a fallback one) or NULL with an exception
  * set. */
-static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig, rt_device *gpu)
+static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig, rt_device *gpu, int64_t extent)
 {
     jit_host *host = pyext_host();
     if (!host)
@@ -529,7 +568,8 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig, rt_de
     }
     if (!cached)
         snprintf(symbol, sizeof symbol, "pyacc_region_%lld", ++pyext_symbol_counter);
-    rg_entry *e = compile_fresh(r, sig, cached ? key : NULL, symbol, t0, gpu);
+    int quick = !gpu && pyext_tier_quick(extent, r->loop_depth);
+    rg_entry *e = compile_fresh(r, sig, cached ? key : NULL, symbol, t0, gpu, quick, &lock);
     jit_cache_unlock(lock);
     return e;
 }
@@ -589,12 +629,14 @@ void pyext_compile_unlock(void)
 
 /* The entry for sig, compiled now unless another thread did it meanwhile;
  * NULL with an exception set. */
-rg_entry *pyext_region_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu)
+rg_entry *pyext_region_entry(rg_region *r, const fe_argtype *sig, rt_device *gpu, int64_t extent)
 {
     pyext_compile_lock();
     rg_entry *e = pyext_region_find(r, sig, gpu);
-    if (!e)
-        e = compile_entry_locked(r, sig, gpu);
+    if (!e) {
+        pyext_tier_report();
+        e = compile_entry_locked(r, sig, gpu, extent);
+    }
     pyext_compile_unlock();
     return e;
 }

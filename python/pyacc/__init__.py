@@ -64,13 +64,22 @@ _init()
 from .decorator import AccFunction, acc  # noqa: E402
 
 
+def wait_optimised():
+    """Waits until the O3 code of every region whose first call ran quick
+    code (a first call on little data: see PYACC_TIER) is made in the
+    background, in place and saved to the disk cache.  Never needed for
+    results, which both codes compute alike; at exit pyacc waits by
+    itself."""
+    _pyacc.tier_wait()
+
+
 def num_threads(n=None):
     """The number of threads parallel loops use; with n, sets it."""
     return _pyacc.num_threads(n or 0)
 
 
 __all__ = ["acc", "AccFunction", "PragmaSyntaxError", "PyaccTypeError", "PyaccWarning", "PyaccPerformanceWarning",
-           "UnsupportedError", "num_threads", "_OPENACC"]
+           "UnsupportedError", "num_threads", "wait_optimised", "_OPENACC"]
 
 # The OpenACC runtime routines and constants (pyacc.runtime), as pyacc.acc_*.
 from . import runtime  # noqa: E402

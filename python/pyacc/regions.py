@@ -4,6 +4,7 @@ Python while compiling one (what a global name is bound to)."""
 from __future__ import annotations
 
 import builtins
+import dis
 import hashlib
 import types
 import os
@@ -259,6 +260,43 @@ def entry_key(static_key, func, sig, target):
     return h.hexdigest()
 
 
+def _own_loop_depth(code):
+    """How deep the loops of one code object nest: its back edges (a jump
+    to an earlier instruction, `for` or `while` alike) as intervals."""
+    loops = {}
+    for ins in dis.get_instructions(code):
+        if ins.opcode in dis.hasjrel + dis.hasjabs and isinstance(ins.argval, int) and ins.argval < ins.offset:
+            loops[ins.argval] = max(loops.get(ins.argval, 0), ins.offset)
+    spans = sorted(loops.items())
+    return max((sum(1 for a, b in spans if a <= start <= b) for start, _ in spans), default=0)
+
+
+def loop_depth(code, fglobals, seen=None):
+    """How deep a region's loops may nest, for the compiler's estimate of a
+    call's work (which decides whether a first call gets quick code): its
+    own loops, plus the deepest of the functions it calls (counted as if
+    called from its innermost loop: an overestimate, the safe side).  A
+    name not bound yet counts one loop."""
+    seen = set() if seen is None else seen
+    if id(code) in seen:
+        return 0
+    seen.add(id(code))
+    inner = 0
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            inner = max(inner, loop_depth(c, fglobals, seen))
+    bi = fglobals.get("__builtins__", builtins)
+    bi = bi if isinstance(bi, dict) else vars(bi)
+    for name in {ins.argval for ins in dis.get_instructions(code) if ins.opname == "LOAD_GLOBAL"}:
+        v = fglobals.get(name, bi.get(name, _Unbound))
+        v = getattr(v, "py_func", v)
+        if isinstance(v, types.FunctionType):
+            inner = max(inner, loop_depth(v.__code__, v.__globals__, seen))
+        elif v is _Unbound:
+            inner = max(inner, 1)
+    return _own_loop_depth(code) + inner
+
+
 def make_region(spec, outlined, qualname, strict, boundscheck, cache=True, device=0):
     label = f"'{spec.construct}' region at line {spec.line} of {qualname}"
     if spec.interpret:
@@ -279,6 +317,7 @@ def make_region(spec, outlined, qualname, strict, boundscheck, cache=True, devic
     key = (info["key"], id(spec.func.__globals__))
     region = _shared.get(key)
     if region is None:
+        info["loop_depth"] = loop_depth(code, spec.func.__globals__)
         region = _pyacc.Region(spec.code, spec.func, spec.func.__globals__, info)
         _shared[key] = region
     return region

@@ -9,6 +9,11 @@ import tempfile
 # Compiled code goes to a disk cache of this run's own: tests count
 # compiles, and a user's cache must neither serve nor receive them.
 os.environ["PYACC_CACHE_DIR"] = tempfile.mkdtemp(prefix="pyacc-test-cache-")
+# Each host code generator checked on its own, whatever a call's size: O3
+# here (what big first calls, later calls and the disk cache run), the
+# quick code in scripts/test.sh's second pass (PYACC_TIER=quick: what small
+# first calls run); test_tier.py checks the switch from one to the other.
+os.environ.setdefault("PYACC_TIER", "optimised")
 
 import numpy as np
 import pytest

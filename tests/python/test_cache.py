@@ -49,8 +49,11 @@ def write_program(path, scale=2.0, helper=3, deco=""):
 
 
 def run(path, cache, *argv, env=None):
-    # host code unless a test asks otherwise (the suite may run with ACC_DEVICE_TYPE=nvidia)
-    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=PYACC_ROOT, ACC_DEVICE_TYPE="host")
+    # host code unless a test asks otherwise (the suite may run with ACC_DEVICE_TYPE=nvidia); O3
+    # before the first call, so that what the cache meets happens inside the program's own
+    # lines (test_tier.py covers the O3 code saved from the background after quick code)
+    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=PYACC_ROOT, ACC_DEVICE_TYPE="host",
+             PYACC_TIER="optimised")
     e.update(env or {})
     out = subprocess.run([sys.executable, str(path), *argv], env=e, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
