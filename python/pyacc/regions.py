@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import builtins
 import dis
-import hashlib
 import types
 import os
 import sys
@@ -13,6 +12,14 @@ import warnings
 import weakref
 
 from . import _pyacc
+
+try:  # CPython's own SHA-256 (the same digests): hashlib loads OpenSSL, 3 ms of each start
+    from _sha2 import sha256 as _sha256  # 3.12
+except ImportError:
+    try:
+        from _sha256 import sha256 as _sha256  # 3.11
+    except ImportError:  # a Python built without them
+        from hashlib import sha256 as _sha256
 from .errors import PyaccWarning
 
 class _Unbound:
@@ -184,7 +191,7 @@ def content_key(code, info):
     constants, names, positions (they are in error messages) and what its
     pragmas say.  Argument types are the second half of the cache key, and
     live in each Region's own table."""
-    h = hashlib.sha256()
+    h = _sha256()
     for part in (code.co_code, repr(code.co_consts), code.co_names, code.co_varnames,
                  code.co_argcount, list(code.co_positions()), code.co_filename, info):
         h.update(repr(part).encode() if not isinstance(part, bytes) else part)
@@ -250,7 +257,7 @@ def entry_key(static_key, func, sig, target):
     runtime otherwise).  Called by the extension on a miss of its
     in-memory table."""
     from . import __version__
-    h = hashlib.sha256()
+    h = _sha256()
     parts = (_CACHE_FORMAT, __version__, _pyacc.build_id, _pyacc.llvm_version, sys.version_info[:2],
              sys.implementation.name, target, static_key, sig.hex(),
              _globals_fingerprint(func.__code__, func.__globals__, set()))

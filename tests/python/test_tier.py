@@ -23,8 +23,8 @@ PYACC_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(pyacc.__file__)))
 
 @pytest.fixture(autouse=True)
 def host_auto(monkeypatch):
+    # the regions here are the host's (device="host"): a run of the suite on a GPU too
     monkeypatch.setenv("PYACC_TIER", "auto")
-    monkeypatch.setenv("ACC_DEVICE_TYPE", "host")
     monkeypatch.setenv("PYACC_CACHE_DIR", "")  # this process: no disk cache (subprocess tests set one)
     _pyacc.cache_reset()
     yield
@@ -61,14 +61,14 @@ def make_saxpy(scale=1.0):
 
 # acc reads the pragmas from a function's source: the functions are in this file
 
-@acc
+@acc(device="host")
 def scaled_sum(a, x, y):
     #pragma acc parallel loop
     for i in range(x.shape[0]):
         y[i] = a * x[i] + y[i] * 0.5
 
 
-@acc
+@acc(device="host")
 def stencil(u, v):
     #pragma acc parallel loop collapse(2)
     for i in range(1, u.shape[0] - 1):
@@ -76,7 +76,7 @@ def stencil(u, v):
             v[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1])
 
 
-@acc
+@acc(device="host")
 def count_to(n, x):
     s = 0.0
     #pragma acc parallel loop reduction(+:s)
@@ -110,7 +110,7 @@ def test_a_small_first_call_runs_quick_code_and_the_o3_code_takes_over():
 
 def test_a_first_call_on_big_data_waits_for_the_o3_code():
     before = _pyacc.tier_info()["optimised"]
-    f = acc(make_saxpy())
+    f = acc(make_saxpy(), device="host")
     x, y = np.arange(200_000.0), np.ones(200_000)
     run_and_check(f, 1.5, x, y)
     [(code, o3_ms)] = code_of(f)
@@ -138,7 +138,7 @@ def test_an_int_argument_counts_as_a_loop_bound():
 
 def test_quick_mode_keeps_the_quick_code(monkeypatch):
     monkeypatch.setenv("PYACC_TIER", "quick")
-    f = acc(make_saxpy())
+    f = acc(make_saxpy(), device="host")
     x, y = np.arange(100.0), np.ones(100)
     run_and_check(f, 3.0, x, y)
     pyacc.wait_optimised()
@@ -148,31 +148,31 @@ def test_quick_mode_keeps_the_quick_code(monkeypatch):
 
 def test_optimised_mode_compiles_o3_before_the_first_call(monkeypatch):
     monkeypatch.setenv("PYACC_TIER", "optimised")
-    f = acc(make_saxpy())
+    f = acc(make_saxpy(), device="host")
     run_and_check(f, 3.0, np.arange(100.0), np.ones(100))
     assert code_of(f) == [("O3", 0)]
 
 
 def test_compile_ahead_of_a_call_makes_o3_code_in_any_mode(monkeypatch):
     monkeypatch.setenv("PYACC_TIER", "quick")
-    f = acc(make_saxpy())
+    f = acc(make_saxpy(), device="host")
     assert f._regions[0].compile((1.0, np.ones(4), np.ones(4)))
     assert code_of(f) == [("O3", 0)]
 
 
 def test_a_region_freed_before_its_o3_code_is_made():
     for _ in range(3):
-        f = acc(make_saxpy())
+        f = acc(make_saxpy(), device="host")
         run_and_check(f, 2.0, np.arange(50.0), np.ones(50))
         del f
         gc.collect()
     pyacc.wait_optimised()  # the detached compiles finish and free their code
-    f = acc(make_saxpy())
+    f = acc(make_saxpy(), device="host")
     run_and_check(f, 2.0, np.arange(50.0), np.ones(50))
 
 
 def test_threads_calling_new_regions_while_o3_code_is_made():
-    fs = [acc(make_saxpy()) for _ in range(6)]
+    fs = [acc(make_saxpy(), device="host") for _ in range(6)]
     errors = []
 
     def work(f, k):
@@ -198,7 +198,7 @@ def test_threads_calling_new_regions_while_o3_code_is_made():
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork")
 def test_a_child_forked_while_o3_code_is_made_keeps_its_quick_code():
-    f = acc(make_saxpy())
+    f = acc(make_saxpy(), device="host")
     x = np.arange(300.0)
     y = np.ones(300)
     f(2.0, x, y)
@@ -225,7 +225,7 @@ warnings.simplefilter("always")
 import pyacc
 from pyacc import acc
 
-@acc
+@acc(device="host")
 def kernel(x, y):
     #pragma acc parallel loop
     for i in range(x.shape[0]):
