@@ -27,6 +27,7 @@ typedef struct pyext_state {
     PyObject *entry_key;         /* pyacc.regions.entry_key(static_key, func, sig, target) -> hex */
     PyObject *cache_warning;     /* pyacc.errors.cache_warning(msg) */
     PyObject *gpu_refused;       /* pyacc.errors.gpu_refused(region, why, file, line, failed) */
+    PyObject *loop_depth;        /* pyacc.regions.loop_depth(code, fglobals) -> int */
     PyObject *np_scalar[FE_DT_COUNT_]; /* numpy.bool_, numpy.int8, ... */
 } pyext_state;
 

@@ -111,7 +111,7 @@ static PyObject *ext_init(PyObject *self, PyObject *args)
         {"type_error", &pyext.type_error},     {"unsupported", &pyext.unsupported},
         {"resolve_globals", &pyext.resolve_globals}, {"unbound", &pyext.unbound},
         {"entry_key", &pyext.entry_key},             {"cache_warning", &pyext.cache_warning},
-        {"gpu_refused", &pyext.gpu_refused},
+        {"gpu_refused", &pyext.gpu_refused},   {"loop_depth", &pyext.loop_depth},
     };
     for (size_t i = 0; i < sizeof hookslots / sizeof hookslots[0]; i++) {
         PyObject *v = PyDict_GetItemString(hooks, hookslots[i].key); /* borrowed */

@@ -52,10 +52,7 @@ static int read_info(rg_region *r, PyObject *info)
     if (!(v = PyDict_GetItemString(info, "flags")) ||
         !PyArg_ParseTuple(v, "iiii", &r->strict, &r->boundscheck, &r->use_cache, &r->device))
         return -1;
-    r->loop_depth = 1;
-    if ((v = PyDict_GetItemString(info, "loop_depth")) && (r->loop_depth = (int)PyLong_AsLong(v)) < 0 &&
-        PyErr_Occurred())
-        return -1;
+    r->loop_depth = -1; /* asked of pyacc.regions when a call first compiles (not for cache loads) */
     const char *skey;
     if (!(v = PyDict_GetItemString(info, "key")) || !(skey = PyUnicode_AsUTF8AndSize(v, NULL)))
         goto bad;

@@ -70,7 +70,7 @@ typedef struct rg_region {
     int nlistouts;
     fe_atomic *atomics;
     int natomics;
-    int loop_depth;            /* how deep its loops nest (for tier.c's estimate of a call's work) */
+    int loop_depth;            /* how deep its loops nest (tier.c's estimate of a call's work), -1 unknown yet */
     int threads_param;         /* the parameter holding max_threads, or -1 */
     int shape_param;           /* the parameter holding a GPU launch's shape, or -1 */
     uint8_t *is_listout;       /* per parameter */

@@ -568,6 +568,18 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig, rt_de
     }
     if (!cached)
         snprintf(symbol, sizeof symbol, "pyacc_region_%lld", ++pyext_symbol_counter);
+    if (!gpu && r->loop_depth < 0) { /* asked once, when first compiling: the globals are bound by now */
+        PyObject *code = PyObject_GetAttrString(r->func, "__code__");
+        PyObject *d = code ? PyObject_CallFunction(pyext.loop_depth, "OO", code, r->fglobals) : NULL;
+        long v = d ? PyLong_AsLong(d) : -1;
+        Py_XDECREF(code);
+        Py_XDECREF(d);
+        if (v < 0 || PyErr_Occurred()) {
+            PyErr_Clear();
+            v = 8; /* unknown: as if deep, O3 first */
+        }
+        r->loop_depth = (int)v;
+    }
     int quick = !gpu && pyext_tier_quick(extent, r->loop_depth);
     rg_entry *e = compile_fresh(r, sig, cached ? key : NULL, symbol, t0, gpu, quick, &lock);
     jit_cache_unlock(lock);

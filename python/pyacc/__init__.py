@@ -50,6 +50,7 @@ def _init():
         "entry_key": regions.entry_key,
         "cache_warning": errors.cache_warning,
         "gpu_refused": errors.gpu_refused,
+        "loop_depth": regions.loop_depth,
     }
     _pyacc.init(names, ncache, sys.version_info[1], hooks, [None] * 13)
     atexit.register(_pyacc.shutdown)

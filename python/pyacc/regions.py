@@ -267,13 +267,28 @@ def entry_key(static_key, func, sig, target):
     return h.hexdigest()
 
 
+_BACKWARD = frozenset(op for name, op in dis.opmap.items() if "JUMP_BACKWARD" in name)
+
+
+def _back_edges(code):
+    """(target, offset) of each jump to an earlier instruction (a loop's
+    back edge, `for` or `while` alike).  Read off the raw bytecode: the
+    jumps backward are relative to the next instruction and have no inline
+    caches in 3.11 and 3.12, and dis.get_instructions would cost a
+    millisecond a region."""
+    try:
+        return [(off + 2 - 2 * arg, off) for off, op, arg in dis._unpack_opargs(code.co_code) if op in _BACKWARD]
+    except Exception:  # another layout: the slow, documented way
+        return [(i.argval, i.offset) for i in dis.get_instructions(code)
+                if i.opcode in _BACKWARD and isinstance(i.argval, int)]
+
+
 def _own_loop_depth(code):
-    """How deep the loops of one code object nest: its back edges (a jump
-    to an earlier instruction, `for` or `while` alike) as intervals."""
+    """How deep the loops of one code object nest: its back edges as
+    intervals."""
     loops = {}
-    for ins in dis.get_instructions(code):
-        if ins.opcode in dis.hasjrel + dis.hasjabs and isinstance(ins.argval, int) and ins.argval < ins.offset:
-            loops[ins.argval] = max(loops.get(ins.argval, 0), ins.offset)
+    for target, off in _back_edges(code):
+        loops[target] = max(loops.get(target, 0), off)
     spans = sorted(loops.items())
     return max((sum(1 for a, b in spans if a <= start <= b) for start, _ in spans), default=0)
 
@@ -282,8 +297,8 @@ def loop_depth(code, fglobals, seen=None):
     """How deep a region's loops may nest, for the compiler's estimate of a
     call's work (which decides whether a first call gets quick code): its
     own loops, plus the deepest of the functions it calls (counted as if
-    called from its innermost loop: an overestimate, the safe side).  A
-    name not bound yet counts one loop."""
+    called from its innermost loop: an overestimate, the safe side).  Asked
+    when a region first compiles, when the names it calls are bound."""
     seen = set() if seen is None else seen
     if id(code) in seen:
         return 0
@@ -294,13 +309,13 @@ def loop_depth(code, fglobals, seen=None):
             inner = max(inner, loop_depth(c, fglobals, seen))
     bi = fglobals.get("__builtins__", builtins)
     bi = bi if isinstance(bi, dict) else vars(bi)
-    for name in {ins.argval for ins in dis.get_instructions(code) if ins.opname == "LOAD_GLOBAL"}:
-        v = fglobals.get(name, bi.get(name, _Unbound))
+    for name in code.co_names:  # attributes too: a name neither global nor builtin is skipped
+        if name not in fglobals and name not in bi:
+            continue
+        v = fglobals.get(name, bi.get(name))
         v = getattr(v, "py_func", v)
         if isinstance(v, types.FunctionType):
             inner = max(inner, loop_depth(v.__code__, v.__globals__, seen))
-        elif v is _Unbound:
-            inner = max(inner, 1)
     return _own_loop_depth(code) + inner
 
 
@@ -324,7 +339,6 @@ def make_region(spec, outlined, qualname, strict, boundscheck, cache=True, devic
     key = (info["key"], id(spec.func.__globals__))
     region = _shared.get(key)
     if region is None:
-        info["loop_depth"] = loop_depth(code, spec.func.__globals__)
         region = _pyacc.Region(spec.code, spec.func, spec.func.__globals__, info)
         _shared[key] = region
     return region

@@ -272,3 +272,52 @@ def test_the_o3_code_not_saved_costs_a_warning_at_exit(tmp_path):
     res, err = run_program(tmp_path, cache)
     assert res["stats"]["compiles"] == 1
     assert "saving its optimised code to the disk cache in the background failed" in err, err
+
+
+def _loops_nested(n):
+    s = 0
+    for i in range(n):
+        j = 0
+        while j < i:
+            for k in range(j):
+                if k % 3 == 0:
+                    continue
+                s += k
+            j += 1
+    return s
+
+
+def test_back_edges_read_off_the_bytecode_agree_with_dis():
+    import ast
+    import dis
+    import inspect as ins
+    from pyacc import regions
+    codes = [_loops_nested.__code__, make_saxpy.__code__, run_and_check.__code__]
+    for mod in (ast, ins, dis, json, textwrap):
+        codes += [f.__code__ for f in vars(mod).values() if isinstance(f, type(make_saxpy))]
+    edges = 0
+    for code in codes:
+        want = [(i.argval, i.offset) for i in dis.get_instructions(code)
+                if "JUMP_BACKWARD" in i.opname]
+        assert regions._back_edges(code) == want, code
+        edges += len(want)
+    assert edges > 50
+    assert regions._own_loop_depth(_loops_nested.__code__) == 3
+
+
+def test_the_loop_depth_counts_functions_called_as_nested():
+    from pyacc import regions
+    g = {}
+    exec(textwrap.dedent("""
+        def inner(v):
+            for _ in range(3):
+                v += 1
+            return v
+
+        def outer(x):
+            for i in range(len(x)):
+                x[i] = inner(x[i])
+    """), g)
+    assert regions.loop_depth(g["outer"].__code__, g) == 2
+    del g["inner"]  # not bound (yet): its loops unknown, not counted
+    assert regions.loop_depth(g["outer"].__code__, g) == 1
