@@ -240,7 +240,8 @@ def test_an_empty_cache_dir_setting_disables_the_cache(tmp_path):
 def test_eight_processes_on_an_empty_cache(tmp_path):
     prog, cache = tmp_path / "prog.py", tmp_path / "cache"
     write_program(prog)
-    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=PYACC_ROOT, ACC_DEVICE_TYPE="host")
+    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=PYACC_ROOT, ACC_DEVICE_TYPE="host",
+             PYACC_TIER="optimised")  # as run() does
     procs = [subprocess.Popen([sys.executable, str(prog), "two"], env=e, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(8)]
     results = []
@@ -407,7 +408,7 @@ def test_warmup_for_the_gpu_needs_no_gpu_and_a_gpu_run_then_compiles_nothing(tmp
 def test_warmup_of_an_importable_module(tmp_path):
     (tmp_path / "kernels.py").write_text(WARM_MODULE)
     cache = tmp_path / "cache"
-    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=f"{PYACC_ROOT}:{tmp_path}")
+    e = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=f"{PYACC_ROOT}:{tmp_path}", PYACC_TIER="optimised")
     out = subprocess.run([sys.executable, "-m", "pyacc", "warmup", "kernels"], env=e, capture_output=True,
                          text=True)
     assert out.returncode == 0, out.stdout + out.stderr

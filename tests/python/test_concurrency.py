@@ -138,7 +138,9 @@ def test_sixteen_processes_on_one_cache_with_kills_mid_write(tmp_path):
     runner = tmp_path / "runner.py"
     runner.write_text(RUNNER.format(dir=os.path.dirname(os.path.abspath(__file__)), path=str(kernels)))
     cache = tmp_path / "cache"
-    env = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=PYACC_ROOT, ACC_DEVICE_TYPE="host")
+    # O3 before the first call (PYACC_TIER), so that each process's entries are saved while it runs
+    env = dict(os.environ, PYACC_CACHE_DIR=str(cache), PYTHONPATH=PYACC_ROOT, ACC_DEVICE_TYPE="host",
+               PYACC_TIER="optimised")
     rng = random.Random(11)
     for round_ in range(2):
         procs = [subprocess.Popen([sys.executable, str(runner)], env=env, stdout=subprocess.PIPE,
