@@ -769,20 +769,17 @@ def test_eight_threads_hammering_copyin_and_delete():
     assert not any(pyacc.acc_is_present(a) for a in arrays)
 
 
-def test_data_enter_and_exit_with_two_arrays_cost_well_under_ten_microseconds():
+def test_many_data_enters_and_exits_leave_nothing_present():
+    # what they cost is benchmarks/data_overhead.py's (a timed test fails on a slow or busy machine)
     a = np.zeros(1000)
     b = np.zeros(1000)
     items = [("copyin", a, None), ("copy", b, ((0, 500),))]
     enter, leave = rt.data_enter, rt.data_exit
-    best = float("inf")
-    for _ in range(5):
-        n = 20000
-        t0 = time.perf_counter()
-        for _ in range(n):
-            leave(enter(items))
-        best = min(best, (time.perf_counter() - t0) / n)
-    assert best < 5e-6, f"{best * 1e6:.2f} us"
-    t0 = time.perf_counter()
     for _ in range(20000):
-        pyacc.acc_is_present(a)
-    assert (time.perf_counter() - t0) / 20000 < 2e-6
+        leave(enter(items))
+        assert not pyacc.acc_is_present(a)
+    assert not pyacc.acc_is_present(b)
+    h = enter(items)
+    assert pyacc.acc_is_present(a) and pyacc.acc_is_present(b[:500])
+    leave(h)
+    assert not pyacc.acc_is_present(a)
