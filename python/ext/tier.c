@@ -60,6 +60,7 @@ static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER; /* a job queued, or st
 static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER; /* pending fell */
 static pyext_tier_job *head, *tail;
 static int pending;         /* queued or compiling */
+static int busy;            /* the thread is compiling (outside mu) */
 static int running, stopping;
 static pthread_t worker;
 static long long done_count, failed_count;
@@ -193,10 +194,12 @@ static void *worker_main(void *arg)
         pyext_tier_job *j = head;
         if (!(head = j->next))
             tail = NULL;
+        busy = 1;
         pthread_mutex_unlock(&mu);
         run_job(j);
         job_free(j);
         pthread_mutex_lock(&mu);
+        busy = 0;
         pending--;
         pthread_cond_broadcast(&done_cv);
     }
@@ -205,8 +208,16 @@ static void *worker_main(void *arg)
 }
 
 /* A forked child has no background thread: the jobs it inherits are
- * dropped (their entries keep the quick code) and the lock made anew. */
-static void atfork_prepare(void) { pthread_mutex_lock(&mu); }
+ * dropped (their entries keep the quick code) and the lock made anew.  A
+ * fork waits for the compile in flight, if any: forked in the middle of
+ * it, the child would inherit the JIT's and LLVM's locks held by a thread
+ * it does not have.  The thread then waits for mu, outside LLVM. */
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&mu);
+    while (busy)
+        pthread_cond_wait(&done_cv, &mu);
+}
 static void atfork_parent(void) { pthread_mutex_unlock(&mu); }
 
 static void atfork_child(void)
@@ -223,9 +234,8 @@ static void atfork_child(void)
         j->lock = -1;
         job_free(j);
     }
-    /* the job the parent's thread was compiling stays its (not freed here) */
     head = tail = NULL;
-    pending = 0;
+    pending = busy = 0;
     running = stopping = 0;
 }
 
