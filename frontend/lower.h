@@ -275,6 +275,14 @@ int fe_const_range_step(lower *lw, int var, int64_t *step);
 int fe_red_fits(fe_red_op op, const fe_type *t);
 fe_status fe_red_logic_of_bools(lower *lw, fe_red_op op, const fe_var *var, fe_loc at);
 LLVMValueRef fe_red_identity(lower *lw, fe_red_op op, const fe_type *t);
+/* In body function fn, the floating-point additions (op +) or
+ * multiplications (op *) that update the reduction variable held in slot
+ * (of type t) may be reassociated: the order of a floating-point
+ * reduction's terms is the one exception to the plain function's results
+ * the semantics make (chunks already add partial sums in their own order),
+ * and without it the loop is one chain of dependent operations, which the
+ * vectoriser leaves scalar: 4 cycles an element, not memory's pace. */
+void fe_red_reassociate(LLVMValueRef fn, LLVMValueRef slot, fe_red_op op, const fe_type *t);
 LLVMValueRef fe_red_combine(lower *lw, fe_red_op op, const fe_type *t, LLVMValueRef a, LLVMValueRef b);
 const char *fe_red_update_form(fe_red_op op, const char *a, char *buf, size_t n);
 

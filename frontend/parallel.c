@@ -719,6 +719,10 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
         LLVMBuildRetVoid(B);
         LLVMPositionBuilderAtEnd(B, fn->fail);
         LLVMBuildRetVoid(B);
+        for (int i = 0; i < p->n[P_RED]; i++) {
+            int v = p->vars[P_RED][i];
+            fe_red_reassociate(fnv, fe_var_slot(lw, v), p->ops[P_RED][i], f->vars[v].type);
+        }
         LLVMPositionBuilderAtEnd(B, fn->entry);
         for (int i = 0; i < fn->ndeferred; i++) /* no deferred check failed yet */
             LLVMBuildStore(B, LLVMConstInt(lw->i1, 0, 0), fn->deferred[i].flag);

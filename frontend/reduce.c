@@ -120,3 +120,56 @@ LLVMValueRef fe_red_combine(lower *lw, fe_red_op op, const fe_type *t, LLVMValue
         return a;
     }
 }
+
+/* Values already looked at by updates(), so that a phi's cycle or a
+ * shared operand is walked once. */
+typedef struct seen_set {
+    LLVMValueRef v[64];
+    int n;
+} seen_set;
+
+/* Whether v is slot's value as loaded, or op's operation (+: fadd, fsub;
+ * *: fmul) on it, or a phi of such values (a value of several kinds is
+ * computed once per kind, then joined); each operation on the way is
+ * marked reassociable. */
+static int updates(LLVMValueRef v, LLVMValueRef slot, fe_red_op op, seen_set *seen)
+{
+    if (!LLVMIsAInstruction(v))
+        return 0;
+    if (LLVMIsALoadInst(v))
+        return LLVMGetOperand(v, 0) == slot;
+    for (int k = 0; k < seen->n; k++)
+        if (seen->v[k] == v)
+            return 0;
+    if (seen->n == (int)(sizeof seen->v / sizeof seen->v[0]))
+        return 0;
+    seen->v[seen->n++] = v;
+    int found = 0;
+    if (LLVMIsAPHINode(v)) {
+        for (unsigned k = 0; k < LLVMCountIncoming(v); k++)
+            found |= updates(LLVMGetIncomingValue(v, k), slot, op, seen);
+        return found;
+    }
+    LLVMOpcode oc = LLVMGetInstructionOpcode(v);
+    if (!(op == FE_RED_ADD ? oc == LLVMFAdd || oc == LLVMFSub : oc == LLVMFMul))
+        return 0;
+    found = updates(LLVMGetOperand(v, 0), slot, op, seen);
+    found |= updates(LLVMGetOperand(v, 1), slot, op, seen);
+    if (found && LLVMCanValueUseFastMathFlags(v))
+        LLVMSetFastMathFlags(v, LLVMGetFastMathFlags(v) | LLVMFastMathAllowReassoc);
+    return found;
+}
+
+void fe_red_reassociate(LLVMValueRef fn, LLVMValueRef slot, fe_red_op op, const fe_type *t)
+{
+    int fp = t->kind == FE_T_FLOAT ||
+             (t->kind == FE_T_NP && (t->dtype == FE_DT_FLOAT32 || t->dtype == FE_DT_FLOAT64));
+    if (!fp || (op != FE_RED_ADD && op != FE_RED_MUL))
+        return;
+    for (LLVMBasicBlockRef b = LLVMGetFirstBasicBlock(fn); b; b = LLVMGetNextBasicBlock(b))
+        for (LLVMValueRef i = LLVMGetFirstInstruction(b); i; i = LLVMGetNextInstruction(i))
+            if (LLVMIsAStoreInst(i) && LLVMGetOperand(i, 1) == slot) {
+                seen_set seen = {.n = 0};
+                updates(LLVMGetOperand(i, 0), slot, op, &seen);
+            }
+}

@@ -38,6 +38,36 @@ def test_sum_reduction_over_a_million_elements():
     assert total(x) == pytest.approx(x.sum(), rel=1e-12)  # float order may differ
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_float_sum_and_product_reductions_vectorise_and_repeat_exactly(dtype):
+    # the order of a float reduction's terms is free (the semantics' one exception): the loop
+    # keeps several partial sums in vector lanes, not one chain of dependent adds
+    f = make("""
+@acc
+def f(x, y):
+    t = 0.0
+    p = 1.0
+    #pragma acc parallel loop reduction(+:t) reduction(*:p)
+    for i in range(x.shape[0]):
+        t += x[i] * y[i]
+        p *= 1.0 + x[i] * 1e-6
+    return t, p
+""")
+    rng = np.random.default_rng(3)
+    x, y = rng.random(100_003).astype(dtype), rng.random(100_003).astype(dtype)
+    got = f(x, y)
+    want = f.py_func(x, y)
+    rel = 5e-3 if dtype == np.float32 else 1e-12  # 10^5 float32 roundings, in either order
+    assert got[0] == pytest.approx(want[0], rel=rel) and got[1] == pytest.approx(want[1], rel=rel)
+    assert all(f(x, y) == got for _ in range(5))  # the same pieces, summed the same way, every run
+    if pyacc.acc_get_device_type() != pyacc.acc_device_nvidia and dtype == np.float64:
+        # (float32 sums are computed in double and rounded each step, which LLVM does not
+        # vectorise as a reduction: they stay one chain)
+        ir = "\n".join(f.inspect_llvm().values())
+        assert re.search(r"fadd reassoc <\d+ x double>", ir), ir[:2000]
+        assert re.search(r"fmul reassoc <\d+ x double>", ir)
+
+
 def scalar_reduction(op, init, expr):
     """f(x): acc = init, then a parallel loop over x reducing acc by op,
     each iteration setting acc = expr."""
