@@ -235,37 +235,39 @@ static int optimise(LLVMTargetMachineRef tm, LLVMModuleRef m, int quick, char *e
     return 0;
 }
 
-/* Machine code of optimised m into out->object, and m as bitcode into
- * out->bitcode when want_bitcode; takes m.  0, or -1 with err. */
-static int emit_object(LLVMTargetMachineRef tm, LLVMModuleRef m, int want_bitcode, jit_compiled *out,
-                       LLVMMemoryBufferRef *obj, char *err, size_t errlen)
+/* A malloc'd copy of buf's bytes (their count in *n), or NULL. */
+static void *copy_of(LLVMMemoryBufferRef buf, size_t *n)
 {
-    if (want_bitcode) {
-        LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(m);
-        if (bc) {
-            out->bitcode_size = LLVMGetBufferSize(bc);
-            out->bitcode = malloc(out->bitcode_size ? out->bitcode_size : 1);
-            if (out->bitcode)
-                memcpy(out->bitcode, LLVMGetBufferStart(bc), out->bitcode_size);
-            LLVMDisposeMemoryBuffer(bc);
-        }
-    }
+    *n = LLVMGetBufferSize(buf);
+    void *p = malloc(*n ? *n : 1);
+    if (p)
+        memcpy(p, LLVMGetBufferStart(buf), *n);
+    return p;
+}
+
+/* m as bitcode, malloc'd (its size in *n), or NULL. */
+static void *bitcode_of(LLVMModuleRef m, size_t *n)
+{
+    LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(m);
+    void *p = bc ? copy_of(bc, n) : NULL;
+    if (bc)
+        LLVMDisposeMemoryBuffer(bc);
+    return p;
+}
+
+/* The machine code of optimised m, which it takes; NULL with err. */
+static LLVMMemoryBufferRef emit_object(LLVMTargetMachineRef tm, LLVMModuleRef m, char *err, size_t errlen)
+{
     char *msg = NULL;
-    *obj = NULL;
-    int bad = LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &msg, obj);
+    LLVMMemoryBufferRef obj = NULL;
+    int bad = LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &msg, &obj);
     LLVMDisposeModule(m);
     if (bad) {
         snprintf(err, errlen, "generating host code: %s", msg ? msg : "?");
         LLVMDisposeMessage(msg);
-        free(out->bitcode);
-        out->bitcode = NULL;
-        return -1;
+        return NULL;
     }
-    out->object_size = LLVMGetBufferSize(*obj);
-    out->object = malloc(out->object_size ? out->object_size : 1);
-    if (out->object)
-        memcpy(out->object, LLVMGetBufferStart(*obj), out->object_size);
-    return 0;
+    return obj;
 }
 
 static char *emit_asm(LLVMTargetMachineRef tm, LLVMModuleRef m)
@@ -295,20 +297,11 @@ int jit_host_add(jit_host *h, jit_ctx *c, void *module, const char *entry, const
     int quick = opt && opt->quick;
     pthread_mutex_lock(&h->lock);
     set_target(h->tm, h->triple, m);
-    if (opt && opt->keep_source) {
-        LLVMMemoryBufferRef bc = LLVMWriteBitcodeToMemoryBuffer(m);
-        if (bc) {
-            out->source_size = LLVMGetBufferSize(bc);
-            if ((out->source = malloc(out->source_size ? out->source_size : 1)))
-                memcpy(out->source, LLVMGetBufferStart(bc), out->source_size);
-            LLVMDisposeMemoryBuffer(bc);
-        }
-        if (!out->source) {
-            snprintf(err, errlen, "out of memory");
-            LLVMDisposeModule(m);
-            pthread_mutex_unlock(&h->lock);
-            return -1;
-        }
+    if (opt && opt->keep_source && !(out->source = bitcode_of(m, &out->source_size))) {
+        snprintf(err, errlen, "out of memory");
+        LLVMDisposeModule(m);
+        pthread_mutex_unlock(&h->lock);
+        return -1;
     }
     char quick_entry[256];
     if (quick) { /* the name `entry` is left to the O3 code, made later */
@@ -342,21 +335,22 @@ int jit_host_add(jit_host *h, jit_ctx *c, void *module, const char *entry, const
          * the same bytes can be cached and loaded in a later process (and
          * the quick code with the quick target machine, which the JIT's
          * own compile layer does not have) */
-        LLVMMemoryBufferRef obj;
-        if (emit_object(quick ? h->tm_quick : h->tm, m, opt && opt->keep_object, out, &obj, err, errlen)) {
+        int keep = opt && opt->keep_object; /* the quick code's is not kept */
+        if (keep)
+            out->bitcode = bitcode_of(m, &out->bitcode_size);
+        LLVMMemoryBufferRef obj = emit_object(quick ? h->tm_quick : h->tm, m, err, errlen); /* takes m */
+        if (!obj) {
             LLVMOrcReleaseResourceTracker(rt);
             pthread_mutex_unlock(&h->lock);
             free(out->ir);
             free(out->asm_text);
             free(out->source);
+            free(out->bitcode);
             memset(out, 0, sizeof *out);
             return -1;
         }
-        if (!(opt && opt->keep_object)) { /* the quick code's is not kept */
-            free(out->object);
-            out->object = NULL;
-            out->object_size = 0;
-        }
+        if (keep)
+            out->object = copy_of(obj, &out->object_size);
         e = LLVMOrcLLJITAddObjectFileWithRT(h->jit, rt, obj); /* takes obj */
     } else {
         LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m, c->ts);
@@ -410,17 +404,25 @@ int jit_host_build_object(jit_host *h, const void *bitcode, size_t size, int wan
         rc = optimise(h->tm_bg, m, 0, err, errlen);
         double t1 = now_ms();
         LLVMMemoryBufferRef obj = NULL;
-        if (!rc)
-            rc = emit_object(h->tm_bg, m, want_bitcode, out, &obj, err, errlen); /* takes m */
-        else
+        if (!rc) {
+            if (want_bitcode)
+                out->bitcode = bitcode_of(m, &out->bitcode_size);
+            if (!(obj = emit_object(h->tm_bg, m, err, errlen))) /* takes m */
+                rc = -1;
+        } else {
             LLVMDisposeModule(m);
-        if (obj)
+        }
+        if (obj) {
+            out->object = copy_of(obj, &out->object_size);
             LLVMDisposeMemoryBuffer(obj);
+        }
         if (!rc && !out->object) {
-            free(out->bitcode);
-            memset(out, 0, sizeof *out);
             snprintf(err, errlen, "out of memory");
             rc = -1;
+        }
+        if (rc) {
+            free(out->bitcode);
+            memset(out, 0, sizeof *out);
         }
         out->opt_ms = t1 - t0;
         out->codegen_ms = now_ms() - t1;

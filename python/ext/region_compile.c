@@ -513,6 +513,26 @@ static rg_entry *compile_fresh(rg_region *r, const fe_argtype *sig, const char *
     return e;
 }
 
+/* How deep r's loops nest (pyacc.regions.loop_depth), asked once, when it
+ * first compiles: the names it calls are bound by then.  Unknown: as if
+ * deep, so that O3 comes first. */
+static int loop_depth(rg_region *r)
+{
+    if (r->loop_depth < 0) {
+        PyObject *code = PyObject_GetAttrString(r->func, "__code__");
+        PyObject *d = code ? PyObject_CallFunction(pyext.loop_depth, "OO", code, r->fglobals) : NULL;
+        long v = d ? PyLong_AsLong(d) : -1;
+        Py_XDECREF(code);
+        Py_XDECREF(d);
+        if (v < 0 || PyErr_Occurred()) {
+            PyErr_Clear();
+            v = 8;
+        }
+        r->loop_depth = (int)v;
+    }
+    return r->loop_depth;
+}
+
 /* Compiles the region for sig, holding the compile lock: from the disk
  * cache when it has the entry, else from scratch (and into the cache).
  * Returns the new entry (maybe a fallback one) or NULL with an exception
@@ -568,19 +588,7 @@ static rg_entry *compile_entry_locked(rg_region *r, const fe_argtype *sig, rt_de
     }
     if (!cached)
         snprintf(symbol, sizeof symbol, "pyacc_region_%lld", ++pyext_symbol_counter);
-    if (!gpu && r->loop_depth < 0) { /* asked once, when first compiling: the globals are bound by now */
-        PyObject *code = PyObject_GetAttrString(r->func, "__code__");
-        PyObject *d = code ? PyObject_CallFunction(pyext.loop_depth, "OO", code, r->fglobals) : NULL;
-        long v = d ? PyLong_AsLong(d) : -1;
-        Py_XDECREF(code);
-        Py_XDECREF(d);
-        if (v < 0 || PyErr_Occurred()) {
-            PyErr_Clear();
-            v = 8; /* unknown: as if deep, O3 first */
-        }
-        r->loop_depth = (int)v;
-    }
-    int quick = !gpu && pyext_tier_quick(extent, r->loop_depth);
+    int quick = !gpu && pyext_tier_quick(extent, loop_depth(r));
     rg_entry *e = compile_fresh(r, sig, cached ? key : NULL, symbol, t0, gpu, quick, &lock);
     jit_cache_unlock(lock);
     return e;

@@ -356,13 +356,12 @@ static PyObject *tier_info(PyObject *self, PyObject *noargs)
 {
     (void)self;
     (void)noargs;
+    static const char *const names[] = {[PYEXT_TIER_AUTO] = "auto", [PYEXT_TIER_OPTIMISED] = "optimised",
+                                         [PYEXT_TIER_QUICK] = "quick"};
     pthread_mutex_lock(&mu);
-    PyObject *r = Py_BuildValue("{s:s,s:i,s:L,s:L,s:d,s:s}", "mode",
-                                pyext_tier_mode() == PYEXT_TIER_AUTO      ? "auto"
-                                : pyext_tier_mode() == PYEXT_TIER_QUICK ? "quick"
-                                                                          : "optimised",
-                                "pending", pending, "optimised", done_count, "failed", failed_count, "o3_ms",
-                                o3_total_ms, "last_error", last_error);
+    PyObject *r = Py_BuildValue("{s:s,s:i,s:L,s:L,s:d,s:s}", "mode", names[pyext_tier_mode()], "pending", pending,
+                                "optimised", done_count, "failed", failed_count, "o3_ms", o3_total_ms,
+                                "last_error", last_error);
     pthread_mutex_unlock(&mu);
     return r;
 }
