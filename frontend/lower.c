@@ -842,7 +842,7 @@ static fe_status alloc_tables(lower *lw)
         return FE_ERR_NOMEM;
     for (int p = 0; p < nargs; p++)
         lw->listout_loop[p] = -1;
-    return FE_OK;
+    return fe_alias_init(lw);
 }
 
 static void free_tables(lower *lw)
@@ -860,6 +860,7 @@ static void free_tables(lower *lw)
     free(lw->listout_loop);
     free(lw->par_of_loop);
     free(lw->lane_of_loop);
+    fe_alias_free(lw);
     fe_loops_free(&lw->loops);
 }
 
@@ -890,6 +891,7 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
     sub.atomic_of = NULL;
     sub.atomic = NULL;
     sub.atomic_var = NULL;
+    sub.alias_scope = sub.alias_others = NULL;
     fe_status st = fe_find_loops(g, &sub.loops, lw->err);
     if (st == FE_OK && alloc_tables(&sub) != FE_OK)
         st = fe_error_set(lw->err, FE_ERR_NOMEM, x->region.loc, "out of memory");

@@ -89,6 +89,10 @@ typedef struct lower {
     int nparallel;
     int host_elements;        /* an element accessed outside the parallel loops */
     int in_body;              /* a called function lowered for a parallel loop's body */
+    /* alias.c: per variable, for an array parameter owning its bytes, the
+     * !alias.scope and !noalias lists of its element accesses (else NULL) */
+    LLVMMetadataRef *alias_scope;
+    LLVMMetadataRef *alias_others;
 } lower;
 
 enum { FE_FACT_NONNEG, FE_FACT_SMALL, FE_NFACTS };
@@ -96,6 +100,13 @@ enum { FE_FACT_NONNEG, FE_FACT_SMALL, FE_NFACTS };
 /* How many run-time kinds value v may have (kinds.c): 2 or more needs a
  * kind computed beside it. */
 static inline int fe_kinds_in(const fe_func *f, fe_val v) { return f->kset ? __builtin_popcount(f->kset[v]) : 0; }
+
+/* alias.c: scoped noalias metadata for array arguments that share no
+ * memory with another (see there) */
+fe_status fe_alias_init(lower *lw);
+void fe_alias_free(lower *lw);
+/* Tags load or store `access` of an element of the array node `array`. */
+void fe_alias_tag(lower *lw, fe_val array, LLVMValueRef access);
 
 /* lower_expr.c */
 LLVMTypeRef fe_lty(lower *lw, const fe_type *t);

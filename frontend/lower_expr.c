@@ -700,22 +700,28 @@ LLVMValueRef fe_element_ptr(lower *lw, const fe_type *at, LLVMValueRef a, fe_val
     return LLVMBuildInBoundsGEP2(B, ety, ex(lw, a, 0), &lin, 1, "");
 }
 
-static LLVMValueRef load_elem(lower *lw, fe_dtype dt, LLVMValueRef p)
+/* An element's load or store; `array`: the node of the array it is in
+ * (FE_NOVAL: not known), for alias.c. */
+static LLVMValueRef load_elem(lower *lw, fe_dtype dt, LLVMValueRef p, fe_val array)
 {
     LLVMTypeRef ety = fe_mem_lty(lw, dt);
     LLVMValueRef v = LLVMBuildLoad2(lw->B, ety, p, "");
     LLVMSetAlignment(v, (unsigned)(fe_dtype_bits(dt) / 8));
+    if (array != FE_NOVAL)
+        fe_alias_tag(lw, array, v);
     if (dt == FE_DT_BOOL)
         v = LLVMBuildICmp(lw->B, LLVMIntNE, v, LLVMConstNull(ety), "");
     return v;
 }
 
-static void store_elem(lower *lw, fe_dtype dt, LLVMValueRef p, LLVMValueRef v)
+static void store_elem(lower *lw, fe_dtype dt, LLVMValueRef p, LLVMValueRef v, fe_val array)
 {
     if (dt == FE_DT_BOOL)
         v = LLVMBuildZExt(lw->B, v, lw->i8, "");
     LLVMValueRef s = LLVMBuildStore(lw->B, v, p);
     LLVMSetAlignment(s, (unsigned)(fe_dtype_bits(dt) / 8));
+    if (array != FE_NOVAL)
+        fe_alias_tag(lw, array, s);
 }
 
 /* The view a[i0, ..., ik-1] of an array with more than k axes. */
@@ -756,9 +762,9 @@ static LLVMValueRef lower_subscr(lower *lw, fe_node *n)
     }
     LLVMValueRef p = fe_element_ptr(lw, ct, c, fe_arg(lw->f, n, 1), &k, n->loc);
     if (ct->kind == FE_T_LIST)
-        return load_elem(lw, fe_t_dtype(ct->elem), p);
+        return load_elem(lw, fe_t_dtype(ct->elem), p, FE_NOVAL);
     if (k == ct->ndim)
-        return load_elem(lw, ct->dtype, p);
+        return load_elem(lw, ct->dtype, p, fe_arg(lw->f, n, 0));
     return subarray(lw, ct, c, p, k, n->type);
 }
 
@@ -768,12 +774,12 @@ LLVMValueRef fe_lower_store_subscr(lower *lw, fe_node *n)
     int k;
     LLVMValueRef p = fe_element_ptr(lw, ct, arg_val(lw, n, 0), fe_arg(lw->f, n, 1), &k, n->loc);
     if (ct->kind == FE_T_LIST) { /* the element's own type: checked by inference */
-        store_elem(lw, fe_t_dtype(ct->elem), p, arg_val(lw, n, 2));
+        store_elem(lw, fe_t_dtype(ct->elem), p, arg_val(lw, n, 2), FE_NOVAL);
         return LLVMGetUndef(lw->i8);
     }
     fe_opnd x = {arg_type(lw, n, 2), arg_val(lw, n, 2)};
     LLVMValueRef v = opnd_as_checked(lw, n, x, fe_t_np(lw->f->types, ct->dtype));
-    store_elem(lw, ct->dtype, p, v);
+    store_elem(lw, ct->dtype, p, v, fe_arg(lw->f, n, 0));
     return LLVMGetUndef(lw->i8);
 }
 
@@ -826,7 +832,7 @@ LLVMValueRef fe_iter_elem(lower *lw, LLVMValueRef it, const fe_type *t, LLVMValu
         LLVMValueRef off = seq->kind == FE_T_ARRAY && seq->layout == FE_LAYOUT_A
                                ? LLVMBuildNSWMul(B, k, ex2(lw, s, 2, 0), "")
                                : k;
-        v = load_elem(lw, dt, LLVMBuildInBoundsGEP2(B, ety, ex(lw, s, 0), &off, 1, ""));
+        v = load_elem(lw, dt, LLVMBuildInBoundsGEP2(B, ety, ex(lw, s, 0), &off, 1, ""), FE_NOVAL);
     } else {
         LLVMValueRef off = LLVMBuildNSWMul(B, k, ex2(lw, s, 2, 0), "");
         LLVMValueRef p = LLVMBuildInBoundsGEP2(B, ety, ex(lw, s, 0), &off, 1, "");
@@ -912,7 +918,7 @@ static LLVMValueRef lower_call(lower *lw, fe_node *n)
         LLVMValueRef v = arg_as(lw, n, 2, et);
         fe_dtype dt = fe_t_dtype(et);
         LLVMValueRef p = LLVMBuildInBoundsGEP2(B, fe_mem_lty(lw, dt), ex(lw, lst, 0), &pos, 1, "");
-        store_elem(lw, dt, p, v);
+        store_elem(lw, dt, p, v, FE_NOVAL);
         if (!parallel) {
             /* the count so far, so that an error later leaves the list as
              * Python would: holding the values appended before it */
