@@ -10,6 +10,7 @@
 #include "lower.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 
@@ -28,6 +29,8 @@ int fe_node_fact(lower *lw, fe_val v, int fact)
     case IR_CONST:
         if (n->c.kind == FE_CONST_BOOL)
             return 1;
+        if (n->c.kind == FE_CONST_FLOAT) /* -0.0 too: it is not below 0 */
+            return fact == FE_FACT_NONNEG && n->c.f >= 0.0;
         if (n->c.kind != FE_CONST_INT)
             return 0;
         return fact == FE_FACT_NONNEG ? n->c.i >= 0 : n->c.i >= -small && n->c.i <= small;
@@ -47,6 +50,13 @@ int fe_node_fact(lower *lw, fe_val v, int fact)
     case IR_BINOP: {
         int op = n->sub >= FE_NB_INPLACE_ADD ? n->sub - FE_NB_INPLACE_ADD : n->sub;
         int l = fe_node_fact(lw, fe_arg(f, n, 0), fact), r = fe_node_fact(lw, fe_arg(f, n, 1), fact);
+        if (fact == FE_FACT_NONNEG && op == FE_NB_MULTIPLY && n->type && fe_t_is_floatlike(n->type)) {
+            /* a float's square: at least 0, or NaN (NumPy ints wrap, Python's
+             * may be any kind here: floats alone) */
+            const fe_node *a = &f->nodes[fe_arg(f, n, 0)], *b = &f->nodes[fe_arg(f, n, 1)];
+            if (fe_arg(f, n, 0) == fe_arg(f, n, 1) || (a->op == IR_LOADVAR && b->op == IR_LOADVAR && a->var == b->var))
+                return 1;
+        }
         if (fact == FE_FACT_NONNEG) {
             /* i - k, i + (-k) with i never below k: a stencil's a[i - 1] */
             const fe_node *a = &f->nodes[fe_arg(f, n, 0)], *b = &f->nodes[fe_arg(f, n, 1)];
@@ -182,6 +192,53 @@ static void compute_lower_bounds(lower *lw)
     }
 }
 
+/* Float variables never below 0 (NaN allowed: it is not below 0 either),
+ * such as a sum of squares `t = 0.0; t += u * u`, so that math.sqrt needs
+ * no domain check.  A variable's own earlier value feeds its stores, so
+ * this starts from every candidate and drops those with a store not known
+ * nonnegative until none drops: by induction over the stores, each value
+ * stored is a constant, a square, or a sum or product of values already
+ * known, none below 0.  Floats only: Python's ints never wrap, but NumPy's
+ * do, and the int facts serve indexing, where a wrong one is a wild read. */
+static void float_nonneg(lower *lw)
+{
+    fe_func *f = lw->f;
+    uint8_t *known = lw->fact[FE_FACT_NONNEG];
+    uint8_t *cand = calloc((size_t)f->nvars + 1, 1);
+    if (!cand)
+        return; /* nothing learnt: checks stay */
+    for (int var = 0; var < f->nvars; var++) {
+        const fe_var *x = &f->vars[var];
+        cand[var] = !known[var] && !x->is_param && x->type && fe_t_is_floatlike(x->type);
+        int stores = 0;
+        for (int v = 0; cand[var] && v < f->nnodes; v++) {
+            const fe_node *n = &f->nodes[v];
+            stores += n->op == IR_STOREVAR && n->var == var && f->blocks[n->block].reachable;
+            if (n->op == IR_ITERNEXT && n->var == var)
+                cand[var] = 0;
+        }
+        cand[var] = cand[var] && stores;
+        known[var] |= cand[var]; /* assumed, until a store says otherwise */
+    }
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int var = 0; var < f->nvars; var++) {
+            if (!cand[var] || !known[var])
+                continue;
+            for (int v = 0; v < f->nnodes; v++) {
+                const fe_node *n = &f->nodes[v];
+                if (n->op == IR_STOREVAR && n->var == var && f->blocks[n->block].reachable &&
+                    !fe_node_fact(lw, fe_arg(f, n, 0), FE_FACT_NONNEG)) {
+                    known[var] = 0;
+                    changed = 1;
+                    break;
+                }
+            }
+        }
+    }
+    free(cand);
+}
+
 void fe_compute_nonneg(lower *lw)
 {
     fe_func *f = lw->f;
@@ -224,5 +281,6 @@ void fe_compute_nonneg(lower *lw)
             }
         }
     }
+    float_nonneg(lw);
 }
 

@@ -272,6 +272,8 @@ static int polls(lower *lw, int li)
 {
     if (!lw->loops.loop[li].is_for)
         return 1;
+    if (lw->unpolled)
+        return 0; /* the chunk polls between iterations, each short */
     for (int c = 0; c < lw->loops.n; c++)
         if (lw->loops.loop[c].parent == li)
             return 1;
@@ -305,7 +307,7 @@ static int header_reads(lower *lw, int li)
  * start goes back to it, and must not run anything twice). */
 static int strips(lower *lw, int li)
 {
-    if (li < 0 || lw->par_of_loop[li] || lw->loops.loop[li].parent < 0 || polls(lw, li))
+    if (li < 0 || lw->unpolled || lw->par_of_loop[li] || lw->loops.loop[li].parent < 0 || polls(lw, li))
         return 0;
     return header_reads(lw, li);
 }
@@ -436,9 +438,13 @@ static fe_status lower_block(lower *lw, int k)
     for (int i = 0; i < blk->nnodes; i++) {
         fe_node *n = &f->nodes[blk->nodes[i]];
         switch (n->op) {
-        case IR_BR:
-            LLVMBuildBr(lw->B, edge(lw, k, blk->succ[0]));
+        case IR_BR: {
+            LLVMValueRef br = LLVMBuildBr(lw->B, edge(lw, k, blk->succ[0]));
+            int li = loop_at(lw, blk->succ[0]);
+            if (li >= 0 && lw->loops.loop[li].in_loop[k] && fe_unpolled_jam(lw, li))
+                fe_unpolled_mark_jam(lw, br);
             break;
+        }
         case IR_CBR: {
             LLVMBasicBlockRef yes = edge(lw, k, blk->succ[0]), no = edge(lw, k, blk->succ[1]);
             LLVMBuildCondBr(lw->B, lw->val[fe_arg(f, n, 0)], yes, no);
@@ -722,6 +728,8 @@ static fe_status place_appends(lower *lw)
 /* Appends a line to the diagnostics PYACC_DEBUG prints. */
 void fe_note(lower *lw, const char *fmt, ...)
 {
+    if (lw->quiet)
+        return;
     char line[400];
     va_list ap;
     va_start(ap, fmt);
@@ -892,6 +900,7 @@ LLVMValueRef fe_routine_fn(lower *lw, fe_instance *x, LLVMTypeRef *fty_out)
     sub.atomic = NULL;
     sub.atomic_var = NULL;
     sub.alias_scope = sub.alias_others = NULL;
+    sub.unpolled = 0; /* its loops poll as ever: the estimate does not see them */
     fe_status st = fe_find_loops(g, &sub.loops, lw->err);
     if (st == FE_OK && alloc_tables(&sub) != FE_OK)
         st = fe_error_set(lw->err, FE_ERR_NOMEM, x->region.loc, "out of memory");

@@ -93,6 +93,8 @@ typedef struct lower {
      * !alias.scope and !noalias lists of its element accesses (else NULL) */
     LLVMMetadataRef *alias_scope;
     LLVMMetadataRef *alias_others;
+    int unpolled;             /* lowering a parallel loop's unpolled body (unpolled.c) */
+    int quiet;                /* fe_note says nothing (a body lowered a second time) */
 } lower;
 
 enum { FE_FACT_NONNEG, FE_FACT_SMALL, FE_NFACTS };
@@ -107,6 +109,14 @@ fe_status fe_alias_init(lower *lw);
 void fe_alias_free(lower *lw);
 /* Tags load or store `access` of an element of the array node `array`. */
 void fe_alias_tag(lower *lw, fe_val array, LLVMValueRef access);
+
+/* unpolled.c: a parallel loop's second body, for short iterations (see there) */
+int fe_unpolled_wanted(lower *lw, int li);
+/* In the entry: a bound on an iteration's inner work (INT64_MAX: too big). */
+LLVMValueRef fe_unpolled_work(lower *lw, int li);
+/* Whether loop li, lowered in an unpolled body, asks for unroll-and-jam. */
+int fe_unpolled_jam(lower *lw, int li);
+void fe_unpolled_mark_jam(lower *lw, LLVMValueRef back_edge);
 
 /* lower_expr.c */
 LLVMTypeRef fe_lty(lower *lw, const fe_type *t);

@@ -485,7 +485,8 @@ LLVMValueRef fe_math_lower(lower *lw, fe_node *n, fe_builtin id, int first, int 
     if (!numpy && (id == FE_BI_GAMMA || id == FE_BI_LGAMMA || id == FE_BI_HYPOT))
         return python_math(lw, m, a, n->loc);
     LLVMValueRef r = call(lw, m, a);
-    if (!numpy && m->err != E_NONE)
+    /* sqrt of what facts.c knows is not below 0 (a sum of squares) cannot fail */
+    if (!numpy && m->err != E_NONE && !(id == FE_BI_SQRT && fe_node_nonneg(lw, fe_arg(f, n, first))))
         math_errors(lw, m, a, r, n->loc);
     return r;
 }

@@ -605,9 +605,10 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
     }
     fn->k = fe_entry_alloca(lw, lw->i64, "k");
     LLVMValueRef kbegin = LLVMGetParam(fnv, 1), kend = LLVMGetParam(fnv, 2);
-    /* on a GPU, walked over the padded space: its points (align.c) */
+    /* on a GPU, walked over the padded space: its points (align.c); an
+     * unpolled body runs on the host only */
     fe_align al = {0};
-    if (p->field_space) {
+    if (p->field_space && !lw->unpolled) {
         LLVMValueRef space = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_SPACE), "");
         al.on = fe_align_on(lw, n, space);
         al.pad = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_PAD), "");
@@ -906,7 +907,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
     /* the trip count, and the copyout lists it must fit */
     const fe_type *itt = f->vars[fi->var].type;
     LLVMValueRef it = LLVMBuildLoad2(B, fe_lty(lw, itt), fe_var_slot(lw, fi->var), "");
-    LLVMValueRef n = fe_iter_count(lw, it, itt);
+    LLVMValueRef n = fe_iter_count(lw, it, itt), n_outer = n;
     LLVMValueRef col_counts[FE_MAX_COLLAPSE];
     LLVMValueRef lb = itt->kind == FE_T_RANGEITER ? LLVMBuildExtractValue(B, it, 0, "") : fe_const_i64(lw, 0);
     if (p.ncol) {
@@ -996,6 +997,25 @@ fe_status fe_lower_parallel(lower *lw, int li)
     }
     LLVMValueRef body = NULL;
     st = build_body(lw, li, &p, &body);
+    /* short iterations: a second body, without the polls inside them nor
+     * collapse (unpolled.c); its lastprivate chunk is the outer loop's */
+    LLVMValueRef fast = LLVMConstNull(lw->ptr), work = fe_const_i64(lw, -1);
+    if (st == FE_OK && fe_unpolled_wanted(lw, li) && !(p.ncol && p.n[P_LAST] + p.n[P_FIRSTLAST])) {
+        work = fe_unpolled_work(lw, li);
+        int ncol = p.ncol;
+        p.ncol = 0;
+        /* the body's values, kinds included, are made again in the new function */
+        for (int v = 0; v < f->nnodes; v++)
+            if (fe_in_body(lp, f->nodes[v].block))
+                lw->val[v] = lw->kindval[v] = NULL;
+        lw->unpolled = lw->quiet = 1;
+        st = build_body(lw, li, &p, &fast);
+        lw->unpolled = lw->quiet = 0;
+        p.ncol = ncol;
+        fe_note(lw, "line %d: a second body without Ctrl-C polls inside its iterations, run where an iteration's "
+                "inner loops take at most %lld iterations in all%s", fi->loc.line, (long long)RT_UNPOLLED_WORK,
+                ncol ? " (over the outer loop's iterations, when there are enough to share)" : "");
+    }
     if (st != FE_OK) {
         free(partials);
         free(copied);
@@ -1003,20 +1023,24 @@ fe_status fe_lower_parallel(lower *lw, int li)
         return st;
     }
     /* the marker: (body, ctx, n, min_parallel, max_threads, flags, slots,
-     * kinds, shape), where max_threads comes from the construct's if, self
-     * and num_gangs, kinds describes ctx's fields and shape is a GPU
-     * launch's gangs, workers and vector length (rt.h's RT_SHAPE_*) */
-    LLVMTypeRef ptys[9] = {lw->ptr, lw->ptr, lw->i64, lw->i64, lw->i64, lw->i64, lw->i64, lw->ptr, lw->i64};
-    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 9, 0);
+     * kinds, shape, fast, fast_n, fast_min_parallel, work), where
+     * max_threads comes from the construct's if, self and num_gangs, kinds
+     * describes ctx's fields, shape is a GPU launch's gangs, workers and
+     * vector length (rt.h's RT_SHAPE_*), and the host may run fast (or
+     * NULL) over fast_n iterations instead when work is small (launch.c) */
+    LLVMTypeRef ptys[13] = {lw->ptr, lw->ptr, lw->i64, lw->i64, lw->i64, lw->i64, lw->i64,
+                            lw->ptr, lw->i64, lw->ptr, lw->i64, lw->i64, lw->i64};
+    LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 13, 0);
     LLVMValueRef marker = LLVMGetNamedFunction(lw->M, "pyacc.parallel_loop");
     if (!marker)
         marker = LLVMAddFunction(lw->M, "pyacc.parallel_loop", fty);
     LLVMValueRef maxt = int_param(lw, f->is_routine ? -1 : lw->r->threads_param);
     LLVMValueRef shape = int_param(lw, f->is_routine ? -1 : lw->r->shape_param);
     int costed = p.ncol ? p.col_loop[p.ncol - 1] : li; /* a point of a collapsed space: the innermost body */
-    LLVMValueRef args[9] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, costed)), maxt, fe_const_i64(lw, flags),
-                            nslots, ctx_kinds(lw, &p, LLVMGetValueName2(body, &(size_t){0})), shape};
-    LLVMBuildCall2(B, fty, marker, args, 9, "");
+    LLVMValueRef args[13] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, costed)), maxt, fe_const_i64(lw, flags),
+                             nslots, ctx_kinds(lw, &p, LLVMGetValueName2(body, &(size_t){0})), shape,
+                             fast, n_outer, fe_const_i64(lw, min_parallel(lw, li)), work};
+    LLVMBuildCall2(B, fty, marker, args, 13, "");
     lw->nparallel++;
     /* an error in any chunk ends the region (the scratch goes with it) */
     joined(lw, partials, p.n[P_RED] + p.n[P_ARED]);

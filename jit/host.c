@@ -27,6 +27,7 @@
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
+#include <llvm-c/Support.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -56,6 +57,24 @@ static void init_targets(void)
     LLVMInitializeNativeTarget();
     LLVMInitializeNativeAsmPrinter();
     LLVMInitializeNativeAsmParser();
+    /* O3 leaves unroll-and-jam out unless asked; with it in, the pass
+     * touches only loops whose metadata asks for it (an unpolled body's,
+     * frontend/unpolled.c), x86's cost model never choosing it alone */
+    const char *argv[] = {"pyacc", "-enable-unroll-and-jam"};
+    LLVMParseCommandLineOptions(2, argv, NULL);
+}
+
+/* LLVM's own diagnostics: a loop it did not transform as its metadata asked
+ * (a remainder loop keeps the request) is a warning LLVM would print on the
+ * user's terminal; only an error is worth a line there. */
+static void diagnostic(LLVMDiagnosticInfoRef info, void *unused)
+{
+    (void)unused;
+    if (LLVMGetDiagInfoSeverity(info) != LLVMDSError)
+        return;
+    char *msg = LLVMGetDiagInfoDescription(info);
+    fprintf(stderr, "pyacc: LLVM: %s\n", msg);
+    LLVMDisposeMessage(msg);
 }
 
 const char *jit_llvm_version(void) { return LLVM_VERSION_STRING; }
@@ -220,6 +239,7 @@ static void set_target(LLVMTargetMachineRef tm, const char *triple, LLVMModuleRe
  * loads and dead branches gone), a tenth of O3's time on a small region. */
 static int optimise(LLVMTargetMachineRef tm, LLVMModuleRef m, int quick, char *err, size_t errlen)
 {
+    LLVMContextSetDiagnosticHandler(LLVMGetModuleContext(m), diagnostic, NULL);
     LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
     LLVMPassBuilderOptionsSetLoopVectorization(o, !quick);
     LLVMPassBuilderOptionsSetSLPVectorization(o, !quick);

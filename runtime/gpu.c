@@ -583,7 +583,7 @@ void pyacc_rt_gpu_loop(const rt_gpu_kernel *k, rt_body_fn body, void *ctx, int64
                        int64_t walk)
 {
     if (max_threads < 0) { /* the local thread (if(false), self), on the host's data */
-        pyacc_rt_launch(body, ctx, n, min_parallel, 1, flags, slots, kinds, 0);
+        pyacc_rt_launch(body, ctx, n, min_parallel, 1, flags, slots, kinds, 0, NULL, 0, 0, -1);
         return;
     }
     rt_error *herr = NULL;

@@ -22,12 +22,19 @@ static void run_gangs(void *p, int64_t gb, int64_t ge, int32_t tid)
 }
 
 void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads,
-                     int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape)
+                     int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape, rt_body_fn fast,
+                     int64_t fast_n, int64_t fast_min_parallel, int64_t work)
 {
     (void)kinds; /* the host reads ctx where it is */
     (void)shape; /* a GPU's: the host's gangs are max_threads */
     if (n <= 0)
         return;
+    if (fast && work >= 0 && work <= RT_UNPOLLED_WORK && fast_n > 0 &&
+        (fast_n == n || fast_n >= (int64_t)RT_UNPOLLED_ROWS * pyacc_rt_num_threads())) {
+        body = fast;
+        n = fast_n;
+        min_parallel = fast_min_parallel;
+    }
     int32_t tids = slots > INT32_MAX ? INT32_MAX : slots < 1 ? 1 : (int32_t)slots;
     if (max_threads == 1 || max_threads < 0) { /* one gang, or the local thread (if(false), self) */
         body(ctx, 0, n, 0);

@@ -126,8 +126,18 @@ int rt_interrupt_install(void);
  * (below); the host's threads are its gangs, its vectors SIMD lanes the
  * compiler chose. */
 enum { RT_LAUNCH_BALANCE = 1, RT_LAUNCH_PIECES = 2 };
+/* fast, when not NULL: the same loop with no Ctrl-C polls inside its
+ * iterations, over fast_n iterations (the outer loop's, where body walks a
+ * collapsed nest), each doing at most `work` inner iterations
+ * (frontend/unpolled.c).  It runs instead when work is at most
+ * RT_UNPOLLED_WORK, so that Ctrl-C, noticed between iterations, waits for
+ * one short iteration at most, and a collapsed nest has rows enough to keep
+ * RT_UNPOLLED_ROWS per thread. */
+#define RT_UNPOLLED_WORK ((int64_t)1 << 22)
+#define RT_UNPOLLED_ROWS 4
 void pyacc_rt_launch(rt_body_fn body, void *ctx, int64_t n, int64_t min_parallel, int64_t max_threads,
-                     int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape);
+                     int64_t flags, int64_t slots, const uint8_t *kinds, int64_t shape, rt_body_fn fast,
+                     int64_t fast_n, int64_t fast_min_parallel, int64_t work);
 /* A lane loop inside a parallel loop's body (the marker pyacc.lane_loop):
  * a GPU spreads it over the gang's block; on the host, where the compiled
  * code takes it only when it is not optimised away, it runs in order on

@@ -49,6 +49,16 @@ def nested(a, m):
         a[i] = t
 
 @acc
+def rows(n, m):
+    s = 0
+    #pragma acc parallel loop reduction(+:s)
+    for i in range(n):
+        for j in range(m):
+            s += (i + j) % 5
+    return s
+
+
+@acc
 def seq_nest(a, m):
     #pragma acc serial
     for i in range(a.shape[0]):
@@ -94,10 +104,11 @@ def warm():
     ok = spin(100) == spin.py_func(100) and flat_sum(1000) == flat_sum.py_func(1000)
     x = np.zeros(5); y = np.zeros(5); nested(x, 7); nested.py_func(y, 7); ok &= bool((x == y).all())
     x = np.zeros(5); y = np.zeros(5); seq_nest(x, 7); seq_nest.py_func(y, 7); ok &= bool((x == y).all())
+    ok &= rows(50, 7) == rows.py_func(50, 7)
     x = np.zeros(6, dtype=np.int64); y = x.copy(); calls(x, 2); calls.py_func(y, 2); ok &= bool((x == y).all())
     triad(a, b, c); ok &= bool((a == b + 2.5 * c).all())
     # every region compiled: none ran in the interpreter
-    return ok and all(f.stats()["fallbacks"] == 0 for f in (spin, flat_sum, nested, seq_nest, calls, triad))
+    return ok and all(f.stats()["fallbacks"] == 0 for f in (spin, flat_sum, nested, rows, seq_nest, calls, triad))
 
 def kick(after):
     time.sleep(after)
@@ -108,6 +119,8 @@ long_calls = {{
     "spin": lambda: spin(10**13),
     "flat_sum": lambda: flat_sum(10**14),
     "nested": lambda: nested(np.zeros(64), 10**12),
+    # short iterations, very many: the body without polls inside them (unpolled.c)
+    "rows": lambda: rows(10**14, 100),
     "seq_nest": lambda: seq_nest(np.zeros(4), 10**12),
     "calls": lambda: calls(np.zeros(64, dtype=np.int64), 10**9),
 }}
@@ -175,7 +188,8 @@ def test_ctrl_c_stops_long_regions_at_the_users_loop_and_leaves_the_process_usab
     assert out["warm"] and out["after"] and out["last"]
     kernels = str(tmp_path / "kernels.py")
     where = {"spin": ("spin", "while k < n:"), "flat_sum": ("flat_sum", "for i in range(n):"),
-             "nested": ("nested", "for j in range(m):"), "seq_nest": ("seq_nest", "for j in range(m):"),
+             "nested": ("nested", "for j in range(m):"), "rows": ("rows", "for i in range(n):"),
+             "seq_nest": ("seq_nest", "for j in range(m):"),
              "calls": ("calls", "for r in range(reps):", "collatz", "while x != 1:")}
     for name, places in where.items():
         assert out[name] != "finished", name
