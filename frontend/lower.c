@@ -392,12 +392,14 @@ lfn *fe_lfn_new(lower *lw, LLVMValueRef fnv, int par_loop)
     fn->strip_end = calloc((size_t)lw->loops.n + 1, sizeof *fn->strip_end);
     fn->strip_head = calloc((size_t)lw->loops.n + 1, sizeof *fn->strip_head);
     fn->lane_head = calloc((size_t)lw->loops.n + 1, sizeof *fn->lane_head);
-    if (!fn->bb || !fn->slot || !fn->strip_end || !fn->strip_head || !fn->lane_head) {
+    fn->own_copy = calloc((size_t)lw->f->nvars + 1, sizeof *fn->own_copy);
+    if (!fn->bb || !fn->slot || !fn->strip_end || !fn->strip_head || !fn->lane_head || !fn->own_copy) {
         free(fn->bb);
         free(fn->slot);
         free(fn->strip_end);
         free(fn->strip_head);
         free(fn->lane_head);
+        free(fn->own_copy);
         free(fn);
         return NULL;
     }
@@ -416,6 +418,7 @@ void fe_lfn_free(lfn *fn)
         free(fn->strip_end);
         free(fn->strip_head);
         free(fn->lane_head);
+        free(fn->own_copy);
         free(fn);
     }
 }

@@ -29,6 +29,8 @@ typedef struct lfn {
     LLVMBasicBlockRef *strip_head; /* per loop: where a strip starts, polling (the loop's entry) */
     LLVMBasicBlockRef *lane_head;  /* per loop: where a lane loop is entered (fe_lower_lanes) */
     LLVMBasicBlockRef latch;  /* body: the back edge's target */
+    LLVMValueRef *own_copy;   /* body: per variable whose atomic updates go to the thread's own copy
+                                 of the array when it has one (an i1: whether it has), or NULL */
     /* body of a collapse(n) nest run as one iteration space (parallel.c):
      * the inner loops' iterators, and per level the piece's first and last
      * multi-index and whether the loops outside it are at those */

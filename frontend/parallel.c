@@ -602,6 +602,8 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
                                    : LLVMGetUndef(fe_lty(lw, t));
         LLVMValueRef base = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, p->field0[P_ARED] + i), "");
         LLVMBuildStore(B, private_view(lw, t, arr, base, tid), fe_var_slot(lw, v));
+        if (p->ared_atomic[v]) /* its atomic updates need no atomics in a copy of the thread's own */
+            fn->own_copy[v] = LLVMBuildNot(B, LLVMBuildOr(B, fe_on_gpu(lw), LLVMBuildIsNull(B, base, ""), ""), "own");
     }
     fn->k = fe_entry_alloca(lw, lw->i64, "k");
     LLVMValueRef kbegin = LLVMGetParam(fnv, 1), kend = LLVMGetParam(fnv, 2);
