@@ -54,7 +54,8 @@ def rows(n, m):
     #pragma acc parallel loop reduction(+:s)
     for i in range(n):
         for j in range(m):
-            s += (i + j) % 5
+            for k in range(3):
+                s += (i + j + k) % 5
     return s
 
 

@@ -225,3 +225,20 @@ def f(x, out, m):
     check(f, np.arange(4), np.zeros(4, dtype=np.int64), 5_000_000)
     notes = "\n".join(f.notes().values())
     assert "a second body" not in notes  # the while loop's count is unknown before it runs
+
+
+def test_loops_directly_inside_alone_get_no_second_body():
+    # without loops in loops there are no back-edge polls to drop nor a nest
+    # to jam: only strips, not worth the second body's compile
+    f = make("""
+@acc
+def f(x, out):
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        t = 0.0
+        for j in range(x.shape[1]):
+            t += x[i, j]
+        out[i] = t
+""")
+    check(f, np.arange(600.0).reshape(40, 15), np.zeros(40))
+    assert "a second body" not in "\n".join(f.notes().values())
