@@ -743,6 +743,36 @@ static LLVMValueRef own_copy(lower *lw, const fe_node *n)
     return a->op == IR_LOADVAR ? lw->fn->own_copy[a->var] : NULL;
 }
 
+/* Update s of an array the thread may have a copy of its own of (own, an
+ * i1): there a plain load, add and store, since no other thread sees the
+ * copy and a locked add costs ~20 cycles, one after another; else the
+ * atomic update.  Neither leaves a value behind (no capture). */
+static int update_own_or_shared(lower *lw, fe_atomic_state *st, const fe_node *s, LLVMValueRef own)
+{
+    LLVMBuilderRef B = lw->B;
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(B));
+    LLVMBasicBlockRef mine = LLVMAppendBasicBlockInContext(lw->C, fn, "atomic.own");
+    LLVMBasicBlockRef shared = LLVMAppendBasicBlockInContext(lw->C, fn, "atomic.shared");
+    LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(lw->C, fn, "atomic.done");
+    LLVMBuildCondBr(B, own, mine, shared);
+    LLVMPositionBuilderAtEnd(B, mine);
+    const fe_type *vt;
+    fe_dtype mem;
+    LLVMValueRef p = location(lw, s, &vt, &mem);
+    LLVMValueRef old = from_cell(lw, LLVMBuildLoad2(B, cell_type(lw, vt, mem), p, ""), mem);
+    LLVMValueRef nv = recompute(lw, st, s, old, vt);
+    if (!nv)
+        return 0;
+    LLVMBuildStore(B, to_cell(lw, nv, mem), p);
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, shared);
+    if (!lower_update(lw, st))
+        return 0;
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, join);
+    return 1;
+}
+
 LLVMValueRef fe_lower_atomic(lower *lw, fe_node *n)
 {
     fe_func *f = lw->f;
@@ -775,31 +805,8 @@ LLVMValueRef fe_lower_atomic(lower *lw, fe_node *n)
     case FE_AR_UPDATE: {
         const fe_node *s = &f->nodes[st->store];
         LLVMValueRef own = own_copy(lw, s);
-        if (own && !st->chained && st->capture_store == FE_NOVAL) {
-            /* the thread's own copy of the array (the host's, when small):
-             * no other thread sees it, and a locked add costs ~20 cycles */
-            LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(B));
-            LLVMBasicBlockRef mine = LLVMAppendBasicBlockInContext(lw->C, fn, "atomic.own");
-            LLVMBasicBlockRef shared = LLVMAppendBasicBlockInContext(lw->C, fn, "atomic.shared");
-            LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(lw->C, fn, "atomic.done");
-            LLVMBuildCondBr(B, own, mine, shared);
-            LLVMPositionBuilderAtEnd(B, mine);
-            const fe_type *vt;
-            fe_dtype mem;
-            LLVMValueRef p = location(lw, s, &vt, &mem);
-            LLVMValueRef old = from_cell(lw, LLVMBuildLoad2(B, cell_type(lw, vt, mem), p, ""), mem);
-            LLVMValueRef nv = recompute(lw, st, s, old, vt);
-            if (!nv)
-                return NULL;
-            LLVMBuildStore(B, to_cell(lw, nv, mem), p);
-            LLVMBuildBr(B, join);
-            LLVMPositionBuilderAtEnd(B, shared);
-            if (!lower_update(lw, st))
-                return NULL;
-            LLVMBuildBr(B, join);
-            LLVMPositionBuilderAtEnd(B, join);
-            return LLVMGetUndef(lw->i8);
-        }
+        if (own && !st->chained && st->capture_store == FE_NOVAL)
+            return update_own_or_shared(lw, st, s, own) ? LLVMGetUndef(lw->i8) : NULL;
         if (!lower_update(lw, st))
             return NULL;
         if (st->chained) { /* v = x = expr: v gets what x now holds */
