@@ -22,19 +22,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Whether parameter variable v's array owns its bytes for the whole region. */
-static int owns_bytes(const fe_func *f, int v)
+/* Whether parameter variable v's array owns its bytes for the whole
+ * region (stored: per variable, assigned somewhere in it). */
+static int owns_bytes(const fe_func *f, int v, const uint8_t *stored)
 {
     const fe_var *var = &f->vars[v];
-    if (!var->is_param || var->param < 0 || var->param >= f->code->nargs)
+    if (!var->is_param || var->param < 0 || var->param >= f->code->nargs || stored[v])
         return 0;
     const fe_argtype *at = &f->region->argtypes[var->param];
-    if (at->kind != FE_ARG_ARRAY || (at->layout & FE_LAYOUT_OVERLAPS))
-        return 0;
-    for (int n = 0; n < f->nnodes; n++)
-        if (f->nodes[n].op == IR_STOREVAR && f->nodes[n].var == v)
-            return 0;
-    return 1;
+    return at->kind == FE_ARG_ARRAY && !(at->layout & FE_LAYOUT_OVERLAPS);
 }
 
 fe_status fe_alias_init(lower *lw)
@@ -47,8 +43,17 @@ fe_status fe_alias_init(lower *lw)
     uint8_t *owns = calloc((size_t)nvars + 1, 1);
     if (!owns)
         return FE_ERR_NOMEM;
+    uint8_t *stored = calloc((size_t)nvars + 1, 1);
+    if (!stored) {
+        free(owns);
+        return FE_ERR_NOMEM;
+    }
+    for (int n = 0; n < f->nnodes; n++)
+        if (f->nodes[n].op == IR_STOREVAR)
+            stored[f->nodes[n].var] = 1;
     for (int v = 0; v < nvars; v++)
-        owners += owns[v] = (uint8_t)owns_bytes(f, v);
+        owners += owns[v] = (uint8_t)owns_bytes(f, v, stored);
+    free(stored);
     if (owners < 2) { /* nothing to tell apart */
         free(owns);
         return FE_OK;
@@ -100,10 +105,7 @@ void fe_alias_tag(lower *lw, fe_val array, LLVMValueRef access)
 {
     if (!lw->alias_scope)
         return;
-    const fe_func *f = lw->f;
-    const fe_node *n = &f->nodes[array];
-    while (n->op == IR_SUBSCR) /* a[i][j]: a view of a, inside its bytes */
-        n = &f->nodes[fe_arg(f, n, 0)];
+    const fe_node *n = fe_subscr_root(lw->f, array);
     if (n->op != IR_LOADVAR || !lw->alias_scope[n->var])
         return;
     LLVMValueRef scope = LLVMMetadataAsValue(lw->C, lw->alias_scope[n->var]);

@@ -737,9 +737,7 @@ static LLVMValueRef own_copy(lower *lw, const fe_node *n)
     fe_func *f = lw->f;
     if (n->op != IR_STORE_SUBSCR || !lw->fn || !lw->fn->own_copy)
         return NULL;
-    const fe_node *a = &f->nodes[fe_arg(f, n, 0)];
-    while (a->op == IR_SUBSCR)
-        a = &f->nodes[fe_arg(f, a, 0)];
+    const fe_node *a = fe_subscr_root(f, fe_arg(f, n, 0));
     return a->op == IR_LOADVAR ? lw->fn->own_copy[a->var] : NULL;
 }
 

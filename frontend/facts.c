@@ -134,6 +134,31 @@ static int iter_fact(lower *lw, fe_val v, int fact)
     return step->op == IR_CONST && step->c.kind == FE_CONST_INT && step->c.i > 0;
 }
 
+fe_val fe_range_of(lower *lw, int var)
+{
+    fe_func *f = lw->f;
+    const fe_node *store = NULL;
+    for (int v = 0; v < f->nnodes; v++) {
+        const fe_node *n = &f->nodes[v];
+        if (n->op == IR_STOREVAR && n->var == var && f->blocks[n->block].reachable) {
+            if (store)
+                return FE_NOVAL;
+            store = n;
+        }
+    }
+    if (!store)
+        return FE_NOVAL;
+    const fe_node *gi = &f->nodes[fe_arg(f, store, 0)];
+    if (gi->op != IR_GETITER)
+        return FE_NOVAL;
+    fe_val c = fe_arg(f, gi, 0);
+    const fe_node *call = &f->nodes[c];
+    if (call->op != IR_CALL)
+        return FE_NOVAL;
+    const fe_type *ct = f->nodes[fe_arg(f, call, 0)].type;
+    return ct && ct->kind == FE_T_FUNC && ct->id == FE_BI_RANGE ? c : FE_NOVAL;
+}
+
 /* The least value a range(start, stop[, step]) call's iterator yields,
  * for a constant start and a positive constant step; INT64_MIN otherwise. */
 static int64_t range_start(lower *lw, fe_val v)

@@ -731,8 +731,8 @@ static fe_status place_appends(lower *lw)
 /* Appends a line to the diagnostics PYACC_DEBUG prints. */
 void fe_note(lower *lw, const char *fmt, ...)
 {
-    if (lw->quiet)
-        return;
+    if (lw->unpolled)
+        return; /* said when the body was lowered the first time */
     char line[400];
     va_list ap;
     va_start(ap, fmt);

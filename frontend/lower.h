@@ -95,8 +95,8 @@ typedef struct lower {
      * !alias.scope and !noalias lists of its element accesses (else NULL) */
     LLVMMetadataRef *alias_scope;
     LLVMMetadataRef *alias_others;
-    int unpolled;             /* lowering a parallel loop's unpolled body (unpolled.c) */
-    int quiet;                /* fe_note says nothing (a body lowered a second time) */
+    int unpolled;             /* lowering a parallel loop's unpolled body (unpolled.c): its
+                                 second lowering, for which fe_note says nothing again */
 } lower;
 
 enum { FE_FACT_NONNEG, FE_FACT_SMALL, FE_NFACTS };
@@ -119,6 +119,16 @@ LLVMValueRef fe_unpolled_work(lower *lw, int li);
 /* Whether loop li, lowered in an unpolled body, asks for unroll-and-jam. */
 int fe_unpolled_jam(lower *lw, int li);
 void fe_unpolled_mark_jam(lower *lw, LLVMValueRef back_edge);
+
+/* The node an element or view access a[i][j]... starts from: a, past the
+ * subscripts (a view is inside its array's bytes). */
+static inline const fe_node *fe_subscr_root(const fe_func *f, fe_val v)
+{
+    const fe_node *n = &f->nodes[v];
+    while (n->op == IR_SUBSCR)
+        n = &f->nodes[fe_arg(f, n, 0)];
+    return n;
+}
 
 /* lower_expr.c */
 LLVMTypeRef fe_lty(lower *lw, const fe_type *t);
@@ -241,6 +251,9 @@ void fe_note(lower *lw, const char *fmt, ...) __attribute__((format(printf, 2, 3
 /* facts.c: whether value v has fact (FE_FACT_NONNEG, FE_FACT_SMALL) for
  * sure; the first after fe_compute_nonneg has run. */
 int fe_node_fact(lower *lw, fe_val v, int fact);
+/* The range(...) call iterator variable var is made from: its one
+ * reachable store, iter() of a call of the builtin range; else FE_NOVAL. */
+fe_val fe_range_of(lower *lw, int var);
 int fe_node_nonneg(lower *lw, fe_val v);
 
 /* depend.c: whether variable var is assigned in loop lp's body. */

@@ -513,26 +513,10 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
 int fe_const_range_step(lower *lw, int var, int64_t *step)
 {
     fe_func *f = lw->f;
-    const fe_node *store = NULL;
-    for (int v = 0; v < f->nnodes; v++) {
-        const fe_node *n = &f->nodes[v];
-        if (n->op == IR_STOREVAR && n->var == var && f->blocks[n->block].reachable) {
-            if (store)
-                return 0;
-            store = n;
-        }
-    }
-    if (!store)
+    fe_val c = fe_range_of(lw, var);
+    if (c == FE_NOVAL)
         return 0;
-    const fe_node *gi = &f->nodes[fe_arg(f, store, 0)];
-    if (gi->op != IR_GETITER)
-        return 0;
-    const fe_node *call = &f->nodes[fe_arg(f, gi, 0)];
-    if (call->op != IR_CALL)
-        return 0;
-    const fe_type *ct = f->nodes[fe_arg(f, call, 0)].type;
-    if (!ct || ct->kind != FE_T_FUNC || ct->id != FE_BI_RANGE)
-        return 0;
+    const fe_node *call = &f->nodes[c];
     int na = call->nargs - 1;
     if (na == 1 || na == 2) {
         *step = 1;
@@ -1010,9 +994,9 @@ fe_status fe_lower_parallel(lower *lw, int li)
         for (int v = 0; v < f->nnodes; v++)
             if (fe_in_body(lp, f->nodes[v].block))
                 lw->val[v] = lw->kindval[v] = NULL;
-        lw->unpolled = lw->quiet = 1;
+        lw->unpolled = 1;
         st = build_body(lw, li, &p, &fast);
-        lw->unpolled = lw->quiet = 0;
+        lw->unpolled = 0;
         p.ncol = ncol;
         fe_note(lw, "line %d: a second body without Ctrl-C polls inside its iterations, run where an iteration's "
                 "inner loops take at most %lld iterations in all%s", fi->loc.line, (long long)RT_UNPOLLED_WORK,

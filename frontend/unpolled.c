@@ -120,43 +120,30 @@ static LLVMValueRef int_value(lower *lw, const fe_loop *outer, fe_val v, int emi
     }
 }
 
-/* The range(...) call loop li's iterator is made from, or -1: its one store. */
+/* The range(...) call loop li's iterator is made from (facts.c), when it
+ * is one whose count this file computes; else FE_NOVAL. */
 static fe_val range_call(lower *lw, int li)
 {
     fe_func *f = lw->f;
     const fe_loop *lp = &lw->loops.loop[li];
     if (!lp->is_for)
-        return -1;
+        return FE_NOVAL;
     int itvar = fe_terminator(lw, lp->header)->var;
     if (!f->vars[itvar].type || f->vars[itvar].type->kind != FE_T_RANGEITER)
-        return -1;
-    fe_val found = -1;
-    for (int v = 0; v < f->nnodes; v++) {
-        const fe_node *n = &f->nodes[v];
-        if (n->op != IR_STOREVAR || n->var != itvar)
-            continue;
-        if (found >= 0)
-            return -1;
-        const fe_node *gi = &f->nodes[fe_arg(f, n, 0)];
-        if (gi->op != IR_GETITER)
-            return -1;
-        found = fe_arg(f, gi, 0);
-    }
-    if (found < 0)
-        return -1;
-    const fe_node *call = &f->nodes[found];
-    if (call->op != IR_CALL)
-        return -1;
-    const fe_type *ct = f->nodes[fe_arg(f, call, 0)].type;
+        return FE_NOVAL;
+    fe_val c = fe_range_of(lw, itvar);
+    if (c == FE_NOVAL)
+        return FE_NOVAL;
+    const fe_node *call = &f->nodes[c];
     int na = call->nargs - 1;
-    if (!ct || ct->kind != FE_T_FUNC || ct->id != FE_BI_RANGE || na < 1 || na > 3)
-        return -1;
+    if (na < 1 || na > 3)
+        return FE_NOVAL;
     if (na == 3) { /* a constant step, not 0 (a 0 step raises where the loop starts) */
         const fe_node *st = &f->nodes[fe_arg(f, call, 3)];
         if (st->op != IR_CONST || st->c.kind != FE_CONST_INT || st->c.i == 0)
-            return -1;
+            return FE_NOVAL;
     }
-    return found;
+    return c;
 }
 
 /* Loop li's trip count, emitted (or, with !emit, whether it can be). */
@@ -165,7 +152,7 @@ static LLVMValueRef trip_count(lower *lw, int outer, int li, int emit)
     fe_func *f = lw->f;
     const fe_loop *ol = &lw->loops.loop[outer];
     fe_val c = range_call(lw, li);
-    if (c < 0)
+    if (c == FE_NOVAL)
         return NULL;
     const fe_node *call = &f->nodes[c];
     int na = call->nargs - 1;
