@@ -566,7 +566,7 @@ static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
         return st;
     uintptr_t last = L->res_dev + ERR_BYTES;
     void *params[3] = {L->pctx, &n, &last};
-    if ((st = rt_cuda_launch(d->dev, L->k->fn, L->grid, L->bx, L->by, private_span(L), stream, params)))
+    if ((st = rt_cuda_launch(d->dev, L->k->fn, L->k->graph, L->grid, L->bx, L->by, private_span(L), stream, params)))
         return st;
     atomic_store_explicit(&last_launch, L->grid | (uint64_t)L->bx << 32 | (uint64_t)L->by << 48,
                           memory_order_relaxed);
@@ -691,7 +691,7 @@ int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int
         uintptr_t ds = L.res_dev + ERR_BYTES, de = L.res_dev;
         void *params[3] = {&ds, &de, &work};
         if (!k->grid) {
-            st = rt_cuda_launch(L.d->dev, k->fn, 1, 1, 1, 0, stream, params);
+            st = rt_cuda_launch(L.d->dev, k->fn, k->graph, 1, 1, 1, 0, stream, params);
         } else { /* as many blocks as stay resident together, up to GRID_BLOCKS_PER_SM a multiprocessor */
             uint32_t bx = k->max_block < GRID_THREADS ? (uint32_t)k->max_block : GRID_THREADS;
             int64_t gangs = RT_SHAPE_GANGS(shape), workers = RT_SHAPE_WORKERS(shape), vec = RT_SHAPE_VECTOR(shape);

@@ -352,8 +352,16 @@ void rt_cuda_host_free(void *dev, void *host);
 /* Whether p is memory the GPU's kernels can use in place (device or
  * managed memory: an array of CuPy, PyTorch, Numba's CUDA target). */
 int rt_cuda_is_device(void *dev, uintptr_t p);
-int32_t rt_cuda_launch(void *dev, void *fn, uint32_t grid, uint32_t bx, uint32_t by, uint32_t shared, void *stream,
-                       void **params);
+/* A kernel's launch graph (NULL: none), which its waited launches go
+ * through: the calling thread's cost of a launch falls from cuLaunchKernel's
+ * to a graph relaunch's.  live: the context it was made in still is. */
+typedef struct rt_cuda_graph rt_cuda_graph;
+rt_cuda_graph *rt_cuda_graph_new(void);
+void rt_cuda_graph_free(void *dev, rt_cuda_graph *g, int live);
+/* Launches so far through rt_cuda_launch: through a graph, plainly. */
+void rt_cuda_launch_counts(uint64_t *graphed, uint64_t *plain);
+int32_t rt_cuda_launch(void *dev, void *fn, rt_cuda_graph *graph, uint32_t grid, uint32_t bx, uint32_t by,
+                       uint32_t shared, void *stream, void **params);
 /* How many blocks of bx threads of fn fit on one multiprocessor at once. */
 int32_t rt_cuda_occupancy(void *dev, void *fn, uint32_t bx, int32_t *blocks);
 /* A cooperative launch: all grid blocks resident at once (grid-wide
@@ -413,6 +421,7 @@ typedef struct rt_gpu_kernel {
     int32_t private_field;    /* 1 + the ARRAY field a block sums in its shared memory when it fits, or 0 */
     int32_t work_parts;       /* grid: partial results a block leaves in the work area */
     int64_t work_fixed;       /* grid: the work area's bytes before them */
+    rt_cuda_graph *graph;     /* its waited launches' graph (rt_cuda_launch), or NULL */
 } rt_gpu_kernel;
 
 /* The launch's arguments after k are the host launch's (pyacc_rt_launch):

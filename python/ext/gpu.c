@@ -70,7 +70,10 @@ void pyext_gpu_code_free(pyext_gpu_code *c)
 {
     if (!c)
         return;
-    if (c->module && c->dev->ready && c->infos && c->dev->generation == c->infos[0].generation)
+    int live = c->module && c->dev->ready && c->infos && c->dev->generation == c->infos[0].generation;
+    for (int i = 0; c->infos && i < c->nkernels; i++) /* before the module their kernels are in */
+        rt_cuda_graph_free(c->dev->dev, c->infos[i].graph, live);
+    if (live)
         rt_cuda_unload(c->dev->dev, c->module);
     free(c->ptx);
     free(c->kernels);
@@ -228,6 +231,7 @@ int pyext_gpu_load(rt_device *d, const char *ptx, const jit_gpu_kernel *kernels,
         info->private_field = k->private_field ? 1 + k->ndims[k->private_field - 1] : 0;
         info->work_fixed = k->work_fixed;
         info->work_parts = k->work_parts;
+        info->graph = rt_cuda_graph_new(); /* none (out of memory): plain launches */
     }
     *code = c;
     return 0;

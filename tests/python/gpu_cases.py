@@ -68,6 +68,13 @@ def saxpy(a, x, y):
 
 
 @acc
+def scale_gangs(a, out, s, g):
+    #pragma acc parallel loop num_gangs(g)
+    for i in range(a.shape[0]):
+        out[i] = a[i] * s
+
+
+@acc
 def saxpy32(a, x, y):
     #pragma acc parallel loop
     for i in range(x.shape[0]):
@@ -616,6 +623,7 @@ def _args():
     return {
         "saxpy": (saxpy, (2.5, x, y)),
         "saxpy32": (saxpy32, (np.float32(2.5), x.astype(np.float32), y.astype(np.float32))),
+        "scale_gangs": (scale_gangs, (x, np.zeros(N), -1.5, 9)),
         "dot": (dot, (x, y)),
         "int_reductions": (int_reductions, (v,)),
         "float_minmax": (float_minmax, (x,)),
@@ -1003,6 +1011,49 @@ def gpu_only_cases():
         assert np.array_equal(y, 1 + 4 * x), y[:4]
         assert saxpy.inspect_ptx()
     out["after_shutdown"] = after_shutdown_case
+
+    def graph_launches_case():
+        # a waited launch goes through its kernel's graph with each call's
+        # own arguments and grid; an async one launches plainly (a graph's
+        # launches run one after another, queues side by side); threads
+        # launching one kernel each get their own results
+        import threading
+        from pyacc import _pyacc
+        from pyacc.runtime import acc_wait
+        scale_gangs(np.ones(3), np.zeros(3), 1.0, 1)  # compiled and loaded
+        g0, p0 = _pyacc.gpu_launch_counts()
+        for n, s, g in ((10, 2.0, 1), (100_003, 3.0, 300), (7, -1.0, 7), (100_003, 0.5, 2), (10, 2.0, 1)):
+            a = np.arange(n, dtype=np.float64)
+            o, want = np.full(n, 9.0), np.full(n, 9.0)
+            scale_gangs(a, o, s, g)
+            assert _pyacc.gpu_last_launch()[0] == g, (g, _pyacc.gpu_last_launch())
+            scale_gangs.py_func(a, want, s, g)
+            assert np.array_equal(o, want), (n, s, g, o[:4], want[:4])
+        g1, p1 = _pyacc.gpu_launch_counts()
+        assert (g1 - g0, p1 - p0) == (5, 0), (g0, p0, g1, p1)
+        x = np.zeros(1000)
+        async_copy(x)
+        acc_wait(7)
+        assert (x == 1).all(), x[:4]
+        g2, p2 = _pyacc.gpu_launch_counts()
+        assert (g2 - g1, p2 - p1) == (0, 1), (g1, p1, g2, p2)
+        ok = {}
+
+        def work(k):
+            a, o = np.arange(5000.0) + k, np.zeros(5000)
+            good = True
+            for r in range(40):
+                o[:] = -1.0
+                scale_gangs(a, o, float(k + r), 1 + k)
+                good = good and np.array_equal(o, a * float(k + r))
+            ok[k] = good
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert ok == {0: True, 1: True, 2: True, 3: True}, ok
+    out["graph_launches"] = graph_launches_case
 
     def async_case():
         # the construct's exit (copy out, then forget) waits for its region
