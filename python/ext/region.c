@@ -8,6 +8,7 @@
  * its Python function instead, after one warning.
  */
 #include "region.h"
+#include "acc.h"
 #include "tier.h"
 
 #include <structmember.h>
@@ -108,6 +109,17 @@ static int read_info(rg_region *r, PyObject *info)
     r->threads_param = tp ? (int)PyLong_AsLong(tp) : -1;
     if (r->threads_param == -1 && PyErr_Occurred())
         return -1;
+    PyObject *pr = PyDict_GetItemString(info, "present");
+    if (pr && PyList_Check(pr) && PyList_Size(pr)) {
+        if (!(r->present = PyList_AsTuple(pr)))
+            return -1;
+        for (Py_ssize_t i = 0; i < PyTuple_Size(r->present); i++) {
+            PyObject *it = PyTuple_GetItem(r->present, i);
+            if (!PyTuple_Check(it) || PyTuple_Size(it) != 2 || !PyLong_Check(PyTuple_GetItem(it, 0)) ||
+                !PyUnicode_Check(PyTuple_GetItem(it, 1)))
+                goto bad;
+        }
+    }
     PyObject *sp = PyDict_GetItemString(info, "shape_param");
     r->shape_param = sp ? (int)PyLong_AsLong(sp) : -1;
     if (r->shape_param == -1 && PyErr_Occurred())
@@ -203,6 +215,7 @@ static void region_dealloc(PyObject *self)
     PyMem_Free(r->atomics);
     PyMem_Free(r->is_listout);
     Py_XDECREF(r->func);
+    Py_XDECREF(r->present);
     Py_XDECREF(r->fglobals);
     Py_XDECREF(r->ptx);
     Py_XDECREF(r->gpu_notes);
@@ -352,13 +365,8 @@ static int64_t call_extent(const fe_argtype *sig, const pyext_arg *a, const int6
     return m;
 }
 
-static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
+static PyObject *region_run(rg_region *r, PyObject *args)
 {
-    rg_region *r = (rg_region *)self;
-    if (kw && PyDict_Size(kw)) {
-        PyErr_SetString(PyExc_TypeError, "pyacc regions take no keyword arguments");
-        return NULL;
-    }
     fe_argtype sig[RG_MAXARGS];
     int64_t slots[RG_MAXARGS + 3 * 64];
     pyext_arg a[RG_MAXARGS]; /* classify_all clears the ones it uses */
@@ -540,6 +548,76 @@ static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
         PyTuple_SetItem(outs, o, v);
     }
     return outs;
+}
+
+/* The construct's present clause on its parameters (r->present): the
+ * items data_enter would have been given by Python code around the call,
+ * entered here instead, with the same checks and messages, at the
+ * construct's line.  NULL with the exception set, or the token. */
+static PyObject *present_enter(rg_region *r, PyObject *args)
+{
+    static PyObject *clause;
+    if (!clause && !(clause = PyUnicode_InternFromString("present")))
+        return NULL;
+    Py_ssize_t n = PyTuple_Size(r->present);
+    PyObject *items = PyList_New(n);
+    for (Py_ssize_t i = 0; items && i < n; i++) {
+        PyObject *spec = PyTuple_GetItem(r->present, i);
+        Py_ssize_t k = PyLong_AsSsize_t(PyTuple_GetItem(spec, 0));
+        PyObject *obj = k >= 0 && k < PyTuple_Size(args) ? PyTuple_GetItem(args, k) : Py_None;
+        PyObject *it = PyTuple_Pack(4, clause, obj, Py_None, PyTuple_GetItem(spec, 1));
+        if (!it)
+            Py_CLEAR(items);
+        else
+            PyList_SetItem(items, i, it);
+    }
+    PyObject *tok = items ? pyext_acc_data_enter(items, Py_True, Py_None, Py_None, 0, Py_None) : NULL;
+    Py_XDECREF(items);
+    if (!tok && PyErr_Occurred()) { /* at the pragma, as Python code there would have raised it */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (tb)
+            PyException_SetTraceback(value, tb);
+        PyObject *res = PyObject_CallFunction(pyext.raise_at, "Osi", value, r->filename, r->loc.line);
+        Py_XDECREF(res);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    }
+    return tok;
+}
+
+static PyObject *region_call(PyObject *self, PyObject *args, PyObject *kw)
+{
+    rg_region *r = (rg_region *)self;
+    if (kw && PyDict_Size(kw)) {
+        PyErr_SetString(PyExc_TypeError, "pyacc regions take no keyword arguments");
+        return NULL;
+    }
+    if (!r->present)
+        return region_run(r, args);
+    PyObject *tok = present_enter(r, args);
+    if (!tok)
+        return NULL;
+    PyObject *res = region_run(r, args);
+    /* the exit, also after an error (try/finally); the region's own error
+     * wins over one of the exit's */
+    PyObject *type = NULL, *value = NULL, *tb = NULL;
+    if (!res)
+        PyErr_Fetch(&type, &value, &tb);
+    PyObject *done = pyext_acc_data_exit(tok);
+    Py_DECREF(tok);
+    if (!res) {
+        Py_XDECREF(done);
+        PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+        return NULL;
+    }
+    if (!done)
+        Py_CLEAR(res);
+    Py_XDECREF(done);
+    return res;
 }
 
 /* ------------------------------------------------------------ methods */

@@ -73,6 +73,7 @@ typedef struct rg_region {
     int loop_depth;            /* how deep its loops nest (tier.c's estimate of a call's work), -1 unknown yet */
     int threads_param;         /* the parameter holding max_threads, or -1 */
     int shape_param;           /* the parameter holding a GPU launch's shape, or -1 */
+    PyObject *present;         /* present(...) of whole parameters, checked by the call: ((index, name), ...) or NULL */
     uint8_t *is_listout;       /* per parameter */
     int nouts;
     int strict, boundscheck, warned;

@@ -54,6 +54,7 @@ class RegionSpec:
     atomics: list = field(default_factory=list)  # (fe_atomic_kind, first line, last line)
     interpret: str = ""                          # why it must run in the interpreter, if it must
     data: list = field(default_factory=list)     # enclosing data-construct pragmas, outermost first
+    present: list = field(default_factory=list)  # (param index, name): present(...) the call checks
     if_var: str = ""                             # the variable holding the if clause's value
     if_expr: ast.expr | None = None
     pragmas: list = field(default_factory=list)  # the pragmas stacked on it
@@ -616,6 +617,22 @@ def _wrap_data(p, lo, hi, parent, k, filename):
     parent[a:b] = directives.guarded(enter, parent[a:b], f"__pyacc_d{k}", p.line, p.col)
 
 
+def _present_params(clauses, params):
+    """[(parameter index, name)] when the construct's only data clauses are
+    present(...) of whole parameters of its region, else []."""
+    out = []
+    for c in clauses:
+        if c["name"] not in directives.DATA_CLAUSES:
+            continue
+        if c["name"] != "present":
+            return []
+        for it in c["items"]:
+            if it["kind"] != "var" or it.get("dims") or it["text"] not in params:
+                return []
+            out.append((params.index(it["text"]), it["text"]))
+    return out
+
+
 def _launch(spec, k, filename):
     """The statements running region k: its call, inside the data region
     its clauses make, queued on its async queue when it has one."""
@@ -630,6 +647,10 @@ def _launch(spec, k, filename):
     default_present = bool(dflt and dflt["default"] == "present")
     item_list = directives.items(cl, filename, directives.DATA_CLAUSES)
     asy = directives.clause(cl, "async")
+    if not (default_present or asy or directives.clause(cl, "wait") or spec.if_var):
+        spec.present = _present_params(cl, spec.params)
+        if spec.present:  # the region's call checks them (region.c), saving a data construct's Python
+            item_list = ast.List([], ast.Load())
     if not (item_list.elts or default_present or asy or directives.clause(cl, "wait")):
         return ([ast.copy_location(ast.Assign([ast.Name(spec.if_var, ast.Store())], spec.if_expr),
                                    spec.stmts[0])] if spec.if_var else []) + call_stmts

@@ -155,9 +155,10 @@ class Interpreted:
     """A region pyacc does not compile yet: runs its Python function, with
     one warning the first time."""
 
-    def __init__(self, func, label, why, filename, line):
+    def __init__(self, func, label, why, filename, line, present=()):
         self.func, self.label, self.why = func, label, why
         self.filename, self.line = filename, line
+        self.present = list(present)  # as a compiled region's call, it checks its present clause
         self.calls = 0
 
     def __call__(self, *args):
@@ -165,7 +166,13 @@ class Interpreted:
             warnings.warn_explicit(f"{self.label} runs in the interpreter: {self.why}",
                                    PyaccWarning, self.filename, self.line)
         self.calls += 1
-        return self.func(*args)
+        if not self.present:
+            return self.func(*args)
+        token = _pyacc.acc_data_enter([("present", args[k], None, name) for k, name in self.present])
+        try:
+            return self.func(*args)
+        finally:
+            _pyacc.acc_data_exit(token)
 
     def stats(self):
         return {"compiles": 0, "memory_hits": 0, "fallbacks": self.calls, "signatures": 0,
@@ -322,7 +329,7 @@ def loop_depth(code, fglobals, seen=None):
 def make_region(spec, outlined, qualname, strict, boundscheck, cache=True, device=0):
     label = f"'{spec.construct}' region at line {spec.line} of {qualname}"
     if spec.interpret:
-        return Interpreted(spec.func, label, spec.interpret, outlined.filename, spec.line)
+        return Interpreted(spec.func, label, spec.interpret, outlined.filename, spec.line, spec.present)
     info = {
         "construct": spec.construct,
         "where": (outlined.filename, qualname, label, spec.line, spec.col, len(spec.outs)),
@@ -332,6 +339,7 @@ def make_region(spec, outlined, qualname, strict, boundscheck, cache=True, devic
         "atomics": spec.atomics,
         "threads_param": spec.threads_param,
         "shape_param": spec.shape_param,
+        "present": spec.present,
     }
     code = spec.code
     info["key"] = content_key(code, info)

@@ -75,6 +75,13 @@ def scale_gangs(a, out, s, g):
 
 
 @acc
+def present_scale(x, y):
+    #pragma acc parallel loop present(x, y)
+    for i in range(x.shape[0]):
+        y[i] = 2.0 * x[i]
+
+
+@acc
 def saxpy32(a, x, y):
     #pragma acc parallel loop
     for i in range(x.shape[0]):
@@ -1054,6 +1061,24 @@ def gpu_only_cases():
             t.join()
         assert ok == {0: True, 1: True, 2: True, 3: True}, ok
     out["graph_launches"] = graph_launches_case
+
+    def present_call_case():
+        # present(x, y) of parameters, checked by the region's call on the GPU
+        x, y = np.arange(1000.0), np.zeros(1000)
+        try:
+            present_scale(x, y)
+        except pyacc.AccError as e:
+            assert "present(x)" in str(e) and "nvidia" in str(e), e
+        else:
+            raise AssertionError("no AccError")
+        pyacc.acc_copyin(x)
+        pyacc.acc_create(y)
+        present_scale(x, y)
+        pyacc.acc_copyout(y)
+        pyacc.acc_delete(x)
+        assert np.array_equal(y, 2.0 * np.arange(1000.0)), y[:4]
+        assert not pyacc.acc_is_present(x) and not pyacc.acc_is_present(y)
+    out["present_call"] = present_call_case
 
     def async_case():
         # the construct's exit (copy out, then forget) waits for its region

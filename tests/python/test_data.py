@@ -158,6 +158,64 @@ def test_present_clause_on_absent_data_raises_at_the_construct():
     assert _raised_at(info.value) == _pragma_line(f, "present(a)")
 
 
+def test_a_present_clause_on_parameters_is_checked_by_the_regions_call():
+    # present(...) of whole parameters and nothing else: no data construct
+    # in Python around the call, the dispatcher calls the region directly,
+    # and the region's call enters and leaves the clause, as the construct did
+    @acc
+    def f(a, b, d):
+        #pragma acc parallel loop present(a, b)
+        for i in range(a.shape[0]):
+            b[i] = a[i] * (1.0 / d)
+
+    assert f._direct is not None
+    a, b = np.arange(5.0), np.zeros(5)
+    pyacc.acc_copyin(a)
+    try:
+        with pytest.raises(AccError, match=r"present\(b\)") as info:
+            f(a, b, 0.5)
+        assert info.value.code == "not_present"
+        assert _raised_at(info.value) == _pragma_line(f, "present(a, b)")
+        assert present_counts(a) == (0, 1, 0)  # a's entry undone when b's failed
+        pyacc.acc_copyin(b)
+        f(a, b, 0.5)
+        pyacc.acc_update_self(b)  # on a GPU the result is in b's copy there
+        assert np.array_equal(b, [0.0, 2.0, 4.0, 6.0, 8.0]), b
+        assert present_counts(a) == present_counts(b) == (0, 1, 0)
+        with pytest.raises(ZeroDivisionError):  # an error inside the region: the clause is still left
+            f(a, b, 0.0)
+        assert present_counts(a) == present_counts(b) == (0, 1, 0)
+    finally:
+        for x in (a, b):
+            if acc_is_present(x):
+                pyacc.acc_delete(x)
+
+
+@pytest.mark.parametrize("clauses", ["present(a[0:5], b)", "present(a) copy(b)", "present(a, b) if(on)"])
+def test_other_data_clauses_keep_their_construct_around_the_call(clauses):
+    src = f"""@acc
+def f(a, b, on):
+    #pragma acc parallel loop {clauses}
+    for i in range(a.shape[0]):
+        b[i] = a[i] + 1.0
+"""
+    f = make(src, "f")
+    a, b = np.arange(5.0), np.zeros(5)
+    if "if(on)" not in clauses:
+        with pytest.raises(AccError, match=r"present\(a"):
+            f(a, b, True)
+    pyacc.acc_copyin(a)
+    pyacc.acc_copyin(b)
+    try:
+        f(a, b, True)
+        pyacc.acc_update_self(b)
+        assert np.array_equal(b, a + 1.0), b
+        assert present_counts(a) == present_counts(b) == (0, 1, 0)
+    finally:
+        pyacc.acc_delete(a)
+        pyacc.acc_delete(b)
+
+
 def test_if_false_skips_the_data_clauses():
     @acc
     def f(a, on):

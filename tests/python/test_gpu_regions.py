@@ -30,7 +30,8 @@ GPU_ONLY = ["acc_on_device", "zero_division", "index_error", "host_part", "no_le
             "after_shutdown", "async_queue_order", "cupy_zero_copy", "async_queues_overlap", "launch_shape",
             "async_copies_overlap", "lane_index_error", "lane_launch_shape", "entry_errors",
             "entry_launch_shape", "row_index_error", "row_launch_shape", "py_math_errors", "round_digits_bits",
-            "entry_from_disk", "entry_shape_clauses", "aligned_launch_shape", "graph_launches"]
+            "entry_from_disk", "entry_shape_clauses", "aligned_launch_shape", "graph_launches",
+            "present_call"]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
