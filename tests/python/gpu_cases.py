@@ -75,6 +75,18 @@ def scale_gangs(a, out, s, g):
 
 
 @acc
+def last_values(x, y):
+    t = 0.0
+    j = 0
+    #pragma acc parallel loop
+    for i in range(x.shape[0]):
+        t = x[i] * 2.0
+        j = i + 1
+        y[i] = t
+    return t, j, i
+
+
+@acc
 def present_scale(x, y):
     #pragma acc parallel loop present(x, y)
     for i in range(x.shape[0]):
@@ -631,6 +643,7 @@ def _args():
         "saxpy": (saxpy, (2.5, x, y)),
         "saxpy32": (saxpy32, (np.float32(2.5), x.astype(np.float32), y.astype(np.float32))),
         "scale_gangs": (scale_gangs, (x, np.zeros(N), -1.5, 9)),
+        "last_values": (last_values, (x, np.zeros(N))),
         "dot": (dot, (x, y)),
         "int_reductions": (int_reductions, (v,)),
         "float_minmax": (float_minmax, (x,)),
