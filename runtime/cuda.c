@@ -577,14 +577,6 @@ int rt_cuda_is_device(void *dev, uintptr_t p)
     return type == CU_MEMORYTYPE_DEVICE || type == CU_MEMORYTYPE_UNIFIED;
 }
 
-/* A kernel's launch graph.  On an H100 cuLaunchKernel costs the calling
- * thread 3 to 4 microseconds, a graph's relaunch with new parameters
- * (cuGraphExecKernelNodeSetParams, then cuGraphLaunch) 1.4: a waited
- * launch of a tiny kernel took 6.8 microseconds against 9.1
- * (scratch measurements in C, the same kernel).  A launch already queued
- * keeps the parameters it was launched with, so the node is updated in
- * place; the mutex keeps two threads' updates and launches of one kernel
- * apart. */
 static _Atomic uint64_t launches_graphed, launches_plain;
 
 void rt_cuda_launch_counts(uint64_t *graphed, uint64_t *plain)
@@ -593,6 +585,14 @@ void rt_cuda_launch_counts(uint64_t *graphed, uint64_t *plain)
     *plain = atomic_load_explicit(&launches_plain, memory_order_relaxed);
 }
 
+/* A kernel's launch graph.  On an H100 cuLaunchKernel costs the calling
+ * thread 3 to 4 microseconds, a graph's relaunch with new parameters
+ * (cuGraphExecKernelNodeSetParams, then cuGraphLaunch) 1.4: a waited
+ * launch of a tiny kernel took 6.8 microseconds against 9.1
+ * (scratch measurements in C, the same kernel).  A launch already queued
+ * keeps the parameters it was launched with, so the node is updated in
+ * place; the mutex keeps two threads' updates and launches of one kernel
+ * apart. */
 struct rt_cuda_graph {
     pthread_mutex_t mu;
     void *graph, *node, *exec; /* CUgraph, its kernel node, CUgraphExec: made by the first launch */

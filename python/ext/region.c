@@ -5,7 +5,9 @@
  * (four bytes an argument, compared as bytes).  A call classifies its
  * arguments, finds or compiles the entry (region_compile.c), releases the
  * GIL and runs it; a region or signature the compiler cannot handle runs
- * its Python function instead, after one warning.
+ * its Python function instead, after one warning.  A construct whose only
+ * data clause is present(...) of its parameters has it entered and left
+ * around the call here (present_enter), not by Python code around it.
  */
 #include "region.h"
 #include "acc.h"
