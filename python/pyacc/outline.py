@@ -52,7 +52,6 @@ class RegionSpec:
     threads_param: int = -1                      # the hidden parameter of the launch's thread limit
     shape_param: int = -1                        # the hidden parameter of a GPU launch's shape
     atomics: list = field(default_factory=list)  # (fe_atomic_kind, first line, last line)
-    interpret: str = ""                          # why it must run in the interpreter, if it must
     data: list = field(default_factory=list)     # enclosing data-construct pragmas, outermost first
     present: list = field(default_factory=list)  # (param index, name): present(...) the call checks
     if_var: str = ""                             # the variable holding the if clause's value
@@ -645,13 +644,13 @@ def _launch(spec, k, filename):
     for d in reversed(spec.data):
         dflt = dflt or directives.clause(d.directive["clauses"], "default")
     default_present = bool(dflt and dflt["default"] == "present")
-    item_list = directives.items(cl, filename, directives.DATA_CLAUSES)
-    asy = directives.clause(cl, "async")
-    if not (default_present or asy or directives.clause(cl, "wait") or spec.if_var):
+    asy, wait = directives.clause(cl, "async"), directives.clause(cl, "wait")
+    if not (default_present or asy or wait or spec.if_var):
         spec.present = _present_params(cl, spec.params)
-        if spec.present:  # the region's call checks them (region.c), saving a data construct's Python
-            item_list = ast.List([], ast.Load())
-    if not (item_list.elts or default_present or asy or directives.clause(cl, "wait")):
+    # present(...) of parameters alone: the region's call checks them (region.c)
+    item_list = (ast.List([], ast.Load()) if spec.present
+                 else directives.items(cl, filename, directives.DATA_CLAUSES))
+    if not (item_list.elts or default_present or asy or wait):
         return ([ast.copy_location(ast.Assign([ast.Name(spec.if_var, ast.Store())], spec.if_expr),
                                    spec.stmts[0])] if spec.if_var else []) + call_stmts
     listed = directives.named(cl)

@@ -8,7 +8,6 @@ import dis
 import types
 import os
 import sys
-import warnings
 import weakref
 
 from . import _pyacc
@@ -20,7 +19,6 @@ except ImportError:
         from _sha256 import sha256 as _sha256  # 3.11
     except ImportError:  # a Python built without them
         from hashlib import sha256 as _sha256
-from .errors import PyaccWarning
 
 class _Unbound:
     """What a region returns for a result variable it left unassigned: the
@@ -149,43 +147,6 @@ def resolve_globals(fglobals, names):
         else:
             out.append((G_OTHER, None, None))
     return out
-
-
-class Interpreted:
-    """A region pyacc does not compile yet: runs its Python function, with
-    one warning the first time."""
-
-    def __init__(self, func, label, why, filename, line, present=()):
-        self.func, self.label, self.why = func, label, why
-        self.filename, self.line = filename, line
-        self.present = list(present)  # as a compiled region's call, it checks its present clause
-        self.calls = 0
-
-    def __call__(self, *args):
-        if self.calls == 0:
-            warnings.warn_explicit(f"{self.label} runs in the interpreter: {self.why}",
-                                   PyaccWarning, self.filename, self.line)
-        self.calls += 1
-        if not self.present:
-            return self.func(*args)
-        token = _pyacc.acc_data_enter([("present", args[k], None, name) for k, name in self.present])
-        try:
-            return self.func(*args)
-        finally:
-            _pyacc.acc_data_exit(token)
-
-    def stats(self):
-        return {"compiles": 0, "memory_hits": 0, "fallbacks": self.calls, "signatures": 0,
-                "compile_ms": 0.0}
-
-    def inspect(self, kind):
-        return {}
-
-    def signatures(self):
-        return []
-
-    def compile(self, args):
-        return False
 
 
 # Regions by content: a function decorated again unchanged (a re-run cell,
@@ -328,8 +289,6 @@ def loop_depth(code, fglobals, seen=None):
 
 def make_region(spec, outlined, qualname, strict, boundscheck, cache=True, device=0):
     label = f"'{spec.construct}' region at line {spec.line} of {qualname}"
-    if spec.interpret:
-        return Interpreted(spec.func, label, spec.interpret, outlined.filename, spec.line, spec.present)
     info = {
         "construct": spec.construct,
         "where": (outlined.filename, qualname, label, spec.line, spec.col, len(spec.outs)),
