@@ -640,8 +640,11 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     for (int f = 0; f < k->nfields; f++) /* only plain fields: the others hold this thread's addresses */
         if (k->kinds[f] == CTX_PLAIN) {
             int64_t to = f + 1 < k->nfields ? k->offsets[f + 1] : k->ctx_size;
-            /* the trip count and the walk's are the kernel's own stores */
-            int written = !stored || f == 1 || (walk_field && f == (int)walk_field);
+            /* not the trip count nor the walk's count, which the kernel
+             * stores itself: the host never reads them after the loop
+             * (frontend/parallel.c's take_back), and a kernel whose last
+             * iteration writes nothing skips the host memory altogether */
+            int written = !stored;
             for (int64_t b = k->offsets[f]; b < to && !written; b++)
                 written = stored[b];
             if (written)
