@@ -578,7 +578,7 @@ int32_t rt_data_exit(rt_device *d, rt_data_item *items, int32_t n, int32_t queue
 {
     struct rt_table *t = d->table;
     int32_t first = RT_ACC_OK;
-    rt_fault kept = {.item = -1};
+    rt_fault kept; /* set with first (zeroing its 400 bytes showed in a launch's profile) */
     pthread_mutex_lock(&t->mu);
     if (epoch == t->epoch) {
         /* Detach first, so that data copied out carries host pointers. */

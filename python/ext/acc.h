@@ -71,11 +71,5 @@ extern PyMethodDef pyext_acc_construct_methods[];
 
 /* Interns the clause names the items use; before the first construct. */
 int pyext_acc_constructs_init(void);
-/* A structured data construct's entry and exit (data_enter and data_exit
- * of pyacc.runtime), for region.c's present clauses: a token (None when
- * nothing was entered) or NULL with an exception; the exit, None or NULL. */
-PyObject *pyext_acc_data_enter(PyObject *items, PyObject *cond, PyObject *async_, PyObject *wait,
-                               int default_present, PyObject *names);
-PyObject *pyext_acc_data_exit(PyObject *tok);
 
 #endif

@@ -505,8 +505,8 @@ static void token_destroy(PyObject *cap)
     PyMem_Free(t);
 }
 
-PyObject *pyext_acc_data_enter(PyObject *items, PyObject *cond, PyObject *async_, PyObject *wait,
-                               int default_present, PyObject *names)
+static PyObject *enter_construct(PyObject *items, PyObject *cond, PyObject *async_, PyObject *wait,
+                                 int default_present, PyObject *names)
 {
     int c = cond == Py_True ? 1 : PyObject_IsTrue(cond);
     if (c <= 0)
@@ -562,7 +562,7 @@ static PyObject *acc_data_enter(PyObject *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOpO:data_enter", kwlist, &items, &cond,
                                      &async_, &wait, &default_present, &names))
         return NULL;
-    return pyext_acc_data_enter(items, cond, async_, wait, default_present, names);
+    return enter_construct(items, cond, async_, wait, default_present, names);
 }
 
 /* The exit of an async construct (a compute construct's data clauses,
@@ -620,7 +620,7 @@ static int queue_exit(rt_device *d, int32_t queue, const rt_data_item *items, in
     return 0;
 }
 
-PyObject *pyext_acc_data_exit(PyObject *tok)
+static PyObject *exit_construct(PyObject *tok)
 {
     if (tok == Py_None)
         Py_RETURN_NONE;
@@ -648,7 +648,7 @@ PyObject *pyext_acc_data_exit(PyObject *tok)
 static PyObject *acc_data_exit(PyObject *self, PyObject *tok)
 {
     (void)self;
-    return pyext_acc_data_exit(tok);
+    return exit_construct(tok);
 }
 
 /* enter data and exit data (finalize < 0 for enter data). */

@@ -74,6 +74,8 @@ typedef struct rg_region {
     int threads_param;         /* the parameter holding max_threads, or -1 */
     int shape_param;           /* the parameter holding a GPU launch's shape, or -1 */
     PyObject *present;         /* present(...) of whole parameters, checked by the call: ((index, name), ...) or NULL */
+    int present_at[RG_MAXARGS]; /* their parameters' indices (npresent of them) */
+    int npresent;
     uint8_t *is_listout;       /* per parameter */
     int nouts;
     int strict, boundscheck, warned;

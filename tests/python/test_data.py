@@ -191,6 +191,37 @@ def test_a_present_clause_on_parameters_is_checked_by_the_regions_call():
                 pyacc.acc_delete(x)
 
 
+def test_the_regions_present_clause_takes_views_by_the_bytes_they_span():
+    # the call enters the clause from its classified arguments: a strided
+    # view and a slice of a present array are present by their bytes, a
+    # view reaching past the array is partly present, and counts go back
+    @acc
+    def f(a, b):
+        #pragma acc parallel loop present(a, b)
+        for i in range(a.shape[0]):
+            b[i] = a[i] * 2.0
+
+    assert f._direct is not None
+    base, out = np.arange(12.0), np.zeros(8)
+    pyacc.acc_copyin(base)
+    pyacc.acc_copyin(out)
+    try:
+        f(base[::3], out[2:6])
+        pyacc.acc_update_self(out)
+        assert np.array_equal(out, [0, 0, 0, 6, 12, 18, 0, 0]), out
+        assert present_counts(base) == present_counts(out) == (0, 1, 0)
+        wide = np.arange(16.0)
+        pyacc.acc_copyin(wide[:8])
+        with pytest.raises(AccError, match=r"present\(a\)") as info:
+            f(wide[::2], out[:8])
+        assert _raised_at(info.value) == _pragma_line(f, "present(a, b)")
+        assert present_counts(out) == (0, 1, 0)
+        pyacc.acc_delete(wide[:8])
+    finally:
+        pyacc.acc_delete(base)
+        pyacc.acc_delete(out)
+
+
 @pytest.mark.parametrize("clauses", ["present(a[0:5], b)", "present(a) copy(b)", "present(a, b) if(on)"])
 def test_other_data_clauses_keep_their_construct_around_the_call(clauses):
     src = f"""@acc
