@@ -13,6 +13,7 @@ typedef struct dispatcher {
     PyObject_HEAD
     PyObject *impl;   /* the function to call */
     PyObject *direct; /* or, for calls with nparams positional arguments, this region */
+    PyObject *extra;  /* a tuple of constants the direct call passes after them (clause values), or NULL */
     int nparams;
     int ret_kind;     /* what a direct call returns: 0 None, 1 argument ret_index, 2 the region's only result */
     int ret_index;
@@ -23,7 +24,19 @@ static PyObject *dispatcher_call(PyObject *self, PyObject *args, PyObject *kw)
     dispatcher *d = (dispatcher *)self;
     if (d->direct && !kw && PyTuple_Size(args) == d->nparams) {
         /* the function is just this region's call: skip its frame */
-        PyObject *res = PyObject_Call(d->direct, args, NULL);
+        PyObject *all = args;
+        if (d->extra && PyTuple_Check(d->extra) && PyTuple_Size(d->extra)) {
+            Py_ssize_t m = PyTuple_Size(d->extra);
+            if (!(all = PyTuple_New(d->nparams + m)))
+                return NULL;
+            for (Py_ssize_t i = 0; i < d->nparams; i++)
+                PyTuple_SetItem(all, i, Py_NewRef(PyTuple_GetItem(args, i)));
+            for (Py_ssize_t i = 0; i < m; i++)
+                PyTuple_SetItem(all, d->nparams + i, Py_NewRef(PyTuple_GetItem(d->extra, i)));
+        }
+        PyObject *res = PyObject_Call(d->direct, all, NULL);
+        if (all != args)
+            Py_DECREF(all);
         if (!res)
             return NULL;
         PyObject *v;
@@ -51,6 +64,7 @@ static int dispatcher_traverse(PyObject *self, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(self)); /* a heap type: its instances hold it */
     Py_VISIT(d->impl);
     Py_VISIT(d->direct);
+    Py_VISIT(d->extra);
     return 0;
 }
 
@@ -59,6 +73,7 @@ static int dispatcher_clear(PyObject *self)
     dispatcher *d = (dispatcher *)self;
     Py_CLEAR(d->impl);
     Py_CLEAR(d->direct);
+    Py_CLEAR(d->extra);
     return 0;
 }
 
@@ -75,6 +90,7 @@ static void dispatcher_dealloc(PyObject *self)
 static PyMemberDef dispatcher_members[] = {
     {"_impl", T_OBJECT, offsetof(dispatcher, impl), 0, "the function a call runs"},
     {"_direct", T_OBJECT, offsetof(dispatcher, direct), 0, "the region a call may run instead"},
+    {"_direct_extra", T_OBJECT, offsetof(dispatcher, extra), 0, "the constants a direct call passes after the arguments"},
     {"_nparams", T_INT, offsetof(dispatcher, nparams), 0, "the argument count of a direct call"},
     {"_ret_kind", T_INT, offsetof(dispatcher, ret_kind), 0, "0 None, 1 an argument, 2 the region's result"},
     {"_ret_index", T_INT, offsetof(dispatcher, ret_index), 0, "the argument returned"},

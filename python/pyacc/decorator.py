@@ -7,8 +7,8 @@ import types
 import warnings
 
 from . import _pyacc
-from .errors import PyaccWarning
-from .outline import outline
+from .errors import PyaccWarning, UnsupportedError
+from .outline import NoSource, outline
 from .regions import env_flag, make_region
 
 _DEVICES = {None, "host", "nvidia", "default"}
@@ -37,7 +37,18 @@ class AccFunction(_pyacc.Dispatcher):
         self.cache = bool(cache)
         self.signatures = list(signatures or [])
         functools.update_wrapper(self, func)
-        out = outline(func)
+        try:
+            out = outline(func)
+        except NoSource:
+            # pragmas are comments, which only the source keeps: silence
+            # here would leave a user's directives doing nothing unnoticed
+            msg = (f"@acc: the source of {func.__qualname__} cannot be read (a function made by exec "
+                   f"or typed at the interactive prompt), so its pragmas cannot be found: "
+                   f"it runs as plain Python")
+            if self.strict:
+                raise UnsupportedError(msg) from None
+            warnings.warn_explicit(msg, PyaccWarning, func.__code__.co_filename, func.__code__.co_firstlineno)
+            out = None
         if out is None:
             self._regions = []
             self._impl = func
@@ -51,7 +62,8 @@ class AccFunction(_pyacc.Dispatcher):
                          for spec in out.regions]
         self._impl = out.func(self._regions)
         if out.direct is not None:  # nothing but one region's call: the dispatcher calls it
-            k, self._nparams, self._ret_kind, self._ret_index = out.direct
+            k, self._nparams, self._ret_kind, self._ret_index, extra = out.direct
+            self._direct_extra = extra or None
             self._direct = self._regions[k]
         for p in out.ignored:
             warnings.warn_explicit(f"'{p.kind}' is not implemented yet; on the host it is "

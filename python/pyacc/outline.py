@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from . import directives
 from .errors import PragmaSyntaxError
 from .pragmas import RED_OPS, Pragma, error_at, find_pragmas
+from .regions import UNBOUND, control, gpu_shape
 
 COMPUTE = {"parallel", "kernels", "serial", "parallel loop", "kernels loop", "serial loop"}
 COMBINED = {"parallel loop", "kernels loop", "serial loop"}
@@ -433,6 +434,20 @@ def _check_default_none(spec, filename):
                        f"data, private or reduction clause", filename, c["line"], c["col"])
 
 
+def _folded(call, fn):
+    """call (of fn, with keyword arguments) as a constant when every
+    argument is one and fn accepts them: the caller then computes nothing
+    a call, and the dispatcher may call the region directly.  Values fn
+    refuses keep the call, to raise at the pragma each call, as before."""
+    if not all(isinstance(k.value, ast.Constant) for k in call.keywords):
+        return call
+    try:
+        value = fn(**{k.arg: k.value.value for k in call.keywords})
+    except (TypeError, ValueError, OverflowError):
+        return call
+    return ast.copy_location(ast.Constant(value), call)
+
+
 def _control(spec, filename):
     """The launch's thread limit from if, self and num_gangs, computed by the
     caller as `__pyacc_ctl(cond=..., self_=..., gangs=...)`."""
@@ -453,7 +468,7 @@ def _control(spec, filename):
         return
     call = ast.Call(ast.Name("__pyacc_ctl", ast.Load()), [], kw)
     ast.copy_location(call, kw[0].value)
-    spec.hidden.append(("__pyacc_threads", call))
+    spec.hidden.append(("__pyacc_threads", _folded(call, control)))
     spec.threads_param = len(spec.params) + len(spec.hidden) - 1
 
 
@@ -486,7 +501,7 @@ def _shape(spec, region_pragmas, filename):
     kw = [ast.keyword(k, v) for k, v in found.items()]
     call = ast.Call(ast.Name("__pyacc_shape_of", ast.Load()), [], kw)
     ast.copy_location(call, kw[0].value)
-    spec.hidden.append(("__pyacc_shape", call))
+    spec.hidden.append(("__pyacc_shape", _folded(call, gpu_shape)))
     spec.shape_param = len(spec.params) + len(spec.hidden) - 1
 
 
@@ -672,12 +687,18 @@ def _launch(spec, k, filename):
     return pre + directives.guarded(enter, body, f"__pyacc_t{k}", spec.line, spec.col)
 
 
+class NoSource(Exception):
+    """func's source cannot be read (made by exec, typed at the interactive
+    prompt, loaded from a .pyc alone): its pragmas cannot be found."""
+
+
 def outline(func):
     """Returns an Outlined for func, or None when it has no pragma (it then
-    runs exactly as written).  Raises PragmaSyntaxError for a bad pragma."""
+    runs exactly as written).  Raises PragmaSyntaxError for a bad pragma,
+    NoSource when func's source cannot be read."""
     src = _source(func)
     if src is None:
-        return None
+        raise NoSource(func.__qualname__)
     lines, first, indent = src
     filename = func.__code__.co_filename
     pragmas = find_pragmas(lines, first, indent, filename)
@@ -816,10 +837,11 @@ def outline(func):
 
 def _direct_plan(fdef, regions):
     """When the rewritten function is nothing but one region's call on its
-    own parameters, in order, and perhaps a return of a parameter or of the
-    region's one result, the dispatcher calls the region itself (saving a
-    Python frame a call): (region index, parameter count, return kind,
-    parameter index), kind 0 None, 1 that parameter, 2 the result; else
+    own parameters, in order, then constants (clause values folded by
+    _folded), and perhaps a return of a parameter or of the region's one
+    result, the dispatcher calls the region itself (saving a Python frame
+    a call): (region index, parameter count, return kind, parameter index,
+    the constants), kind 0 None, 1 that parameter, 2 the result; else
     None."""
     a = fdef.args
     if a.vararg or a.kwarg or a.kwonlyargs or isinstance(fdef, ast.AsyncFunctionDef):
@@ -839,19 +861,21 @@ def _direct_plan(fdef, regions):
     call = st.value if isinstance(st, (ast.Expr, ast.Assign)) else None
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "__pyacc_r0"):
         return None
-    if spec.hidden or spec.maybe_unbound or spec.params != names:
+    if spec.maybe_unbound or spec.params != names or \
+            not all(isinstance(e, ast.Constant) for _, e in spec.hidden):
         return None
+    extra = tuple(e.value for _, e in spec.hidden)
     for n in ast.walk(fdef):  # the function's own body reaches beyond the call (a nested def, ...)
         if isinstance(n, (ast.FunctionDef, ast.Lambda, ast.ClassDef, ast.Yield, ast.YieldFrom, ast.Await)) \
                 and n is not fdef:
             return None
     if ret is None or (isinstance(ret, ast.Constant) and ret.value is None):
-        return (0, len(names), 0, 0)
+        return (0, len(names), 0, 0, extra)
     if isinstance(ret, ast.Name):
         if ret.id in names and ret.id not in spec.outs:
-            return (0, len(names), 1, names.index(ret.id))
+            return (0, len(names), 1, names.index(ret.id), extra)
         if spec.outs == [ret.id]:
-            return (0, len(names), 2, 0)
+            return (0, len(names), 2, 0, extra)
     return None
 
 
@@ -875,7 +899,6 @@ def _rebuild(func, fdef, nregions, filename):
     orig_cells = dict(zip(code.co_freevars, func.__closure__ or ()))
 
     def make(dispatchers):
-        from .regions import UNBOUND, control, gpu_shape
         cells = []
         for n in inner.co_freevars:
             if n in orig_cells:

@@ -1,5 +1,7 @@
 """The walking skeleton: pragma loops compiled end to end on the host."""
 
+import inspect
+import pathlib
 import re
 import threading
 import time
@@ -150,6 +152,24 @@ def test_function_without_pragmas_is_unchanged():
     assert f([1, 2], 3, 9, k=4) == plain([1, 2], 3, 9, k=4)
     assert f.__doc__ == "doc" and f.__name__ == "plain"
     assert f.stats()["regions"] == 0 and f._impl is plain
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_function_whose_source_cannot_be_read_says_its_pragmas_are_lost(strict):
+    # pragmas are comments: a function made by exec (or typed at the
+    # prompt) keeps none, and runs as plain Python, said once, not silently
+    src = "def f(x):\n    #pragma acc parallel loop\n    for i in range(3):\n        x[i] = 1.0\n"
+    g = {}
+    exec(src, g)
+    if strict:
+        with pytest.raises(pyacc.UnsupportedError, match="source of f cannot be read"):
+            acc(strict=True)(g["f"])
+        return
+    with pytest.warns(pyacc.PyaccWarning, match="source of f cannot be read.*runs as plain Python"):
+        f = acc(g["f"])
+    x = [0.0] * 3
+    f(x)
+    assert x == [1.0] * 3
 
 
 def test_code_around_the_region_runs_in_python(rng):
@@ -508,3 +528,47 @@ def test_a_function_that_is_only_its_region_is_called_directly():
     assert not_direct(out, 1.0)[0] == 2.0
     with pytest.raises(TypeError):
         fill(out)  # the error a plain call gives
+
+
+def test_constant_clause_values_are_folded_so_the_region_is_still_called_directly():
+    # num_gangs(4) vector_length(64) as constants: computed once, passed by
+    # the dispatcher after the arguments; a value from a variable, or one
+    # the launch refuses, is computed (and refused) at each call instead
+    @acc
+    def shaped(out, v):
+        #pragma acc parallel loop num_gangs(4) vector_length(64) present(out)
+        for i in range(out.shape[0]):
+            out[i] = v * i
+        return out
+
+    @acc
+    def gangs_of(out, g):
+        #pragma acc parallel loop num_gangs(g)
+        for i in range(out.shape[0]):
+            out[i] = i + 1.0
+
+    @acc
+    def refused(out):
+        #pragma acc parallel loop num_gangs(-2)
+        for i in range(out.shape[0]):
+            out[i] = 1.0
+
+    assert shaped._direct is not None and shaped._direct_extra == (4, 4 | 64 << 44)
+    assert gangs_of._direct is None and refused._direct is None
+    out = np.zeros(300)
+    pyacc.acc_copyin(out)
+    try:
+        assert shaped(out, 2.0) is out
+        if pyacc.acc_get_device_type() == pyacc.acc_device_nvidia:
+            assert pyacc._pyacc.gpu_last_launch() == (4, 64, 1)
+        pyacc.acc_update_self(out)
+        assert np.array_equal(out, shaped.py_func(np.zeros(300), 2.0))
+    finally:
+        pyacc.acc_delete(out)
+    gangs_of(out, 3)
+    assert np.array_equal(out, np.arange(1.0, 301.0))
+    with pytest.raises(ValueError, match="num_gangs must be positive, not -2") as info:
+        refused(out)
+    lines, first = inspect.getsourcelines(refused.py_func)
+    pragma = first + next(k for k, ln in enumerate(lines) if "num_gangs(-2)" in ln)
+    assert [e.lineno + 1 for e in info.traceback if e.path == pathlib.Path(__file__)][-1] == pragma
