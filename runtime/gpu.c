@@ -581,7 +581,9 @@ static int32_t run(launch *L, char *ctx, int64_t n, rt_error *herr)
         return st;
     uintptr_t last = L->res_dev + ERR_BYTES;
     void *params[3] = {L->pctx, &n, &last};
-    if ((st = rt_cuda_launch(d->dev, L->k->fn, L->k->graph, L->grid, L->bx, L->by, private_span(L), stream, params)))
+    const uint32_t sizes[3] = {(uint32_t)L->k->ctx_size, sizeof n, sizeof last};
+    if ((st = rt_cuda_launch(d->dev, L->k->fn, L->k->graph, L->grid, L->bx, L->by, private_span(L), stream, params,
+                             sizes, 3)))
         return st;
     atomic_store_explicit(&last_launch, L->grid | (uint64_t)L->bx << 32 | (uint64_t)L->by << 48,
                           memory_order_relaxed);
@@ -707,8 +709,9 @@ int32_t rt_gpu_serial(const rt_gpu_kernel *k, int64_t *slots, int32_t nargs, int
         void *stream = rt_queue_stream(L.d);
         uintptr_t ds = L.res_dev + ERR_BYTES, de = L.res_dev;
         void *params[3] = {&ds, &de, &work};
+        const uint32_t sizes[3] = {sizeof ds, sizeof de, sizeof work};
         if (!k->grid) {
-            st = rt_cuda_launch(L.d->dev, k->fn, k->graph, 1, 1, 1, 0, stream, params);
+            st = rt_cuda_launch(L.d->dev, k->fn, k->graph, 1, 1, 1, 0, stream, params, sizes, 3);
         } else { /* as many blocks as stay resident together, up to GRID_BLOCKS_PER_SM a multiprocessor */
             uint32_t bx = k->max_block < GRID_THREADS ? (uint32_t)k->max_block : GRID_THREADS;
             int64_t gangs = RT_SHAPE_GANGS(shape), workers = RT_SHAPE_WORKERS(shape), vec = RT_SHAPE_VECTOR(shape);

@@ -360,8 +360,10 @@ rt_cuda_graph *rt_cuda_graph_new(void);
 void rt_cuda_graph_free(void *dev, rt_cuda_graph *g, int live);
 /* Launches so far through rt_cuda_launch: through a graph, plainly. */
 void rt_cuda_launch_counts(uint64_t *graphed, uint64_t *plain);
+/* Launches fn, its nparams parameters at params, sizes[i] bytes each,
+ * and waits for it where stream is NULL. */
 int32_t rt_cuda_launch(void *dev, void *fn, rt_cuda_graph *graph, uint32_t grid, uint32_t bx, uint32_t by,
-                       uint32_t shared, void *stream, void **params);
+                       uint32_t shared, void *stream, void **params, const uint32_t *sizes, int nparams);
 /* How many blocks of bx threads of fn fit on one multiprocessor at once. */
 int32_t rt_cuda_occupancy(void *dev, void *fn, uint32_t bx, int32_t *blocks);
 /* A cooperative launch: all grid blocks resident at once (grid-wide
