@@ -577,12 +577,13 @@ int rt_cuda_is_device(void *dev, uintptr_t p)
     return type == CU_MEMORYTYPE_DEVICE || type == CU_MEMORYTYPE_UNIFIED;
 }
 
-static _Atomic uint64_t launches_graphed, launches_plain;
+static _Atomic uint64_t launches_graphed, launches_plain, node_updates;
 
-void rt_cuda_launch_counts(uint64_t *graphed, uint64_t *plain)
+void rt_cuda_launch_counts(uint64_t *graphed, uint64_t *plain, uint64_t *updates)
 {
     *graphed = atomic_load_explicit(&launches_graphed, memory_order_relaxed);
     *plain = atomic_load_explicit(&launches_plain, memory_order_relaxed);
+    *updates = atomic_load_explicit(&node_updates, memory_order_relaxed);
 }
 
 /* A kernel's launch graph.  On an H100 cuLaunchKernel costs the calling
@@ -668,9 +669,11 @@ static int launch_graph(rt_cuda_graph *g, CUfunction fn, uint32_t grid, uint32_t
     CUresult rc = 1;
     if (!g->broken) {
         if (g->exec) {
-            rc = node_holds(g, grid, bx, by, shared, params, sizes, nparams)
-                     ? 0
-                     : cu.GraphExecKernelNodeSetParams(g->exec, g->node, &kn);
+            rc = 0;
+            if (!node_holds(g, grid, bx, by, shared, params, sizes, nparams)) {
+                rc = cu.GraphExecKernelNodeSetParams(g->exec, g->node, &kn);
+                atomic_fetch_add_explicit(&node_updates, 1, memory_order_relaxed);
+            }
         } else if ((rc = cu.GraphCreate(&g->graph, 0)) == 0 &&
                    (rc = cu.GraphAddKernelNode(&g->node, g->graph, NULL, 0, &kn)) == 0 &&
                    (rc = cu.GraphInstantiate(&g->exec, g->graph, 0)) != 0) {

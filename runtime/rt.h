@@ -358,8 +358,9 @@ int rt_cuda_is_device(void *dev, uintptr_t p);
 typedef struct rt_cuda_graph rt_cuda_graph;
 rt_cuda_graph *rt_cuda_graph_new(void);
 void rt_cuda_graph_free(void *dev, rt_cuda_graph *g, int live);
-/* Launches so far through rt_cuda_launch: through a graph, plainly. */
-void rt_cuda_launch_counts(uint64_t *graphed, uint64_t *plain);
+/* Launches so far through rt_cuda_launch: through a graph, plainly; and
+ * the graph launches that updated their node (new parameters or grid). */
+void rt_cuda_launch_counts(uint64_t *graphed, uint64_t *plain, uint64_t *updates);
 /* Launches fn, its nparams parameters at params, sizes[i] bytes each,
  * and waits for it where stream is NULL. */
 int32_t rt_cuda_launch(void *dev, void *fn, rt_cuda_graph *graph, uint32_t grid, uint32_t bx, uint32_t by,

@@ -203,15 +203,17 @@ static PyObject *ext_gpu_last_launch(PyObject *self, PyObject *noargs)
     return Py_BuildValue("(III)", g, x, y);
 }
 
-/* gpu_launch_counts() -> (through a graph, plain): kernel launches of
- * compiled regions so far (rt_cuda_launch). */
+/* gpu_launch_counts() -> (through a graph, plain, node updates): kernel
+ * launches of compiled regions so far (rt_cuda_launch), and the graph
+ * launches among them that gave the node new parameters or a new grid. */
 static PyObject *ext_gpu_launch_counts(PyObject *self, PyObject *noargs)
 {
     (void)self;
     (void)noargs;
-    uint64_t graphed, plain;
-    rt_cuda_launch_counts(&graphed, &plain);
-    return Py_BuildValue("(KK)", (unsigned long long)graphed, (unsigned long long)plain);
+    uint64_t graphed, plain, updates;
+    rt_cuda_launch_counts(&graphed, &plain, &updates);
+    return Py_BuildValue("(KKK)", (unsigned long long)graphed, (unsigned long long)plain,
+                         (unsigned long long)updates);
 }
 
 /* gpu_count(): the NVIDIA GPUs pyacc can use (0 before cuda_register). */
@@ -248,7 +250,7 @@ static PyMethodDef ext_methods[] = {
     {"gpu_counters", ext_gpu_counters, METH_NOARGS, "(region calls on the GPU, meant for it but on the host)"},
     {"gpu_count", ext_gpu_count, METH_NOARGS, "The NVIDIA GPUs pyacc can use."},
     {"gpu_last_launch", ext_gpu_last_launch, METH_NOARGS, "(blocks, lanes, workers) of the latest GPU loop launch"},
-    {"gpu_launch_counts", ext_gpu_launch_counts, METH_NOARGS, "(through a graph, plain) GPU kernel launches so far"},
+    {"gpu_launch_counts", ext_gpu_launch_counts, METH_NOARGS, "(through a graph, plain, node updates) GPU kernel launches so far"},
     {"cuda_register", ext_cuda_register, METH_NOARGS, "Plug the NVIDIA device into the device layer."},
     {"init", ext_init, METH_VARARGS, "Set up the opcode table and hooks (called by pyacc at import)."},
     {"parse_pragma", pyext_parse_pragma, METH_VARARGS,

@@ -953,7 +953,7 @@ def gpu_only_cases():
         from pyacc import _pyacc
         from pyacc.runtime import acc_wait
         scale_gangs(np.ones(3), np.zeros(3), 1.0, 1)  # compiled and loaded
-        g0, p0 = _pyacc.gpu_launch_counts()
+        g0, p0, u0 = _pyacc.gpu_launch_counts()
         for n, s, g in ((10, 2.0, 1), (100_003, 3.0, 300), (7, -1.0, 7), (100_003, 0.5, 2), (10, 2.0, 1)):
             a = np.arange(n, dtype=np.float64)
             o, want = np.full(n, 9.0), np.full(n, 9.0)
@@ -961,14 +961,30 @@ def gpu_only_cases():
             assert _pyacc.gpu_last_launch()[0] == g, (g, _pyacc.gpu_last_launch())
             scale_gangs.py_func(a, want, s, g)
             assert np.array_equal(o, want), (n, s, g, o[:4], want[:4])
-        g1, p1 = _pyacc.gpu_launch_counts()
-        assert (g1 - g0, p1 - p0) == (5, 0), (g0, p0, g1, p1)
+        g1, p1, u1 = _pyacc.gpu_launch_counts()
+        assert (g1 - g0, p1 - p0, u1 - u0) == (5, 0, 5), (g0, p0, u0, g1, p1, u1)
+        # the same arrays again: the node already holds their parameters
+        a, o = np.arange(50.0), np.zeros(50)
+        pyacc.acc_copyin(a)
+        pyacc.acc_create(o)
+        try:
+            present_scale(a, o)
+            g1, p1, u1 = _pyacc.gpu_launch_counts()
+            for r in range(3):
+                present_scale(a, o)
+            g2, p2, u2 = _pyacc.gpu_launch_counts()
+            assert (g2 - g1, u2 - u1) == (3, 0), (g1, u1, g2, u2)
+            pyacc.acc_update_self(o)
+            assert np.array_equal(o, a * 2.0), o[:4]
+        finally:
+            pyacc.acc_delete(a)
+            pyacc.acc_delete(o)
         x = np.zeros(1000)
         async_copy(x)
         acc_wait(7)
         assert (x == 1).all(), x[:4]
-        g2, p2 = _pyacc.gpu_launch_counts()
-        assert (g2 - g1, p2 - p1) == (0, 1), (g1, p1, g2, p2)
+        g3, p3, _ = _pyacc.gpu_launch_counts()
+        assert (g3 - g2, p3 - p2) == (0, 1), (g2, p2, g3, p3)
         ok = {}
 
         def work(k):
