@@ -678,7 +678,7 @@ static int launch_graph(rt_cuda_graph *g, CUfunction fn, uint32_t grid, uint32_t
                    (rc = cu.GraphAddKernelNode(&g->node, g->graph, NULL, 0, &kn)) == 0 &&
                    (rc = cu.GraphInstantiate(&g->exec, g->graph, 0)) != 0) {
             g->exec = NULL;
-        } else {
+        } else if (!rc) { /* made with these */
             node_holds(g, grid, bx, by, shared, params, sizes, nparams);
         }
         if (!rc)
@@ -697,7 +697,8 @@ int32_t rt_cuda_launch(void *dev, void *fn, rt_cuda_graph *graph, uint32_t grid,
         return st;
     /* only waited launches: an async queue's launches through one graph
      * would run one after another, not side by side as queues may */
-    int graphed = !stream && graph && cu.graphs && launch_graph(graph, fn, grid, bx, by, shared, params, sizes, nparams) == 0;
+    int graphed = !stream && graph && cu.graphs &&
+                  launch_graph(graph, fn, grid, bx, by, shared, params, sizes, nparams) == 0;
     if (!graphed) {
         CUresult rc = cu.LaunchKernel(fn, grid, 1, 1, bx, by, 1, shared, stream, params, NULL);
         if (rc)

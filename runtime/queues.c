@@ -445,6 +445,11 @@ int32_t rt_queue_wait(int32_t async)
     return q ? wait_queue(q, 1) : RT_ACC_OK;
 }
 
+int rt_queue_any(void)
+{
+    return atomic_load_explicit(&queues, memory_order_acquire) != NULL;
+}
+
 int32_t rt_queue_wait_all(void)
 {
     queue *head = atomic_load_explicit(&queues, memory_order_acquire);

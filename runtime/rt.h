@@ -700,6 +700,8 @@ int32_t rt_queue_test_all(void);
  * kept fault.  Waiting on a queue from its own task is RT_ACC_INVALID. */
 int32_t rt_queue_wait(int32_t queue);
 int32_t rt_queue_wait_all(void);
+/* Whether any async queue has been made (else a wait for all has nothing to do). */
+int rt_queue_any(void);
 
 /* acc_wait_async / acc_wait_all_async: `on` waits for the work now queued
  * on `queue` (every other queue) before running what follows; at once when

@@ -90,7 +90,7 @@ static void dispatcher_dealloc(PyObject *self)
 static PyMemberDef dispatcher_members[] = {
     {"_impl", T_OBJECT, offsetof(dispatcher, impl), 0, "the function a call runs"},
     {"_direct", T_OBJECT, offsetof(dispatcher, direct), 0, "the region a call may run instead"},
-    {"_direct_extra", T_OBJECT, offsetof(dispatcher, extra), 0, "the constants a direct call passes after the arguments"},
+    {"_direct_extra", T_OBJECT, offsetof(dispatcher, extra), 0, "constants a direct call passes after the arguments"},
     {"_nparams", T_INT, offsetof(dispatcher, nparams), 0, "the argument count of a direct call"},
     {"_ret_kind", T_INT, offsetof(dispatcher, ret_kind), 0, "0 None, 1 an argument, 2 the region's result"},
     {"_ret_index", T_INT, offsetof(dispatcher, ret_index), 0, "the argument returned"},
