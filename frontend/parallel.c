@@ -473,6 +473,8 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
                 *c = (uint8_t)(RT_CTX_LISTOUT | (fe_dtype_bits(fe_t_dtype(f->listout_elem[t->id])) / 8));
             else
                 *c = plain(t) ? RT_CTX_PLAIN : RT_CTX_UNSUPPORTED;
+            if (*c == RT_CTX_PLAIN && kind >= P_LAST) /* what take_back reads after the loop */
+                aux[p->field0[kind] + i] = RT_CTX_LAST;
         }
     for (int i = 0; i < p->n[P_RED]; i++) {
         const fe_type *t = f->vars[p->vars[P_RED][i]].type;

@@ -392,93 +392,6 @@ static void copy_aligned(LLVMBuilderRef B, LLVMValueRef dst, LLVMValueRef src, i
     }
 }
 
-/* Marks in mask (one a byte of ctx) what the body may store into its
- * ctx: stores and memory intrinsics through its ctx parameter at a
- * constant byte offset, or anywhere in a field reached by a constant
- * field index of ctx's struct (its bytes are k->offsets', so no data
- * layout is needed here).  Anything else done with that pointer (passed
- * to a call, indexed by a variable, stored away) marks every byte.  A
- * field the body never stores keeps the launch's value, which the host
- * has already: the last iteration need not write it back (those writes go
- * to host memory at the kernel's end: 0.2 us of a tiny kernel's waited
- * launch, measured in C on an H100). */
-static void body_stores(LLVMValueRef body, const jit_gpu_kernel *k, uint8_t *mask)
-{
-    enum { DEPTH = 256 };
-    LLVMValueRef work[DEPTH];
-    int64_t lo_of[DEPTH], hi_of[DEPTH]; /* the bytes a pointer may reach; lo == hi: exactly at lo */
-    int nw = 0;
-    work[nw] = LLVMGetParam(body, 0);
-    lo_of[nw] = hi_of[nw] = 0;
-    nw++;
-    LLVMTypeRef i8 = LLVMInt8TypeInContext(LLVMGetTypeContext(LLVMTypeOf(work[0])));
-    while (nw > 0) {
-        nw--;
-        LLVMValueRef v = work[nw];
-        int64_t vlo = lo_of[nw], vhi = hi_of[nw];
-        for (LLVMUseRef u = LLVMGetFirstUse(v); u; u = LLVMGetNextUse(u)) {
-            LLVMValueRef user = LLVMGetUser(u);
-            LLVMOpcode op = LLVMIsAInstruction(user) ? LLVMGetInstructionOpcode(user) : LLVMUserOp1;
-            int64_t lo = 0, hi = k->ctx_size; /* what this use may store: all, unless shown less */
-            if (op == LLVMLoad)
-                continue;
-            if (op == LLVMGetElementPtr && LLVMGetOperand(user, 0) == v && nw < DEPTH) {
-                LLVMTypeRef t = LLVMGetGEPSourceElementType(user);
-                int nops = LLVMGetNumOperands(user);
-                LLVMValueRef i1 = nops > 1 ? LLVMGetOperand(user, 1) : NULL;
-                LLVMValueRef i2 = nops > 2 ? LLVMGetOperand(user, 2) : NULL;
-                if (vlo == vhi && t == i8 && nops == 2 && LLVMIsAConstantInt(i1)) { /* a byte offset */
-                    work[nw] = user;
-                    lo_of[nw] = hi_of[nw] = vlo + LLVMConstIntGetSExtValue(i1);
-                    nw++;
-                    continue;
-                }
-                if (vlo == 0 && vhi == 0 && LLVMGetTypeKind(t) == LLVMStructTypeKind &&
-                    (int)LLVMCountStructElementTypes(t) == k->nfields && i2 && LLVMIsAConstantInt(i1) &&
-                    LLVMConstIntGetSExtValue(i1) == 0 && LLVMIsAConstantInt(i2)) { /* a field of ctx */
-                    int64_t f = LLVMConstIntGetSExtValue(i2);
-                    if (f >= 0 && f < k->nfields) {
-                        work[nw] = user;
-                        lo_of[nw] = k->offsets[f];
-                        hi_of[nw] = f + 1 < k->nfields ? k->offsets[f + 1] : k->ctx_size;
-                        nw++;
-                        continue;
-                    }
-                }
-                if (vlo < vhi) { /* inside a field: whatever it indexes stays there */
-                    work[nw] = user;
-                    lo_of[nw] = vlo;
-                    hi_of[nw] = vhi;
-                    nw++;
-                    continue;
-                }
-            } else if (op == LLVMStore && LLVMGetOperand(user, 1) == v && LLVMGetOperand(user, 0) != v) {
-                LLVMTypeRef st = LLVMTypeOf(LLVMGetOperand(user, 0));
-                LLVMTypeKind sk = LLVMGetTypeKind(st);
-                int scalar = sk == LLVMPointerTypeKind || sk == LLVMDoubleTypeKind || sk == LLVMFloatTypeKind ||
-                             sk == LLVMHalfTypeKind || (sk == LLVMIntegerTypeKind && LLVMGetIntTypeWidth(st) <= 64);
-                lo = vlo; /* an exact store of a scalar: 8 bytes at most; of anything else: to the end */
-                hi = vlo < vhi ? vhi : scalar ? vlo + 8 : k->ctx_size;
-            } else if (op == LLVMCall) { /* memcpy and memset into it, of a constant length */
-                LLVMValueRef callee = LLVMGetCalledValue(user);
-                size_t len = 0;
-                const char *name = callee && LLVMIsAFunction(callee) ? LLVMGetValueName2(callee, &len) : "";
-                LLVMValueRef n = LLVMGetNumArgOperands(user) >= 3 ? LLVMGetOperand(user, 2) : NULL;
-                if ((!strncmp(name, "llvm.memcpy.", 12) || !strncmp(name, "llvm.memmove.", 13) ||
-                     !strncmp(name, "llvm.memset.", 12)) && n && LLVMIsAConstantInt(n)) {
-                    if (LLVMGetOperand(user, 0) != v)
-                        continue; /* read from */
-                    lo = vlo;
-                    hi = vlo < vhi ? vhi : vlo + LLVMConstIntGetSExtValue(n);
-                }
-            }
-            lo = lo < 0 ? 0 : lo;
-            hi = hi > k->ctx_size || hi < lo ? k->ctx_size : hi;
-            memset(mask + lo, 1, (size_t)(hi - lo));
-        }
-    }
-}
-
 /* kernel(ctx, n): iterations k = thread, thread + threads, ... < n, each
  * run as body(lctx, k, k + 1, 0) on the thread's own copy lctx of ctx,
  * whose partial results point at the thread's accumulators (registers,
@@ -634,23 +547,16 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
     LLVMValueRef ran_last = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntSGT, n, LLVMConstInt(i64, 0, 0), ""), mine, "");
     LLVMBuildCondBr(B, ran_last, last, end);
     LLVMPositionBuilderAtEnd(B, last);
-    uint8_t *stored = calloc((size_t)k->ctx_size + 1, 1);
-    if (stored)
-        body_stores(body, k, stored);
-    for (int f = 0; f < k->nfields; f++) /* only plain fields: the others hold this thread's addresses */
-        if (k->kinds[f] == CTX_PLAIN) {
+    /* only the last values the host reads back (frontend/parallel.c marks
+     * them): the other plain fields, the trip counts among them, keep the
+     * launch's values, which the host has already, and a kernel without
+     * last values writes nothing to host memory at its end (0.2 us of a
+     * tiny kernel's waited launch, measured in C on an H100) */
+    for (int f = 0; f < k->nfields; f++)
+        if (k->kinds[f] == CTX_PLAIN && k->kinds[k->nfields + f] == CTX_LAST) {
             int64_t to = f + 1 < k->nfields ? k->offsets[f + 1] : k->ctx_size;
-            /* not the trip count nor the walk's count, which the kernel
-             * stores itself: the host never reads them after the loop
-             * (frontend/parallel.c's take_back), and a kernel whose last
-             * iteration writes nothing skips the host memory altogether */
-            int written = !stored;
-            for (int64_t b = k->offsets[f]; b < to && !written; b++)
-                written = stored[b];
-            if (written)
-                copy_aligned(B, lastp, lctx, k->offsets[f], to);
+            copy_aligned(B, lastp, lctx, k->offsets[f], to);
         }
-    free(stored);
     LLVMBuildBr(B, end);
     LLVMPositionBuilderAtEnd(B, end);
     LLVMBuildRetVoid(B);

@@ -22,6 +22,7 @@
 #define CTX_NUM_UINT 1
 #define CTX_NUM_FLOAT 2
 #define CTX_NUM_BOOL 3
+#define CTX_LAST 1 /* the second byte of a PLAIN field the host reads back */
 
 /* A partial result's number type: rt.h's RT_CTX_NUM_* (high bits of the
  * second kind byte) and its size. */

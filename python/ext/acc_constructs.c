@@ -505,9 +505,15 @@ static void token_destroy(PyObject *cap)
     PyMem_Free(t);
 }
 
-static PyObject *enter_construct(PyObject *items, PyObject *cond, PyObject *async_, PyObject *wait,
-                                 int default_present, PyObject *names)
+static PyObject *acc_data_enter(PyObject *self, PyObject *args, PyObject *kw)
 {
+    (void)self;
+    static char *kwlist[] = {"items", "cond", "async_", "wait", "default_present", "names", NULL};
+    PyObject *items, *cond = Py_True, *async_ = Py_None, *wait = Py_None, *names = Py_None;
+    int default_present = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOpO:data_enter", kwlist, &items, &cond,
+                                     &async_, &wait, &default_present, &names))
+        return NULL;
     int c = cond == Py_True ? 1 : PyObject_IsTrue(cond);
     if (c <= 0)
         return c < 0 ? NULL : Py_NewRef(Py_None);
@@ -551,18 +557,6 @@ static PyObject *enter_construct(PyObject *items, PyObject *cond, PyObject *asyn
 out:
     batch_free(&b);
     return res;
-}
-
-static PyObject *acc_data_enter(PyObject *self, PyObject *args, PyObject *kw)
-{
-    (void)self;
-    static char *kwlist[] = {"items", "cond", "async_", "wait", "default_present", "names", NULL};
-    PyObject *items, *cond = Py_True, *async_ = Py_None, *wait = Py_None, *names = Py_None;
-    int default_present = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOOpO:data_enter", kwlist, &items, &cond,
-                                     &async_, &wait, &default_present, &names))
-        return NULL;
-    return enter_construct(items, cond, async_, wait, default_present, names);
 }
 
 /* The exit of an async construct (a compute construct's data clauses,
@@ -620,8 +614,9 @@ static int queue_exit(rt_device *d, int32_t queue, const rt_data_item *items, in
     return 0;
 }
 
-static PyObject *exit_construct(PyObject *tok)
+static PyObject *acc_data_exit(PyObject *self, PyObject *tok)
 {
+    (void)self;
     if (tok == Py_None)
         Py_RETURN_NONE;
     token *t = PyCapsule_GetPointer(tok, TOKEN_NAME);
@@ -643,12 +638,6 @@ static PyObject *exit_construct(PyObject *tok)
     if (token_exit(t))
         return pyext_acc_raise_fault_s("end of data construct");
     Py_RETURN_NONE;
-}
-
-static PyObject *acc_data_exit(PyObject *self, PyObject *tok)
-{
-    (void)self;
-    return exit_construct(tok);
 }
 
 /* enter data and exit data (finalize < 0 for enter data). */
