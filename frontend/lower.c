@@ -52,9 +52,26 @@ LLVMValueRef fe_entry_alloca(lower *lw, LLVMTypeRef t, const char *name)
 LLVMValueRef fe_var_slot(lower *lw, int var)
 {
     lfn *fn = lw->fn;
-    if (!fn->slot[var])
-        fn->slot[var] = fe_entry_alloca(lw, fe_lty(lw, lw->f->vars[var].type), lw->f->vars[var].name);
+    if (!fn->slot[var]) {
+        const fe_type *t = fn->held[var] ? fn->held[var] : lw->f->vars[var].type;
+        fn->slot[var] = fe_entry_alloca(lw, fe_lty(lw, t), lw->f->vars[var].name);
+    }
     return fn->slot[var];
+}
+
+LLVMValueRef fe_var_load(lower *lw, int var)
+{
+    const fe_type *t = lw->f->vars[var].type, *held = lw->fn->held[var];
+    LLVMValueRef x = LLVMBuildLoad2(lw->B, fe_lty(lw, held ? held : t), fe_var_slot(lw, var), "");
+    return held ? fe_convert(lw, x, held, t) : x;
+}
+
+void fe_var_store(lower *lw, int var, LLVMValueRef v)
+{
+    const fe_type *held = lw->fn->held[var];
+    if (held) /* exact: the slot is only given values of the held kind */
+        v = fe_convert(lw, v, lw->f->vars[var].type, held);
+    LLVMBuildStore(lw->B, v, fe_var_slot(lw, var));
 }
 
 LLVMValueRef fe_node_val(lower *lw, fe_val v) { return lw->val[v]; }
@@ -389,13 +406,15 @@ lfn *fe_lfn_new(lower *lw, LLVMValueRef fnv, int par_loop)
         return NULL;
     fn->bb = calloc((size_t)lw->f->nblocks + 1, sizeof *fn->bb);
     fn->slot = calloc((size_t)lw->f->nvars + 1, sizeof *fn->slot);
+    fn->held = calloc((size_t)lw->f->nvars + 1, sizeof *fn->held);
     fn->strip_end = calloc((size_t)lw->loops.n + 1, sizeof *fn->strip_end);
     fn->strip_head = calloc((size_t)lw->loops.n + 1, sizeof *fn->strip_head);
     fn->lane_head = calloc((size_t)lw->loops.n + 1, sizeof *fn->lane_head);
     fn->own_copy = calloc((size_t)lw->f->nvars + 1, sizeof *fn->own_copy);
-    if (!fn->bb || !fn->slot || !fn->strip_end || !fn->strip_head || !fn->lane_head || !fn->own_copy) {
+    if (!fn->bb || !fn->slot || !fn->held || !fn->strip_end || !fn->strip_head || !fn->lane_head || !fn->own_copy) {
         free(fn->bb);
         free(fn->slot);
+        free(fn->held);
         free(fn->strip_end);
         free(fn->strip_head);
         free(fn->lane_head);
@@ -415,6 +434,7 @@ void fe_lfn_free(lfn *fn)
     if (fn) {
         free(fn->bb);
         free(fn->slot);
+        free(fn->held);
         free(fn->strip_end);
         free(fn->strip_head);
         free(fn->lane_head);

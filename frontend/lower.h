@@ -21,6 +21,8 @@ typedef struct lfn {
     LLVMBasicBlockRef entry;  /* allocas only */
     LLVMBasicBlockRef *bb;    /* per IR block, made on first use */
     LLVMValueRef *slot;       /* per variable: its alloca, made on first use */
+    const fe_type **held;     /* per variable: the narrower type its slot holds it in (a
+                                 reduction's private copy, fe_red_private_type), or NULL */
     LLVMValueRef err;         /* rt_error * */
     LLVMBasicBlockRef fail;   /* where an error recorded in *err leaves */
     int par_loop;             /* the loop outlined into this function, or -1 */
@@ -172,8 +174,12 @@ LLVMValueRef fe_iter_elem(lower *lw, LLVMValueRef it, const fe_type *t, LLVMValu
                           const fe_type *elem);
 void fe_compute_nonneg(lower *lw);
 
-/* lower.c */
+/* lower.c: variable var's alloca in the current function (of the type
+ * its slot holds it in); its value in its own type, and a value of its own
+ * type stored, converted where the slot holds it narrower. */
 LLVMValueRef fe_var_slot(lower *lw, int var);
+LLVMValueRef fe_var_load(lower *lw, int var);
+void fe_var_store(lower *lw, int var, LLVMValueRef v);
 LLVMValueRef fe_node_val(lower *lw, fe_val v);
 /* Branches to a new block that records the error and leaves the function
  * when `failed` is true; the builder continues on the other side. */
@@ -319,6 +325,9 @@ LLVMValueRef fe_red_identity(lower *lw, fe_red_op op, const fe_type *t);
  * and without it the loop is one chain of dependent operations, which the
  * vectoriser leaves scalar: 4 cycles an element, not memory's pace. */
 void fe_red_reassociate(LLVMValueRef fn, LLVMValueRef slot, fe_red_op op, const fe_type *t);
+/* The narrower type in which parallel loop li's body holds its private
+ * copy of scalar reduction variable v (reduced by op), or NULL. */
+const fe_type *fe_red_private_type(lower *lw, int li, int v, fe_red_op op);
 LLVMValueRef fe_red_combine(lower *lw, fe_red_op op, const fe_type *t, LLVMValueRef a, LLVMValueRef b);
 const char *fe_red_update_form(fe_red_op op, const char *a, char *buf, size_t n);
 

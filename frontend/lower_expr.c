@@ -1124,21 +1124,20 @@ LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
     case IR_CONST: return const_val(lw, &n->c, n->type);
     case IR_NULL: return LLVMGetUndef(lw->i8);
     case IR_LOADVAR: {
-        const fe_type *t = f->vars[n->var].type;
         if (n->aux == FE_LOAD_CHECKED) {
             int flag = f->vars[n->var].flag;
             LLVMValueRef bound = LLVMBuildLoad2(lw->B, lw->i1, fe_var_slot(lw, flag), "");
             fe_check(lw, LLVMBuildNot(lw->B, bound, ""), RT_ERR_UNBOUND, n->loc, fe_const_i64(lw, n->var),
                      fe_const_i64(lw, 0));
         }
-        return LLVMBuildLoad2(lw->B, fe_lty(lw, t), fe_var_slot(lw, n->var), "");
+        return fe_var_load(lw, n->var);
     }
     case IR_STOREVAR: {
         const fe_type *t = f->vars[n->var].type;
         LLVMValueRef v = fe_convert(lw, arg_val(lw, n, 0), arg_type(lw, n, 0), t);
         if (lw->fn->ncol)
             v = fe_collapse_iterator(lw, n->var, v);
-        LLVMBuildStore(lw->B, v, fe_var_slot(lw, n->var));
+        fe_var_store(lw, n->var, v);
         if (f->vars[n->var].tag >= 0) /* which kind it holds now */
             LLVMBuildStore(lw->B, fe_kind_value(lw, fe_arg(f, n, 0)), fe_var_slot(lw, f->vars[n->var].tag));
         return LLVMGetUndef(lw->i8);

@@ -572,7 +572,8 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
     }
     for (int i = 0; i < p->n[P_RED]; i++) {
         int v = p->vars[P_RED][i];
-        LLVMBuildStore(B, fe_red_identity(lw, p->ops[P_RED][i], f->vars[v].type), fe_var_slot(lw, v));
+        fn->held[v] = fe_red_private_type(lw, li, v, p->ops[P_RED][i]);
+        fe_var_store(lw, v, fe_red_identity(lw, p->ops[P_RED][i], f->vars[v].type));
     }
     for (int i = 0; i < p->n[P_ATOMIC]; i++) /* the entry's variable itself */
         fn->slot[p->vars[P_ATOMIC][i]] = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, p->field0[P_ATOMIC] + i), "");
@@ -688,7 +689,7 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
             LLVMValueRef slots = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, p->field0[P_RED] + i), "");
             LLVMValueRef at = LLVMBuildSExt(B, tid, lw->i64, "");
             LLVMValueRef cell = LLVMBuildInBoundsGEP2(B, t, slots, &at, 1, "");
-            LLVMValueRef mine = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
+            LLVMValueRef mine = fe_var_load(lw, v);
             LLVMBuildStore(B, fe_red_combine(lw, p->ops[P_RED][i], vt, LLVMBuildLoad2(B, t, cell, ""), mine), cell);
         }
         if (p->n[P_LAST] + p->n[P_FIRSTLAST]) {

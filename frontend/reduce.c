@@ -121,17 +121,21 @@ LLVMValueRef fe_red_combine(lower *lw, fe_red_op op, const fe_type *t, LLVMValue
     }
 }
 
-/* Values already looked at by updates(), so that a phi's cycle or a
- * shared operand is walked once. */
+/* Values already looked at by updates(), with what it found: a phi's
+ * cycle is walked once (a value still being walked counts as not found),
+ * and a shared operand (one load converted for each kind's operation) tells
+ * each user what it told the first. */
 typedef struct seen_set {
     LLVMValueRef v[64];
+    uint8_t found[64];
     int n;
 } seen_set;
 
 /* Whether v is slot's value as loaded, or op's operation (+: fadd, fsub;
  * *: fmul) on it, or a phi of such values (a value of several kinds is
- * computed once per kind, then joined); each operation on the way is
- * marked reassociable. */
+ * computed once per kind, then joined), or such a value converted between
+ * float widths (a private copy held narrower); each operation on the way
+ * is marked reassociable. */
 static int updates(LLVMValueRef v, LLVMValueRef slot, fe_red_op op, seen_set *seen)
 {
     if (!LLVMIsAInstruction(v))
@@ -140,23 +144,28 @@ static int updates(LLVMValueRef v, LLVMValueRef slot, fe_red_op op, seen_set *se
         return LLVMGetOperand(v, 0) == slot;
     for (int k = 0; k < seen->n; k++)
         if (seen->v[k] == v)
-            return 0;
+            return seen->found[k];
     if (seen->n == (int)(sizeof seen->v / sizeof seen->v[0]))
         return 0;
-    seen->v[seen->n++] = v;
+    int at = seen->n++;
+    seen->v[at] = v;
+    seen->found[at] = 0;
     int found = 0;
     if (LLVMIsAPHINode(v)) {
         for (unsigned k = 0; k < LLVMCountIncoming(v); k++)
             found |= updates(LLVMGetIncomingValue(v, k), slot, op, seen);
-        return found;
+    } else {
+        LLVMOpcode oc = LLVMGetInstructionOpcode(v);
+        if (oc == LLVMFPExt || oc == LLVMFPTrunc) {
+            found = updates(LLVMGetOperand(v, 0), slot, op, seen);
+        } else if (op == FE_RED_ADD ? oc == LLVMFAdd || oc == LLVMFSub : oc == LLVMFMul) {
+            found = updates(LLVMGetOperand(v, 0), slot, op, seen);
+            found |= updates(LLVMGetOperand(v, 1), slot, op, seen);
+            if (found && LLVMCanValueUseFastMathFlags(v))
+                LLVMSetFastMathFlags(v, LLVMGetFastMathFlags(v) | LLVMFastMathAllowReassoc);
+        }
     }
-    LLVMOpcode oc = LLVMGetInstructionOpcode(v);
-    if (!(op == FE_RED_ADD ? oc == LLVMFAdd || oc == LLVMFSub : oc == LLVMFMul))
-        return 0;
-    found = updates(LLVMGetOperand(v, 0), slot, op, seen);
-    found |= updates(LLVMGetOperand(v, 1), slot, op, seen);
-    if (found && LLVMCanValueUseFastMathFlags(v))
-        LLVMSetFastMathFlags(v, LLVMGetFastMathFlags(v) | LLVMFastMathAllowReassoc);
+    seen->found[at] = (uint8_t)found;
     return found;
 }
 
@@ -172,4 +181,55 @@ void fe_red_reassociate(LLVMValueRef fn, LLVMValueRef slot, fe_red_op op, const 
                 seen_set seen = {.n = 0};
                 updates(LLVMGetOperand(i, 0), slot, op, &seen);
             }
+}
+
+/* Whether block b of parallel loop li's body lies in a lane loop inside
+ * it, which is outlined again and handed its variables through memory. */
+static int in_lane_loop(const lower *lw, int li, int b)
+{
+    for (int l = lw->loops.innermost[b]; l >= 0 && l != li; l = lw->loops.loop[l].parent)
+        if (lw->lane_of_loop[l])
+            return 1;
+    return 0;
+}
+
+/* A variable of several kinds is held in a type that holds them all: a
+ * float64 for a Python float that may become a NumPy float32 (NumPy 2 makes
+ * `s = 0.0; s += x[i]` float32 after the first update over a float32 array).
+ * A thread's private copy of such a sum then goes float32 -> float64 ->
+ * float32 at each update, and its loop is a chain the vectoriser cannot
+ * widen.  Yet the copy only ever holds values of one kind: the identity,
+ * which float32 holds exactly, and what the updates store, when every
+ * update's value has that one kind.  Held in that kind's type, the same
+ * values are in the slot, converted exactly on each load, and the loop is
+ * a float32 chain.  Not for a variable an atomic construct or a lane loop
+ * (outlined again, and handed the slot) touches, nor max and min, whose
+ * result is one of their operands, of either kind. */
+const fe_type *fe_red_private_type(lower *lw, int li, int v, fe_red_op op)
+{
+    fe_func *f = lw->f;
+    const fe_var *var = &f->vars[v];
+    int f64 = var->type->kind == FE_T_FLOAT || (var->type->kind == FE_T_NP && var->type->dtype == FE_DT_FLOAT64);
+    if ((op != FE_RED_ADD && op != FE_RED_MUL) || var->tag < 0 || !f->kset || !f64 || (lw->atomic_var && lw->atomic_var[v]))
+        return NULL;
+    const uint8_t *in = lw->loops.loop[li].in_loop;
+    int kind = -1;
+    for (int i = 0; i < f->nnodes; i++) {
+        const fe_node *n = &f->nodes[i];
+        if ((n->op != IR_LOADVAR && n->op != IR_STOREVAR) || n->var != v || !in[n->block])
+            continue;
+        if ((lw->atomic_role && lw->atomic_role[i]) || in_lane_loop(lw, li, n->block))
+            return NULL;
+        if (n->op == IR_LOADVAR)
+            continue;
+        fe_val a = fe_arg(f, n, 0);
+        uint16_t ks = f->kset[a];
+        int k = ks ? (__builtin_popcount(ks) == 1 ? __builtin_ctz(ks) : -2) : fe_kind_of_type(f, f->nodes[a].type);
+        if (k < 0 || (kind >= 0 && k != kind))
+            return NULL;
+        kind = k;
+    }
+    if (kind < 0 || f->kinds[kind]->kind != FE_T_NP || f->kinds[kind]->dtype != FE_DT_FLOAT32)
+        return NULL;
+    return f->kinds[kind];
 }
