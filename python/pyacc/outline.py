@@ -16,11 +16,9 @@ from __future__ import annotations
 import ast
 import inspect
 import types
-from dataclasses import dataclass, field
 
 from . import directives
-from .errors import PragmaSyntaxError
-from .pragmas import RED_OPS, Pragma, error_at, find_pragmas
+from .pragmas import RED_OPS, error_at, find_pragmas
 from .regions import UNBOUND, control, gpu_shape
 
 COMPUTE = {"parallel", "kernels", "serial", "parallel loop", "kernels loop", "serial loop"}
@@ -36,40 +34,51 @@ DATA = {"data", "host_data", "declare"}
 PAR_NONE, PAR_INDEPENDENT, PAR_AUTO, PAR_SEQ = 0, 1, 2, 3
 
 
-@dataclass
+# Plain classes, not dataclasses: making a dataclass compiles its methods
+# from source at import, 2 to 3 ms of every process's start for these two.
+
 class RegionSpec:
     """What pyacc knows of one compute region."""
 
-    line: int
-    col: int
-    construct: str
-    stmts: list
-    params: list = field(default_factory=list)
-    hidden: list = field(default_factory=list)   # (name, expression) computed by the caller
-    outs: list = field(default_factory=list)
-    loops: list = field(default_factory=list)    # (line, par, collapse, [(name, op)], [names], levels)
-    listouts: list = field(default_factory=list)  # (param index, length param index)
-    maybe_unbound: list = field(default_factory=list)  # outs that may stay unassigned
-    threads_param: int = -1                      # the hidden parameter of the launch's thread limit
-    shape_param: int = -1                        # the hidden parameter of a GPU launch's shape
-    atomics: list = field(default_factory=list)  # (fe_atomic_kind, first line, last line)
-    data: list = field(default_factory=list)     # enclosing data-construct pragmas, outermost first
-    present: list = field(default_factory=list)  # (param index, name): present(...) the call checks
-    if_var: str = ""                             # the variable holding the if clause's value
-    if_expr: ast.expr | None = None
-    pragmas: list = field(default_factory=list)  # the pragmas stacked on it
-    name: str = ""
-    code: types.CodeType | None = None           # what the compiler reads
-    func: types.FunctionType | None = None       # what the interpreter runs
+    def __init__(self, line, col, construct, stmts, pragmas=()):
+        self.line = line
+        self.col = col
+        self.construct = construct
+        self.stmts = stmts
+        self.params = []
+        self.hidden = []          # (name, expression) computed by the caller
+        self.outs = []
+        self.loops = []           # (line, par, collapse, [(name, op)], [names], levels)
+        self.listouts = []        # (param index, length param index)
+        self.maybe_unbound = []   # outs that may stay unassigned
+        self.threads_param = -1   # the hidden parameter of the launch's thread limit
+        self.shape_param = -1     # the hidden parameter of a GPU launch's shape
+        self.atomics = []         # (fe_atomic_kind, first line, last line)
+        self.data = []            # enclosing data-construct pragmas, outermost first
+        self.present = []         # (param index, name): present(...) the call checks
+        self.if_var = ""          # the variable holding the if clause's value
+        self.if_expr = None       # ast.expr
+        self.pragmas = list(pragmas)  # the pragmas stacked on it
+        self.name = ""
+        self.code = None          # what the compiler reads (types.CodeType)
+        self.func = None          # what the interpreter runs (types.FunctionType)
+        self._parent = None       # set by outline(): where the region's statements are
+        self._index = -1
+
+    def __repr__(self):
+        return f"RegionSpec({self.construct!r} at {self.line}:{self.col}, {self.name!r})"
 
 
-@dataclass
 class Outlined:
-    func: types.FunctionType       # the rewritten function
-    regions: list
-    filename: str
-    ignored: list                  # pragmas of directives without an effect here
-    direct: tuple | None = None    # (region, params, return kind, index): see _direct_plan
+    """A decorated function outlined: the function the interpreter runs
+    and its compute regions."""
+
+    def __init__(self, func, regions, filename, ignored, direct=None):
+        self.func = func            # the rewritten function
+        self.regions = regions
+        self.filename = filename
+        self.ignored = ignored      # pragmas of directives without an effect here
+        self.direct = direct        # (region, params, return kind, index): see _direct_plan
 
 
 # ------------------------------------------------------------- source

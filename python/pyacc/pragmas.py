@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from dataclasses import dataclass, field
 
 from . import _pyacc
 from .errors import PragmaSyntaxError
@@ -23,20 +22,21 @@ _ACC = re.compile(r"#[ \t]*pragma[ \t]+acc(?:[ \t\\]|$)")
 RED_OPS = {"+": 1, "*": 2, "max": 3, "min": 4, "&": 5, "|": 6, "^": 7, "&&": 8, "||": 9}
 
 
-@dataclass
 class Pragma:
     """One parsed pragma: its directive dict (see python/ext/pragma.c) and
-    the lines its comments occupy."""
+    the lines its comments occupy.  (A plain class: a dataclass compiles
+    its methods at import, time each process's start would pay.)"""
 
-    directive: dict
-    line: int          # line of the first comment
-    end_line: int      # line of the last (continuation) comment
-    col: int
-    own_line: bool     # the comment is alone on its line
-    kind: str = field(init=False)
+    def __init__(self, directive, line, end_line, col, own_line):
+        self.directive = directive
+        self.line = line            # line of the first comment
+        self.end_line = end_line    # line of the last (continuation) comment
+        self.col = col
+        self.own_line = own_line    # the comment is alone on its line
+        self.kind = directive["kind"]
 
-    def __post_init__(self):
-        self.kind = self.directive["kind"]
+    def __repr__(self):
+        return f"Pragma({self.kind!r} at {self.line}:{self.col})"
 
     def clauses(self, name):
         return [c for c in self.directive["clauses"] if c["name"] == name]
