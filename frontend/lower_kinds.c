@@ -121,7 +121,7 @@ void fe_lower_kind(lower *lw, fe_val v)
  * is the node's value.  Only the pair that applies runs: its checks raise
  * what that pair raises, and no other pair divides by a zero it would
  * have refused.  A kind outside the sets, which inference rules out,
- * would take the node's own types.  x ** y keeps the one lowering: int **
+ * would take the first pair's.  x ** y keeps the one lowering: int **
  * int already tells its float and int results apart. */
 LLVMValueRef fe_kind_dispatch(lower *lw, fe_node *n)
 {
@@ -154,18 +154,25 @@ LLVMValueRef fe_kind_dispatch(lower *lw, fe_node *n)
         key = LLVMBuildOr(B, LLVMBuildShl(B, key, LLVMConstInt(lw->i32, 8, 0), ""),
                           LLVMBuildZExt(B, fe_kind_value(lw, b), lw->i32, ""), "");
     LLVMValueRef fn = lw->fn->fn;
-    LLVMBasicBlockRef none = LLVMAppendBasicBlockInContext(lw->C, fn, "kinds.none");
     LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(lw->C, fn, "kinds.join");
-    LLVMValueRef sw = LLVMBuildSwitch(B, key, none, 0);
-    LLVMValueRef vals[FE_MAX_KINDS * FE_MAX_KINDS + 1];
-    LLVMBasicBlockRef from[FE_MAX_KINDS * FE_MAX_KINDS + 1];
+    LLVMValueRef sw = NULL;
+    LLVMValueRef vals[FE_MAX_KINDS * FE_MAX_KINDS];
+    LLVMBasicBlockRef from[FE_MAX_KINDS * FE_MAX_KINDS];
     int np = 0;
     for (int i = 0; i < f->nkinds; i++)
         for (int j = 0; j < (binary ? f->nkinds : 1); j++) {
             if (!rt[i][j])
                 continue;
             LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(lw->C, fn, "kinds.pair");
-            LLVMAddCase(sw, LLVMConstInt(lw->i32, (unsigned long long)(binary ? i << 8 | j : i), 0), bb);
+            /* the first pair is also the default: a kind outside the sets,
+             * which inference rules out, takes it, as kind_table gives it
+             * that pair's result kind; and pairs that compute alike (a
+             * Python float or a float32 met by a float32: both round to
+             * float32 first) leave LLVM a switch whose arms it merges */
+            if (!sw)
+                sw = LLVMBuildSwitch(B, key, bb, 0);
+            else
+                LLVMAddCase(sw, LLVMConstInt(lw->i32, (unsigned long long)(binary ? i << 8 | j : i), 0), bb);
             LLVMPositionBuilderAtEnd(B, bb);
             fe_opnd x = {f->kinds[i], fe_convert(lw, va, ta, f->kinds[i])};
             LLVMValueRef r;
@@ -181,16 +188,11 @@ LLVMValueRef fe_kind_dispatch(lower *lw, fe_node *n)
             from[np++] = LLVMGetInsertBlock(B);
             LLVMBuildBr(B, join);
         }
-    /* a kind outside the sets (inference says it cannot be): the node's
-     * own types, as before kinds were told apart */
-    LLVMPositionBuilderAtEnd(B, none);
-    fe_opnd x = {ta, va}, y = {tb, vb};
-    LLVMValueRef r = binary ? fe_binop_typed(lw, n, x, y, n->type) : fe_unop_typed(lw, n, x, n->type);
-    if (!r)
-        return NULL;
-    vals[np] = r;
-    from[np++] = LLVMGetInsertBlock(B);
-    LLVMBuildBr(B, join);
+    if (!np) { /* no pair to compute: the node's own types */
+        LLVMDeleteBasicBlock(join);
+        fe_opnd x = {ta, va}, y = {tb, vb};
+        return binary ? fe_binop_typed(lw, n, x, y, n->type) : fe_unop_typed(lw, n, x, n->type);
+    }
     LLVMPositionBuilderAtEnd(B, join);
     LLVMValueRef phi = LLVMBuildPhi(B, LLVMTypeOf(vals[0]), "");
     LLVMAddIncoming(phi, vals, from, (unsigned)np);
