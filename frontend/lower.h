@@ -325,8 +325,10 @@ LLVMValueRef fe_red_identity(lower *lw, fe_red_op op, const fe_type *t);
  * and without it the loop is one chain of dependent operations, which the
  * vectoriser leaves scalar: 4 cycles an element, not memory's pace. */
 void fe_red_reassociate(LLVMValueRef fn, LLVMValueRef slot, fe_red_op op, const fe_type *t);
-/* The narrower type in which parallel loop li's body holds its private
- * copy of scalar reduction variable v (reduced by op), or NULL. */
+/* The one kind every update of reduction variable v in parallel loop li's
+ * body stores (an index into f->kinds), or -1; the narrower type in which
+ * the body holds its private copy of v (reduced by op), or NULL. */
+int fe_red_update_kind(lower *lw, int li, int v);
 const fe_type *fe_red_private_type(lower *lw, int li, int v, fe_red_op op);
 LLVMValueRef fe_red_combine(lower *lw, fe_red_op op, const fe_type *t, LLVMValueRef a, LLVMValueRef b);
 const char *fe_red_update_form(fe_red_op op, const char *a, char *buf, size_t n);

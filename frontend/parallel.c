@@ -42,6 +42,9 @@ typedef struct plan {
     LLVMTypeRef ctxty;
     uint8_t *ared_atomic;     /* per variable: one whose elements only atomic updates change, made a
                                  reduction on the host when small (each thread a private copy) */
+    uint8_t *any_kind;        /* per variable: 1 + k for the tag of a reduction variable whose updates
+                                 all store kind k: it is k after the loop once any update ran, which
+                                 the thread that ran the last iteration may not have (RT_CTX_ANY) */
 } plan;
 
 /* ctx: err, n, the number of partial slots, then the variables by kind */
@@ -108,7 +111,8 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
     p->ncol = fe_collapse_chain(lw, li, p->col_loop);
     uint8_t *role = malloc((size_t)f->nvars + 1);
     p->ared_atomic = calloc((size_t)f->nvars + 1, 1);
-    if (!p->ared_atomic) {
+    p->any_kind = calloc((size_t)f->nvars + 1, 1);
+    if (!p->ared_atomic || !p->any_kind) {
         free(role);
         return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
     }
@@ -193,6 +197,11 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
                 add(p, P_RED, v, op);
             } else if (owner >= 0 && reduction_of(lp, f->vars[owner].name) != FE_RED_NONE) {
                 add(p, P_FIRSTLAST, v, FE_RED_NONE); /* the tag or flag of a reduction variable */
+                fe_red_op rop = reduction_of(lp, f->vars[owner].name);
+                int k = f->vars[owner].tag == v && !lanes && rop != FE_RED_MAX && rop != FE_RED_MIN
+                            ? fe_red_update_kind(lw, li, owner) : -1;
+                if (k >= 0)
+                    p->any_kind[v] = (uint8_t)(k + 1);
             } else if (is_private_clause(lp, owner >= 0 ? f->vars[owner].name : var->name)) {
                 /* private(x) promises each iteration sets x before reading it */
             } else {
@@ -251,6 +260,7 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
 static void free_plan(plan *p)
 {
     free(p->ared_atomic);
+    free(p->any_kind);
     for (int k = 0; k < P_NKINDS; k++) {
         free(p->vars[k]);
         free(p->ops[k]);
@@ -474,7 +484,7 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
             else
                 *c = plain(t) ? RT_CTX_PLAIN : RT_CTX_UNSUPPORTED;
             if (*c == RT_CTX_PLAIN && kind >= P_LAST) /* what take_back reads after the loop */
-                aux[p->field0[kind] + i] = RT_CTX_LAST;
+                aux[p->field0[kind] + i] = p->any_kind[p->vars[kind][i]] ? RT_CTX_ANY : RT_CTX_LAST;
         }
     for (int i = 0; i < p->n[P_RED]; i++) {
         const fe_type *t = f->vars[p->vars[P_RED][i]].type;
@@ -692,6 +702,34 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
             LLVMValueRef mine = fe_var_load(lw, v);
             LLVMBuildStore(B, fe_red_combine(lw, p->ops[P_RED][i], vt, LLVMBuildLoad2(B, t, cell, ""), mine), cell);
         }
+        for (int i = 0; i < p->n[P_FIRSTLAST]; i++) {
+            /* a reduction's kind: every thread whose updates ran gives it
+             * (the same kind), whether or not it ran the last iteration */
+            int v = p->vars[P_FIRSTLAST][i];
+            if (!p->any_kind[v])
+                continue;
+            LLVMValueRef k = LLVMConstInt(lw->i8, (unsigned long long)(p->any_kind[v] - 1), 0);
+            LLVMValueRef at = ctx_field(lw, p, ctx, p->field0[P_FIRSTLAST] + i);
+            LLVMBasicBlockRef give = LLVMAppendBasicBlockInContext(lw->C, fnv, "kind.any");
+            LLVMBasicBlockRef shared = LLVMAppendBasicBlockInContext(lw->C, fnv, "kind.shared");
+            LLVMBasicBlockRef own = LLVMAppendBasicBlockInContext(lw->C, fnv, "kind.own");
+            LLVMBasicBlockRef on = LLVMAppendBasicBlockInContext(lw->C, fnv, "kind.kept");
+            LLVMValueRef mine = LLVMBuildLoad2(B, lw->i8, fe_var_slot(lw, v), "");
+            LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntEQ, mine, k, ""), give, on);
+            LLVMPositionBuilderAtEnd(B, give);
+            /* the host's threads share ctx and may store it together:
+             * atomically (the same byte); a GPU thread's ctx is its own
+             * copy (jit/gpu.c writes a changed one back), which an atomic
+             * store would keep from being promoted to registers */
+            LLVMBuildCondBr(B, fe_on_gpu(lw), own, shared);
+            LLVMPositionBuilderAtEnd(B, shared);
+            LLVMSetOrdering(LLVMBuildStore(B, k, at), LLVMAtomicOrderingMonotonic);
+            LLVMBuildBr(B, on);
+            LLVMPositionBuilderAtEnd(B, own);
+            LLVMBuildStore(B, k, at);
+            LLVMBuildBr(B, on);
+            LLVMPositionBuilderAtEnd(B, on);
+        }
         if (p->n[P_LAST] + p->n[P_FIRSTLAST]) {
             LLVMBasicBlockRef give = LLVMAppendBasicBlockInContext(lw->C, fnv, "lastprivate");
             LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(lw->C, fnv, "end");
@@ -700,6 +738,8 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
             for (int k = P_LAST; k <= P_FIRSTLAST; k++)
                 for (int i = 0; i < p->n[k]; i++) {
                     int v = p->vars[k][i];
+                    if (p->any_kind[v])
+                        continue;
                     LLVMValueRef val = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), fe_var_slot(lw, v), "");
                     LLVMBuildStore(B, val, ctx_field(lw, p, ctx, p->field0[k] + i));
                 }

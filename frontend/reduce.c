@@ -193,6 +193,35 @@ static int in_lane_loop(const lower *lw, int li, int b)
     return 0;
 }
 
+/* The one kind (an index into f->kinds) every update of reduction variable
+ * v in parallel loop li's body stores, or -1: when updates may store
+ * different kinds, or an atomic construct or a lane loop (outlined again,
+ * and handed the variable through memory) touches it. */
+int fe_red_update_kind(lower *lw, int li, int v)
+{
+    fe_func *f = lw->f;
+    if (f->vars[v].tag < 0 || !f->kset || (lw->atomic_var && lw->atomic_var[v]))
+        return -1;
+    const uint8_t *in = lw->loops.loop[li].in_loop;
+    int kind = -1;
+    for (int i = 0; i < f->nnodes; i++) {
+        const fe_node *n = &f->nodes[i];
+        if ((n->op != IR_LOADVAR && n->op != IR_STOREVAR) || n->var != v || !in[n->block])
+            continue;
+        if ((lw->atomic_role && lw->atomic_role[i]) || in_lane_loop(lw, li, n->block))
+            return -1;
+        if (n->op == IR_LOADVAR)
+            continue;
+        fe_val a = fe_arg(f, n, 0);
+        uint16_t ks = f->kset[a];
+        int k = ks ? (__builtin_popcount(ks) == 1 ? __builtin_ctz(ks) : -2) : fe_kind_of_type(f, f->nodes[a].type);
+        if (k < 0 || (kind >= 0 && k != kind))
+            return -1;
+        kind = k;
+    }
+    return kind;
+}
+
 /* A variable of several kinds is held in a type that holds them all: a
  * float64 for a Python float that may become a NumPy float32 (NumPy 2 makes
  * `s = 0.0; s += x[i]` float32 after the first update over a float32 array).
@@ -202,33 +231,16 @@ static int in_lane_loop(const lower *lw, int li, int b)
  * which float32 holds exactly, and what the updates store, when every
  * update's value has that one kind.  Held in that kind's type, the same
  * values are in the slot, converted exactly on each load, and the loop is
- * a float32 chain.  Not for a variable an atomic construct or a lane loop
- * (outlined again, and handed the slot) touches, nor max and min, whose
- * result is one of their operands, of either kind. */
+ * a float32 chain.  Not for max and min, whose result is one of their
+ * operands, of either kind. */
 const fe_type *fe_red_private_type(lower *lw, int li, int v, fe_red_op op)
 {
     fe_func *f = lw->f;
-    const fe_var *var = &f->vars[v];
-    int f64 = var->type->kind == FE_T_FLOAT || (var->type->kind == FE_T_NP && var->type->dtype == FE_DT_FLOAT64);
-    if ((op != FE_RED_ADD && op != FE_RED_MUL) || var->tag < 0 || !f->kset || !f64 || (lw->atomic_var && lw->atomic_var[v]))
+    const fe_type *t = f->vars[v].type;
+    int f64 = t->kind == FE_T_FLOAT || (t->kind == FE_T_NP && t->dtype == FE_DT_FLOAT64);
+    if ((op != FE_RED_ADD && op != FE_RED_MUL) || !f64)
         return NULL;
-    const uint8_t *in = lw->loops.loop[li].in_loop;
-    int kind = -1;
-    for (int i = 0; i < f->nnodes; i++) {
-        const fe_node *n = &f->nodes[i];
-        if ((n->op != IR_LOADVAR && n->op != IR_STOREVAR) || n->var != v || !in[n->block])
-            continue;
-        if ((lw->atomic_role && lw->atomic_role[i]) || in_lane_loop(lw, li, n->block))
-            return NULL;
-        if (n->op == IR_LOADVAR)
-            continue;
-        fe_val a = fe_arg(f, n, 0);
-        uint16_t ks = f->kset[a];
-        int k = ks ? (__builtin_popcount(ks) == 1 ? __builtin_ctz(ks) : -2) : fe_kind_of_type(f, f->nodes[a].type);
-        if (k < 0 || (kind >= 0 && k != kind))
-            return NULL;
-        kind = k;
-    }
+    int kind = fe_red_update_kind(lw, li, v);
     if (kind < 0 || f->kinds[kind]->kind != FE_T_NP || f->kinds[kind]->dtype != FE_DT_FLOAT32)
         return NULL;
     return f->kinds[kind];

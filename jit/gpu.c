@@ -531,6 +531,20 @@ static LLVMValueRef make_kernel(LLVMModuleRef m, LLVMValueRef body, const jit_gp
                                    jit_ir_identity(k->kinds[f], k->kinds[k->nfields + f], t), "");
         block_reduce(m, B, kfn, ctx, k, f, mine, lin, bsize);
     }
+    /* a reduction's kind: any thread whose copy changed it (each the same
+     * byte; the launch's copy of ctx is the one it started from) */
+    for (int f = 0; f < k->nfields; f++)
+        if (k->kinds[f] == CTX_PLAIN && k->kinds[k->nfields + f] == CTX_ANY) {
+            LLVMValueRef now = LLVMBuildLoad2(B, i8, jit_ir_byte_gep(B, C, lctx, k->offsets[f]), "");
+            LLVMValueRef was = LLVMBuildLoad2(B, i8, jit_ir_byte_gep(B, C, ctx, k->offsets[f]), "");
+            LLVMBasicBlockRef give = LLVMAppendBasicBlockInContext(C, kfn, "any");
+            LLVMBasicBlockRef on = LLVMAppendBasicBlockInContext(C, kfn, "any.done");
+            LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, now, was, ""), give, on);
+            LLVMPositionBuilderAtEnd(B, give);
+            LLVMBuildStore(B, now, jit_ir_byte_gep(B, C, lastp, k->offsets[f]));
+            LLVMBuildBr(B, on);
+            LLVMPositionBuilderAtEnd(B, on);
+        }
     /* last values: the thread that ran iteration n - 1 */
     LLVMBasicBlockRef last = LLVMAppendBasicBlockInContext(C, kfn, "last");
     LLVMBasicBlockRef end = LLVMAppendBasicBlockInContext(C, kfn, "end");

@@ -23,6 +23,7 @@
 #define CTX_NUM_FLOAT 2
 #define CTX_NUM_BOOL 3
 #define CTX_LAST 1 /* the second byte of a PLAIN field the host reads back */
+#define CTX_ANY 2  /* ... a byte any thread whose copy changed writes back */
 
 /* A partial result's number type: rt.h's RT_CTX_NUM_* (high bits of the
  * second kind byte) and its size. */

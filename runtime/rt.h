@@ -173,10 +173,11 @@ enum {
 /* The second kind byte of PARTIALS and ARED: the reduction's operator (low
  * four bits: 1 + 2 * 3 max 4 min 5 & 6 | 7 ^ 8 && 9 ||) and its numbers
  * (high); of PLAIN, RT_CTX_LAST for a last value the host reads back after
- * the loop, else 0.  A third byte a field follows the second ones: for
+ * the loop, RT_CTX_ANY for one (a byte: a reduction's kind) that any thread
+ * whose copy changed writes back (each the same value), else 0.  A third byte a field follows the second ones: for
  * ARED, the field of the array itself (an ARRAY field), or 0xff; else 0. */
 enum { RT_CTX_NUM_INT = 0, RT_CTX_NUM_UINT = 1, RT_CTX_NUM_FLOAT = 2, RT_CTX_NUM_BOOL = 3 };
-enum { RT_CTX_LAST = 1 };
+enum { RT_CTX_LAST = 1, RT_CTX_ANY = 2 };
 
 
 

@@ -74,8 +74,8 @@ def f(x, y):
 
 @pytest.mark.parametrize("n", [0, 1, 7, 10_001])
 def test_a_float32_sum_held_narrow_keeps_the_kind_python_gives(n):
-    # t becomes float32 only where an update ran; with no update it is still the Python float
-    # it came in as, on whichever thread ran the last iteration
+    # t becomes float32 once an update ran, on any thread, whether or not that thread ran the
+    # last iteration (a GPU's thread runs one); with no update it is still the Python float
     f = make("""
 @acc
 def f(x, cut):
@@ -89,10 +89,13 @@ def f(x, cut):
     return t, m
 """)
     x = np.random.default_rng(n).random(n).astype(np.float32)
-    for cut in (2.0, 0.5, -1.0):
-        got, want = f(x, cut), f.py_func(x, cut)
-        assert [type(v) for v in got] == [type(v) for v in want], (cut, got, want)
-        assert got == pytest.approx(want, rel=1e-3)
+    early = x.copy()
+    early[n // 3:] = 0  # updates only in the first third: not where the last iteration runs
+    for a in (x, early):
+        for cut in (2.0, 0.5, -1.0):
+            got, want = f(a, cut), f.py_func(a, cut)
+            assert [type(v) for v in got] == [type(v) for v in want], (cut, got, want)
+            assert got == pytest.approx(want, rel=1e-3)
 
 
 def scalar_reduction(op, init, expr):
@@ -293,3 +296,23 @@ def test_carried_scalar_without_a_reduction_runs_in_the_interpreter():
 
     with pytest.warns(pyacc.PyaccWarning, match="reduction clause"):
         assert f(np.arange(10)) == 45
+
+
+def test_an_int_sum_that_becomes_an_int32_on_early_iterations_comes_back_an_int32():
+    # NEP 50: 0 + np.int32(v) is an int32, so s is one after any update ran
+    f = make("""
+@acc
+def f(x, cut):
+    s = 0
+    #pragma acc parallel loop reduction(+:s)
+    for i in range(x.shape[0]):
+        if x[i] > cut:
+            s += x[i]
+    return s
+""")
+    x = np.arange(20_000, dtype=np.int32) % 7
+    x[500:] = 0
+    for cut in (3, 100):
+        got, want = f(x, cut), f.py_func(x, cut)
+        assert type(got) is type(want) and got == want, (cut, got, want)
+
