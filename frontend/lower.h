@@ -337,7 +337,7 @@ const char *fe_red_update_form(fe_red_op op, const char *a, char *buf, size_t n)
  * outlined into a function the pool runs, variables handed over by role,
  * reductions combined after. */
 fe_status fe_lower_parallel(lower *lw, int li);
-/* parallel.c: lane loop li, entered at block head in a parallel loop's
+/* lanes.c: lane loop li, entered at block head in a parallel loop's
  * body: on a GPU (pyacc.on_gpu) its body is outlined like a parallel
  * loop's and run by the marker `pyacc.lane_loop(body, ctx, n, kinds)`,
  * which jit/gpu_lanes.c spreads over the threads of the gang's block (a

@@ -18,7 +18,7 @@
  *   atomic      a scalar some atomic directive updates: every chunk uses
  *               the entry's own variable, through a pointer.
  */
-#include "lower.h"
+#include "parallel.h"
 
 #include "rt.h"
 
@@ -27,30 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { P_SHARED, P_LAST, P_FIRSTLAST, P_RED, P_ARED, P_ATOMIC, P_NKINDS };
-
-typedef struct plan {
-    int *vars[P_NKINDS];
-    fe_red_op *ops[P_NKINDS]; /* P_RED, P_ARED */
-    int n[P_NKINDS];
-    int field0[P_NKINDS];     /* ctx field of the first variable of each kind */
-    int ncol;                 /* collapse(n): the n - 1 inner loops walked as one space */
-    int col_loop[FE_MAX_COLLAPSE];
-    int field_col;            /* ctx field of their trip counts */
-    int field_space;          /* ctx field of the GPU's padded space (align.c: FE_ALIGN_*), or 0 */
-    int nfields;
-    LLVMTypeRef ctxty;
-    uint8_t *ared_atomic;     /* per variable: one whose elements only atomic updates change, made a
-                                 reduction on the host when small (each thread a private copy) */
-    uint8_t *any_kind;        /* per variable: 1 + k for the tag of a reduction variable whose updates
-                                 all store kind k: it is k after the loop once any update ran, which
-                                 the thread that ran the last iteration may not have (RT_CTX_ANY) */
-} plan;
-
-/* ctx: err, n, the number of partial slots, then the variables by kind */
-enum { F_ERR, F_N, F_SLOTS, F_FIRST };
-
-static LLVMValueRef ctx_field(lower *lw, plan *p, LLVMValueRef ctx, int field)
+LLVMValueRef fe_par_ctx_field(lower *lw, plan *p, LLVMValueRef ctx, int field)
 {
     return LLVMBuildStructGEP2(lw->B, p->ctxty, ctx, (unsigned)field, "");
 }
@@ -102,7 +79,7 @@ static int atomic_private(lower *lw, const fe_loop *lp, int v, fe_red_op *op)
     return *op != FE_RED_NONE && fe_red_fits(*op, fe_t_np(lw->f->types, t->dtype));
 }
 
-static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
+fe_status fe_par_make_plan(lower *lw, int li, plan *p, int lanes)
 {
     fe_func *f = lw->f;
     const fe_loop *lp = &lw->loops.loop[li];
@@ -257,7 +234,7 @@ static fe_status make_plan(lower *lw, int li, plan *p, int lanes)
     return FE_OK;
 }
 
-static void free_plan(plan *p)
+void fe_par_free_plan(plan *p)
 {
     free(p->ared_atomic);
     free(p->any_kind);
@@ -397,7 +374,7 @@ static void store_el(lower *lw, fe_dtype d, LLVMValueRef p, LLVMValueRef v)
  * byte of partial results says how they combine (RT_CTX_OP_*). */
 
 /* Bytes a scalar of type t takes in memory, or 0 when t is not one. */
-static int scalar_bytes(const fe_type *t)
+int fe_par_scalar_bytes(const fe_type *t)
 {
     switch (t->kind) {
     case FE_T_BOOL: return 1;
@@ -409,7 +386,7 @@ static int scalar_bytes(const fe_type *t)
 }
 
 /* Whether a value of type t holds no pointer. */
-static int plain(const fe_type *t)
+int fe_par_plain(const fe_type *t)
 {
     switch (t->kind) {
     case FE_T_NONE:
@@ -421,7 +398,7 @@ static int plain(const fe_type *t)
     case FE_T_RANGEITER: return 1;
     case FE_T_TUPLE:
         for (int i = 0; i < t->nitems; i++)
-            if (!plain(t->items[i]))
+            if (!fe_par_plain(t->items[i]))
                 return 0;
         return 1;
     default: return 0;
@@ -454,7 +431,7 @@ static int seq_bytes(const fe_type *t)
     return b >= 1 && b <= 16 ? b : 0;
 }
 
-static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
+LLVMValueRef fe_par_ctx_kinds(lower *lw, plan *p, const char *name)
 {
     fe_func *f = lw->f;
     int nf = p->nfields;
@@ -482,13 +459,13 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
                 /* a list appended to: its buffer, each iteration writing its own item */
                 *c = (uint8_t)(RT_CTX_LISTOUT | (fe_dtype_bits(fe_t_dtype(f->listout_elem[t->id])) / 8));
             else
-                *c = plain(t) ? RT_CTX_PLAIN : RT_CTX_UNSUPPORTED;
+                *c = fe_par_plain(t) ? RT_CTX_PLAIN : RT_CTX_UNSUPPORTED;
             if (*c == RT_CTX_PLAIN && kind >= P_LAST) /* what take_back reads after the loop */
                 aux[p->field0[kind] + i] = p->any_kind[p->vars[kind][i]] ? RT_CTX_ANY : RT_CTX_LAST;
         }
     for (int i = 0; i < p->n[P_RED]; i++) {
         const fe_type *t = f->vars[p->vars[P_RED][i]].type;
-        int b = scalar_bytes(t);
+        int b = fe_par_scalar_bytes(t);
         k[p->field0[P_RED] + i] = b ? (uint8_t)(RT_CTX_PARTIALS | b) : RT_CTX_UNSUPPORTED;
         aux[p->field0[P_RED] + i] = combine_byte(p->ops[P_RED][i], t);
     }
@@ -506,7 +483,7 @@ static LLVMValueRef ctx_kinds(lower *lw, plan *p, const char *name)
                 partner[p->field0[P_ARED] + i] = (uint8_t)(p->field0[P_SHARED] + j);
     }
     for (int i = 0; i < p->n[P_ATOMIC]; i++) {
-        int b = scalar_bytes(f->vars[p->vars[P_ATOMIC][i]].type);
+        int b = fe_par_scalar_bytes(f->vars[p->vars[P_ATOMIC][i]].type);
         k[p->field0[P_ATOMIC] + i] = b ? (uint8_t)(RT_CTX_CELL | b) : RT_CTX_UNSUPPORTED;
     }
     LLVMValueRef init = LLVMConstStringInContext(lw->C, (const char *)k, 3 * (unsigned)nf, 1);
@@ -542,7 +519,7 @@ int fe_const_range_step(lower *lw, int var, int64_t *step)
     return 0;
 }
 
-static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
+fe_status fe_par_build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
 {
     fe_func *f = lw->f;
     const fe_loop *lp = &lw->loops.loop[li];
@@ -562,15 +539,15 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
     LLVMValueRef ctx = LLVMGetParam(fnv, 0), tid = LLVMGetParam(fnv, 3);
     LLVMBasicBlockRef start = LLVMAppendBasicBlockInContext(lw->C, fnv, "start");
     LLVMPositionBuilderAtEnd(B, start);
-    fn->err = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, F_ERR), "err");
-    LLVMValueRef n = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, F_N), "n");
+    fn->err = LLVMBuildLoad2(B, lw->ptr, fe_par_ctx_field(lw, p, ctx, F_ERR), "err");
+    LLVMValueRef n = LLVMBuildLoad2(B, lw->i64, fe_par_ctx_field(lw, p, ctx, F_N), "n");
     /* what comes in */
     for (int k = P_SHARED; k <= P_FIRSTLAST; k++) {
         if (k == P_LAST)
             continue;
         for (int i = 0; i < p->n[k]; i++) {
             int v = p->vars[k][i];
-            LLVMValueRef val = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), ctx_field(lw, p, ctx, p->field0[k] + i), "");
+            LLVMValueRef val = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), fe_par_ctx_field(lw, p, ctx, p->field0[k] + i), "");
             /* a constant step stays one here, so that unit-stride accesses
              * look unit-stride to the vectoriser */
             int64_t step;
@@ -586,7 +563,7 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
         fe_var_store(lw, v, fe_red_identity(lw, p->ops[P_RED][i], f->vars[v].type));
     }
     for (int i = 0; i < p->n[P_ATOMIC]; i++) /* the entry's variable itself */
-        fn->slot[p->vars[P_ATOMIC][i]] = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, p->field0[P_ATOMIC] + i), "");
+        fn->slot[p->vars[P_ATOMIC][i]] = LLVMBuildLoad2(B, lw->ptr, fe_par_ctx_field(lw, p, ctx, p->field0[P_ATOMIC] + i), "");
     for (int i = 0; i < p->n[P_ARED]; i++) { /* this thread's private copy */
         int v = p->vars[P_ARED][i];
         const fe_type *t = f->vars[v].type;
@@ -595,9 +572,9 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
         for (int j = 0; j < p->n[P_SHARED]; j++)
             if (p->vars[P_SHARED][j] == v)
                 si = j;
-        LLVMValueRef arr = si >= 0 ? LLVMBuildLoad2(B, fe_lty(lw, t), ctx_field(lw, p, ctx, p->field0[P_SHARED] + si), "")
+        LLVMValueRef arr = si >= 0 ? LLVMBuildLoad2(B, fe_lty(lw, t), fe_par_ctx_field(lw, p, ctx, p->field0[P_SHARED] + si), "")
                                    : LLVMGetUndef(fe_lty(lw, t));
-        LLVMValueRef base = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, p->field0[P_ARED] + i), "");
+        LLVMValueRef base = LLVMBuildLoad2(B, lw->ptr, fe_par_ctx_field(lw, p, ctx, p->field0[P_ARED] + i), "");
         LLVMBuildStore(B, private_view(lw, t, arr, base, tid), fe_var_slot(lw, v));
         if (p->ared_atomic[v]) /* its atomic updates need no atomics in a copy of the thread's own */
             fn->own_copy[v] = LLVMBuildNot(B, LLVMBuildOr(B, fe_on_gpu(lw), LLVMBuildIsNull(B, base, ""), ""), "own");
@@ -608,12 +585,12 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
      * unpolled body runs on the host only */
     fe_align al = {0};
     if (p->field_space && !lw->unpolled) {
-        LLVMValueRef space = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_SPACE), "");
+        LLVMValueRef space = LLVMBuildLoad2(B, lw->i64, fe_par_ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_SPACE), "");
         al.on = fe_align_on(lw, n, space);
-        al.pad = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_PAD), "");
+        al.pad = LLVMBuildLoad2(B, lw->i64, fe_par_ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_PAD), "");
         if (p->ncol) {
-            al.row = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_ROW), "");
-            al.magic = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_MAGIC), "");
+            al.row = LLVMBuildLoad2(B, lw->i64, fe_par_ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_ROW), "");
+            al.magic = LLVMBuildLoad2(B, lw->i64, fe_par_ctx_field(lw, p, ctx, p->field_space + FE_ALIGN_MAGIC), "");
         } else {
             fe_align_plain(lw, &al, &kbegin, &kend);
         }
@@ -622,8 +599,8 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
         /* the piece's outer indices, and where each inner loop starts and ends */
         LLVMValueRef counts[FE_MAX_COLLAPSE], magic[FE_MAX_COLLAPSE];
         for (int m = 0; m < p->ncol; m++) {
-            counts[m] = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_col + m), "");
-            magic[m] = LLVMBuildLoad2(B, lw->i64, ctx_field(lw, p, ctx, p->field_col + p->ncol + m), "");
+            counts[m] = LLVMBuildLoad2(B, lw->i64, fe_par_ctx_field(lw, p, ctx, p->field_col + m), "");
+            magic[m] = LLVMBuildLoad2(B, lw->i64, fe_par_ctx_field(lw, p, ctx, p->field_col + p->ncol + m), "");
             fn->col_var[m] = fe_terminator(lw, lw->loops.loop[p->col_loop[m]].header)->var;
         }
         LLVMValueRef ends[2] = {kbegin, LLVMBuildSub(B, kend, fe_const_i64(lw, 1), "")};
@@ -696,7 +673,7 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
             int v = p->vars[P_RED][i];
             const fe_type *vt = f->vars[v].type;
             LLVMTypeRef t = fe_lty(lw, vt);
-            LLVMValueRef slots = LLVMBuildLoad2(B, lw->ptr, ctx_field(lw, p, ctx, p->field0[P_RED] + i), "");
+            LLVMValueRef slots = LLVMBuildLoad2(B, lw->ptr, fe_par_ctx_field(lw, p, ctx, p->field0[P_RED] + i), "");
             LLVMValueRef at = LLVMBuildSExt(B, tid, lw->i64, "");
             LLVMValueRef cell = LLVMBuildInBoundsGEP2(B, t, slots, &at, 1, "");
             LLVMValueRef mine = fe_var_load(lw, v);
@@ -709,7 +686,7 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
             if (!p->any_kind[v])
                 continue;
             LLVMValueRef k = LLVMConstInt(lw->i8, (unsigned long long)(p->any_kind[v] - 1), 0);
-            LLVMValueRef at = ctx_field(lw, p, ctx, p->field0[P_FIRSTLAST] + i);
+            LLVMValueRef at = fe_par_ctx_field(lw, p, ctx, p->field0[P_FIRSTLAST] + i);
             LLVMBasicBlockRef give = LLVMAppendBasicBlockInContext(lw->C, fnv, "kind.any");
             LLVMBasicBlockRef shared = LLVMAppendBasicBlockInContext(lw->C, fnv, "kind.shared");
             LLVMBasicBlockRef own = LLVMAppendBasicBlockInContext(lw->C, fnv, "kind.own");
@@ -741,7 +718,7 @@ static fe_status build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
                     if (p->any_kind[v])
                         continue;
                     LLVMValueRef val = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), fe_var_slot(lw, v), "");
-                    LLVMBuildStore(B, val, ctx_field(lw, p, ctx, p->field0[k] + i));
+                    LLVMBuildStore(B, val, fe_par_ctx_field(lw, p, ctx, p->field0[k] + i));
                 }
             LLVMBuildBr(B, end);
             LLVMPositionBuilderAtEnd(B, end);
@@ -804,23 +781,23 @@ static LLVMValueRef thread_slots(lower *lw)
  * GPU's padded space (align.c, `space`), the values of the variables that
  * come in, the atomic scalars' addresses.  An entry run on a GPU walks its
  * loops over the padded space: that is its trip count there. */
-static void fill_ctx(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVMValueRef nslots,
+void fe_par_fill_ctx(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVMValueRef nslots,
                      const LLVMValueRef *col_counts, const LLVMValueRef *space)
 {
     fe_func *f = lw->f;
     LLVMBuilderRef B = lw->B;
-    LLVMBuildStore(B, lw->fn->err, ctx_field(lw, p, ctx, F_ERR));
+    LLVMBuildStore(B, lw->fn->err, fe_par_ctx_field(lw, p, ctx, F_ERR));
     LLVMValueRef walked = n;
     if (p->field_space) {
         for (int i = 0; p->field_space + i < p->nfields; i++)
-            LLVMBuildStore(B, space[i], ctx_field(lw, p, ctx, p->field_space + i));
+            LLVMBuildStore(B, space[i], fe_par_ctx_field(lw, p, ctx, p->field_space + i));
         walked = LLVMBuildSelect(B, fe_on_gpu(lw), space[FE_ALIGN_SPACE], n, "");
     }
-    LLVMBuildStore(B, walked, ctx_field(lw, p, ctx, F_N));
-    LLVMBuildStore(B, nslots, ctx_field(lw, p, ctx, F_SLOTS));
+    LLVMBuildStore(B, walked, fe_par_ctx_field(lw, p, ctx, F_N));
+    LLVMBuildStore(B, nslots, fe_par_ctx_field(lw, p, ctx, F_SLOTS));
     for (int m = 0; m < p->ncol; m++) {
-        LLVMBuildStore(B, col_counts[m], ctx_field(lw, p, ctx, p->field_col + m));
-        LLVMBuildStore(B, fe_divide_magic(lw, col_counts[m], n), ctx_field(lw, p, ctx, p->field_col + p->ncol + m));
+        LLVMBuildStore(B, col_counts[m], fe_par_ctx_field(lw, p, ctx, p->field_col + m));
+        LLVMBuildStore(B, fe_divide_magic(lw, col_counts[m], n), fe_par_ctx_field(lw, p, ctx, p->field_col + p->ncol + m));
     }
     for (int k = P_SHARED; k <= P_FIRSTLAST; k++) {
         if (k == P_LAST)
@@ -828,17 +805,17 @@ static void fill_ctx(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVMV
         for (int i = 0; i < p->n[k]; i++) {
             int v = p->vars[k][i];
             LLVMValueRef val = LLVMBuildLoad2(B, fe_lty(lw, f->vars[v].type), fe_var_slot(lw, v), "");
-            LLVMBuildStore(B, val, ctx_field(lw, p, ctx, p->field0[k] + i));
+            LLVMBuildStore(B, val, fe_par_ctx_field(lw, p, ctx, p->field0[k] + i));
         }
     }
     for (int i = 0; i < p->n[P_ATOMIC]; i++)
-        LLVMBuildStore(B, fe_var_slot(lw, p->vars[P_ATOMIC][i]), ctx_field(lw, p, ctx, p->field0[P_ATOMIC] + i));
+        LLVMBuildStore(B, fe_var_slot(lw, p->vars[P_ATOMIC][i]), fe_par_ctx_field(lw, p, ctx, p->field0[P_ATOMIC] + i));
 }
 
 /* What comes back after the loop: the last values (when it ran at all),
  * then each scalar reduction, the original value combined with each slot's
  * partial result in slot order. */
-static void take_back(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVMValueRef *partials,
+void fe_par_take_back(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVMValueRef *partials,
                       LLVMValueRef nslots)
 {
     fe_func *f = lw->f;
@@ -860,7 +837,7 @@ static void take_back(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVM
         for (int i = 0; i < p->n[k]; i++) {
             int v = p->vars[k][i];
             LLVMTypeRef t = fe_lty(lw, f->vars[v].type);
-            LLVMValueRef val = LLVMBuildLoad2(B, t, ctx_field(lw, p, ctx, p->field0[k] + i), "");
+            LLVMValueRef val = LLVMBuildLoad2(B, t, fe_par_ctx_field(lw, p, ctx, p->field0[k] + i), "");
             /* no iterations, no new value: keep the one from before the loop */
             LLVMValueRef old = LLVMBuildLoad2(B, t, fe_var_slot(lw, v), "");
             LLVMBuildStore(B, LLVMBuildSelect(B, ran, val, old, ""), fe_var_slot(lw, v));
@@ -892,7 +869,7 @@ static void take_back(lower *lw, plan *p, LLVMValueRef ctx, LLVMValueRef n, LLVM
 
 /* Leaves for the function's failure exit when the loop recorded an error,
  * running `cleanup` (the scratch to free) first. */
-static void joined(lower *lw, LLVMValueRef *cleanup, int ncleanup)
+void fe_par_joined(lower *lw, LLVMValueRef *cleanup, int ncleanup)
 {
     LLVMBuilderRef B = lw->B;
     LLVMValueRef kind = LLVMBuildLoad2(B, lw->i32, lw->fn->err, "");
@@ -923,9 +900,9 @@ fe_status fe_lower_parallel(lower *lw, int li)
     }
     const fe_node *fi = fe_terminator(lw, lp->header);
     plan p;
-    fe_status st = make_plan(lw, li, &p, 0);
+    fe_status st = fe_par_make_plan(lw, li, &p, 0);
     if (st != FE_OK) {
-        free_plan(&p);
+        fe_par_free_plan(&p);
         return st;
     }
     for (int i = 0; i < p.n[P_ARED]; i++)
@@ -977,14 +954,14 @@ fe_status fe_lower_parallel(lower *lw, int li)
     LLVMValueRef nslots = thread_slots(lw);
     if (flags & RT_LAUNCH_PIECES)
         nslots = LLVMBuildMul(B, nslots, fe_const_i64(lw, RT_PIECES), "slots");
-    fill_ctx(lw, &p, ctx, n, nslots, col_counts, space);
+    fe_par_fill_ctx(lw, &p, ctx, n, nslots, col_counts, space);
     /* scalar reductions: a slot per thread, starting at the identity */
     LLVMValueRef *partials = calloc((size_t)p.n[P_RED] + (size_t)p.n[P_ARED] + 1, sizeof *partials);
     LLVMValueRef *copied = calloc((size_t)p.n[P_ARED] + 1, sizeof *copied); /* per array reduction: copies made */
     if (!partials || !copied) {
         free(partials);
         free(copied);
-        free_plan(&p);
+        fe_par_free_plan(&p);
         return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
     }
     for (int i = 0; i < p.n[P_RED]; i++) {
@@ -995,7 +972,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
         cloop c = loop_begin(lw, nslots, "red.init");
         LLVMBuildStore(B, fe_red_identity(lw, p.ops[P_RED][i], f->vars[v].type), LLVMBuildInBoundsGEP2(B, t, partials[i], &c.i, 1, ""));
         loop_end(lw, &c);
-        LLVMBuildStore(B, partials[i], ctx_field(lw, &p, ctx, p.field0[P_RED] + i));
+        LLVMBuildStore(B, partials[i], fe_par_ctx_field(lw, &p, ctx, p.field0[P_RED] + i));
     }
     /* array reductions: a private copy per thread, at the identity */
     for (int i = 0; i < p.n[P_ARED]; i++) {
@@ -1022,10 +999,10 @@ fe_status fe_lower_parallel(lower *lw, int li)
         store_el(lw, t->dtype, LLVMBuildInBoundsGEP2(B, et, base, &c.i, 1, ""), fe_red_identity(lw, p.ops[P_ARED][i], st_el));
         loop_end(lw, &c);
         LLVMBuildStore(B, LLVMBuildSelect(B, copied[i], base, LLVMConstNull(lw->ptr), ""),
-                       ctx_field(lw, &p, ctx, p.field0[P_ARED] + i));
+                       fe_par_ctx_field(lw, &p, ctx, p.field0[P_ARED] + i));
     }
     LLVMValueRef body = NULL;
-    st = build_body(lw, li, &p, &body);
+    st = fe_par_build_body(lw, li, &p, &body);
     /* short iterations: a second body, without the polls inside them nor
      * collapse (unpolled.c); its lastprivate chunk is the outer loop's */
     LLVMValueRef fast = LLVMConstNull(lw->ptr), work = fe_const_i64(lw, -1);
@@ -1038,7 +1015,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
             if (fe_in_body(lp, f->nodes[v].block))
                 lw->val[v] = lw->kindval[v] = NULL;
         lw->unpolled = 1;
-        st = build_body(lw, li, &p, &fast);
+        st = fe_par_build_body(lw, li, &p, &fast);
         lw->unpolled = 0;
         p.ncol = ncol;
         fe_note(lw, "line %d: a second body without Ctrl-C polls inside its iterations, run where an iteration's "
@@ -1048,7 +1025,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
     if (st != FE_OK) {
         free(partials);
         free(copied);
-        free_plan(&p);
+        fe_par_free_plan(&p);
         return st;
     }
     /* the marker: (body, ctx, n, min_parallel, max_threads, flags, slots,
@@ -1067,14 +1044,14 @@ fe_status fe_lower_parallel(lower *lw, int li)
     LLVMValueRef shape = int_param(lw, f->is_routine ? -1 : lw->r->shape_param);
     int costed = p.ncol ? p.col_loop[p.ncol - 1] : li; /* a point of a collapsed space: the innermost body */
     LLVMValueRef args[13] = {body, ctx, n, fe_const_i64(lw, min_parallel(lw, costed)), maxt, fe_const_i64(lw, flags),
-                             nslots, ctx_kinds(lw, &p, LLVMGetValueName2(body, &(size_t){0})), shape,
+                             nslots, fe_par_ctx_kinds(lw, &p, LLVMGetValueName2(body, &(size_t){0})), shape,
                              fast, n_outer, fe_const_i64(lw, min_parallel(lw, li)), work};
     LLVMBuildCall2(B, fty, marker, args, 13, "");
     lw->nparallel++;
     /* an error in any chunk ends the region (the scratch goes with it) */
-    joined(lw, partials, p.n[P_RED] + p.n[P_ARED]);
+    fe_par_joined(lw, partials, p.n[P_RED] + p.n[P_ARED]);
     /* last values; reductions: the original value, then each thread's, in order */
-    take_back(lw, &p, ctx, n, partials, nslots);
+    fe_par_take_back(lw, &p, ctx, n, partials, nslots);
     for (int i = 0; i < p.n[P_RED]; i++)
         scratch_free(lw, partials[i]);
     for (int i = 0; i < p.n[P_ARED]; i++) {
@@ -1101,7 +1078,7 @@ fe_status fe_lower_parallel(lower *lw, int li)
     }
     free(partials);
     free(copied);
-    free_plan(&p);
+    fe_par_free_plan(&p);
     for (int a = 0; a < f->code->nargs; a++) {
         if (lw->listout_loop[a] != li)
             continue;
@@ -1115,115 +1092,3 @@ fe_status fe_lower_parallel(lower *lw, int li)
 }
 
 /* ----------------------------------------------------------- lane loops */
-
-/* Why lane loop li cannot hand its variables over as a GPU block's
- * threads take them, or NULL: its ctx is read by every thread, while the
- * partial results, lists and private arrays of a parallel loop live in
- * memory only the gang's own thread may reach. */
-static const char *lanes_refused(lower *lw, int li, plan *p)
-{
-    fe_func *f = lw->f;
-    if (p->n[P_ARED])
-        return "it reduces an array";
-    for (int a = 0; a < f->code->nargs; a++)
-        if (lw->listout_loop[a] == li)
-            return "it appends to a list";
-    for (int k = P_SHARED; k <= P_FIRSTLAST; k++)
-        for (int i = 0; i < p->n[k]; i++) {
-            const fe_type *t = f->vars[p->vars[k][i]].type;
-            if (!plain(t) && t->kind != FE_T_ARRAY)
-                return "it shares a value that is neither a number nor an array";
-        }
-    for (int i = 0; i < p->n[P_RED]; i++) {
-        int b = scalar_bytes(f->vars[p->vars[P_RED][i]].type);
-        if (b < 1 || b > 8)
-            return "it reduces a value wider than 8 bytes";
-    }
-    return NULL;
-}
-
-/* Forgets the kinds computed beside loop li's nodes: they are lowered again,
- * in another place or function, where those are not reachable. */
-static void forget_kinds(lower *lw, int li)
-{
-    const fe_loop *lp = &lw->loops.loop[li];
-    for (int v = 0; v < lw->f->nnodes; v++)
-        if (lp->in_loop[lw->f->nodes[v].block])
-            lw->kindval[v] = NULL;
-}
-
-fe_status fe_lower_lanes(lower *lw, int li, LLVMBasicBlockRef head, LLVMBasicBlockRef host, LLVMBasicBlockRef out)
-{
-    fe_func *f = lw->f;
-    LLVMBuilderRef B = lw->B;
-    const fe_loop *lp = &lw->loops.loop[li];
-    const fe_node *fi = fe_terminator(lw, lp->header);
-    LLVMBasicBlockRef saved = LLVMGetInsertBlock(B);
-    LLVMPositionBuilderAtEnd(B, head);
-    fe_error before = *lw->err;
-    plan p;
-    fe_status st = make_plan(lw, li, &p, 1);
-    const char *why = st == FE_OK ? lanes_refused(lw, li, &p) : lw->err->msg;
-    if (st == FE_ERR_NOMEM) {
-        free_plan(&p);
-        return st;
-    }
-    if (why) {
-        /* the loop as it runs elsewhere; what the plan found (a carried
-         * value, say) is no error of a loop run in each thread */
-        fe_note(lw, "line %d: loop runs in each GPU thread, not across the %s's: %s", fi->loc.line,
-                lw->lane_of_loop[li] == FE_LANES_ROW ? "row" : "block", why);
-        *lw->err = before;
-        free_plan(&p);
-        LLVMBuildBr(B, host);
-        LLVMPositionBuilderAtEnd(B, saved);
-        return FE_OK;
-    }
-    LLVMBasicBlockRef gpu = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "lanes.gpu");
-    LLVMBuildCondBr(B, fe_on_gpu(lw), gpu, host);
-    LLVMPositionBuilderAtEnd(B, gpu);
-    const fe_type *itt = f->vars[fi->var].type;
-    LLVMValueRef it = LLVMBuildLoad2(B, fe_lty(lw, itt), fe_var_slot(lw, fi->var), "");
-    LLVMValueRef n = fe_iter_count(lw, it, itt);
-    LLVMValueRef col_counts[FE_MAX_COLLAPSE];
-    forget_kinds(lw, li);
-    if (p.ncol)
-        fe_collapse_counts(lw, p.col_loop, p.ncol, col_counts, &n, NULL);
-    /* one slot per reduction: the block's threads combine theirs before
-     * the gang's thread takes the result (jit/gpu.c) */
-    LLVMValueRef ctx = fe_entry_alloca(lw, p.ctxty, "lctx"), one = fe_const_i64(lw, 1);
-    fill_ctx(lw, &p, ctx, n, one, col_counts, NULL);
-    LLVMValueRef *partials = calloc((size_t)p.n[P_RED] + 1, sizeof *partials);
-    if (!partials) {
-        free_plan(&p);
-        return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
-    }
-    for (int i = 0; i < p.n[P_RED]; i++) {
-        int v = p.vars[P_RED][i];
-        partials[i] = fe_entry_alloca(lw, fe_lty(lw, f->vars[v].type), "lane.partial");
-        LLVMBuildStore(B, fe_red_identity(lw, p.ops[P_RED][i], f->vars[v].type), partials[i]);
-        LLVMBuildStore(B, partials[i], ctx_field(lw, &p, ctx, p.field0[P_RED] + i));
-    }
-    LLVMValueRef body = NULL;
-    forget_kinds(lw, li);
-    st = build_body(lw, li, &p, &body);
-    if (st == FE_OK) {
-        LLVMTypeRef ptys[4] = {lw->ptr, lw->ptr, lw->i64, lw->ptr};
-        LLVMTypeRef fty = LLVMFunctionType(lw->voidt, ptys, 4, 0);
-        const char *mname = lw->lane_of_loop[li] == FE_LANES_ROW ? "pyacc.row_loop" : "pyacc.lane_loop";
-        LLVMValueRef marker = LLVMGetNamedFunction(lw->M, mname);
-        if (!marker)
-            marker = LLVMAddFunction(lw->M, mname, fty);
-        LLVMValueRef args[4] = {body, ctx, n, ctx_kinds(lw, &p, LLVMGetValueName2(body, &(size_t){0}))};
-        LLVMBuildCall2(B, fty, marker, args, 4, "");
-        joined(lw, NULL, 0);
-        take_back(lw, &p, ctx, n, partials, one);
-        LLVMBuildBr(B, out);
-        fe_note(lw, "line %d: on a GPU, loop runs across the threads of %s", fi->loc.line,
-                lw->lane_of_loop[li] == FE_LANES_ROW ? "each worker's row" : "each gang's block");
-    }
-    free(partials);
-    free_plan(&p);
-    LLVMPositionBuilderAtEnd(B, saved);
-    return st;
-}
