@@ -9,8 +9,7 @@ the same process, every result checked against the others.
     python benchmarks/suite.py --latency-only  # the latency rows alone
 
 Figures are medians of several calls after a warm-up (compiles are not
-counted), the implementations' calls taken in turns, labelled with the
-machine they came from.  Each row gives
+counted), labelled with the machine they came from.  Each row gives
 pyacc's time over each peer's (below 1: pyacc is faster) and, for the
 memory-bound triad, the fraction of a C + OpenMP triad's bandwidth
 (gcc -O3 -march=native -fopenmp, built here when gcc is found).
@@ -360,28 +359,21 @@ NUMPY = {"triad": np_triad, "dot": np_dot, "jacobi": np_jacobi, "matmul": np_mat
 RESET = {"histogram": lambda args: args[1].fill(0), "histogram_red": lambda args: args[1].fill(0)}
 
 
-def run(fns, make, name):
-    """{implementation: (median seconds, the result: what it returns and the
-    arrays it wrote)}.  Each implementation's arguments are made once (and
-    their pages touched by a first call), so that calls time the kernel,
-    not the allocator; the calls are taken in turns, one of each per round,
-    so that a drift in the machine's pace (a neighbour's load, the clock)
-    falls on all of them alike rather than on whichever ran last."""
-    args = {impl: make() for impl in fns}
-    times = {impl: [] for impl in fns}
-    ret = {}
+def run(fn, make, name):
+    """(median seconds, the result: what fn returns and the arrays it wrote).
+    The arguments are made once (and their pages touched by a first call),
+    so that calls time the kernel, not the allocator."""
+    args = make()
+    times, ret = [], None
     for r in range(REPS + 1):
-        for impl, fn in fns.items():
-            a = args[impl]
-            if name in RESET:
-                RESET[name](a)
-            t0 = time.perf_counter()
-            ret[impl] = fn(*a)
-            dt = time.perf_counter() - t0
-            if r:
-                times[impl].append(dt)
-    return {impl: (statistics.median(times[impl]), (ret[impl], [x for x in args[impl] if isinstance(x, np.ndarray)]))
-            for impl in fns}
+        if name in RESET:
+            RESET[name](args)
+        t0 = time.perf_counter()
+        ret = fn(*args)
+        dt = time.perf_counter() - t0
+        if r:
+            times.append(dt)
+    return statistics.median(times), (ret, [a for a in args if isinstance(a, np.ndarray)])
 
 
 def agree(x, y):
@@ -437,18 +429,14 @@ def host_section():
     rows, bad = [], []
     for name, make in makers.items():
         row = {"kernel": name}
-        fns = {"pyacc": PYACC[name], **{peer: table[name] for peer, table in peers.items() if name in table}}
-        if QUICK:  # the interpreter, at these sizes only
-            fns["python"] = PYACC[name].py_func
-        got = run(fns, make, name)
-        row["pyacc"], ref = got["pyacc"]
-        for peer in peers:
-            if peer in got:
-                row[peer], res = got[peer]
+        row["pyacc"], ref = run(PYACC[name], make, name)
+        for peer, table in peers.items():
+            if name in table:
+                row[peer], res = run(table[name], make, name)
                 if not agree(res, ref):
                     bad.append(f"{name}: {peer} and pyacc disagree")
-        if QUICK:
-            row["python"], res = got["python"]
+        if QUICK:  # the interpreter, at these sizes only
+            row["python"], res = run(PYACC[name].py_func, make, name)
             if not agree(res, ref):
                 bad.append(f"{name}: plain Python and pyacc disagree")
         rows.append(row)
