@@ -135,3 +135,14 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def many_threads():
+    """More threads than cores, so that chunks really interleave."""
+    import pyacc
+
+    old = pyacc.num_threads()
+    pyacc.num_threads(8)
+    yield
+    pyacc.num_threads(old)

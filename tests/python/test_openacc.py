@@ -13,13 +13,8 @@ from conftest import HAS_GPU, check
 from subset_helpers import make
 
 
-@pytest.fixture(autouse=True)
-def many_threads():
-    """More threads than cores, so that chunks really interleave."""
-    old = pyacc.num_threads()
-    pyacc.num_threads(8)
-    yield
-    pyacc.num_threads(old)
+# more threads than cores, so that chunks really interleave (conftest.py)
+pytestmark = pytest.mark.usefixtures("many_threads")
 
 
 # ---------------------------------------------------------------- atomics
