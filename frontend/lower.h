@@ -174,6 +174,22 @@ LLVMValueRef fe_iter_elem(lower *lw, LLVMValueRef it, const fe_type *t, LLVMValu
                           const fe_type *elem);
 void fe_compute_nonneg(lower *lw);
 
+/* lower_expr.c, shared with lower_call.c: node n's argument i's type, value,
+ * and value converted to type t; an aggregate's field i (of field i's j);
+ * a store of v into an array element of dtype dt at p (array: the node of
+ * the array it belongs to, for its alias scope, or FE_NOVAL); a range's
+ * trip count; a constant's value in type t. */
+const fe_type *fe_arg_type(lower *lw, const fe_node *n, int i);
+LLVMValueRef fe_arg_val(lower *lw, const fe_node *n, int i);
+LLVMValueRef fe_arg_as(lower *lw, const fe_node *n, int i, const fe_type *t);
+LLVMValueRef fe_extract(lower *lw, LLVMValueRef agg, unsigned i);
+LLVMValueRef fe_extract2(lower *lw, LLVMValueRef agg, unsigned i, unsigned j);
+void fe_store_elem(lower *lw, fe_dtype dt, LLVMValueRef p, LLVMValueRef v, fe_val array);
+LLVMValueRef fe_range_count(lower *lw, LLVMValueRef start, LLVMValueRef stop, LLVMValueRef step);
+LLVMValueRef fe_const_val(lower *lw, const fe_const *c, const fe_type *t);
+/* lower_call.c: call node n (IR_CALL). */
+LLVMValueRef fe_lower_call(lower *lw, fe_node *n);
+
 /* lower.c: variable var's alloca in the current function (of the type
  * its slot holds it in); its value in its own type, and a value of its own
  * type stored, converted where the slot holds it narrower. */

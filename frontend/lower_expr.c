@@ -149,20 +149,20 @@ LLVMValueRef fe_convert(lower *lw, LLVMValueRef v, const fe_type *from, const fe
     return v;
 }
 
-static const fe_type *arg_type(lower *lw, const fe_node *n, int i)
+const fe_type *fe_arg_type(lower *lw, const fe_node *n, int i)
 {
     return lw->f->nodes[fe_arg(lw->f, n, i)].type;
 }
 
-static LLVMValueRef arg_val(lower *lw, const fe_node *n, int i)
+LLVMValueRef fe_arg_val(lower *lw, const fe_node *n, int i)
 {
     return fe_node_val(lw, fe_arg(lw->f, n, i));
 }
 
 /* Argument i of n converted to type t. */
-static LLVMValueRef arg_as(lower *lw, const fe_node *n, int i, const fe_type *t)
+LLVMValueRef fe_arg_as(lower *lw, const fe_node *n, int i, const fe_type *t)
 {
-    return fe_convert(lw, arg_val(lw, n, i), arg_type(lw, n, i), t);
+    return fe_convert(lw, fe_arg_val(lw, n, i), fe_arg_type(lw, n, i), t);
 }
 
 /* NumPy 2 (NEP 50): a Python int meeting a NumPy integer type it does not
@@ -500,7 +500,7 @@ static LLVMValueRef lower_binop(lower *lw, fe_node *n)
     LLVMValueRef r = fe_kind_dispatch(lw, n); /* operands of several kinds: each pair as its own types */
     if (r || lw->err->status)
         return r;
-    fe_opnd x = {arg_type(lw, n, 0), arg_val(lw, n, 0)}, y = {arg_type(lw, n, 1), arg_val(lw, n, 1)};
+    fe_opnd x = {fe_arg_type(lw, n, 0), fe_arg_val(lw, n, 0)}, y = {fe_arg_type(lw, n, 1), fe_arg_val(lw, n, 1)};
     return fe_binop_typed(lw, n, x, y, n->type);
 }
 
@@ -527,7 +527,7 @@ static LLVMValueRef lower_unop(lower *lw, fe_node *n)
     LLVMValueRef r = fe_kind_dispatch(lw, n);
     if (r || lw->err->status)
         return r;
-    fe_opnd x = {arg_type(lw, n, 0), arg_val(lw, n, 0)};
+    fe_opnd x = {fe_arg_type(lw, n, 0), fe_arg_val(lw, n, 0)};
     return fe_unop_typed(lw, n, x, n->type);
 }
 
@@ -559,7 +559,7 @@ static LLVMValueRef int_float_compare(lower *lw, int cmp, int int_first, LLVMVal
 static LLVMValueRef lower_cmp(lower *lw, fe_node *n)
 {
     LLVMBuilderRef B = lw->B;
-    const fe_type *ta = arg_type(lw, n, 0), *tb = arg_type(lw, n, 1);
+    const fe_type *ta = fe_arg_type(lw, n, 0), *tb = fe_arg_type(lw, n, 1);
     if (n->sub == FE_CMP_IS || n->sub == FE_CMP_ISNOT) {
         /* only `x is None` reaches here: true exactly when both are None */
         int same = (ta->kind == FE_T_NONE) == (tb->kind == FE_T_NONE) && ta->kind == FE_T_NONE;
@@ -573,7 +573,7 @@ static LLVMValueRef lower_cmp(lower *lw, fe_node *n)
         LLVMValueRef w[2];
         for (int i = 0; i < 2; i++) {
             const fe_type *t = i ? tb : ta;
-            LLVMValueRef v = arg_val(lw, n, i);
+            LLVMValueRef v = fe_arg_val(lw, n, i);
             w[i] = t->kind == FE_T_NP && !fe_dtype_is_signed(t->dtype) ? LLVMBuildZExt(B, v, i128, "")
                                                                       : LLVMBuildSExt(B, v, i128, "");
         }
@@ -581,12 +581,12 @@ static LLVMValueRef lower_cmp(lower *lw, fe_node *n)
         return LLVMBuildICmp(B, wp[n->sub], w[0], w[1], "");
     }
     if ((ta->kind == FE_T_INT && tb->kind == FE_T_FLOAT) || (ta->kind == FE_T_FLOAT && tb->kind == FE_T_INT))
-        return int_float_compare(lw, n->sub, ta->kind == FE_T_INT, arg_val(lw, n, 0), arg_val(lw, n, 1));
+        return int_float_compare(lw, n->sub, ta->kind == FE_T_INT, fe_arg_val(lw, n, 0), fe_arg_val(lw, n, 1));
     const fe_type *tc = fe_t_promote(lw->f->types, ta, tb);
     if (tc->kind == FE_T_BOOL || (tc->kind == FE_T_NP && tc->dtype == FE_DT_BOOL))
         tc = fe_t_simple(lw->f->types, FE_T_INT);
-    LLVMValueRef a = fe_convert(lw, arg_val(lw, n, 0), ta, tc);
-    LLVMValueRef b = fe_convert(lw, arg_val(lw, n, 1), tb, tc);
+    LLVMValueRef a = fe_convert(lw, fe_arg_val(lw, n, 0), ta, tc);
+    LLVMValueRef b = fe_convert(lw, fe_arg_val(lw, n, 1), tb, tc);
     fe_dtype d = fe_t_dtype(tc);
     if (fe_dtype_is_float(d)) {
         static const LLVMRealPredicate fp[] = {LLVMRealOLT, LLVMRealOLE, LLVMRealOEQ,
@@ -600,14 +600,14 @@ static LLVMValueRef lower_cmp(lower *lw, fe_node *n)
 
 /* -------------------------------------------------------------- arrays */
 
-static LLVMValueRef ex(lower *lw, LLVMValueRef agg, unsigned i)
+LLVMValueRef fe_extract(lower *lw, LLVMValueRef agg, unsigned i)
 {
     return LLVMBuildExtractValue(lw->B, agg, i, "");
 }
 
-static LLVMValueRef ex2(lower *lw, LLVMValueRef agg, unsigned i, unsigned j)
+LLVMValueRef fe_extract2(lower *lw, LLVMValueRef agg, unsigned i, unsigned j)
 {
-    return ex(lw, ex(lw, agg, i), j);
+    return fe_extract(lw, fe_extract(lw, agg, i), j);
 }
 
 /* An index value as int64, wrapped like Python's negative indices unless
@@ -664,7 +664,7 @@ LLVMValueRef fe_element_ptr(lower *lw, const fe_type *at, LLVMValueRef a, fe_val
         k = in->type->nitems;
     int nd = at->kind == FE_T_LIST ? 1 : at->ndim;
     for (int d = 0; d < k; d++) {
-        LLVMValueRef dim = ex2(lw, a, 1, (unsigned)d);
+        LLVMValueRef dim = fe_extract2(lw, a, 1, (unsigned)d);
         if (from_tuple_value) {
             /* a tuple variable: its items are ints of the tuple's types */
             LLVMValueRef tv = fe_node_val(lw, idxnode);
@@ -685,19 +685,19 @@ LLVMValueRef fe_element_ptr(lower *lw, const fe_type *at, LLVMValueRef a, fe_val
     if (k == nd && at->kind == FE_T_ARRAY && at->layout == FE_LAYOUT_C) {
         lin = iv[0];
         for (int d = 1; d < nd; d++)
-            lin = LLVMBuildNSWAdd(B, LLVMBuildNSWMul(B, lin, ex2(lw, a, 1, (unsigned)d), ""), iv[d], "");
+            lin = LLVMBuildNSWAdd(B, LLVMBuildNSWMul(B, lin, fe_extract2(lw, a, 1, (unsigned)d), ""), iv[d], "");
     } else if (k == nd && at->kind == FE_T_ARRAY && at->layout == FE_LAYOUT_F) {
         lin = iv[nd - 1];
         for (int d = nd - 2; d >= 0; d--)
-            lin = LLVMBuildNSWAdd(B, LLVMBuildNSWMul(B, lin, ex2(lw, a, 1, (unsigned)d), ""), iv[d], "");
+            lin = LLVMBuildNSWAdd(B, LLVMBuildNSWMul(B, lin, fe_extract2(lw, a, 1, (unsigned)d), ""), iv[d], "");
     } else if (at->kind == FE_T_LIST) {
         lin = iv[0];
     } else {
-        lin = LLVMBuildNSWMul(B, iv[0], ex2(lw, a, 2, 0), "");
+        lin = LLVMBuildNSWMul(B, iv[0], fe_extract2(lw, a, 2, 0), "");
         for (int d = 1; d < k; d++)
-            lin = LLVMBuildNSWAdd(B, lin, LLVMBuildNSWMul(B, iv[d], ex2(lw, a, 2, (unsigned)d), ""), "");
+            lin = LLVMBuildNSWAdd(B, lin, LLVMBuildNSWMul(B, iv[d], fe_extract2(lw, a, 2, (unsigned)d), ""), "");
     }
-    return LLVMBuildInBoundsGEP2(B, ety, ex(lw, a, 0), &lin, 1, "");
+    return LLVMBuildInBoundsGEP2(B, ety, fe_extract(lw, a, 0), &lin, 1, "");
 }
 
 /* An element's load or store; `array`: the node of the array it is in
@@ -714,7 +714,7 @@ static LLVMValueRef load_elem(lower *lw, fe_dtype dt, LLVMValueRef p, fe_val arr
     return v;
 }
 
-static void store_elem(lower *lw, fe_dtype dt, LLVMValueRef p, LLVMValueRef v, fe_val array)
+void fe_store_elem(lower *lw, fe_dtype dt, LLVMValueRef p, LLVMValueRef v, fe_val array)
 {
     if (dt == FE_DT_BOOL)
         v = LLVMBuildZExt(lw->B, v, lw->i8, "");
@@ -733,8 +733,8 @@ static LLVMValueRef subarray(lower *lw, const fe_type *at, LLVMValueRef a, LLVMV
     LLVMValueRef sh = LLVMGetUndef(LLVMArrayType2(lw->i64, rt->ndim));
     LLVMValueRef st = sh;
     for (int d = k; d < at->ndim; d++) {
-        sh = LLVMBuildInsertValue(lw->B, sh, ex2(lw, a, 1, (unsigned)d), (unsigned)(d - k), "");
-        st = LLVMBuildInsertValue(lw->B, st, ex2(lw, a, 2, (unsigned)d), (unsigned)(d - k), "");
+        sh = LLVMBuildInsertValue(lw->B, sh, fe_extract2(lw, a, 1, (unsigned)d), (unsigned)(d - k), "");
+        st = LLVMBuildInsertValue(lw->B, st, fe_extract2(lw, a, 2, (unsigned)d), (unsigned)(d - k), "");
     }
     v = LLVMBuildInsertValue(lw->B, v, sh, 1, "");
     return LLVMBuildInsertValue(lw->B, v, st, 2, "");
@@ -742,8 +742,8 @@ static LLVMValueRef subarray(lower *lw, const fe_type *at, LLVMValueRef a, LLVMV
 
 static LLVMValueRef lower_subscr(lower *lw, fe_node *n)
 {
-    const fe_type *ct = arg_type(lw, n, 0);
-    LLVMValueRef c = arg_val(lw, n, 0);
+    const fe_type *ct = fe_arg_type(lw, n, 0);
+    LLVMValueRef c = fe_arg_val(lw, n, 0);
     if (ct->kind == FE_T_TUPLE) {
         const fe_node *ix = &lw->f->nodes[fe_arg(lw->f, n, 1)];
         int64_t i = ix->c.i < 0 ? ix->c.i + ct->nitems : ix->c.i;
@@ -770,23 +770,23 @@ static LLVMValueRef lower_subscr(lower *lw, fe_node *n)
 
 LLVMValueRef fe_lower_store_subscr(lower *lw, fe_node *n)
 {
-    const fe_type *ct = arg_type(lw, n, 0);
+    const fe_type *ct = fe_arg_type(lw, n, 0);
     int k;
-    LLVMValueRef p = fe_element_ptr(lw, ct, arg_val(lw, n, 0), fe_arg(lw->f, n, 1), &k, n->loc);
+    LLVMValueRef p = fe_element_ptr(lw, ct, fe_arg_val(lw, n, 0), fe_arg(lw->f, n, 1), &k, n->loc);
     if (ct->kind == FE_T_LIST) { /* the element's own type: checked by inference */
-        store_elem(lw, fe_t_dtype(ct->elem), p, arg_val(lw, n, 2), FE_NOVAL);
+        fe_store_elem(lw, fe_t_dtype(ct->elem), p, fe_arg_val(lw, n, 2), FE_NOVAL);
         return LLVMGetUndef(lw->i8);
     }
-    fe_opnd x = {arg_type(lw, n, 2), arg_val(lw, n, 2)};
+    fe_opnd x = {fe_arg_type(lw, n, 2), fe_arg_val(lw, n, 2)};
     LLVMValueRef v = opnd_as_checked(lw, n, x, fe_t_np(lw->f->types, ct->dtype));
-    store_elem(lw, ct->dtype, p, v, fe_arg(lw->f, n, 0));
+    fe_store_elem(lw, ct->dtype, p, v, fe_arg(lw->f, n, 0));
     return LLVMGetUndef(lw->i8);
 }
 
 /* ------------------------------------------------------------ iterators */
 
 /* Trip count of a range: ceil((stop - start) / step) when positive. */
-static LLVMValueRef range_count(lower *lw, LLVMValueRef start, LLVMValueRef stop, LLVMValueRef step)
+LLVMValueRef fe_range_count(lower *lw, LLVMValueRef start, LLVMValueRef stop, LLVMValueRef step)
 {
     LLVMBuilderRef B = lw->B;
     LLVMValueRef zero = fe_const_i64(lw, 0), one = fe_const_i64(lw, 1);
@@ -804,14 +804,14 @@ static LLVMValueRef range_count(lower *lw, LLVMValueRef start, LLVMValueRef stop
 LLVMValueRef fe_iter_count(lower *lw, LLVMValueRef it, const fe_type *t)
 {
     if (t->kind == FE_T_RANGEITER)
-        return ex(lw, it, 2);
-    LLVMValueRef seq = ex(lw, it, 0);
-    return ex2(lw, seq, 1, 0);
+        return fe_extract(lw, it, 2);
+    LLVMValueRef seq = fe_extract(lw, it, 0);
+    return fe_extract2(lw, seq, 1, 0);
 }
 
 LLVMValueRef fe_iter_more(lower *lw, LLVMValueRef it, const fe_type *t)
 {
-    LLVMValueRef k = ex(lw, it, t->kind == FE_T_RANGEITER ? 3 : 1);
+    LLVMValueRef k = fe_extract(lw, it, t->kind == FE_T_RANGEITER ? 3 : 1);
     return LLVMBuildICmp(lw->B, LLVMIntSLT, k, fe_iter_count(lw, it, t), "");
 }
 
@@ -821,41 +821,41 @@ LLVMValueRef fe_iter_elem(lower *lw, LLVMValueRef it, const fe_type *t, LLVMValu
 {
     LLVMBuilderRef B = lw->B;
     if (t->kind == FE_T_RANGEITER)
-        return LLVMBuildAdd(B, ex(lw, it, 0), LLVMBuildMul(B, k, ex(lw, it, 1), ""), "");
+        return LLVMBuildAdd(B, fe_extract(lw, it, 0), LLVMBuildMul(B, k, fe_extract(lw, it, 1), ""), "");
     const fe_type *seq = t->seq;
-    LLVMValueRef s = ex(lw, it, 0);
+    LLVMValueRef s = fe_extract(lw, it, 0);
     const fe_type *item = t->kind == FE_T_ENUMITER ? elem->items[1] : elem;
     LLVMValueRef v;
     fe_dtype dt = seq->kind == FE_T_LIST ? fe_t_dtype(seq->elem) : seq->dtype;
     LLVMTypeRef ety = fe_mem_lty(lw, dt);
     if (seq->kind == FE_T_LIST || seq->ndim == 1) {
         LLVMValueRef off = seq->kind == FE_T_ARRAY && seq->layout == FE_LAYOUT_A
-                               ? LLVMBuildNSWMul(B, k, ex2(lw, s, 2, 0), "")
+                               ? LLVMBuildNSWMul(B, k, fe_extract2(lw, s, 2, 0), "")
                                : k;
-        v = load_elem(lw, dt, LLVMBuildInBoundsGEP2(B, ety, ex(lw, s, 0), &off, 1, ""), FE_NOVAL);
+        v = load_elem(lw, dt, LLVMBuildInBoundsGEP2(B, ety, fe_extract(lw, s, 0), &off, 1, ""), FE_NOVAL);
     } else {
-        LLVMValueRef off = LLVMBuildNSWMul(B, k, ex2(lw, s, 2, 0), "");
-        LLVMValueRef p = LLVMBuildInBoundsGEP2(B, ety, ex(lw, s, 0), &off, 1, "");
+        LLVMValueRef off = LLVMBuildNSWMul(B, k, fe_extract2(lw, s, 2, 0), "");
+        LLVMValueRef p = LLVMBuildInBoundsGEP2(B, ety, fe_extract(lw, s, 0), &off, 1, "");
         v = subarray(lw, seq, s, p, 1, item);
     }
     if (t->kind != FE_T_ENUMITER)
         return v;
     LLVMValueRef tup = LLVMGetUndef(fe_lty(lw, elem));
-    tup = LLVMBuildInsertValue(B, tup, LLVMBuildAdd(B, k, ex(lw, it, 2), ""), 0, "");
+    tup = LLVMBuildInsertValue(B, tup, LLVMBuildAdd(B, k, fe_extract(lw, it, 2), ""), 0, "");
     return LLVMBuildInsertValue(B, tup, v, 1, "");
 }
 
 static LLVMValueRef lower_getiter(lower *lw, fe_node *n)
 {
     LLVMBuilderRef B = lw->B;
-    const fe_type *st = arg_type(lw, n, 0);
-    LLVMValueRef s = arg_val(lw, n, 0);
+    const fe_type *st = fe_arg_type(lw, n, 0);
+    LLVMValueRef s = fe_arg_val(lw, n, 0);
     LLVMValueRef it = LLVMGetUndef(fe_lty(lw, n->type));
     if (st->kind == FE_T_RANGE) {
-        LLVMValueRef start = ex(lw, s, 0), stop = ex(lw, s, 1), step = ex(lw, s, 2);
+        LLVMValueRef start = fe_extract(lw, s, 0), stop = fe_extract(lw, s, 1), step = fe_extract(lw, s, 2);
         it = LLVMBuildInsertValue(B, it, start, 0, "");
         it = LLVMBuildInsertValue(B, it, step, 1, "");
-        it = LLVMBuildInsertValue(B, it, range_count(lw, start, stop, step), 2, "");
+        it = LLVMBuildInsertValue(B, it, fe_range_count(lw, start, stop, step), 2, "");
         return LLVMBuildInsertValue(B, it, fe_const_i64(lw, 0), 3, "");
     }
     if (st->kind == FE_T_ENUMITER)
@@ -884,203 +884,16 @@ static LLVMValueRef lower_iternext(lower *lw, fe_node *n)
         }
     }
     LLVMValueRef it = LLVMBuildLoad2(lw->B, ty, slot, "");
-    LLVMValueRef k = ex(lw, it, kf);
+    LLVMValueRef k = fe_extract(lw, it, kf);
     LLVMValueRef v = fe_iter_elem(lw, it, t, k, n->type);
     it = LLVMBuildInsertValue(lw->B, it, LLVMBuildNSWAdd(lw->B, k, fe_const_i64(lw, 1), ""), kf, "");
     LLVMBuildStore(lw->B, it, slot);
     return v;
 }
 
-/* ---------------------------------------------------------------- calls */
-
-/* How many kinds node v's value may have (kinds.c). */
-
-static LLVMValueRef const_val(lower *lw, const fe_const *c, const fe_type *t);
-
-static LLVMValueRef lower_call(lower *lw, fe_node *n)
-{
-    LLVMBuilderRef B = lw->B;
-    fe_func *f = lw->f;
-    const fe_type *ct = arg_type(lw, n, 0);
-    int first = (n->aux && ct->kind == FE_T_FUNC) ? 2 : 1;
-    int na = n->nargs - first;
-    if (ct->kind == FE_T_METHOD) { /* list.append on a copyout list */
-        int param = ct->seq->id;
-        int li = lw->listout_loop[param];
-        LLVMValueRef lst = arg_val(lw, n, 1);
-        const fe_type *et = f->listout_elem[param];
-        LLVMValueRef pos = fe_iteration_index(lw, li);
-        LLVMValueRef cap = ex(lw, lst, 1);
-        int parallel = lw->fn->par_loop == li;
-        if (!parallel)
-            fe_check(lw, LLVMBuildICmp(B, LLVMIntSGE, pos, cap, ""), RT_ERR_LIST_LENGTH, n->loc, cap,
-                     LLVMBuildAdd(B, pos, fe_const_i64(lw, 1), ""));
-        LLVMValueRef v = arg_as(lw, n, 2, et);
-        fe_dtype dt = fe_t_dtype(et);
-        LLVMValueRef p = LLVMBuildInBoundsGEP2(B, fe_mem_lty(lw, dt), ex(lw, lst, 0), &pos, 1, "");
-        store_elem(lw, dt, p, v, FE_NOVAL);
-        if (!parallel) {
-            /* the count so far, so that an error later leaves the list as
-             * Python would: holding the values appended before it */
-            LLVMValueRef off = fe_const_i64(lw, offsetof(fe_arraydesc, shape));
-            LLVMValueRef cntp = LLVMBuildInBoundsGEP2(B, lw->i8, ex(lw, lst, 2), &off, 1, "");
-            LLVMBuildStore(B, LLVMBuildAdd(B, pos, fe_const_i64(lw, 1), ""), cntp);
-        }
-        return LLVMGetUndef(lw->i8);
-    }
-    if (ct->kind == FE_T_PYFUNC) {
-        fe_instance *x = f->inst->v[n->sub];
-        LLVMTypeRef fty;
-        LLVMValueRef fn = fe_routine_fn(lw, x, &fty);
-        if (!fn)
-            return NULL;
-        const fe_type *rt = x->func->ret_type;
-        LLVMValueRef ret = fe_entry_alloca(lw, rt && rt->kind != FE_T_NONE ? fe_lty(lw, rt) : lw->i8, "ret");
-        LLVMValueRef args[18] = {lw->fn->err, ret};
-        int slot[16];
-        char why[200];
-        if (fe_bind_args(f, n, first, x->region.code, slot, why, sizeof why) < 0) {
-            fe_error_set(lw->err, FE_ERR_INTERNAL, n->loc, "%s", why);
-            return NULL;
-        }
-        for (int i = 0; i < x->nargs; i++)
-            args[2 + i] = slot[i] >= 0 ? arg_val(lw, n, slot[i])
-                                       : const_val(lw, &x->region.code->defaults[-1 - slot[i]], x->args[i]);
-        LLVMValueRef st = LLVMBuildCall2(B, fty, fn, args, (unsigned)(2 + x->nargs), "");
-        /* the callee recorded its error: leave this function too */
-        LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(lw->C, lw->fn->fn, "returned");
-        LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntNE, st, LLVMConstInt(lw->i32, 0, 0), ""), lw->fn->fail, ok);
-        LLVMPositionBuilderAtEnd(B, ok);
-        if (!rt || rt->kind == FE_T_NONE)
-            return LLVMGetUndef(lw->i8);
-        return LLVMBuildLoad2(B, fe_lty(lw, rt), ret, "");
-    }
-    switch ((fe_builtin)ct->id) {
-    case FE_BI_RANGE: {
-        LLVMValueRef start = fe_const_i64(lw, 0), stop, step = fe_const_i64(lw, 1);
-        const fe_type *ti = fe_t_simple(f->types, FE_T_INT);
-        if (na == 1) {
-            stop = arg_as(lw, n, first, ti);
-        } else {
-            start = arg_as(lw, n, first, ti);
-            stop = arg_as(lw, n, first + 1, ti);
-            if (na == 3) {
-                step = arg_as(lw, n, first + 2, ti);
-                const fe_node *sn = &f->nodes[fe_arg(f, n, first + 2)];
-                if (sn->op != IR_CONST)
-                    fe_check(lw, LLVMBuildICmp(B, LLVMIntEQ, step, fe_const_i64(lw, 0), ""), RT_ERR_VALUE,
-                             n->loc, fe_const_i64(lw, 4), fe_const_i64(lw, 0));
-                else if (sn->c.i == 0)
-                    fe_check(lw, LLVMConstInt(lw->i1, 1, 0), RT_ERR_VALUE, n->loc, fe_const_i64(lw, 4),
-                             fe_const_i64(lw, 0));
-            }
-        }
-        LLVMValueRef r = LLVMGetUndef(fe_lty(lw, n->type));
-        r = LLVMBuildInsertValue(B, r, start, 0, "");
-        r = LLVMBuildInsertValue(B, r, stop, 1, "");
-        return LLVMBuildInsertValue(B, r, step, 2, "");
-    }
-    case FE_BI_LEN: {
-        const fe_type *t = arg_type(lw, n, first);
-        LLVMValueRef v = arg_val(lw, n, first);
-        if (t->kind == FE_T_TUPLE)
-            return fe_const_i64(lw, t->nitems);
-        if (t->kind == FE_T_RANGE)
-            return range_count(lw, ex(lw, v, 0), ex(lw, v, 1), ex(lw, v, 2));
-        return ex2(lw, v, 1, 0);
-    }
-    case FE_BI_MIN:
-    case FE_BI_MAX: {
-        /* Python keeps the first of equal values and compares with < / >,
-         * so a NaN argument propagates only from the front */
-        LLVMValueRef r = arg_as(lw, n, first, n->type);
-        int isf = fe_t_is_floatlike(n->type);
-        /* a bool (an i1, whose true is -1 as a signed number) compares unsigned */
-        int sgn = fe_dtype_is_signed(fe_t_dtype(n->type));
-        /* Python returns the argument chosen, so its kind too */
-        int track = fe_kinds_in(f, (fe_val)(n - f->nodes)) > 1;
-        LLVMValueRef kind = track ? fe_kind_value(lw, fe_arg(f, n, first)) : NULL;
-        for (int i = 1; i < na; i++) {
-            LLVMValueRef b = arg_as(lw, n, first + i, n->type);
-            LLVMValueRef better;
-            if (ct->id == FE_BI_MIN)
-                better = isf ? LLVMBuildFCmp(B, LLVMRealOLT, b, r, "")
-                             : LLVMBuildICmp(B, sgn ? LLVMIntSLT : LLVMIntULT, b, r, "");
-            else
-                better = isf ? LLVMBuildFCmp(B, LLVMRealOGT, b, r, "")
-                             : LLVMBuildICmp(B, sgn ? LLVMIntSGT : LLVMIntUGT, b, r, "");
-            r = LLVMBuildSelect(B, better, b, r, "");
-            if (track)
-                kind = LLVMBuildSelect(B, better, fe_kind_value(lw, fe_arg(f, n, first + i)), kind, "");
-        }
-        if (track)
-            lw->kindval[n - f->nodes] = kind;
-        return r;
-    }
-    case FE_BI_ABS: {
-        LLVMValueRef x = arg_as(lw, n, first, n->type);
-        if (fe_t_is_floatlike(n->type))
-            return fe_intrinsic(lw, "llvm.fabs", LLVMTypeOf(x), &x, 1);
-        if (!fe_dtype_is_signed(fe_t_dtype(n->type)))
-            return x;
-        LLVMValueRef neg = LLVMBuildICmp(B, LLVMIntSLT, x, zero_of(x), "");
-        return LLVMBuildSelect(B, neg, LLVMBuildNeg(B, x, ""), x, "");
-    }
-    case FE_BI_INT: {
-        const fe_type *t = arg_type(lw, n, first);
-        if (fe_t_is_floatlike(t)) {
-            LLVMValueRef x = arg_val(lw, n, first);
-            return fe_float_to_int(lw, fe_intrinsic(lw, "llvm.trunc", LLVMTypeOf(x), &x, 1), n->loc);
-        }
-        return arg_as(lw, n, first, n->type);
-    }
-    case FE_BI_FLOAT: return arg_as(lw, n, first, n->type);
-    case FE_BI_BOOL: return fe_truth(lw, arg_val(lw, n, first), arg_type(lw, n, first));
-    case FE_BI_ROUND: {
-        const fe_type *t = arg_type(lw, n, first);
-        if (na == 2)
-            return fe_math_round(lw, arg_val(lw, n, first),
-                                 arg_as(lw, n, first + 1, fe_t_simple(f->types, FE_T_INT)), n->loc);
-        if (!fe_t_is_floatlike(t))
-            return arg_as(lw, n, first, n->type);
-        LLVMValueRef x = arg_val(lw, n, first);
-        return fe_float_to_int(lw, fe_intrinsic(lw, "llvm.roundeven", LLVMTypeOf(x), &x, 1), n->loc);
-    }
-    case FE_BI_ACC_ON_DEVICE: {
-        /* a call of pyacc.on_device, whose body answers for the host
-         * device (true for acc_device_host, and for acc_device_none as GCC's
-         * libgomp answers); a GPU target gives the function its own body */
-        LLVMValueRef d = arg_as(lw, n, first, fe_t_simple(f->types, FE_T_INT));
-        LLVMTypeRef fty = LLVMFunctionType(lw->i1, &lw->i64, 1, 0);
-        LLVMValueRef fn = LLVMGetNamedFunction(lw->M, "pyacc.on_device");
-        if (!fn) {
-            fn = LLVMAddFunction(lw->M, "pyacc.on_device", fty);
-            LLVMSetLinkage(fn, LLVMInternalLinkage);
-            LLVMBuilderRef b = LLVMCreateBuilderInContext(lw->C);
-            LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(lw->C, fn, "entry"));
-            LLVMValueRef t = LLVMGetParam(fn, 0);
-            LLVMBuildRet(b, LLVMBuildOr(b, LLVMBuildICmp(b, LLVMIntEQ, t, fe_const_i64(lw, 2), ""),
-                                        LLVMBuildICmp(b, LLVMIntEQ, t, fe_const_i64(lw, 0), ""), ""));
-            LLVMDisposeBuilder(b);
-        }
-        return LLVMBuildCall2(B, fty, fn, &d, 1, "");
-    }
-    case FE_BI_ENUMERATE: {
-        LLVMValueRef it = LLVMGetUndef(fe_lty(lw, n->type));
-        it = LLVMBuildInsertValue(B, it, arg_val(lw, n, first), 0, "");
-        it = LLVMBuildInsertValue(B, it, fe_const_i64(lw, 0), 1, "");
-        LLVMValueRef start = na > 1 ? arg_as(lw, n, first + 1, fe_t_simple(f->types, FE_T_INT)) : fe_const_i64(lw, 0);
-        return LLVMBuildInsertValue(B, it, start, 2, "");
-    }
-    default: {
-        return fe_math_lower(lw, n, (fe_builtin)ct->id, first, ct->layout == FE_FUNC_NUMPY);
-    }
-    }
-}
-
 /* ------------------------------------------------------------ constants */
 
-static LLVMValueRef const_val(lower *lw, const fe_const *c, const fe_type *t)
+LLVMValueRef fe_const_val(lower *lw, const fe_const *c, const fe_type *t)
 {
     switch (c->kind) {
     case FE_CONST_BOOL: return LLVMConstInt(lw->i1, (unsigned long long)(c->i != 0), 0);
@@ -1089,7 +902,7 @@ static LLVMValueRef const_val(lower *lw, const fe_const *c, const fe_type *t)
     case FE_CONST_TUPLE: {
         LLVMValueRef items[FE_MAX_TUPLE];
         for (int i = 0; i < c->nitems && i < FE_MAX_TUPLE; i++)
-            items[i] = const_val(lw, &c->items[i], t->items[i]);
+            items[i] = fe_const_val(lw, &c->items[i], t->items[i]);
         return LLVMConstStructInContext(lw->C, items, (unsigned)c->nitems, 0);
     }
     default: return LLVMGetUndef(lw->i8);
@@ -1121,7 +934,7 @@ LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
     if (lw->atomic_role && lw->atomic_role[n - f->nodes])
         return fe_lower_atomic(lw, n);
     switch ((fe_irop)n->op) {
-    case IR_CONST: return const_val(lw, &n->c, n->type);
+    case IR_CONST: return fe_const_val(lw, &n->c, n->type);
     case IR_NULL: return LLVMGetUndef(lw->i8);
     case IR_LOADVAR: {
         if (n->aux == FE_LOAD_CHECKED) {
@@ -1134,7 +947,7 @@ LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
     }
     case IR_STOREVAR: {
         const fe_type *t = f->vars[n->var].type;
-        LLVMValueRef v = fe_convert(lw, arg_val(lw, n, 0), arg_type(lw, n, 0), t);
+        LLVMValueRef v = fe_convert(lw, fe_arg_val(lw, n, 0), fe_arg_type(lw, n, 0), t);
         if (lw->fn->ncol)
             v = fe_collapse_iterator(lw, n->var, v);
         fe_var_store(lw, n->var, v);
@@ -1145,25 +958,25 @@ LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
     case IR_GLOBAL: {
         const fe_global *g = &f->code->globals[n->var];
         if (g->kind == FE_GLOBAL_CONST)
-            return const_val(lw, &g->value, n->type);
+            return fe_const_val(lw, &g->value, n->type);
         return LLVMGetUndef(lw->i8);
     }
     case IR_ATTR: {
-        const fe_type *o = arg_type(lw, n, 0);
+        const fe_type *o = fe_arg_type(lw, n, 0);
         const char *name = f->code->names[n->var];
         if (o->kind == FE_T_ARRAY) {
-            LLVMValueRef a = arg_val(lw, n, 0);
+            LLVMValueRef a = fe_arg_val(lw, n, 0);
             if (strcmp(name, "ndim") == 0)
                 return fe_const_i64(lw, o->ndim);
             if (strcmp(name, "size") == 0) {
-                LLVMValueRef s = ex2(lw, a, 1, 0);
+                LLVMValueRef s = fe_extract2(lw, a, 1, 0);
                 for (int d = 1; d < o->ndim; d++)
-                    s = LLVMBuildNSWMul(lw->B, s, ex2(lw, a, 1, (unsigned)d), "");
+                    s = LLVMBuildNSWMul(lw->B, s, fe_extract2(lw, a, 1, (unsigned)d), "");
                 return s;
             }
             LLVMValueRef t = LLVMGetUndef(fe_lty(lw, n->type)); /* shape */
             for (int d = 0; d < o->ndim; d++)
-                t = LLVMBuildInsertValue(lw->B, t, ex2(lw, a, 1, (unsigned)d), (unsigned)d, "");
+                t = LLVMBuildInsertValue(lw->B, t, fe_extract2(lw, a, 1, (unsigned)d), (unsigned)d, "");
             return t;
         }
         double cv;
@@ -1177,7 +990,7 @@ LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
     case IR_BINOP: return lower_binop(lw, n);
     case IR_UNOP: return lower_unop(lw, n);
     case IR_CMP: return lower_cmp(lw, n);
-    case IR_TRUTH: return fe_truth(lw, arg_val(lw, n, 0), arg_type(lw, n, 0));
+    case IR_TRUTH: return fe_truth(lw, fe_arg_val(lw, n, 0), fe_arg_type(lw, n, 0));
     case IR_SUBSCR: return lower_subscr(lw, n);
     case IR_STORE_SUBSCR:
         if (lw->ared_read && lw->ared_read[n - f->nodes] != FE_NOVAL)
@@ -1186,11 +999,11 @@ LLVMValueRef fe_lower_node(lower *lw, fe_node *n)
     case IR_TUPLE: {
         LLVMValueRef t = LLVMGetUndef(fe_lty(lw, n->type));
         for (int i = 0; i < n->nargs; i++)
-            t = LLVMBuildInsertValue(lw->B, t, arg_val(lw, n, i), (unsigned)i, "");
+            t = LLVMBuildInsertValue(lw->B, t, fe_arg_val(lw, n, i), (unsigned)i, "");
         return t;
     }
-    case IR_ITEM: return LLVMBuildExtractValue(lw->B, arg_val(lw, n, 0), (unsigned)n->sub, "");
-    case IR_CALL: return lower_call(lw, n);
+    case IR_ITEM: return LLVMBuildExtractValue(lw->B, fe_arg_val(lw, n, 0), (unsigned)n->sub, "");
+    case IR_CALL: return fe_lower_call(lw, n);
     case IR_GETITER: return lower_getiter(lw, n);
     case IR_ITERNEXT: return lower_iternext(lw, n);
     default: break;
