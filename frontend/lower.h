@@ -343,9 +343,10 @@ LLVMValueRef fe_red_identity(lower *lw, fe_red_op op, const fe_type *t);
 void fe_red_reassociate(LLVMValueRef fn, LLVMValueRef slot, fe_red_op op, const fe_type *t);
 /* The one kind every update of reduction variable v in parallel loop li's
  * body stores (an index into f->kinds), or -1; the narrower type in which
- * the body holds its private copy of v (reduced by op), or NULL. */
+ * the body holds its private copy of v (reduced by op, its updates' one
+ * kind `kind` or -1), or NULL. */
 int fe_red_update_kind(lower *lw, int li, int v);
-const fe_type *fe_red_private_type(lower *lw, int li, int v, fe_red_op op);
+const fe_type *fe_red_private_type(lower *lw, int v, fe_red_op op, int kind);
 LLVMValueRef fe_red_combine(lower *lw, fe_red_op op, const fe_type *t, LLVMValueRef a, LLVMValueRef b);
 const char *fe_red_update_form(fe_red_op op, const char *a, char *buf, size_t n);
 

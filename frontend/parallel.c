@@ -79,6 +79,15 @@ static int atomic_private(lower *lw, const fe_loop *lp, int v, fe_red_op *op)
     return *op != FE_RED_NONE && fe_red_fits(*op, fe_t_np(lw->f->types, t->dtype));
 }
 
+/* fe_red_update_kind of reduction variable v in loop li, asked once a plan
+ * (the tag's write-back and both bodies' private copies use it). */
+static int plan_update_kind(lower *lw, int li, plan *p, int v)
+{
+    if (!p->update_kind[v])
+        p->update_kind[v] = (uint8_t)(fe_red_update_kind(lw, li, v) + 2);
+    return p->update_kind[v] - 2;
+}
+
 fe_status fe_par_make_plan(lower *lw, int li, plan *p, int lanes)
 {
     fe_func *f = lw->f;
@@ -89,7 +98,8 @@ fe_status fe_par_make_plan(lower *lw, int li, plan *p, int lanes)
     uint8_t *role = malloc((size_t)f->nvars + 1);
     p->ared_atomic = calloc((size_t)f->nvars + 1, 1);
     p->any_kind = calloc((size_t)f->nvars + 1, 1);
-    if (!p->ared_atomic || !p->any_kind) {
+    p->update_kind = calloc((size_t)f->nvars + 1, 1);
+    if (!p->ared_atomic || !p->any_kind || !p->update_kind) {
         free(role);
         return fe_error_set(lw->err, FE_ERR_NOMEM, fi->loc, "out of memory");
     }
@@ -176,7 +186,7 @@ fe_status fe_par_make_plan(lower *lw, int li, plan *p, int lanes)
                 add(p, P_FIRSTLAST, v, FE_RED_NONE); /* the tag or flag of a reduction variable */
                 fe_red_op rop = reduction_of(lp, f->vars[owner].name);
                 int k = f->vars[owner].tag == v && !lanes && rop != FE_RED_MAX && rop != FE_RED_MIN
-                            ? fe_red_update_kind(lw, li, owner) : -1;
+                            ? plan_update_kind(lw, li, p, owner) : -1;
                 if (k >= 0)
                     p->any_kind[v] = (uint8_t)(k + 1);
             } else if (is_private_clause(lp, owner >= 0 ? f->vars[owner].name : var->name)) {
@@ -238,6 +248,7 @@ void fe_par_free_plan(plan *p)
 {
     free(p->ared_atomic);
     free(p->any_kind);
+    free(p->update_kind);
     for (int k = 0; k < P_NKINDS; k++) {
         free(p->vars[k]);
         free(p->ops[k]);
@@ -559,7 +570,7 @@ fe_status fe_par_build_body(lower *lw, int li, plan *p, LLVMValueRef *out_fn)
     }
     for (int i = 0; i < p->n[P_RED]; i++) {
         int v = p->vars[P_RED][i];
-        fn->held[v] = fe_red_private_type(lw, li, v, p->ops[P_RED][i]);
+        fn->held[v] = fe_red_private_type(lw, v, p->ops[P_RED][i], plan_update_kind(lw, li, p, v));
         fe_var_store(lw, v, fe_red_identity(lw, p->ops[P_RED][i], f->vars[v].type));
     }
     for (int i = 0; i < p->n[P_ATOMIC]; i++) /* the entry's variable itself */

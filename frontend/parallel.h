@@ -22,6 +22,8 @@ typedef struct plan {
     LLVMTypeRef ctxty;
     uint8_t *ared_atomic;     /* per variable: one whose elements only atomic updates change, made a
                                  reduction on the host when small (each thread a private copy) */
+    uint8_t *update_kind;     /* per reduction variable: 0 not yet asked, else 1 + fe_red_update_kind's
+                                 answer (plan_update_kind) */
     uint8_t *any_kind;        /* per variable: 1 + k for the tag of a reduction variable whose updates
                                  all store kind k: it is k after the loop once any update ran, which
                                  the thread that ran the last iteration may not have (RT_CTX_ANY) */

@@ -233,15 +233,13 @@ int fe_red_update_kind(lower *lw, int li, int v)
  * values are in the slot, converted exactly on each load, and the loop is
  * a float32 chain.  Not for max and min, whose result is one of their
  * operands, of either kind. */
-const fe_type *fe_red_private_type(lower *lw, int li, int v, fe_red_op op)
+const fe_type *fe_red_private_type(lower *lw, int v, fe_red_op op, int kind)
 {
     fe_func *f = lw->f;
     const fe_type *t = f->vars[v].type;
     int f64 = t->kind == FE_T_FLOAT || (t->kind == FE_T_NP && t->dtype == FE_DT_FLOAT64);
-    if ((op != FE_RED_ADD && op != FE_RED_MUL) || !f64)
-        return NULL;
-    int kind = fe_red_update_kind(lw, li, v);
-    if (kind < 0 || f->kinds[kind]->kind != FE_T_NP || f->kinds[kind]->dtype != FE_DT_FLOAT32)
+    if ((op != FE_RED_ADD && op != FE_RED_MUL) || !f64 || kind < 0 || f->kinds[kind]->kind != FE_T_NP ||
+        f->kinds[kind]->dtype != FE_DT_FLOAT32)
         return NULL;
     return f->kinds[kind];
 }
